@@ -1,0 +1,180 @@
+"""The edge agent's configuration: one typed YAML file, validated at load.
+
+Central validates pushed configs against the same model, so a box never receives a config it
+would refuse. Defaults run: an empty file gives a working agent on the bundled sample clip.
+Secrets (the store key, the MQTT password) are never in this file, only paths to them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CameraConfig(_Section):
+    id: str = Field(pattern=ID_PATTERN, description="channel id, unique on the device")
+    source: str = Field(
+        min_length=1,
+        description="rtsp://, http(s)://, a video file path, or usb:N for a local camera",
+    )
+    enabled: bool = True
+    fps_limit: float | None = Field(default=None, gt=0, le=120, description="process at most this rate")
+    realtime: bool = Field(default=False, description="pace file sources at their native frame rate")
+    loop: bool = Field(default=False, description="restart file sources at the end")
+    motion_threshold: float = Field(
+        default=0.004, ge=0, le=1, description="fraction of changed pixels that wakes detection; 0 = always"
+    )
+    roi: tuple[float, float, float, float] | None = Field(
+        default=None, description="x1, y1, x2, y2 as fractions of the frame; plates outside are ignored"
+    )
+    countries: list[str] = Field(default_factory=list, description="country prior for this channel")
+
+
+class ModelConfig(_Section):
+    path: Path | None = Field(default=None, description="ONNX file; default: the shipped INT8 model")
+    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    threads: int = Field(default=1, ge=1, le=64)
+
+
+class DetectorConfig(ModelConfig):
+    score_threshold: float = Field(default=0.4, gt=0, lt=1)
+    min_plate_width: int = Field(default=16, ge=4, description="smaller plates are too small to read")
+
+
+class ReaderConfig(ModelConfig):
+    batch_size: int = Field(default=8, ge=1, le=64)
+    max_wait_ms: float = Field(default=10.0, ge=0, le=1000, description="how long a batch waits to fill")
+    beam_width: int = Field(default=10, ge=1, le=100)
+    countries: list[str] = Field(default_factory=list, description="device-wide country prior, e.g. [RU]")
+    min_confidence: float = Field(default=0.5, ge=0, le=1, description="weaker readings make no event")
+
+
+class TrackingConfig(_Section):
+    iou_threshold: float = Field(default=0.2, gt=0, lt=1)
+    max_age_s: float = Field(default=1.5, gt=0, description="a track unseen this long is closed")
+    min_reads: int = Field(default=2, ge=1, description="readings needed before a track makes an event")
+    repeat_window_s: float = Field(
+        default=30.0, ge=0, description="the same plate on the same channel within this window is one event"
+    )
+
+
+class StoreConfig(_Section):
+    path: Path = Path("var/edge/events.db")
+    key_file: Path = Field(
+        default=Path("var/edge/store.key"),
+        description="32-byte key file (or systemd credential path); created on first run if missing",
+    )
+    retention_days: float = Field(default=30.0, gt=0)
+    max_disk_mb: float = Field(default=2048.0, gt=0, description="quota for the database and its images")
+    keep_thumbnails: bool = True
+
+
+class MqttConfig(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    max_inflight: int = Field(default=20, ge=1, le=1000)
+    stats_interval_s: float = Field(default=60.0, gt=0)
+
+
+class HttpConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=0, le=65535)
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    mask_plates: bool = Field(default=True, description="plates are personal data: mask them in logs")
+
+
+def _default_cameras() -> list[CameraConfig]:
+    from edge.samples import SAMPLE_CLIP  # late import: common must not need edge at import time
+
+    return [CameraConfig(id="sample", source=str(SAMPLE_CLIP))]
+
+
+class EdgeConfig(_Section):
+    version: int = Field(default=1, ge=1, description="bumped by central on every config push")
+    site_id: str = Field(default="site1", pattern=ID_PATTERN)
+    device_id: str = Field(default="edge1", pattern=ID_PATTERN)
+    cameras: list[CameraConfig] = Field(default_factory=_default_cameras, max_length=64)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    reader: ReaderConfig = Field(default_factory=ReaderConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_camera_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        seen: set[str] = set()
+        for camera in cameras:
+            if camera.id in seen:
+                raise ValueError(f"camera id {camera.id!r} is used twice")
+            seen.add(camera.id)
+        return cameras
+
+    @model_validator(mode="after")
+    def _mqtt_tls_files(self) -> EdgeConfig:
+        if self.mqtt.cert_file and not self.mqtt.key_file:
+            raise ValueError("mqtt.cert_file needs mqtt.key_file")
+        return self
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the field."""
+
+
+def _format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def parse_edge_config(data: Any, source: str = "<config>") -> EdgeConfig:
+    """Validate already-parsed YAML/JSON data; ConfigError names every bad field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, not {type(data).__name__}")
+    try:
+        return EdgeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(source, exc)) from exc
+
+
+def load_edge_config(path: str | Path | None) -> EdgeConfig:
+    """Read and validate a YAML config file; None gives the defaults."""
+    if path is None:
+        return EdgeConfig()
+    config_path = Path(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read config: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config_path}: not valid YAML: {exc}") from exc
+    return parse_edge_config(data, str(config_path))

@@ -1,0 +1,45 @@
+"""What the pipeline needs from a plate detector and a plate reader, whatever runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PlateDetection:
+    """One plate found in a frame, in that frame's pixel coordinates."""
+
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    score: float
+    # Plate corners (top-left, top-right, bottom-right, bottom-left), shape (4, 2), when the
+    # detector predicts them; lets the reader rectify a tilted plate.
+    corners: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PlateReading:
+    """What the reader made of one plate crop, after format-aware decoding."""
+
+    text: str  # canonical: Cyrillic capitals for Cyrillic-script countries
+    latin: str  # glyph-for-glyph Latin transliteration
+    confidence: float  # probability of `text`, 0..1
+    country: str | None = None
+    format: str | None = None
+    region: str | None = None
+    valid: bool = False  # True when `text` matches a known plate format
+
+
+class PlateDetector(Protocol):
+    def detect(self, frame: np.ndarray) -> list[PlateDetection]:
+        """Plates in one BGR uint8 frame."""
+        ...
+
+
+class PlateReader(Protocol):
+    def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
+        """One reading per BGR uint8 plate crop, in order; batches internally."""
+        ...
