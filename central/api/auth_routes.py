@@ -1,0 +1,53 @@
+"""Login (OAuth2 password flow) and who-am-I."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from central import audit, metrics
+from central.api.deps import ContextDep, SessionDep, Viewer, client_address
+from central.api.schemas import MeOut, TokenOut
+from central.auth.users import authenticate
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/token")
+def login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    ctx: ContextDep,
+    session: SessionDep,
+) -> TokenOut:
+    client = client_address(request)
+    keys = (f"ip:{client}", f"user:{form.username.lower()}")
+    wait = ctx.limiter.retry_after(*keys)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins; try again later",
+            {"Retry-After": str(math.ceil(wait))},
+        )
+    user = authenticate(session, form.username, form.password)
+    if user is None:
+        ctx.limiter.record_failure(*keys)
+        metrics.LOGIN_FAILURES.inc()
+        audit.record(session, form.username[:64], "login_failed", {}, client)
+        session.commit()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "wrong user name or password", {"WWW-Authenticate": "Bearer"}
+        )
+    ctx.limiter.reset(f"user:{form.username.lower()}")
+    token, _expires = ctx.tokens.issue(user.username, user.role)
+    audit.record(session, user.username, "login", {}, client)
+    session.commit()
+    return TokenOut(access_token=token, expires_in=int(ctx.tokens.lifetime.total_seconds()), role=user.role)
+
+
+@router.get("/me")
+def me(user: Viewer) -> MeOut:
+    return MeOut(username=user.username, role=user.role)

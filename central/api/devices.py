@@ -1,0 +1,125 @@
+"""Sites, devices with their online state and channels, and config push."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from central import audit, config_push
+from central.api.deps import ContextDep, Operator, SessionDep, Viewer, client_address
+from central.api.schemas import ConfigVersionOut, DeviceConfigOut, DeviceOut, SiteOut, device_out
+from central.db.models import Channel, Device, DeviceConfig
+
+router = APIRouter(prefix="/api/v1", tags=["devices"])
+CONFIG_HISTORY = 20
+
+
+def _devices(session: Session, ctx: ContextDep, site: str | None = None) -> list[DeviceOut]:
+    statement = select(Device).order_by(Device.site_id, Device.device_id)
+    if site is not None:
+        statement = statement.where(Device.site_id == site)
+    devices = list(session.scalars(statement))
+    channels: dict[str, list[Channel]] = {}
+    for channel in session.scalars(select(Channel).order_by(Channel.channel_id)):
+        channels.setdefault(channel.device_id, []).append(channel)
+    now = datetime.now(UTC)
+    return [device_out(d, channels.get(d.device_id, []), now, ctx.config.online_timeout_s) for d in devices]
+
+
+def _device_or_404(session: Session, device_id: str) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such device")
+    return device
+
+
+@router.get("/sites")
+def sites(_user: Viewer, session: SessionDep, ctx: ContextDep) -> list[SiteOut]:
+    out: dict[str, SiteOut] = {}
+    for device in _devices(session, ctx):
+        site = out.setdefault(
+            device.site_id, SiteOut(site_id=device.site_id, devices=0, online=0, last_seen=None)
+        )
+        site.devices += 1
+        site.online += device.online
+        if device.last_seen and (site.last_seen is None or device.last_seen > site.last_seen):
+            site.last_seen = device.last_seen
+    return list(out.values())
+
+
+@router.get("/devices")
+def devices(
+    _user: Viewer,
+    session: SessionDep,
+    ctx: ContextDep,
+    site: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[DeviceOut]:
+    return _devices(session, ctx, site)
+
+
+@router.get("/devices/{device_id}")
+def device(device_id: str, _user: Viewer, session: SessionDep, ctx: ContextDep) -> DeviceOut:
+    found = _device_or_404(session, device_id)
+    channels = list(
+        session.scalars(select(Channel).where(Channel.device_id == device_id).order_by(Channel.channel_id))
+    )
+    return device_out(found, channels, datetime.now(UTC), ctx.config.online_timeout_s)
+
+
+@router.get("/devices/{device_id}/config")
+def device_config(device_id: str, _user: Viewer, session: SessionDep) -> DeviceConfigOut:
+    found = _device_or_404(session, device_id)
+    history = list(
+        session.scalars(
+            select(DeviceConfig)
+            .where(DeviceConfig.device_id == device_id)
+            .order_by(DeviceConfig.version.desc())
+            .limit(CONFIG_HISTORY)
+        )
+    )
+    versions = [ConfigVersionOut.from_row(row) for row in history]
+    return DeviceConfigOut(
+        device_id=device_id,
+        running_version=found.config_version,
+        latest=versions[0] if versions else None,
+        history=versions,
+    )
+
+
+@router.put("/devices/{device_id}/config")
+def push_config(
+    device_id: str,
+    request: Request,
+    user: Operator,
+    session: SessionDep,
+    ctx: ContextDep,
+    config: Annotated[
+        dict[str, Any], Body(description="the device's whole EdgeConfig, as YAML would parse it")
+    ],
+) -> ConfigVersionOut:
+    found = _device_or_404(session, device_id)
+    try:
+        row = config_push.create_push(session, found, config, user.username)
+        session.flush()
+    except config_push.ConfigPushError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except IntegrityError as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "another push for this device happened at once"
+        ) from exc
+    audit.record(
+        session,
+        user.username,
+        "config_push",
+        {"device_id": device_id, "version": row.version},
+        client_address(request),
+    )
+    session.commit()  # stored before publishing: a push is never lost, at worst published on reconnect
+    if config_push.publish(session, found, row, ctx.publisher):
+        session.commit()
+    return ConfigVersionOut.from_row(row)

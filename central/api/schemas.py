@@ -1,0 +1,194 @@
+"""Response and request bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from central.db.models import Channel, Device, DeviceConfig, Event
+from central.search import as_utc
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+class EventSummary(BaseModel):
+    event_id: uuid.UUID
+    site_id: str
+    device_id: str
+    channel_id: str
+    captured_at: datetime
+    plate_text: str
+    plate_latin: str
+    plate_norm: str
+    country: str | None
+    region: str | None
+    confidence: float
+    has_crop: bool
+    crop_url: str | None
+
+    @classmethod
+    def from_row(cls, row: Event | dict[str, Any]) -> EventSummary:
+        get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+        event_id = get("event_id")
+        return cls(
+            event_id=event_id,
+            site_id=get("site_id"),
+            device_id=get("device_id"),
+            channel_id=get("channel_id"),
+            captured_at=as_utc(get("captured_at")),
+            plate_text=get("plate_text"),
+            plate_latin=get("plate_latin"),
+            plate_norm=get("plate_norm"),
+            country=get("country"),
+            region=get("region"),
+            confidence=get("confidence"),
+            has_crop=get("has_crop"),
+            crop_url=f"/api/v1/events/{event_id}/crop.jpg" if get("has_crop") else None,
+        )
+
+
+class EventDetail(EventSummary):
+    first_seen: datetime
+    last_seen: datetime
+    received_at: datetime
+    plate_format: str | None
+    plate_valid: bool
+    box: tuple[int, int, int, int]
+    frames: int
+    detector_model: str
+    reader_model: str
+
+    @classmethod
+    def from_event(cls, row: Event) -> EventDetail:
+        summary = EventSummary.from_row(row).model_dump()
+        return cls(
+            **summary,
+            first_seen=as_utc(row.first_seen),
+            last_seen=as_utc(row.last_seen),
+            received_at=as_utc(row.received_at),
+            plate_format=row.plate_format,
+            plate_valid=row.plate_valid,
+            box=(row.box_x1, row.box_y1, row.box_x2, row.box_y2),
+            frames=row.frames,
+            detector_model=row.detector_model,
+            reader_model=row.reader_model,
+        )
+
+
+class EventPage(BaseModel):
+    events: list[EventSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null at the end")
+
+
+class ChannelOut(BaseModel):
+    channel_id: str
+    last_event_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Channel) -> ChannelOut:
+        return cls(channel_id=row.channel_id, last_event_at=_utc(row.last_event_at))
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    site_id: str
+    online: bool = Field(description="last status 'online' and heard from within the online timeout")
+    status: str | None
+    status_at: datetime | None
+    last_seen: datetime | None
+    last_event_at: datetime | None
+    config_version: int | None = Field(description="the config version the device reports running")
+    agent_version: str | None
+    channels: list[ChannelOut]
+    stats: dict[str, Any] | None
+
+
+class SiteOut(BaseModel):
+    site_id: str
+    devices: int
+    online: int
+    last_seen: datetime | None
+
+
+class ConfigVersionOut(BaseModel):
+    version: int
+    issued_at: datetime
+    issued_by: str
+    published: bool
+    ack: str = Field(description="pending, applied, rejected or stale")
+    ack_reason: str | None
+    ack_applied_at: datetime | None
+    config: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: DeviceConfig) -> ConfigVersionOut:
+        return cls(
+            version=row.version,
+            issued_at=as_utc(row.issued_at),
+            issued_by=row.issued_by,
+            published=row.published_at is not None,
+            ack=row.ack_outcome or "pending",
+            ack_reason=row.ack_reason,
+            ack_applied_at=_utc(row.ack_applied_at),
+            config=row.config,
+        )
+
+
+class DeviceConfigOut(BaseModel):
+    device_id: str
+    running_version: int | None
+    latest: ConfigVersionOut | None
+    history: list[ConfigVersionOut]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    username: str
+    action: str
+    detail: dict[str, Any]
+    client: str | None
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    kind: str
+    reason: str
+    size: int
+
+
+def device_out(device: Device, channels: list[Channel], now: datetime, online_timeout_s: float) -> DeviceOut:
+    last_seen = _utc(device.last_seen)
+    fresh = last_seen is not None and (now - last_seen).total_seconds() <= online_timeout_s
+    detail = device.status_detail or {}
+    return DeviceOut(
+        device_id=device.device_id,
+        site_id=device.site_id,
+        online=device.status == "online" and fresh,
+        status=device.status,
+        status_at=_utc(device.status_at),
+        last_seen=last_seen,
+        last_event_at=_utc(device.last_event_at),
+        config_version=device.config_version,
+        agent_version=detail.get("agent_version"),
+        channels=[ChannelOut.from_row(c) for c in channels],
+        stats=device.stats,
+    )

@@ -1,0 +1,79 @@
+"""The central server: FastAPI app with the API, live feed and web UI, and MQTT ingest alongside."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from central.api import auth_routes, devices, events, live, ops
+from central.auth.ratelimit import LoginRateLimiter
+from central.auth.tokens import TokenService, load_or_create_secret
+from central.config import CentralConfig
+from central.config_push import publish_pending
+from central.context import AppContext
+from central.db.engine import make_engine, make_sessionmaker
+from central.ingest.mqtt import MqttIngest
+from central.ingest.writer import IngestWriter
+from central.live import LiveHub
+from central.security_headers import SecurityHeadersMiddleware
+from central.web import mount_web
+
+log = logging.getLogger(__name__)
+
+
+def build_context(config: CentralConfig, engine: Engine | None = None) -> AppContext:
+    engine = engine or make_engine(
+        config.database_url, pool_size=config.database.pool_size, echo=config.database.echo
+    )
+    secret = load_or_create_secret(config.jwt_secret_path)
+    return AppContext(
+        config=config,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        tokens=TokenService(secret, timedelta(minutes=config.auth.token_lifetime_min)),
+        limiter=LoginRateLimiter(config.auth.login_max_failures, config.auth.login_window_s),
+        hub=LiveHub(),
+    )
+
+
+def start_ingest(ctx: AppContext) -> MqttIngest:
+    ingest = MqttIngest(ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=ctx.hub.publish)
+    ingest.on_connected = lambda: publish_pending(ctx.sessions, ingest)
+    ctx.ingest = ingest
+    ingest.start()
+    return ingest
+
+
+def create_app(
+    config: CentralConfig, *, engine: Engine | None = None, with_mqtt: bool | None = None
+) -> FastAPI:
+    """The app; MQTT ingest runs in its lifespan when enabled (config, or `with_mqtt` to override)."""
+    ctx = build_context(config, engine)
+    run_mqtt = config.mqtt.enabled if with_mqtt is None else with_mqtt
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ingest = start_ingest(ctx) if run_mqtt else None
+        try:
+            yield
+        finally:
+            if ingest is not None:
+                ingest.stop()
+
+    app = FastAPI(
+        title="anpr central",
+        version="1.0",
+        description="Plate event search, devices and config push for the anpr appliance.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(SecurityHeadersMiddleware)
+    for router in (auth_routes.router, events.router, devices.router, ops.router, live.router):
+        app.include_router(router)
+    mount_web(app)
+    return app

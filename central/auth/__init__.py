@@ -1,0 +1,1 @@
+"""Users, password hashes, JWT access tokens and the login rate limit."""

@@ -1,0 +1,147 @@
+"""Central's configuration: one typed YAML file, then ANPR_CENTRAL_* environment overrides.
+
+Environment variables name a field path with double underscores, e.g.
+ANPR_CENTRAL_DATABASE__URL or ANPR_CENTRAL_MQTT__HOST, so containers can override single fields
+without a file. Secrets (JWT key, MQTT password) are files, never values in this config.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "ANPR_CENTRAL_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file central.db in the data dir. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100)
+    echo: bool = False
+
+
+class MqttSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    client_id: str = Field(
+        default_factory=lambda: f"anpr-central-{socket.gethostname()}",
+        description="unique per replica: the broker keeps this replica's unacknowledged messages under it",
+    )
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session")
+    receive_maximum: int = Field(
+        default=2000, ge=1, le=65535, description="unacknowledged messages in flight"
+    )
+    batch_size: int = Field(default=500, ge=1, le=10000, description="events per database transaction")
+    batch_max_wait_ms: float = Field(
+        default=50.0, ge=0, le=10000, description="how long a batch waits to fill"
+    )
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses whose X-Forwarded-For is believed (login rate limit)"
+    )
+
+
+class AuthSettings(_Section):
+    token_lifetime_min: float = Field(default=60.0, gt=0, le=24 * 60)
+    jwt_secret_file: Path | None = Field(
+        default=None, description="default: jwt.secret in the data dir, generated on first run"
+    )
+    login_max_failures: int = Field(default=5, ge=1, description="failed logins per window before 429")
+    login_window_s: float = Field(default=300.0, gt=0)
+
+
+class CentralConfig(_Section):
+    data_dir: Path = Path("var/central")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    online_timeout_s: float = Field(
+        default=300.0, gt=0, description="a device silent this long is shown offline even without its Will"
+    )
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'central.db'}"
+
+    @property
+    def jwt_secret_path(self) -> Path:
+        return self.auth.jwt_secret_file or self.data_dir / "jwt.secret"
+
+
+class CentralConfigError(ValueError):
+    """A config that cannot be used; the message names the source and the field."""
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        node = data
+        for key in path[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = {}
+                node[key] = child
+            node = child
+        # YAML parsing turns "true"/"8080"/"[a, b]" into the types the model expects.
+        try:
+            node[path[-1]] = yaml.safe_load(value) if value != "" else None
+        except yaml.YAMLError:
+            node[path[-1]] = value
+    return data
+
+
+def load_central_config(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> CentralConfig:
+    """Read the YAML file (optional), apply environment overrides and validate."""
+    env = os.environ if env is None else env
+    source = str(path) if path else "<defaults>"
+    data: Any = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise CentralConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from exc
+        except yaml.YAMLError as exc:
+            raise CentralConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise CentralConfigError(f"{path}: the top level must be a mapping")
+    data = _apply_env(data, env)
+    try:
+        return CentralConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: invalid configuration"]
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            lines.append(f"  {where}: {error['msg']}")
+        raise CentralConfigError("\n".join(lines)) from exc

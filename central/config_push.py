@@ -1,0 +1,113 @@
+"""Config push: validate a device's new EdgeConfig, version it, publish it retained.
+
+Versions are monotonic per device (the primary key is (device, version), so two concurrent
+pushes cannot share one). A push is stored first and published second; one that could not be
+published (broker down) is published on the next connect, so it is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from central import metrics
+from central.db.models import Device, DeviceConfig
+from common.config import ConfigError, parse_edge_config
+from common.messages import MAX_CONFIG_PUSH_BYTES, ConfigPush
+from common.topics import device_topic
+
+log = logging.getLogger(__name__)
+
+
+class ConfigPublisher(Protocol):
+    def publish_retained(self, topic: str, payload: bytes, timeout: float = 5.0) -> bool: ...
+
+
+class ConfigPushError(ValueError):
+    """A config that cannot be pushed; the message says why."""
+
+
+def prepare_config(device: Device, data: dict[str, Any], version: int) -> dict[str, Any]:
+    """The config as the device will get it: its own ids, the new version, validated."""
+    for key, own in (("site_id", device.site_id), ("device_id", device.device_id)):
+        if key in data and data[key] != own:
+            raise ConfigPushError(f"{key} {data[key]!r} is not this device's ({own!r})")
+    full = {**data, "site_id": device.site_id, "device_id": device.device_id, "version": version}
+    try:
+        parse_edge_config(full, source=f"config for {device.device_id}")
+    except ConfigError as exc:
+        raise ConfigPushError(str(exc)) from exc
+    return full
+
+
+def _push_message(row: DeviceConfig) -> bytes:
+    push = ConfigPush(
+        version=row.version, config=row.config, issued_at=row.issued_at, issued_by=row.issued_by
+    )
+    payload = push.to_json()
+    if len(payload) > MAX_CONFIG_PUSH_BYTES:
+        raise ConfigPushError(f"config of {len(payload)} bytes exceeds {MAX_CONFIG_PUSH_BYTES}")
+    return payload
+
+
+def create_push(session: Session, device: Device, data: dict[str, Any], issued_by: str) -> DeviceConfig:
+    """Store the next config version of a device (in the caller's transaction)."""
+    latest = session.scalar(
+        select(func.max(DeviceConfig.version)).where(DeviceConfig.device_id == device.device_id)
+    )
+    # The device may run a config newer than any central pushed (edited by hand): go past it.
+    version = max(latest or 0, device.config_version or 0) + 1
+    config = prepare_config(device, data, version)
+    row = DeviceConfig(
+        device_id=device.device_id,
+        version=version,
+        config=config,
+        issued_at=datetime.now(UTC),
+        issued_by=issued_by,
+    )
+    _push_message(row)  # size check before anything is stored
+    session.add(row)
+    return row
+
+
+def publish(session: Session, device: Device, row: DeviceConfig, publisher: ConfigPublisher | None) -> bool:
+    """Publish a stored push retained to the device's config topic; marks it published on success."""
+    if publisher is None:
+        return False
+    topic = device_topic(device.site_id, device.device_id, "config")
+    if not publisher.publish_retained(topic, _push_message(row)):
+        return False
+    row.published_at = datetime.now(UTC)
+    metrics.CONFIG_PUSHES.inc()
+    return True
+
+
+def publish_pending(sessions: sessionmaker[Session], publisher: ConfigPublisher) -> int:
+    """Publish each device's latest push that was stored while the broker was unreachable."""
+    published = 0
+    with sessions() as session:
+        latest = (
+            select(DeviceConfig.device_id, func.max(DeviceConfig.version).label("version"))
+            .group_by(DeviceConfig.device_id)
+            .subquery()
+        )
+        rows = session.scalars(
+            select(DeviceConfig)
+            .join(
+                latest,
+                (DeviceConfig.device_id == latest.c.device_id) & (DeviceConfig.version == latest.c.version),
+            )
+            .where(DeviceConfig.published_at.is_(None))
+        ).all()
+        for row in rows:
+            device = session.get(Device, row.device_id)
+            if device is not None and publish(session, device, row, publisher):
+                published += 1
+                session.commit()
+    if published:
+        log.info("published %d config pushes stored while the broker was unreachable", published)
+    return published

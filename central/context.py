@@ -1,0 +1,30 @@
+"""What the HTTP app's handlers share: config, database, token service, live hub, broker link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.auth.ratelimit import LoginRateLimiter
+from central.auth.tokens import TokenService
+from central.config import CentralConfig
+from central.config_push import ConfigPublisher
+from central.ingest.mqtt import MqttIngest
+from central.live import LiveHub
+
+
+@dataclass
+class AppContext:
+    config: CentralConfig
+    engine: Engine
+    sessions: sessionmaker[Session]
+    tokens: TokenService
+    limiter: LoginRateLimiter
+    hub: LiveHub
+    ingest: MqttIngest | None = None  # None when MQTT is disabled (API-only replica, tests)
+
+    @property
+    def publisher(self) -> ConfigPublisher | None:
+        return self.ingest

@@ -1,0 +1,1 @@
+"""Central's database: SQLAlchemy models, engine set-up and Alembic migrations."""

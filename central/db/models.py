@@ -1,0 +1,163 @@
+"""Tables of the central database.
+
+Plates are searched through two derived columns: `plate_norm` (glyph-Latin, no separators) for
+exact and prefix matches, and `plate_skeleton` (OCR homoglyphs folded) for fuzzy matches. Both
+use a binary collation on PostgreSQL so prefix ranges use the index. Crops live in their own
+table so scans of `events` stay narrow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Binary ordering so `col >= 'AB' AND col < 'AB\U0010ffff'` is an index range on PostgreSQL too.
+PlateKey = String(32).with_variant(String(32, collation="C"), "postgresql")
+Timestamp = DateTime(timezone=True)
+# SQLite only auto-increments INTEGER PRIMARY KEY, not BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(Timestamp)
+    first_seen: Mapped[datetime] = mapped_column(Timestamp)
+    last_seen: Mapped[datetime] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    plate_text: Mapped[str] = mapped_column(String(32))
+    plate_latin: Mapped[str] = mapped_column(String(32))
+    plate_norm: Mapped[str] = mapped_column(PlateKey)
+    plate_skeleton: Mapped[str] = mapped_column(PlateKey)
+    country: Mapped[str | None] = mapped_column(String(8))
+    plate_format: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(128))
+    plate_valid: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float] = mapped_column(Float)
+    box_x1: Mapped[int] = mapped_column(Integer)
+    box_y1: Mapped[int] = mapped_column(Integer)
+    box_x2: Mapped[int] = mapped_column(Integer)
+    box_y2: Mapped[int] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer)
+    detector_model: Mapped[str] = mapped_column(String(128))
+    reader_model: Mapped[str] = mapped_column(String(128))
+    has_crop: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_events_captured", "captured_at", "event_id"),
+        Index("ix_events_plate_norm", "plate_norm", "captured_at", "event_id"),
+        Index("ix_events_plate_skeleton", "plate_skeleton", "captured_at", "event_id"),
+        Index("ix_events_site", "site_id", "captured_at", "event_id"),
+        Index("ix_events_device", "device_id", "channel_id", "captured_at", "event_id"),
+        Index("ix_events_country", "country", "captured_at", "event_id"),
+    )
+
+
+class EventImage(Base):
+    __tablename__ = "event_images"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("events.event_id", ondelete="CASCADE"), primary_key=True
+    )
+    crop_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+    thumbnail_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str | None] = mapped_column(String(16), doc="last status the device published")
+    status_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    status_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_seen: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_event_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stats_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    config_version: Mapped[int | None] = mapped_column(Integer, doc="the config version the device runs")
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_event_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class DeviceConfig(Base):
+    """One pushed config version and the device's answer to it."""
+
+    __tablename__ = "device_configs"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(Timestamp)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ack_accepted: Mapped[bool | None] = mapped_column(Boolean)
+    ack_outcome: Mapped[str | None] = mapped_column(String(16))
+    ack_reason: Mapped[str | None] = mapped_column(Text)
+    ack_applied_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ack_received_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class DeadLetter(Base):
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    topic: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32), doc="low-cardinality reason class, the metric label")
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Tokens issued before this instant are refused: changing a password logs out old sessions.
+    tokens_valid_after: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    client: Mapped[str | None] = mapped_column(String(64))

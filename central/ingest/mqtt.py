@@ -1,0 +1,237 @@
+"""The MQTT side of ingest: subscribe, batch, write, and acknowledge only after the commit.
+
+paho runs its network loop in its own thread and hands each message to `_on_message`, which only
+queues it. One writer thread drains the queue in batches, commits them, then sends PUBACK for
+every message of the batch (manual_ack). A crash before the commit leaves the messages
+unacknowledged in our persistent session, so the broker delivers them again; the writer's
+ON CONFLICT DO NOTHING makes the redelivery harmless.
+
+Packet ids are only meaningful on the connection that delivered them: after a reconnect the
+broker resends unacknowledged messages itself, so acks for an older connection are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from central import metrics
+from central.config import MqttSettings
+from central.ingest.decode import decode
+from central.ingest.writer import IngestWriter
+from common.topics import (
+    CENTRAL_CONFIG_ACK_SUBSCRIPTION,
+    CENTRAL_EVENTS_SUBSCRIPTION,
+    CENTRAL_STATS_SUBSCRIPTION,
+    CENTRAL_STATUS_SUBSCRIPTION,
+    parse_device_topic,
+)
+
+log = logging.getLogger(__name__)
+SUBSCRIPTIONS = (
+    CENTRAL_EVENTS_SUBSCRIPTION,
+    CENTRAL_STATUS_SUBSCRIPTION,
+    CENTRAL_CONFIG_ACK_SUBSCRIPTION,
+    CENTRAL_STATS_SUBSCRIPTION,
+)
+RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+StoredCallback = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class _Received:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int
+
+
+def _topic_of(message: mqtt.MQTTMessage) -> str:
+    try:
+        return message.topic
+    except UnicodeDecodeError:
+        return repr(message._topic)  # the raw bytes, so the dead letter still says where it came from
+
+
+def _kind_label(topic: str) -> str:
+    try:
+        return parse_device_topic(topic).kind
+    except ValueError:
+        return "unknown"
+
+
+class MqttIngest:
+    """One central replica's connection to the broker: ingest and config publishing."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        writer: IngestWriter,
+        on_stored: StoredCallback | None = None,
+        on_connected: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.on_stored = on_stored
+        self.on_connected = on_connected
+        self._queue: queue.Queue[_Received] = queue.Queue()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self._connected = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.client = self._make_client()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
+        if s.username:
+            password = s.password_file.read_text(encoding="utf-8").strip() if s.password_file else None
+            client.username_pw_set(s.username, password)
+        if s.tls:
+            client.tls_set(
+                ca_certs=str(s.ca_file) if s.ca_file else None,
+                certfile=str(s.cert_file) if s.cert_file else None,
+                keyfile=str(s.key_file) if s.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        return client
+
+    def start(self) -> None:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.settings.session_expiry_s
+        properties.ReceiveMaximum = self.settings.receive_maximum
+        self.client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run_writer, name="central-ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand, then disconnect; queued but unwritten messages stay unacked."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def publish_retained(self, topic: str, payload: bytes, timeout: float = 5.0) -> bool:
+        """Publish a retained QoS 1 message and wait for the broker's PUBACK."""
+        if not self.connected:
+            return False
+        info = self.client.publish(topic, payload, qos=1, retain=True)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return False
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    # paho callbacks (network thread)
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        self._generation += 1
+        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in SUBSCRIPTIONS])
+        self._connected.set()
+        metrics.MQTT_CONNECTED.set(1)
+        log.info("connected to %s:%s", self.settings.host, self.settings.port)
+        if self.on_connected is not None:
+            threading.Thread(target=self.on_connected, name="central-on-connected", daemon=True).start()
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._connected.clear()
+        metrics.MQTT_CONNECTED.set(0)
+        log.warning("disconnected from the broker: %s", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._queue.put(
+            _Received(_topic_of(message), message.payload, message.mid, message.qos, self._generation)
+        )
+        metrics.INGEST_QUEUE.inc()
+
+    # writer thread
+
+    def _next_batch(self) -> list[_Received]:
+        try:
+            batch = [self._queue.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.settings.batch_max_wait_ms / 1000
+        while len(batch) < self.settings.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def _run_writer(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._next_batch()
+            if batch:
+                self._handle(batch)
+
+    def _handle(self, batch: list[_Received]) -> None:
+        now = datetime.now(UTC)
+        decoded = [decode(item.topic, item.payload, now) for item in batch]
+        for item in batch:
+            metrics.MESSAGES_RECEIVED.labels(_kind_label(item.topic)).inc()
+        attempt = 0
+        while True:
+            try:
+                result = self.writer.write(decoded)
+                break
+            except Exception:
+                metrics.INGEST_ERRORS.inc()
+                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                log.exception("writing a batch of %d messages failed; retrying in %.1f s", len(batch), delay)
+                attempt += 1
+                if self._stopping.wait(delay):
+                    return  # unacknowledged: the broker delivers them again after restart
+        generation = self._generation
+        for item in batch:
+            if item.qos > 0 and item.generation == generation:
+                self.client.ack(item.mid, item.qos)
+        metrics.INGEST_QUEUE.dec(len(batch))
+        if self.on_stored is not None and result.stored:
+            self.on_stored(result.stored)

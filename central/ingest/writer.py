@@ -1,0 +1,264 @@
+"""Write decoded messages to the database, one transaction per batch.
+
+Events are inserted with ON CONFLICT DO NOTHING on the event id, so a message redelivered after
+a crash (we ack only after commit) is stored once. If a batch fails on a row the decoder could
+not foresee, the batch is retried message by message and the culprit goes to the dead letters.
+A database that is down raises: the caller keeps the messages unacknowledged and retries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, case, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
+from sqlalchemy.orm import Session
+
+from central import metrics
+from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
+from central.ingest.decode import AckRecord, Decoded, EventRecord, Rejected, StatsRecord, StatusRecord, reject
+from common.messages import ConfigAck, DeviceStats, DeviceStatus
+
+# Errors caused by the data of one row, as opposed to the database being unreachable.
+ROW_ERRORS = (DataError, IntegrityError, ProgrammingError, StatementError)
+
+
+@dataclass
+class BatchResult:
+    stored: list[dict[str, Any]] = field(default_factory=list)  # rows of newly stored events
+    duplicates: int = 0
+    applied: int = 0  # status, stats and acks
+    dead: list[Rejected] = field(default_factory=list)
+
+    def merge(self, other: BatchResult) -> None:
+        self.stored.extend(other.stored)
+        self.duplicates += other.duplicates
+        self.applied += other.applied
+        self.dead.extend(other.dead)
+
+
+def _later(column: Any, value: Any) -> Any:
+    """SQL for max(column, excluded value) that treats NULL as 'earliest', portable to both dialects."""
+    return case((column.is_(None), value), (value > column, value), else_=column)
+
+
+class IngestWriter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+
+    def write(self, batch: Sequence[Decoded]) -> BatchResult:
+        """Store a batch; returns what happened to each message. Raises only if the database is down."""
+        started = time.perf_counter()
+        try:
+            with Session(self.engine) as session, session.begin():
+                result = self._write(session, batch)
+        except ROW_ERRORS:
+            result = BatchResult()
+            for item in batch:
+                result.merge(self._write_alone(item))
+        metrics.INGEST_BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.INGEST_BATCH_SIZE.observe(len(batch))
+        metrics.EVENTS_STORED.inc(len(result.stored))
+        metrics.EVENTS_DUPLICATE.inc(result.duplicates)
+        for dead in result.dead:
+            metrics.DEAD_LETTERS.labels(dead.kind).inc()
+        return result
+
+    def _write_alone(self, item: Decoded) -> BatchResult:
+        try:
+            with Session(self.engine) as session, session.begin():
+                return self._write(session, [item])
+        except ROW_ERRORS as exc:
+            topic, payload = _origin(item)
+            dead = reject(
+                topic, "db_rejected", f"database refused the message: {type(exc).__name__}", payload
+            )
+            with Session(self.engine) as session, session.begin():
+                self._insert_dead(session, [dead], datetime.now(UTC))
+            return BatchResult(dead=[dead])
+
+    def _write(self, session: Session, batch: Sequence[Decoded]) -> BatchResult:
+        now = datetime.now(UTC)
+        result = BatchResult()
+        events = [item for item in batch if isinstance(item, EventRecord)]
+        dead = [item for item in batch if isinstance(item, Rejected)]
+        others = [item for item in batch if isinstance(item, StatusRecord | StatsRecord | AckRecord)]
+
+        self._upsert_devices(session, batch, now)
+        if events:
+            stored_ids = self._insert_events(session, events)
+            result.duplicates = len(events) - len(stored_ids)
+            fresh = [e for e in events if e.row["event_id"] in stored_ids]
+            # One event id can appear twice in a batch; report it stored once.
+            seen: set[Any] = set()
+            for record in fresh:
+                if record.row["event_id"] not in seen:
+                    seen.add(record.row["event_id"])
+                    result.stored.append(record.row)
+            self._upsert_channels(session, events)
+        for item in others:
+            problem = self._apply(session, item, now)
+            if problem is None:
+                result.applied += 1
+            else:
+                dead.append(problem)
+        self._insert_dead(session, dead, now)
+        result.dead = dead
+        return result
+
+    def _insert_events(self, session: Session, events: list[EventRecord]) -> set[Any]:
+        statement = self._dialect.insert(Event).on_conflict_do_nothing(index_elements=["event_id"])
+        rows = list({e.row["event_id"]: e.row for e in events}.values())
+        stored = set(session.scalars(statement.returning(Event.event_id), rows).all())
+        images = [
+            {"event_id": e.row["event_id"], "crop_jpeg": e.crop_jpeg, "thumbnail_jpeg": e.thumbnail_jpeg}
+            for e in events
+            if e.row["event_id"] in stored and (e.crop_jpeg is not None or e.thumbnail_jpeg is not None)
+        ]
+        if images:
+            unique_images = list({image["event_id"]: image for image in images}.values())
+            session.execute(
+                self._dialect.insert(EventImage).on_conflict_do_nothing(index_elements=["event_id"]),
+                unique_images,
+            )
+        return stored
+
+    def _upsert_devices(self, session: Session, batch: Sequence[Decoded], now: datetime) -> None:
+        devices: dict[str, dict[str, Any]] = {}
+        for item in batch:
+            if isinstance(item, EventRecord):
+                device_id, site_id, event_at = (
+                    item.row["device_id"],
+                    item.row["site_id"],
+                    item.row["captured_at"],
+                )
+            elif isinstance(item, StatusRecord | StatsRecord | AckRecord):
+                message = _message_of(item)
+                device_id, site_id, event_at = message.device_id, message.site_id, None
+            else:
+                continue
+            entry = devices.setdefault(
+                device_id,
+                {"device_id": device_id, "site_id": site_id, "last_seen": now, "last_event_at": None},
+            )
+            entry["site_id"] = site_id
+            if event_at is not None and (entry["last_event_at"] is None or event_at > entry["last_event_at"]):
+                entry["last_event_at"] = event_at
+        if not devices:
+            return
+        insert = self._dialect.insert(Device)
+        excluded = insert.excluded
+        statement = insert.on_conflict_do_update(
+            index_elements=["device_id"],
+            set_={
+                "site_id": excluded.site_id,
+                "last_seen": excluded.last_seen,
+                "last_event_at": _later(Device.last_event_at, excluded.last_event_at),
+            },
+        )
+        # Sorted keys: concurrent replicas lock device rows in one order, never deadlocking.
+        session.execute(statement, [devices[key] for key in sorted(devices)])
+
+    def _upsert_channels(self, session: Session, events: list[EventRecord]) -> None:
+        latest: dict[tuple[str, str], datetime] = {}
+        for record in events:
+            key = (record.row["device_id"], record.row["channel_id"])
+            at = record.row["captured_at"]
+            if key not in latest or at > latest[key]:
+                latest[key] = at
+        insert = self._dialect.insert(Channel)
+        statement = insert.on_conflict_do_update(
+            index_elements=["device_id", "channel_id"],
+            set_={"last_event_at": _later(Channel.last_event_at, insert.excluded.last_event_at)},
+        )
+        rows = [
+            {"device_id": d, "channel_id": c, "last_event_at": at} for (d, c), at in sorted(latest.items())
+        ]
+        session.execute(statement, rows)
+
+    def _apply(
+        self, session: Session, item: StatusRecord | StatsRecord | AckRecord, now: datetime
+    ) -> Rejected | None:
+        if isinstance(item, StatusRecord):
+            status = item.status
+            session.execute(
+                update(Device)
+                .where(Device.device_id == status.device_id)
+                .values(
+                    status=status.state,
+                    status_at=status.at,
+                    status_detail=status.model_dump(mode="json"),
+                    config_version=status.config_version or Device.config_version,
+                )
+            )
+            return None
+        if isinstance(item, StatsRecord):
+            stats = item.stats
+            session.execute(
+                update(Device)
+                .where(Device.device_id == stats.device_id)
+                .values(
+                    stats=stats.model_dump(mode="json"),
+                    stats_at=stats.at,
+                    config_version=stats.config_version or Device.config_version,
+                )
+            )
+            return None
+        ack = item.ack
+        target = session.get(DeviceConfig, (ack.device_id, ack.version))
+        if target is None:
+            topic = f"anpr/v1/{ack.site_id}/{ack.device_id}/config/ack"
+            reason = f"ack for config version {ack.version} that central never pushed"
+            return reject(topic, "unknown_config", reason, ack.to_json())
+        # A stale ack (the retained push seen again) must not hide an earlier "applied".
+        if not (ack.outcome == "stale" and target.ack_outcome == "applied"):
+            target.ack_accepted = ack.accepted
+            target.ack_outcome = ack.outcome
+            target.ack_reason = ack.reason
+            target.ack_applied_at = ack.applied_at
+            target.ack_received_at = now
+        session.execute(
+            update(Device).where(Device.device_id == ack.device_id).values(config_version=ack.running_version)
+        )
+        return None
+
+    def _insert_dead(self, session: Session, dead: list[Rejected], now: datetime) -> None:
+        if dead:
+            session.execute(
+                DeadLetter.__table__.insert(),
+                [
+                    {
+                        "received_at": now,
+                        "topic": d.topic,
+                        "kind": d.kind,
+                        "reason": d.reason,
+                        "payload": d.payload,
+                    }
+                    for d in dead
+                ],
+            )
+
+
+def _origin(item: Decoded) -> tuple[str, bytes]:
+    """Topic and payload to keep in the dead letters for a message the database refused."""
+    if isinstance(item, Rejected):
+        return item.topic, item.payload
+    if isinstance(item, EventRecord):
+        row = item.row
+        return f"anpr/v1/{row['site_id']}/{row['device_id']}/events", repr(row).encode()
+    message = _message_of(item)
+    return f"anpr/v1/{message.site_id}/{message.device_id}", message.to_json()
+
+
+def _message_of(item: StatusRecord | StatsRecord | AckRecord) -> DeviceStatus | DeviceStats | ConfigAck:
+    if isinstance(item, StatusRecord):
+        return item.status
+    if isinstance(item, StatsRecord):
+        return item.stats
+    return item.ack

@@ -1,0 +1,187 @@
+"""Versioned JSON payloads for the non-event MQTT topics (see docs/mqtt.md).
+
+    anpr/v1/{site}/{device}/status      DeviceStatus  (retained; the "offline" one is the Last Will)
+    anpr/v1/{site}/{device}/config      ConfigPush    (retained, published by central)
+    anpr/v1/{site}/{device}/config/ack  ConfigAck     (the device's answer to a ConfigPush)
+    anpr/v1/{site}/{device}/stats       DeviceStats   (periodic counters)
+
+Events travel as `common.events.PlateEvent`. Every model forbids unknown fields and carries
+`schema_version`, so a subscriber can tell a newer contract from a malformed message.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from common.topics import TopicKind
+
+MESSAGE_SCHEMA_VERSION = 1
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# Versions are stored by central as 32-bit integers; a push with a huge version would also lock a
+# device out of every later push, so the range is closed.
+MAX_CONFIG_VERSION = 2**31 - 1
+ConfigVersion = Annotated[int, Field(ge=1, le=MAX_CONFIG_VERSION)]
+# A pushed config is small YAML; anything near this size is a mistake or an attack.
+MAX_CONFIG_PUSH_BYTES = 256 * 1024
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a timezone (UTC)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
+Counter = Annotated[int, Field(ge=0)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MessageError(ValueError):
+    """A payload that is not a valid message of the expected kind; the text says why."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = MESSAGE_SCHEMA_VERSION
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+class DeviceStatus(_Message):
+    """Whether a device is connected. Retained, so a new subscriber learns it at once.
+
+    The "offline" message with reason "connection-lost" is registered as the MQTT Last Will at
+    connect time, so its `at` is the time the session began, not the time it ended; the broker
+    publishes it when the device vanishes. A clean shutdown publishes "offline"/"shutdown" itself.
+    """
+
+    site_id: Identifier
+    device_id: Identifier
+    state: Literal["online", "offline"]
+    reason: Literal["connected", "shutdown", "connection-lost"]
+    at: UtcDatetime
+    agent_version: str = Field(min_length=1, max_length=64)
+    config_version: ConfigVersion | None = Field(default=None, description="the config version running")
+    models: dict[Identifier, str] = Field(
+        default_factory=dict, description="model name -> version, e.g. detector, reader"
+    )
+
+    @model_validator(mode="after")
+    def _reason_fits_state(self) -> DeviceStatus:
+        if (self.state == "online") != (self.reason == "connected"):
+            raise ValueError(f"reason {self.reason!r} does not fit state {self.state!r}")
+        return self
+
+
+class ConfigPush(_Message):
+    """A whole new EdgeConfig for one device, published retained by central.
+
+    `config` is the EdgeConfig as a mapping; the device validates it with
+    `common.config.parse_edge_config` and refuses it if its site/device ids are not its own.
+    `version` must equal `config["version"]` when the config names one.
+    """
+
+    version: ConfigVersion
+    config: dict[str, Any]
+    issued_at: UtcDatetime
+    issued_by: str = Field(min_length=1, max_length=128, description="user or service that pushed it")
+
+    @model_validator(mode="after")
+    def _versions_agree(self) -> ConfigPush:
+        inner = self.config.get("version")
+        if inner is not None and inner != self.version:
+            raise ValueError(f"config.version {inner!r} differs from the push version {self.version}")
+        return self
+
+
+ConfigOutcome = Literal["applied", "rejected", "stale"]
+
+
+class ConfigAck(_Message):
+    """The device's answer to a ConfigPush, published (not retained) on `config/ack`.
+
+    outcome "applied": the new config is written and reloaded (accepted is True).
+    outcome "rejected": the config is invalid; `reason` says why; the old config keeps running.
+    outcome "stale": the version is not newer than `running_version` (for example the retained
+    push delivered again after a reconnect); nothing changed.
+    `running_version` is the version the device runs after handling the push, so central can see
+    a config is in effect from any ack, stale ones included.
+    """
+
+    site_id: Identifier
+    device_id: Identifier
+    version: ConfigVersion = Field(description="the pushed version this answers")
+    accepted: bool
+    outcome: ConfigOutcome
+    reason: str | None = Field(default=None, max_length=4096)
+    running_version: ConfigVersion
+    applied_at: UtcDatetime = Field(description="when the device handled the push")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ConfigAck:
+        if self.accepted != (self.outcome == "applied"):
+            raise ValueError(f"accepted={self.accepted} contradicts outcome {self.outcome!r}")
+        if self.outcome != "applied" and not self.reason:
+            raise ValueError(f"a {self.outcome} ack must give a reason")
+        if self.outcome == "applied" and self.running_version != self.version:
+            raise ValueError("an applied ack must report the pushed version as running")
+        return self
+
+
+class ChannelStats(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fps: float = Field(ge=0, description="frames processed per second over the last interval")
+    frames: Counter = Field(description="frames processed since start")
+    events: Counter = Field(description="events made since start")
+    online: bool = Field(description="the source is delivering frames")
+
+
+class DeviceStats(_Message):
+    """Periodic counters; totals count from agent start, so a drop means a restart."""
+
+    site_id: Identifier
+    device_id: Identifier
+    at: UtcDatetime
+    uptime_s: float = Field(ge=0)
+    config_version: ConfigVersion | None = None
+    frames: Counter
+    events: Counter
+    outbox_pending: Counter = Field(description="events stored but not yet acknowledged by the broker")
+    published: Counter = Field(description="event publishes sent, re-sends included")
+    acked: Counter = Field(description="event publishes acknowledged (PUBACK)")
+    retries: Counter = Field(description="event re-sends after a lost connection")
+    reconnects: Counter
+    channels: dict[Identifier, ChannelStats] = Field(default_factory=dict)
+
+
+MessageT = TypeVar("MessageT", bound=_Message)
+
+MESSAGE_FOR_KIND: dict[TopicKind, type[_Message]] = {
+    "status": DeviceStatus,
+    "config": ConfigPush,
+    "config/ack": ConfigAck,
+    "stats": DeviceStats,
+}
+
+
+def decode_message(model: type[MessageT], payload: bytes | str) -> MessageT:
+    """Parse one payload as `model`; MessageError names every bad field."""
+    if len(payload) > MAX_CONFIG_PUSH_BYTES:
+        raise MessageError(f"{model.__name__}: payload of {len(payload)} bytes is too large")
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise MessageError(f"{model.__name__}: {problems}") from exc

@@ -1,0 +1,128 @@
+"""From reader output to plates: the format-constrained decoder the edge reader calls.
+
+``decode_plate(logprobs)`` runs the constrained prefix beam search over the automaton of the
+allowed countries and returns the most probable *valid* plates, each with its probability,
+country, format and region. When no valid plate fits the frames, it returns the unconstrained
+best reading with ``valid=False`` so the caller can still log or correct it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.plates.alphabet import decode
+from common.plates.ctc import (
+    DEFAULT_MIN_CHAR_PROB,
+    DEFAULT_PRUNE_RATIO,
+    Hypothesis,
+    _check,
+    prefix_beam_search,
+)
+from common.plates.registry import FormatRegistry, load_registry
+
+
+@dataclass(frozen=True)
+class PlateCandidate:
+    """One reading of a plate.
+
+    ``confidence`` is the reader's probability of this glyph string (0..1), summed over the
+    alignments the beam kept; candidates sharing a string (one text, several formats) share it.
+    """
+
+    text: str
+    latin: str
+    confidence: float
+    country: str | None
+    format: str | None
+    region: str | None
+    region_name: str | None
+    valid: bool
+
+    @property
+    def format_key(self) -> str | None:
+        return f"{self.country}/{self.format}" if self.country and self.format else None
+
+
+def country_prior(priors: Mapping[str, float] | None, country: str) -> float:
+    """Prior weight of a country: from ``priors`` (a device's traffic mix), 1.0 when unnamed."""
+    if priors is None:
+        return 1.0
+    value = priors.get(country, 1.0)
+    if value <= 0:
+        raise ValueError(f"prior of {country} must be positive, got {value}")
+    return float(value)
+
+
+def decode_plate(
+    logprobs: np.ndarray,
+    registry: FormatRegistry | None = None,
+    countries: Sequence[str] | None = None,
+    beam_width: int = 10,
+    top_n: int = 5,
+    priors: Mapping[str, float] | None = None,
+    min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
+    prune_ratio: float = DEFAULT_PRUNE_RATIO,
+) -> list[PlateCandidate]:
+    """Best valid plates for one (T, C) log-probability matrix, most likely first.
+
+    Ranking: reader probability times the country prior; among formats of one string, the
+    format's weight. The list is never empty: with no valid plate it holds one invalid reading.
+    """
+    arr = _check(logprobs, 2)
+    registry = registry or load_registry()
+    automaton = registry.automaton(countries)
+    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio)
+    ranked: list[tuple[float, float, PlateCandidate]] = []
+    for hyp in hyps:
+        latin = decode(list(hyp.labels))
+        for label in automaton.labels[hyp.state]:
+            fmt = automaton.formats[label]
+            parsed = fmt.parse(latin)
+            if parsed is None:  # the automaton and the regex are built from the same slots
+                raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
+            candidate = PlateCandidate(
+                text=parsed.canonical,
+                latin=latin,
+                confidence=min(1.0, hyp.probability),
+                country=fmt.country,
+                format=fmt.id,
+                region=parsed.region_code,
+                region_name=parsed.region_name,
+                valid=True,
+            )
+            ranked.append((hyp.logp + math.log(country_prior(priors, fmt.country)), fmt.weight, candidate))
+    if ranked:
+        ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        return [c for _, _, c in ranked[:top_n]]
+    return [_invalid_reading(arr, beam_width, min_char_prob, prune_ratio)]
+
+
+def _invalid_reading(
+    arr: np.ndarray, beam_width: int, min_char_prob: float, prune_ratio: float
+) -> PlateCandidate:
+    hyps = prefix_beam_search(arr, beam_width, 1, None, min_char_prob, prune_ratio)
+    best = hyps[0] if hyps else Hypothesis((), 0.0)
+    latin = decode(list(best.labels))
+    return PlateCandidate(latin, latin, min(1.0, best.probability), None, None, None, None, valid=False)
+
+
+def decode_plate_batch(
+    logprobs: np.ndarray,
+    registry: FormatRegistry | None = None,
+    countries: Sequence[str] | None = None,
+    beam_width: int = 10,
+    top_n: int = 5,
+    priors: Mapping[str, float] | None = None,
+    min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
+    prune_ratio: float = DEFAULT_PRUNE_RATIO,
+) -> list[list[PlateCandidate]]:
+    """``decode_plate`` for each item of an (N, T, C) batch."""
+    arr = _check(logprobs, 3)
+    return [
+        decode_plate(item, registry, countries, beam_width, top_n, priors, min_char_prob, prune_ratio)
+        for item in arr
+    ]

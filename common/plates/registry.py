@@ -1,0 +1,257 @@
+"""The format registry: one YAML file per country, loaded and checked at start-up.
+
+``load_registry()`` returns the bundled registry (cached); ``load_registry(extra_dir, ...)`` adds
+the countries of further directories, where a country defined again replaces the bundled one.
+A broken file raises ``PlateFormatError`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+
+from common.plates.alphabet import LATIN_LETTERS
+from common.plates.formats import Colors, Country, PlateFormat, Script, check_script
+from common.plates.normalize import normalize_plate
+from common.plates.template import TemplateError, parse_template
+
+if TYPE_CHECKING:
+    from common.plates.automaton import PlateAutomaton
+
+COUNTRIES_DIR = Path(__file__).resolve().parent / "countries"
+
+
+class PlateFormatError(ValueError):
+    """A country file that cannot be loaded; the message names the file and the field."""
+
+
+class _ColorsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    background: StrictStr
+    text: StrictStr
+
+
+class _FormatSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: StrictStr
+    template: StrictStr
+    example: StrictStr
+    counterexample: StrictStr
+    plate_type: StrictStr
+    colors: _ColorsSpec
+    weight: float = Field(gt=0)
+    script: Literal["cyrillic", "latin"] | None = None
+    decorations: list[StrictStr] = []
+
+
+class _CountrySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    name: StrictStr
+    script: Literal["cyrillic", "latin"]
+    letters: StrictStr = LATIN_LETTERS
+    slots: dict[str, StrictStr] = {}
+    tables: dict[StrictStr, dict[StrictStr, StrictStr] | list[StrictStr]] = {}
+    region_table: StrictStr | None = None
+    formats: list[_FormatSpec] = Field(min_length=1)
+
+
+def load_country_file(path: Path) -> Country:
+    """Read and check one country file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PlateFormatError(f"{path}: cannot read YAML: {exc}") from exc
+    try:
+        spec = _CountrySpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<top>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise PlateFormatError(f"{path}: {problems}") from exc
+    return _build_country(spec, path)
+
+
+def _glyphs(text: str, where: str, path: Path) -> str:
+    try:
+        return normalize_plate(text)
+    except ValueError as exc:
+        raise PlateFormatError(f"{path}: {where}: {exc}") from exc
+
+
+def _build_country(spec: _CountrySpec, path: Path) -> Country:
+    letters = _glyphs(spec.letters, "letters", path)
+    if not letters.isalpha():
+        raise PlateFormatError(f"{path}: letters: must hold letters only, got {spec.letters!r}")
+    slot_codes = {"L": letters}
+    for code, glyphs in spec.slots.items():
+        if len(code) != 1 or not code.isupper():
+            raise PlateFormatError(f"{path}: slots.{code}: a slot code is one capital letter")
+        slot_codes[code] = _glyphs(glyphs, f"slots.{code}", path)
+    tables: dict[str, tuple[str, ...]] = {}
+    names: dict[str, dict[str, str]] = {}
+    for table, entries in spec.tables.items():
+        keys = list(entries)
+        if not keys:
+            raise PlateFormatError(f"{path}: tables.{table}: table is empty")
+        glyph_keys = [_glyphs(k, f"tables.{table}.{k}", path) for k in keys]
+        if len(set(glyph_keys)) != len(glyph_keys):
+            raise PlateFormatError(f"{path}: tables.{table}: two entries have the same glyphs")
+        tables[table] = tuple(glyph_keys)
+        if isinstance(entries, dict):
+            names[table] = {g: entries[k] for g, k in zip(glyph_keys, keys, strict=True)}
+    region_table = spec.region_table
+    if region_table is None and "region" in tables:
+        region_table = "region"
+    if region_table is not None and region_table not in tables:
+        raise PlateFormatError(f"{path}: region_table: no table named {region_table!r}")
+    region_names = names.get(region_table, {}) if region_table else {}
+
+    formats: list[PlateFormat] = []
+    seen: set[str] = set()
+    for i, fmt in enumerate(spec.formats):
+        where = f"formats.{i} ({fmt.id})"
+        if fmt.id in seen:
+            raise PlateFormatError(f"{path}: {where}.id: format id used twice")
+        seen.add(fmt.id)
+        try:
+            slots = parse_template(fmt.template, slot_codes, tables)
+        except TemplateError as exc:
+            raise PlateFormatError(f"{path}: {where}.template: {exc}") from exc
+        script: Script = fmt.script or spec.script
+        problem = check_script(script, slots)
+        if problem:
+            raise PlateFormatError(f"{path}: {where}.script: {problem}")
+        plate = PlateFormat(
+            country=spec.country,
+            id=fmt.id,
+            description=fmt.description,
+            example=fmt.example,
+            template=fmt.template,
+            slots=slots,
+            plate_type=fmt.plate_type,
+            colors=Colors(fmt.colors.background, fmt.colors.text),
+            script=script,
+            weight=fmt.weight,
+            decorations=tuple(fmt.decorations),
+            region_table=region_table if any(s.table == region_table for s in slots) else None,
+            region_names=region_names,
+        )
+        if not plate.is_valid(fmt.example):
+            raise PlateFormatError(
+                f"{path}: {where}.example: {fmt.example!r} does not fit template {fmt.template!r}"
+            )
+        if plate.is_valid(fmt.counterexample):
+            raise PlateFormatError(
+                f"{path}: {where}.counterexample: {fmt.counterexample!r} fits template {fmt.template!r}"
+            )
+        formats.append(plate)
+    return Country(
+        code=spec.country,
+        name=spec.name,
+        script=spec.script,
+        letters=letters,
+        formats=tuple(formats),
+        tables=tables,
+        region_table=region_table,
+        region_names=region_names,
+        source=path,
+    )
+
+
+def _load_dir(directory: Path) -> dict[str, Country]:
+    if not directory.is_dir():
+        raise PlateFormatError(f"{directory}: not a directory of country files")
+    countries: dict[str, Country] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        country = load_country_file(path)
+        if country.code in countries:
+            raise PlateFormatError(
+                f"{path}: country {country.code} is already defined in {countries[country.code].source.name}"
+            )
+        countries[country.code] = country
+    return countries
+
+
+class FormatRegistry:
+    """All known plate formats, by country."""
+
+    def __init__(self, countries: Iterable[Country]) -> None:
+        self._countries = {c.code: c for c in countries}
+        if not self._countries:
+            raise PlateFormatError("the registry has no countries")
+        self.formats: list[PlateFormat] = [f for c in self._countries.values() for f in c.formats]
+        self._by_key = {f.key: f for f in self.formats}
+        self._automata: dict[tuple[str, ...], PlateAutomaton] = {}
+
+    @property
+    def countries(self) -> list[str]:
+        return list(self._countries)
+
+    def country(self, code: str) -> Country:
+        try:
+            return self._countries[code.upper()]
+        except KeyError:
+            known = ", ".join(self.countries)
+            raise KeyError(f"no country {code!r} in the registry; known: {known}") from None
+
+    def get(self, country: str, format_id: str) -> PlateFormat:
+        try:
+            return self._by_key[f"{country.upper()}/{format_id}"]
+        except KeyError:
+            ids = ", ".join(f.id for f in self.country(country).formats)
+            raise KeyError(f"{country} has no format {format_id!r}; it has: {ids}") from None
+
+    def formats_for(self, countries: Sequence[str] | None = None) -> list[PlateFormat]:
+        """Formats of the given countries (all when None), in registry order."""
+        if countries is None:
+            return list(self.formats)
+        wanted = [self.country(c).code for c in countries]
+        return [f for f in self.formats if f.country in wanted]
+
+    def sample_format(self, rng: np.random.Generator, countries: Sequence[str] | None = None) -> PlateFormat:
+        """A format drawn by its ``weight``."""
+        formats = self.formats_for(countries)
+        weights = np.array([f.weight for f in formats], dtype=np.float64)
+        return formats[int(rng.choice(len(formats), p=weights / weights.sum()))]
+
+    def random_plate(
+        self, rng: np.random.Generator, countries: Sequence[str] | None = None
+    ) -> tuple[PlateFormat, str]:
+        """A format drawn by weight and a random canonical plate of it."""
+        fmt = self.sample_format(rng, countries)
+        return fmt, fmt.random_text(rng)
+
+    def automaton(self, countries: Sequence[str] | None = None) -> PlateAutomaton:
+        """The glyph automaton accepting exactly the plates of these countries (cached)."""
+        from common.plates.automaton import PlateAutomaton
+
+        key = tuple(sorted({self.country(c).code for c in countries})) if countries else ()
+        if key not in self._automata:
+            self._automata[key] = PlateAutomaton.from_formats(self.formats_for(key or None))
+        return self._automata[key]
+
+
+@cache
+def _default_registry() -> FormatRegistry:
+    return FormatRegistry(_load_dir(COUNTRIES_DIR).values())
+
+
+def load_registry(*extra_dirs: str | Path, include_bundled: bool = True) -> FormatRegistry:
+    """The registry of the bundled country files plus those in ``extra_dirs``.
+
+    Without arguments the bundled registry is built once and shared.
+    """
+    if not extra_dirs and include_bundled:
+        return _default_registry()
+    countries: dict[str, Country] = dict(_load_dir(COUNTRIES_DIR)) if include_bundled else {}
+    for directory in extra_dirs:
+        countries.update(_load_dir(Path(directory)))
+    return FormatRegistry(countries.values())

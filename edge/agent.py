@@ -1,0 +1,325 @@
+"""The edge agent: the composition root that builds every part from the config and runs them.
+
+capture (a thread per camera) -> ChannelWorker (a thread per camera: motion gate, detection,
+tracking) -> ReadBatcher (one thread, OCR batched across cameras) -> EventDispatcher (one thread:
+store, log, extra sinks) -> the store's outbox -> SyncPublisher (MQTT). A config reload restarts
+only the cameras whose settings changed.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from common.config import EdgeConfig, load_edge_config
+from edge.backends import ModelSet, load_models
+from edge.batching import ReadBatcher
+from edge.capture.channel import Backoff, CaptureChannel
+from edge.event_builder import EventFactory
+from edge.observability.http import ObservabilityServer
+from edge.observability.metrics import ChannelSnapshot, EdgeMetrics
+from edge.observability.sdnotify import notify, watchdog_interval_s
+from edge.pipeline import ChannelWorker, PipelineSettings
+from edge.sinks import EventDispatcher, EventSink, LogSink, StoreSink
+
+log = logging.getLogger(__name__)
+
+RETENTION_INTERVAL_S = 3600.0
+
+
+class EdgeAgent:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        models: ModelSet | None = None,
+        store: Any | None = None,
+        sinks: Sequence[EventSink] = (),
+        config_path: Path | None = None,
+        backoff: Backoff | None = None,
+        serve_http: bool | None = None,
+        sync: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.models = models
+        self.store = store
+        self.metrics = EdgeMetrics()
+        self._extra_sinks = list(sinks)
+        self._backoff = backoff
+        self._serve_http = config.http.enabled if serve_http is None else serve_http
+        self._sync_enabled = config.mqtt.enabled if sync is None else sync
+        self._lock = threading.RLock()  # serialises start/stop/reload
+        self._stop = threading.Event()
+        self.workers: dict[str, ChannelWorker] = {}
+        self.store_sink: StoreSink | None = None
+        self.dispatcher: EventDispatcher | None = None
+        self.batcher: ReadBatcher | None = None
+        self.http: ObservabilityServer | None = None
+        self.publisher: Any | None = None
+        self._detector_lock: AbstractContextManager[object] = nullcontext()
+        self._events: EventFactory | None = None
+        self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
+        self.started = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load models, open the store, start every enabled camera; raises if a model or the store fails."""
+        with self._lock:
+            if self.config.logging.mask_plates:
+                from common.logmask import install_log_masking
+
+                install_log_masking(logging.getLogger())
+            if self.models is None:
+                self.models = load_models(self.config.detector, self.config.reader)
+            self._detector_lock = _detector_lock_for(self.models.detector)
+            if self.store is None:
+                self.store = open_store(self.config)
+            self.store_sink = StoreSink(self.store)
+            self.dispatcher = EventDispatcher([self.store_sink, LogSink(), *self._extra_sinks])
+            self.dispatcher.start()
+            reader_cfg = self.config.reader
+            self.batcher = ReadBatcher(
+                self.models.reader, reader_cfg.batch_size, reader_cfg.max_wait_ms, self.metrics.reader_batch
+            )
+            self.batcher.start()
+            self._events = EventFactory(
+                self.config.site_id, self.config.device_id, self.models.versions,
+                self.config.store.keep_thumbnails,
+            )
+            self.metrics.watch(self._snapshots, self._outbox_pending, self._held_events)
+            self.metrics.config_version.set(self.config.version)
+            for camera in self.config.cameras:
+                if camera.enabled:
+                    self._start_channel(camera)
+            if self._serve_http:
+                http = self.config.http
+                self.http = ObservabilityServer(
+                    http.host, http.port, self.metrics.registry, self.health, self.ready
+                )
+                self.http.start()
+            if self._sync_enabled:
+                self.publisher = _start_publisher(self)
+            self.started = True
+            self._housekeeping.start()
+            notify(f"READY=1\nSTATUS=reading {len(self.workers)} camera(s)")
+            log.info("agent started: %d camera(s), models %s", len(self.workers), self.models.versions)
+
+    def stop(self) -> None:
+        """Stop cameras (their open tracks still become events), flush events to the store, close."""
+        with self._lock:
+            if not self.started:
+                return
+            notify("STOPPING=1")
+            self._stop.set()
+            for channel_id in list(self.workers):
+                self._stop_channel(channel_id)
+            if self.batcher is not None:
+                self.batcher.stop()
+            if self.dispatcher is not None:
+                self.dispatcher.stop()
+            if self.publisher is not None:
+                self.publisher.stop()
+            if self.http is not None:
+                self.http.stop()
+            close = getattr(self.store, "close", None)
+            if close is not None:
+                close()
+            self.started = False
+            held = len(self.store_sink.held) if self.store_sink else 0
+            if held:
+                log.error("agent stopped with %d events the store refused (not written)", held)
+            log.info("agent stopped")
+
+    def wait_until_finished(self, timeout: float | None = None) -> bool:
+        """For file sources without `loop`: wait until every channel has processed its whole file."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not all(worker.finished for worker in list(self.workers.values())):
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return self.dispatcher.drain() if self.dispatcher is not None else True
+
+    # --- channels ----------------------------------------------------------------------------------
+
+    def _settings(self, config: EdgeConfig) -> PipelineSettings:
+        return PipelineSettings(config.detector, config.reader, config.tracking)
+
+    def _start_channel(self, camera: Any) -> None:
+        assert self.models is not None and self.batcher is not None and self.dispatcher is not None
+        assert self._events is not None
+        capture = CaptureChannel(camera, backoff=self._backoff)
+        worker = ChannelWorker(
+            capture, self.models.detector, self.batcher, self._settings(self.config), self._events,
+            self.dispatcher.submit, observer=self.metrics, detector_lock=self._detector_lock,
+        )
+        self.workers[camera.id] = worker
+        worker.start()
+        log.info("camera %s: started (%s)", camera.id, capture.spec.describe())
+
+    def _stop_channel(self, channel_id: str) -> None:
+        worker = self.workers.pop(channel_id, None)
+        if worker is not None:
+            worker.stop()
+            log.info("camera %s: stopped", channel_id)
+
+    # --- reload ----------------------------------------------------------------------------------
+
+    def reload(self, new: EdgeConfig) -> None:
+        """Apply a new config: restart only the cameras that changed, swap models if their config did.
+
+        Raises (and keeps the old config running) when new models cannot be loaded.
+        """
+        with self._lock:
+            old = self.config
+            if not self.started:
+                self.config = new
+                return
+            if _model_settings(new) != _model_settings(old):
+                self._swap_models(new)
+            for field in ("store", "http", "mqtt", "site_id", "device_id"):
+                if getattr(new, field) != getattr(old, field):
+                    log.warning("config: %s changed; it takes effect when the agent restarts", field)
+            self.config = new
+            old_cams = {c.id: c for c in old.cameras if c.enabled}
+            new_cams = {c.id: c for c in new.cameras if c.enabled}
+            for channel_id, camera in old_cams.items():
+                if new_cams.get(channel_id) != camera:
+                    self._stop_channel(channel_id)
+            settings = self._settings(new)
+            for worker in self.workers.values():
+                worker.apply_settings(settings)
+            for channel_id, camera in new_cams.items():
+                if channel_id not in self.workers:
+                    self._start_channel(camera)
+            if self.batcher is not None:
+                self.batcher.configure(new.reader.batch_size, new.reader.max_wait_ms)
+            self.metrics.config_version.set(new.version)
+            self.metrics.config_reloads.labels("applied").inc()
+            log.info("config version %d applied: %d camera(s) running", new.version, len(self.workers))
+
+    def reload_from_file(self) -> bool:
+        """SIGHUP: re-read the config file; a bad file is logged and the running config kept."""
+        if self.config_path is None:
+            log.warning("reload requested but the agent was not started from a config file")
+            return False
+        try:
+            new = load_edge_config(self.config_path)
+            self.reload(new)
+        except Exception as exc:
+            self.metrics.config_reloads.labels("failed").inc()
+            log.error("config reload failed; keeping the running config: %s", exc)
+            return False
+        return True
+
+    def _swap_models(self, new: EdgeConfig) -> None:
+        models = load_models(new.detector, new.reader)
+        assert self.batcher is not None
+        self.models = models
+        self._detector_lock = _detector_lock_for(models.detector)
+        self.batcher.reader = models.reader
+        if self._events is not None:
+            self._events.models = models.versions
+        for worker in self.workers.values():
+            worker.use_detector(models.detector, self._detector_lock)
+        log.info("models reloaded: %s", models.versions)
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def _snapshots(self) -> Iterable[ChannelSnapshot]:
+        for worker in list(self.workers.values()):
+            capture = worker.capture
+            yield ChannelSnapshot(worker.channel_id, capture.stats, capture.dropped, worker.stats)
+
+    def _held_events(self) -> int:
+        return len(self.store_sink.held) if self.store_sink is not None else 0
+
+    def _outbox_pending(self) -> int | None:
+        pending = getattr(self.store, "pending_count", None)
+        if pending is None:
+            return None
+        try:
+            return int(pending())
+        except Exception:
+            return None
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        dead = [cid for cid, w in self.workers.items() if not w.is_alive() and not w.capture.stats.finished]
+        dispatcher_ok = self.dispatcher is not None and self.dispatcher._thread.is_alive()
+        ok = self.started and not dead and dispatcher_ok
+        return ok, {"dead_channels": dead, "event_dispatcher": dispatcher_ok, "started": self.started}
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        never = sorted(cid for cid, w in self.workers.items() if not w.capture.stats.ever_connected)
+        down = sorted(
+            cid for cid, w in self.workers.items() if not w.capture.stats.up and not w.capture.stats.finished
+        )
+        detail = {
+            "models_loaded": self.models is not None,
+            "store_open": self.store is not None and self.started,
+            "cameras_never_connected": never,
+            "cameras_down": down,
+            "events_held": len(self.store_sink.held) if self.store_sink else 0,
+        }
+        return bool(detail["models_loaded"] and detail["store_open"] and not never), detail
+
+    def _housekeep(self) -> None:
+        watchdog = watchdog_interval_s()
+        interval = min(watchdog or 10.0, 10.0)
+        next_retention = time.monotonic()
+        while not self._stop.wait(interval):
+            if watchdog is not None and self.health()[0]:
+                notify("WATCHDOG=1")
+            if time.monotonic() >= next_retention and hasattr(self.store, "enforce_retention"):
+                next_retention = time.monotonic() + RETENTION_INTERVAL_S
+                try:
+                    self.store.enforce_retention()
+                except Exception as exc:
+                    log.error("retention pass failed: %s", exc)
+
+
+def _model_settings(config: EdgeConfig) -> tuple[object, ...]:
+    reader = config.reader
+    return config.detector, reader.path, reader.backend, reader.threads, reader.beam_width, reader.countries
+
+
+def _detector_lock_for(detector: object) -> AbstractContextManager[object]:
+    """ONNX Runtime sessions are safe to run from many threads; an OpenVINO infer request is not."""
+    return nullcontext() if getattr(detector, "backend", None) == "onnxruntime" else threading.Lock()
+
+
+def agent_version() -> str:
+    try:
+        return importlib.metadata.version("anpr")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def open_store(config: EdgeConfig) -> Any:
+    """The encrypted event store named by the config, its key loaded (or created on first run)."""
+    from edge.store import EventStore
+
+    config.store.path.parent.mkdir(parents=True, exist_ok=True)
+    return EventStore.from_config(config.store)
+
+
+def _start_publisher(agent: EdgeAgent) -> Any:
+    from edge.sync import ConfigApplier, SyncPublisher
+
+    applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
+    assert agent.models is not None
+    publisher = SyncPublisher(
+        agent.config, agent.store, agent_version=agent_version(),
+        models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
+        config_applier=applier,
+    )
+    publisher.start()
+    return publisher
+

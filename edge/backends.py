@@ -1,0 +1,89 @@
+"""Registries of the plug-in parts, picked by name: plate detectors, plate readers, event sinks.
+
+The agent asks for "onnx" detectors and readers (our shipped models on ONNX Runtime or OpenVINO,
+as `backend` in their config says); another implementation of the PlateDetector or PlateReader
+protocol registers under its own name. Model classes are imported when first built, so a box
+that never loads a model never imports its runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.config import DetectorConfig, ReaderConfig
+from common.events import ModelVersions
+from edge.event_builder import model_version
+from edge.inference.protocols import PlateDetector, PlateReader
+from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8
+
+
+class ModelUnavailableError(RuntimeError):
+    """The configured model file is missing or cannot be loaded; the message names the file."""
+
+
+def default_model_path(configured: Path | None, int8: Path, fp32: Path) -> Path:
+    """The configured file, else the shipped INT8 model, else the shipped FP32 one."""
+    if configured is not None:
+        return Path(configured)
+    return int8 if int8.is_file() or not fp32.is_file() else fp32
+
+
+def detector_path(config: DetectorConfig) -> Path:
+    return default_model_path(config.path, DETECTOR_INT8, DETECTOR_FP32)
+
+
+def reader_path(config: ReaderConfig) -> Path:
+    return default_model_path(config.path, READER_INT8, READER_FP32)
+
+
+def _onnx_detector(config: DetectorConfig) -> PlateDetector:
+    from edge.inference.detector import OnnxPlateDetector
+
+    return OnnxPlateDetector(
+        detector_path(config), backend=config.backend, threads=config.threads,
+        score_threshold=config.score_threshold,
+    )
+
+
+def _onnx_reader(config: ReaderConfig) -> PlateReader:
+    from edge.inference.reader import OnnxPlateReader
+
+    return OnnxPlateReader(
+        reader_path(config), backend=config.backend, threads=config.threads,
+        beam_width=config.beam_width, countries=config.countries or None,
+    )
+
+
+DETECTOR_BACKENDS: dict[str, Callable[[DetectorConfig], PlateDetector]] = {"onnx": _onnx_detector}
+READER_BACKENDS: dict[str, Callable[[ReaderConfig], PlateReader]] = {"onnx": _onnx_reader}
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    detector: PlateDetector
+    reader: PlateReader
+    versions: ModelVersions
+
+
+def load_models(detector: DetectorConfig, reader: ReaderConfig, kind: str = "onnx") -> ModelSet:
+    """Load both models; ModelUnavailableError says which file is missing or broken."""
+    if kind not in DETECTOR_BACKENDS or kind not in READER_BACKENDS:
+        raise ValueError(f"unknown model backend {kind!r}; choose from {sorted(DETECTOR_BACKENDS)}")
+    for what, path in (("detector", detector_path(detector)), ("reader", reader_path(reader))):
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"{what} model not found: {path} "
+                f"(set {what}.path in the config or install the shipped models)"
+            )
+    try:
+        plate_detector = DETECTOR_BACKENDS[kind](detector)
+        plate_reader = READER_BACKENDS[kind](reader)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ModelUnavailableError(f"cannot load the plate models: {exc}") from exc
+    versions = ModelVersions(
+        detector=model_version(plate_detector, detector_path(detector)),
+        reader=model_version(plate_reader, reader_path(reader)),
+    )
+    return ModelSet(plate_detector, plate_reader, versions)

@@ -1,0 +1,191 @@
+"""One camera's capture thread: open, read, reconnect with backoff, hand frames over one at a time.
+
+Nothing a camera does is fatal to the agent: an unreachable source is retried with capped
+exponential backoff, a frame that does not decode is counted and skipped, a stream that stops is
+reopened. The state is plain counters that the metrics collector reads at scrape time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from common.config import CameraConfig
+from edge.capture.frames import Frame, LatestFrameSlot, SlotClosed
+from edge.capture.sources import (
+    SourceSpec,
+    VideoCaptureLike,
+    frame_count,
+    open_capture,
+    parse_source,
+    source_fps,
+)
+
+log = logging.getLogger(__name__)
+
+# A live stream that returns this many failed reads in a row is considered lost.
+MAX_CONSECUTIVE_READ_FAILURES = 25
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial_s: float = 0.5
+    factor: float = 2.0
+    max_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_s, self.initial_s * self.factor ** max(0, attempt))
+
+
+@dataclass
+class CaptureStats:
+    frames: int = 0  # decoded frames offered to processing
+    decode_errors: int = 0
+    reconnects: int = 0  # successful opens after the first
+    open_failures: int = 0
+    up: bool = False
+    ever_connected: bool = False
+    finished: bool = False  # a non-looping file reached its end
+
+
+class CaptureChannel:
+    """Reads one camera on its own thread into a LatestFrameSlot."""
+
+    def __init__(
+        self,
+        camera: CameraConfig,
+        backoff: Backoff | None = None,
+        opener: Callable[[SourceSpec], VideoCaptureLike] = open_capture,
+    ) -> None:
+        self.camera = camera
+        self.spec = parse_source(camera.source)
+        self.slot = LatestFrameSlot()
+        self.stats = CaptureStats()
+        self._backoff = backoff or Backoff()
+        self._opener = opener
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"capture-{camera.id}", daemon=True)
+        self._last_captured_at: datetime | None = None
+
+    @property
+    def channel_id(self) -> str:
+        return self.camera.id
+
+    @property
+    def dropped(self) -> int:
+        return self.slot.dropped
+
+    @property
+    def lossless(self) -> bool:
+        """Unpaced file sources wait for processing instead of dropping frames."""
+        return self.spec.is_file and not self.camera.realtime
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.slot.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        attempt = 0
+        try:
+            while not self._stop.is_set():
+                capture = self._opener(self.spec)
+                if not capture.isOpened():
+                    capture.release()
+                    self._note_open_failure(attempt)
+                    self._stop.wait(self._backoff.delay(attempt))
+                    attempt += 1
+                    continue
+                if self.stats.ever_connected:
+                    self.stats.reconnects += 1
+                    log.info("camera %s: reconnected to %s", self.channel_id, self.spec.describe())
+                else:
+                    log.info("camera %s: connected to %s", self.channel_id, self.spec.describe())
+                self.stats.up = self.stats.ever_connected = True
+                attempt = 0
+                try:
+                    outcome = self._read_stream(capture)
+                finally:
+                    capture.release()
+                    self.stats.up = False
+                if outcome == "end" and not self.camera.loop:
+                    self.stats.finished = True
+                    log.info("camera %s: end of %s", self.channel_id, self.spec.describe())
+                    return
+                if outcome == "lost":
+                    log.warning(
+                        "camera %s: stream from %s lost; reconnecting", self.channel_id, self.spec.describe()
+                    )
+                    self._stop.wait(self._backoff.delay(0))
+        except SlotClosed:
+            pass
+        finally:
+            self.stats.up = False
+            self.slot.close()
+
+    def _note_open_failure(self, attempt: int) -> None:
+        self.stats.up = False
+        self.stats.open_failures += 1
+        delay = self._backoff.delay(attempt)
+        what = "file not found or unreadable" if self.spec.is_file else "cannot connect"
+        level = logging.WARNING if attempt < 3 or delay >= self._backoff.max_s else logging.DEBUG
+        log.log(
+            level,
+            "camera %s: %s: %s (attempt %d); retrying in %.1f s",
+            self.channel_id, what, self.spec.describe(), attempt + 1, delay,
+        )
+
+    def _read_stream(self, capture: VideoCaptureLike) -> str:
+        """Read until the stream ends ("end"), fails ("lost") or the channel stops ("stopped")."""
+        fps = source_fps(capture)
+        total = frame_count(capture) if self.spec.is_file else 0
+        min_interval = 1.0 / self.camera.fps_limit if self.camera.fps_limit else 0.0
+        start_wall = datetime.now(UTC)
+        if self._last_captured_at is not None:  # a reopened file must not move time backwards
+            start_wall = max(start_wall, self._last_captured_at + timedelta(seconds=1.0 / fps))
+        start_mono = time.monotonic()
+        index = 0
+        failures = 0
+        last_offered: float | None = None
+        while not self._stop.is_set():
+            ok, image = capture.read()
+            if not ok or image is None:
+                if self.spec.is_file and (total == 0 or index >= total - 1 or failures >= 3):
+                    return "end"
+                failures += 1
+                self.stats.decode_errors += 1
+                if failures >= MAX_CONSECUTIVE_READ_FAILURES:
+                    return "lost"
+                continue
+            failures = 0
+            media_s = index / fps
+            index += 1
+            if self.spec.is_file:
+                captured_at = start_wall + timedelta(seconds=media_s)
+                if self.camera.realtime:
+                    ahead = start_mono + media_s - time.monotonic()
+                    if ahead > 0 and self._stop.wait(ahead):
+                        return "stopped"
+                clock = media_s
+            else:
+                captured_at = datetime.now(UTC)
+                clock = time.monotonic() - start_mono
+            if min_interval and last_offered is not None and clock - last_offered < min_interval - 1e-6:
+                continue
+            last_offered = clock
+            self._last_captured_at = captured_at
+            frame = Frame(self.channel_id, index - 1, captured_at, time.monotonic(), image)
+            self.stats.frames += 1
+            self.slot.put(frame, wait=self.lossless)
+        return "stopped"

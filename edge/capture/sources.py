@@ -1,0 +1,106 @@
+"""Camera sources: what a `source` string in the config names, and how OpenCV opens it.
+
+Every kind goes through `cv2.VideoCapture`; network and file sources use its FFmpeg backend,
+USB cameras the platform's default (V4L2 on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+
+SourceKind = Literal["rtsp", "http", "file", "usb"]
+
+# FFmpeg otherwise waits ~30 s on a dead RTSP server before giving up.
+OPEN_TIMEOUT_MS = 5000
+READ_TIMEOUT_MS = 5000
+
+
+class VideoCaptureLike(Protocol):
+    def isOpened(self) -> bool: ...
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+    def get(self, prop_id: int) -> float: ...
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: SourceKind
+    target: str  # URL, file path, or the USB device index as text
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "file"
+
+    def describe(self) -> str:
+        """The source without credentials, for logs: rtsp://user:pass@host/ becomes rtsp://***@host/."""
+        if self.kind in ("rtsp", "http") and "@" in self.target:
+            scheme, rest = self.target.split("://", 1)
+            return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return self.target
+
+
+def parse_source(source: str) -> SourceSpec:
+    """The kind of a config `source` string; ValueError when it names nothing we can open."""
+    text = source.strip()
+    lowered = text.lower()
+    if lowered.startswith(("rtsp://", "rtsps://")):
+        return SourceSpec("rtsp", text)
+    if lowered.startswith(("http://", "https://")):
+        return SourceSpec("http", text)
+    if lowered.startswith("usb:"):
+        index = text[4:]
+        if not index.isdigit():
+            raise ValueError(f"usb source needs a device number, e.g. usb:0, not {source!r}")
+        return SourceSpec("usb", index)
+    if "://" in text:
+        raise ValueError(f"unsupported source scheme in {source!r}: use rtsp://, http(s)://, a file or usb:N")
+    return SourceSpec("file", str(Path(text).expanduser()))
+
+
+def open_capture(spec: SourceSpec) -> VideoCaptureLike:
+    """An opened capture, or one whose isOpened() is False when the source cannot be reached."""
+    if spec.kind == "usb":
+        return cv2.VideoCapture(int(spec.target))
+    if spec.kind == "file" and not os.path.isfile(spec.target):
+        return _Unopened()
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS,
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS,
+    ]
+    if spec.kind == "rtsp":
+        # TCP interleaving survives NAT and lossy links better than RTP over UDP.
+        os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+    return cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG, params)
+
+
+class _Unopened:
+    """What open_capture returns for a file that is not there (FFmpeg would log noise about it)."""
+
+    def isOpened(self) -> bool:
+        return False
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        return False, None
+
+    def get(self, prop_id: int) -> float:
+        return 0.0
+
+    def release(self) -> None:
+        return None
+
+
+def source_fps(capture: VideoCaptureLike, default: float = 25.0) -> float:
+    """The stream's nominal frame rate; many RTSP cameras report 0 or nonsense, so sanity-check it."""
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return float(fps) if 1.0 <= fps <= 240.0 else default
+
+
+def frame_count(capture: VideoCaptureLike) -> int:
+    count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+    return int(count) if count and count > 0 else 0

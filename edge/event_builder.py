@@ -1,0 +1,88 @@
+"""From a judged passage to the PlateEvent that is stored and published."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from common.events import ModelVersions, PlateEvent, PlateText
+from edge.tracking.passages import Passage
+
+CROP_JPEG_QUALITY = 90
+THUMBNAIL_WIDTH = 640
+THUMBNAIL_JPEG_QUALITY = 70
+
+
+def model_version(model: object, path: Path | None) -> str:
+    """What identifies the model in events: its own `version` (from ONNX metadata) or its file hash."""
+    version = getattr(model, "version", None)
+    if isinstance(version, str) and version:
+        return version
+    if path is not None and Path(path).is_file():
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return f"{Path(path).stem}@sha256:{digest.hexdigest()[:12]}"
+    return type(model).__name__
+
+
+def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"cannot encode a {image.shape} image as JPEG")
+    return buffer.tobytes()
+
+
+def thumbnail(frame: np.ndarray, width: int = THUMBNAIL_WIDTH) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if w <= width:
+        return frame
+    return cv2.resize(frame, (width, round(h * width / w)), interpolation=cv2.INTER_AREA)
+
+
+class EventFactory:
+    def __init__(self, site_id: str, device_id: str, models: ModelVersions, keep_thumbnails: bool) -> None:
+        self.site_id = site_id
+        self.device_id = device_id
+        self.models = models
+        self.keep_thumbnails = keep_thumbnails
+
+    def build(self, channel_id: str, passage: Passage) -> PlateEvent:
+        best = passage.best
+        reading = passage.vote.reading
+        x1, y1, x2, y2 = best.detection.box
+        h, w = best.frame.shape[:2]
+        box = (
+            int(max(0, min(w - 1, round(x1)))),
+            int(max(0, min(h - 1, round(y1)))),
+            int(max(0, min(w, round(x2)))),
+            int(max(0, min(h, round(y2)))),
+        )
+        return PlateEvent(
+            site_id=self.site_id,
+            device_id=self.device_id,
+            channel_id=channel_id,
+            captured_at=best.captured_at,
+            first_seen=passage.track.first_seen,
+            last_seen=passage.track.last_seen,
+            plate=PlateText(
+                text=passage.vote.text,
+                latin=passage.vote.latin,
+                country=reading.country,
+                format=reading.format,
+                region=reading.region,
+                valid=reading.valid,
+            ),
+            confidence=passage.vote.confidence,
+            box=box,
+            frames=len(passage.track.readings),
+            crop_jpeg=encode_jpeg(best.crop, CROP_JPEG_QUALITY) if best.crop.size else None,
+            thumbnail_jpeg=(
+                encode_jpeg(thumbnail(best.frame), THUMBNAIL_JPEG_QUALITY) if self.keep_thumbnails else None
+            ),
+            models=self.models,
+        )

@@ -1,0 +1,1 @@
+"""Prometheus metrics, the /metrics /health /ready HTTP endpoint, systemd notifications."""

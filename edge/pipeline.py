@@ -1,0 +1,231 @@
+"""One channel's processing: frame -> motion gate -> detect -> track -> read (batched) -> judge -> event.
+
+A worker thread per channel takes the newest frame from its capture slot, so a slow model makes
+the capture side drop frames instead of queueing them. Tracking uses frame times, so the events
+of a file are the same however fast it is processed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from common.config import CameraConfig, DetectorConfig, ReaderConfig, TrackingConfig
+from common.events import PlateEvent
+from edge.batching import ReadBatcher
+from edge.capture.channel import CaptureChannel
+from edge.capture.frames import Frame
+from edge.event_builder import EventFactory
+from edge.inference.crops import crop_plate
+from edge.inference.protocols import PlateDetection, PlateDetector
+from edge.motion import MotionGate
+from edge.tracking.passages import PassageJudge
+from edge.tracking.tracker import Observation, PlateTracker, Track
+
+log = logging.getLogger(__name__)
+
+# Once this many confident readings of a track agree, its later frames are not read again.
+SETTLED_READS = 6
+
+
+class PipelineObserver(Protocol):
+    def inference(self, model: str, seconds: float) -> None: ...
+    def frame_latency(self, channel_id: str, seconds: float, with_plates: bool) -> None: ...
+    def verdict(self, channel_id: str, verdict: str) -> None: ...
+
+
+class NullObserver:
+    def inference(self, model: str, seconds: float) -> None:
+        return None
+
+    def frame_latency(self, channel_id: str, seconds: float, with_plates: bool) -> None:
+        return None
+
+    def verdict(self, channel_id: str, verdict: str) -> None:
+        return None
+
+
+@dataclass
+class WorkerStats:
+    processed: int = 0  # frames the worker took from the slot
+    gated: int = 0  # of those, skipped by the motion gate
+    detections: int = 0
+    reads: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+    # Recent frame-to-result latencies of frames with plates, for the benchmark's percentiles.
+    plate_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
+    errors: int = 0
+
+
+@dataclass
+class PipelineSettings:
+    """The parts of the config a worker reads on every frame; replaced whole on reload."""
+
+    detector: DetectorConfig
+    reader: ReaderConfig
+    tracking: TrackingConfig
+
+
+class ChannelWorker:
+    def __init__(
+        self,
+        capture: CaptureChannel,
+        detector: PlateDetector,
+        batcher: ReadBatcher,
+        settings: PipelineSettings,
+        events: EventFactory,
+        emit: Callable[[PlateEvent], None],
+        observer: PipelineObserver | None = None,
+        detector_lock: AbstractContextManager[object] | None = None,
+    ) -> None:
+        self.capture = capture
+        self.detector = detector
+        self.batcher = batcher
+        self.settings = settings
+        self.events = events
+        self._emit = emit
+        self._observer = observer or NullObserver()
+        self._detector_lock = detector_lock or nullcontext()
+        self.stats = WorkerStats()
+        self.gate = MotionGate(self.camera.motion_threshold)
+        self.tracker = PlateTracker(settings.tracking.iou_threshold, settings.tracking.max_age_s)
+        self.judge = PassageJudge(settings.tracking, settings.reader.min_confidence)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"worker-{self.channel_id}", daemon=True)
+        self._media_origin: datetime | None = None
+
+    @property
+    def camera(self) -> CameraConfig:
+        return self.capture.camera
+
+    @property
+    def channel_id(self) -> str:
+        return self.capture.channel_id
+
+    def start(self) -> None:
+        self.capture.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop capture and processing; tracks in progress are closed and judged, not lost."""
+        self._stop.set()
+        self.capture.stop(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def finished(self) -> bool:
+        """The source ended (a non-looping file) and every frame of it has been processed."""
+        return self.capture.stats.finished and not self._thread.is_alive()
+
+    def use_detector(self, detector: PlateDetector, lock: AbstractContextManager[object]) -> None:
+        self.detector = detector
+        self._detector_lock = lock
+
+    def apply_settings(self, settings: PipelineSettings) -> None:
+        self.settings = settings
+        self.tracker.iou_threshold = settings.tracking.iou_threshold
+        self.tracker.max_age_s = settings.tracking.max_age_s
+        self.judge.tracking = settings.tracking
+        self.judge.min_confidence = settings.reader.min_confidence
+
+    def _run(self) -> None:
+        last_time: datetime | None = None
+        last_mono = time.monotonic()
+        while True:
+            frame = self.capture.slot.take(timeout=0.5)
+            if frame is None:
+                if self.capture.slot.closed or self._stop.is_set():
+                    break
+                if last_time is not None:  # no frames (camera down): close tracks by the clock
+                    idle = timedelta(seconds=time.monotonic() - last_mono)
+                    self._close(self.tracker.expire(last_time + idle))
+                continue
+            last_time, last_mono = frame.captured_at, time.monotonic()
+            try:
+                self._process(frame)
+            except Exception:  # a frame that breaks a model must not end the channel
+                self.stats.errors += 1
+                log.exception("channel %s: processing frame %d failed", self.channel_id, frame.index)
+        self._close(self.tracker.flush())
+
+    def _process(self, frame: Frame) -> None:
+        self.stats.processed += 1
+        if self._media_origin is None:
+            self._media_origin = frame.captured_at
+        media_s = (frame.captured_at - self._media_origin).total_seconds()
+        if not self.gate.should_process(frame.image, media_s):
+            self.stats.gated += 1
+            self._close(self.tracker.expire(frame.captured_at))
+            return
+        detections = self._detect(frame)
+        tracks = self.tracker.update(detections, frame.captured_at)
+        to_read = [
+            (det, track)
+            for det, track in zip(detections, tracks, strict=True)
+            if not track.settled(SETTLED_READS)
+        ]
+        if to_read:
+            self._read(frame, to_read)
+        self._observer.frame_latency(
+            self.channel_id, time.monotonic() - frame.received_monotonic, with_plates=bool(to_read)
+        )
+        if to_read:
+            self.stats.plate_latencies.append(time.monotonic() - frame.received_monotonic)
+        self._close(self.tracker.expire(frame.captured_at))
+
+    def _detect(self, frame: Frame) -> list[PlateDetection]:
+        started = time.perf_counter()
+        with self._detector_lock:
+            found = self.detector.detect(frame.image)
+        self._observer.inference("detector", time.perf_counter() - started)
+        h, w = frame.image.shape[:2]
+        settings = self.settings.detector
+        roi = self.camera.roi
+        kept: list[PlateDetection] = []
+        for det in found:
+            x1, y1, x2, y2 = det.box
+            if det.score < settings.score_threshold or x2 - x1 < settings.min_plate_width:
+                continue
+            if roi is not None:
+                cx, cy = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h
+                if not (roi[0] <= cx <= roi[2] and roi[1] <= cy <= roi[3]):
+                    continue
+            kept.append(det)
+        self.stats.detections += len(kept)
+        return kept
+
+    def _read(self, frame: Frame, items: list[tuple[PlateDetection, Track]]) -> None:
+        crops = [crop_plate(frame.image, det) for det, _ in items]
+        readings = self.batcher.read(crops)
+        self.stats.reads += len(readings)
+        for (det, track), crop, reading in zip(items, crops, readings, strict=True):
+            if not reading.latin:
+                continue
+            track.add_reading(reading, Observation(reading, det, frame.captured_at, crop, frame.image))
+
+    def _close(self, tracks: list[Track]) -> None:
+        for track in tracks:
+            verdict, passage = self.judge.judge(track)
+            self.stats.verdicts[verdict] += 1
+            self._observer.verdict(self.channel_id, verdict)
+            if passage is None:
+                continue
+            try:
+                event = self.events.build(self.channel_id, passage)
+            except Exception:
+                self.stats.errors += 1
+                log.exception("channel %s: building the event of track %d failed", self.channel_id, track.id)
+                continue
+            log.info("channel %s: event %s (%d readings)", self.channel_id, event.event_id, event.frames)
+            self._emit(event)

@@ -1,0 +1,158 @@
+"""Snapshot mode: plates in still images, with the same models and filters as the live pipeline.
+
+Models are loaded once for all images. A file that cannot be read or decoded (missing, empty,
+truncated, not an image) yields a result with an `error` and no plates; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from common.config import DetectorConfig
+from edge.inference.crops import crop_plate
+from edge.inference.protocols import PlateDetector, PlateReader
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+class UnreadableImage(ValueError):
+    """An image file that cannot be decoded; the message says why."""
+
+
+@dataclass(frozen=True)
+class RecognizedPlate:
+    text: str
+    latin: str
+    confidence: float
+    box: tuple[int, int, int, int]
+    country: str | None
+    format: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "latin": self.latin,
+            "confidence": round(self.confidence, 4),
+            "box": list(self.box),
+            "country": self.country,
+            "format": self.format,
+        }
+
+
+@dataclass
+class ImageResult:
+    image: str  # the path as given (or as found under a given directory)
+    plates: list[RecognizedPlate] = field(default_factory=list)
+    ms: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"image": self.image, "error": self.error, "plates": []}
+        return {"image": self.image, "plates": [p.to_dict() for p in self.plates], "ms": round(self.ms, 1)}
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given; directories give their image files (sorted, not recursive)."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+                    yield str(child)
+        else:
+            yield given
+
+
+def load_image(path: str) -> np.ndarray:
+    """The image as BGR uint8; UnreadableImage says what is wrong with the file."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UnreadableImage("file not found") from None
+    except IsADirectoryError:
+        raise UnreadableImage("is a directory") from None
+    except OSError as exc:
+        raise UnreadableImage(f"cannot read file: {exc.strerror or exc}") from None
+    if not data:
+        raise UnreadableImage("empty file (0 bytes)")
+    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:
+        # libjpeg decodes a cut-off JPEG into a gray-padded image with only a warning.
+        raise UnreadableImage("truncated JPEG (no end-of-image marker)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise UnreadableImage("not a decodable image")
+    return image
+
+
+class SnapshotRecognizer:
+    def __init__(
+        self,
+        detector: PlateDetector,
+        reader: PlateReader,
+        detector_config: DetectorConfig,
+        min_confidence: float,
+    ) -> None:
+        self.detector = detector
+        self.reader = reader
+        self.detector_config = detector_config
+        self.min_confidence = min_confidence
+
+    def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
+        h, w = image.shape[:2]
+        detections = [
+            d for d in self.detector.detect(image)
+            if d.score >= self.detector_config.score_threshold
+            and d.box[2] - d.box[0] >= self.detector_config.min_plate_width
+        ]
+        if not detections:
+            return []
+        readings = self.reader.read([crop_plate(image, d) for d in detections])
+        plates = []
+        for det, reading in zip(detections, readings, strict=True):
+            if not reading.text or reading.confidence < self.min_confidence:
+                continue
+            x1, y1, x2, y2 = det.box
+            box = (
+                int(max(0, round(x1))), int(max(0, round(y1))), int(min(w, round(x2))), int(min(h, round(y2)))
+            )
+            plates.append(RecognizedPlate(
+                reading.text, reading.latin, reading.confidence, box, reading.country, reading.format
+            ))
+        return sorted(plates, key=lambda p: (p.box[0], p.box[1]))
+
+    def run(self, paths: Iterable[str]) -> Iterator[ImageResult]:
+        for path in expand_paths(paths):
+            started = time.perf_counter()
+            try:
+                image = load_image(path)
+            except UnreadableImage as exc:
+                yield ImageResult(path, error=str(exc))
+                continue
+            plates = self.recognize(image)
+            yield ImageResult(path, plates, (time.perf_counter() - started) * 1000.0)
+
+
+def format_table(results: Iterable[ImageResult]) -> Iterator[str]:
+    """Human-readable lines: one per plate, or per image without plates."""
+    yield f"{'image':<40} {'plate':<12} {'latin':<12} {'conf':>5}  {'country/format':<16} box"
+    for result in results:
+        name = result.image if len(result.image) <= 40 else "…" + result.image[-39:]
+        if result.error is not None:
+            yield f"{name:<40} error: {result.error}"
+            continue
+        if not result.plates:
+            yield f"{name:<40} (no plate)  [{result.ms:.0f} ms]"
+        for plate in result.plates:
+            kind = f"{plate.country or '?'}/{plate.format or '?'}"
+            yield (
+                f"{name:<40} {plate.text:<12} {plate.latin:<12} {plate.confidence:>5.2f}  {kind:<16} "
+                f"{list(plate.box)}"
+            )

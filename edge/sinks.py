@@ -1,0 +1,180 @@
+"""Where finished plate events go: the encrypted store (and through its outbox, MQTT), the console.
+
+Sinks run on one dispatcher thread, fed by a queue from all channels, so a slow or failing sink
+never stalls frame processing and the SQLite store is written from a single thread. A store
+that refuses a write (disk full, quota reached, locked) keeps the event in memory and retries;
+events are not dropped while memory for them remains.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from common.events import PlateEvent
+from edge.store.errors import DuplicateEventError
+
+log = logging.getLogger(__name__)
+
+RETRY_INTERVAL_S = 5.0
+MAX_HELD_EVENTS = 50_000  # ~2 GB of crops at worst; beyond this the oldest are lost, loudly
+
+
+class EventSink(Protocol):
+    name: str
+
+    def emit(self, event: PlateEvent) -> None: ...
+
+
+class EventWriter(Protocol):
+    def add(self, event: PlateEvent) -> object: ...
+
+
+class StoreSink:
+    """Writes events into the event store; failed writes are held and retried in order."""
+
+    name = "store"
+
+    def __init__(self, store: EventWriter, max_held: int = MAX_HELD_EVENTS) -> None:
+        self.store = store
+        self.held: deque[PlateEvent] = deque()
+        self.max_held = max_held
+        self.lost = 0
+        self.failures = 0
+        self._failing = False
+
+    def emit(self, event: PlateEvent) -> None:
+        if self.held:
+            self._hold(event)
+            self.retry()
+            return
+        try:
+            self.store.add(event)
+        except DuplicateEventError:
+            log.warning("event %s was already stored; not stored twice", event.event_id)
+        except Exception as exc:
+            self._note_failure(exc)
+            self._hold(event)
+
+    def retry(self) -> None:
+        """Write held events, oldest first, until the store refuses again."""
+        while self.held:
+            try:
+                self.store.add(self.held[0])
+            except DuplicateEventError:
+                pass  # stored by an earlier attempt that reported failure late
+            except Exception as exc:
+                self._note_failure(exc)
+                return
+            self.held.popleft()
+        if self._failing:
+            self._failing = False
+            log.warning("event store accepts writes again; all held events are stored")
+
+    def _hold(self, event: PlateEvent) -> None:
+        if len(self.held) >= self.max_held:
+            self.held.popleft()
+            self.lost += 1
+            log.error("event store unavailable with %d events held: the oldest one is lost", self.max_held)
+        self.held.append(event)
+
+    def _note_failure(self, exc: Exception) -> None:
+        self.failures += 1
+        if not self._failing:
+            self._failing = True
+            log.error(
+                "event store refused a write (%s: %s); holding events in memory and retrying every %.0f s",
+                type(exc).__name__, exc, RETRY_INTERVAL_S,
+            )
+
+
+class CallbackSink:
+    """Hands each event to a function: the demo's console printer, embedding applications."""
+
+    def __init__(self, callback: Callable[[PlateEvent], None], name: str = "callback") -> None:
+        self.callback = callback
+        self.name = name
+
+    def emit(self, event: PlateEvent) -> None:
+        self.callback(event)
+
+
+class LogSink:
+    """One log line per event, without the plate text (logs are not the place for personal data)."""
+
+    name = "log"
+
+    def emit(self, event: PlateEvent) -> None:
+        log.info(
+            "event %s channel=%s country=%s confidence=%.2f frames=%d",
+            event.event_id, event.channel_id, event.plate.country or "?", event.confidence, event.frames,
+        )
+
+
+class EventDispatcher:
+    """Delivers events to every sink from one thread; also drives the sinks' retries."""
+
+    def __init__(self, sinks: list[EventSink], retry_interval_s: float = RETRY_INTERVAL_S) -> None:
+        self.sinks = sinks
+        self.retry_interval_s = retry_interval_s
+        self.delivered = 0
+        self._queue: queue.Queue[PlateEvent | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="event-dispatcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, event: PlateEvent) -> None:
+        self._queue.put(event)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued, then stop."""
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every submitted event has been handed to the sinks."""
+        done = threading.Event()
+        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+        return done.wait(timeout)
+
+    @property
+    def held(self) -> int:
+        return sum(len(getattr(sink, "held", ())) for sink in self.sinks)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                event = self._queue.get(timeout=self.retry_interval_s)
+            except queue.Empty:
+                self._retry()
+                continue
+            try:
+                if event is None:
+                    self._retry()
+                    return
+                self._deliver(event)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, event: PlateEvent) -> None:
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception:  # one broken sink must not starve the others
+                log.exception("sink %s failed on event %s", sink.name, event.event_id)
+        self.delivered += 1
+
+    def _retry(self) -> None:
+        for sink in self.sinks:
+            retry = getattr(sink, "retry", None)
+            if retry is not None:
+                try:
+                    retry()
+                except Exception:
+                    log.exception("sink %s failed to retry held events", sink.name)

@@ -1,0 +1,27 @@
+"""What the publisher needs from the event store: a persistent outbox it can page and mark."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Protocol
+
+
+class OutboxItem(Protocol):
+    @property
+    def event_id(self) -> Hashable: ...
+
+    @property
+    def payload(self) -> bytes: ...
+
+
+class Outbox(Protocol):
+    """Events stored but not yet acknowledged by the broker (edge.store.EventStore fits this).
+
+    The publisher calls it from its own thread, so an implementation must be thread-safe.
+    """
+
+    def pending(self, limit: int, newest_first: bool = False) -> Sequence[OutboxItem]: ...
+
+    def mark_synced(self, event_ids: Iterable[Hashable]) -> int: ...
+
+    def pending_count(self) -> int: ...

@@ -1,0 +1,1 @@
+"""The plate detector: a small anchor-free (CenterNet/TTFNet-style) network, its targets and training."""

@@ -1,0 +1,1 @@
+"""The plate reader (OCR): a convolutional CRNN trained with CTC on synthetic plates."""

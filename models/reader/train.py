@@ -1,0 +1,188 @@
+"""Train the plate reader on pre-rendered synthetic crops: `python -m models.train ocr [options]`.
+
+Recipe: AdamW, one-cycle (warm-up + cosine) learning rate, CTC loss, batch 64, gray 32x160.
+Samples come from the shard cache (`models.reader.cache`); shards that appear while training
+runs (a renderer working in parallel) are picked up at the next epoch. The schedule runs over
+`--steps`, or over wall-clock `--minutes` when given (useful on a shared CPU).
+Checkpoints: <out>/last.pt every `--ckpt-every` steps and at the end; `--resume` continues it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from edge.inference.reader_input import normalise
+from models.reader.cache import CacheSpec, build_cache, load_shards
+from models.reader.metrics import greedy_texts, score_texts
+from models.reader.net import PlateReaderNet, count_parameters
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m models.train ocr", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("runs/reader/main"))
+    p.add_argument("--cache", type=Path, default=Path("runs/reader/cache"))
+    p.add_argument("--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)")
+    p.add_argument("--data-seed", type=int, default=1, help="render seed of the training shards")
+    p.add_argument("--count", type=int, default=96_000, help="training samples to render if missing")
+    p.add_argument("--extra-seeds", type=int, nargs="*", default=[], help="more shard seeds to use when present")
+    p.add_argument("--test-seed", type=int, default=2)
+    p.add_argument("--test-count", type=int, default=2000)
+    p.add_argument("--render-workers", type=int, default=1)
+    p.add_argument("--min-shards", type=int, default=24, help="start once this many training shards exist")
+    p.add_argument("--steps", type=int, default=20_000)
+    p.add_argument("--minutes", type=float, default=None, help="schedule over wall-clock time instead of steps")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--ckpt-every", type=int, default=200)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def _shard_paths(args: argparse.Namespace) -> list[Path]:
+    """Complete training shards on disk: the main seed first, then any extra seeds' shards."""
+    paths = sorted(args.cache.glob(f"seed{args.data_seed}_*.npz"))
+    for seed in args.extra_seeds:
+        paths += sorted(args.cache.glob(f"seed{seed}_*.npz"))
+    return [p for p in paths if not p.name.endswith(".tmp.npz")]
+
+
+def lr_at(progress: float, step: int, args: argparse.Namespace) -> float:
+    warm = min(1.0, (step + 1) / max(1, args.warmup))
+    return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def evaluate(model: nn.Module, images: np.ndarray, texts: list[str], device: torch.device,
+             batch: int = 256) -> dict[str, float]:
+    model.eval()
+    predicted: list[str] = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = torch.from_numpy(normalise(images[i : i + batch])).to(device)
+            predicted += greedy_texts(model(x).cpu().numpy())
+    model.train()
+    return score_texts(predicted, texts)
+
+
+def _label_texts(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
+    from common.plates.alphabet import decode
+
+    return [decode(list(row[:n])) for row, n in zip(labels, lengths, strict=True)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    args.out.mkdir(parents=True, exist_ok=True)
+    log_path = args.out / "log.jsonl"
+
+    test_paths = build_cache(CacheSpec(seed=args.test_seed, count=args.test_count, font_dir=args.font_dir,
+                                       shard_size=args.test_count), args.cache, workers=1,
+                             progress=not args.no_progress)
+    test_images, test_labels, test_lengths, _ = load_shards(test_paths)
+    test_texts = _label_texts(test_labels, test_lengths)
+    if len(_shard_paths(args)) < args.min_shards:
+        spec = CacheSpec(seed=args.data_seed, count=args.count, font_dir=args.font_dir)
+        build_cache(spec, args.cache, workers=args.render_workers, progress=not args.no_progress)
+
+    model = PlateReaderNet().to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    step, elapsed_before = 0, 0.0
+    ckpt_path = args.out / "last.pt"
+    if args.resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed_before = state["step"], state["elapsed"]
+        rng = np.random.default_rng([args.seed, step])
+        print(f"resumed from {ckpt_path} at step {step}", flush=True)
+    print(f"reader: {count_parameters(model)} parameters, device {device}, {args.threads} thread(s)", flush=True)
+
+    def save(path: Path) -> None:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                    "elapsed": elapsed_before + time.perf_counter() - start, "args": vars(args) | {
+                        "out": str(args.out), "cache": str(args.cache)}}, path)
+
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    total = args.steps
+    bar = tqdm(total=total, initial=step, unit="step", disable=args.no_progress, mininterval=20,
+               dynamic_ncols=True)
+    loaded: list[Path] = []
+    images = labels = lengths = None
+    done = False
+    while not done:
+        paths = _shard_paths(args)
+        if paths != loaded:
+            images, labels, lengths, _ = load_shards(paths)
+            loaded = paths
+            print(f"step {step}: training on {len(images)} samples from {len(paths)} shards", flush=True)
+        assert images is not None and labels is not None and lengths is not None
+        order = rng.permutation(len(images))
+        for i in range(0, len(order) - args.batch + 1, args.batch):
+            elapsed = elapsed_before + time.perf_counter() - start
+            progress = elapsed / (args.minutes * 60) if args.minutes else step / total
+            if progress >= 1.0 or (not args.minutes and step >= total):
+                done = True
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(progress, step, args)
+            idx = np.sort(order[i : i + args.batch])
+            x = torch.from_numpy(normalise(images[idx])).to(device)
+            lens = torch.from_numpy(lengths[idx])
+            targets = torch.from_numpy(labels[idx])
+            logprobs = model(x)  # (N, T, C)
+            frames = torch.full((len(idx),), logprobs.shape[1], dtype=torch.long)
+            loss = ctc(logprobs.permute(1, 0, 2).cpu(), targets, frames, lens)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            step += 1
+            bar.update()
+            if args.minutes:
+                bar.set_postfix(loss=f"{loss.item():.3f}", time=f"{progress:.0%}", refresh=False)
+            else:
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            if step % args.ckpt_every == 0:
+                save(ckpt_path)
+            if step % args.eval_every == 0:
+                metrics = evaluate(model, test_images, test_texts, device)
+                record = {"step": step, "elapsed_s": round(elapsed, 1), "loss": round(loss.item(), 4),
+                          "lr": optimizer.param_groups[0]["lr"], **metrics}
+                with log_path.open("a") as f:
+                    f.write(json.dumps(record) + "\n")
+                print(json.dumps(record), flush=True)
+    bar.close()
+    metrics = evaluate(model, test_images, test_texts, device)
+    save(ckpt_path)
+    final = {"step": step, "elapsed_s": round(elapsed_before + time.perf_counter() - start, 1),
+             "parameters": count_parameters(model), "final": True, **metrics}
+    with log_path.open("a") as f:
+        f.write(json.dumps(final) + "\n")
+    print(json.dumps(final), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

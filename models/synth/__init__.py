@@ -1,0 +1,1 @@
+"""Synthetic plate images: rendering, camera degradations and training samples."""

@@ -1,0 +1,106 @@
+"""Training crops for the plate reader: render -> holder frame -> perspective onto clutter ->
+axis-aligned crop around the plate (as a detector box would be) -> camera degradations.
+
+Every sample is a pure function of (seed, index), so a cache can be rebuilt or extended in
+parallel shards and any sample can be regenerated for inspection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.plates.alphabet import to_latin
+from models.synth import augment
+from models.synth.fonts import FontSet
+from models.synth.frame import add_holder_frame
+from models.synth.plate_render import PLATE_STYLES, REGISTRY_FORMATS, PlateStyle, glyph_rows, render_plate
+
+# Russian one-row plates are most of the traffic this product reads: sample them more often than
+# the registry's prior alone would.
+DEFAULT_BOOST = {"RU/standard": 1.6}
+
+
+@dataclass(frozen=True)
+class CropParams:
+    """Crop margins around the plate's axis-aligned box, as fractions of its width/height."""
+
+    margin_x: tuple[float, float] = (-0.03, 0.08)
+    margin_y: tuple[float, float] = (-0.05, 0.12)
+    source_width: tuple[int, int] = (70, 450)  # plate width in the camera image, px
+
+
+@dataclass(frozen=True)
+class OcrSample:
+    crop: np.ndarray  # BGR uint8, as a detector box would cut it from the camera frame
+    text: str  # glyph string in reading order (Latin look-alikes), what the reader must output
+    style_id: str  # registry format key, e.g. "RU/standard"
+    two_row: bool
+
+
+class OcrSampleFactory:
+    """Reader training crops of every registry format, drawn by (boosted) registry weight."""
+
+    def __init__(self, fonts: FontSet, styles: Sequence[PlateStyle] | None = None,
+                 boost: dict[str, float] | None = None, crop: CropParams = CropParams(),
+                 geometry: augment.GeometryParams = augment.GeometryParams(),
+                 degrade: augment.DegradeParams = augment.DegradeParams()) -> None:
+        self.fonts = fonts
+        self.styles = list(styles) if styles is not None else list(PLATE_STYLES.values())
+        if not self.styles:
+            raise ValueError("no plate styles to sample from")
+        factors = DEFAULT_BOOST if boost is None else boost
+        weights = np.array([s.weight * factors.get(s.key, 1.0) for s in self.styles], np.float64)
+        self._probs = weights / weights.sum()
+        self.crop_params = crop
+        self.geometry = geometry
+        self.degrade_params = degrade
+
+    def sample(self, seed: int, index: int) -> OcrSample:
+        rng = np.random.default_rng([seed, index])
+        style = self.styles[int(rng.choice(len(self.styles), p=self._probs))]
+        fmt = REGISTRY_FORMATS[style.key]
+        text = fmt.random_text(rng)
+        rows = glyph_rows(fmt, text)
+        # Render at about twice the plate's final size in the camera image, then shrink with
+        # area averaging: sharp enough for the final resolution, and cheap for small plates.
+        source_w = rng.uniform(*self.crop_params.source_width) * (0.6 if style.two_rows else 1.0)
+        px_per_mm = float(np.clip(2.0 * source_w / style.size_mm[0], 0.3, 1.4))
+        plate = render_plate(style, rows, self.fonts, rng, px_per_mm=px_per_mm)
+        framed, corners = add_holder_frame(plate, self.fonts, rng, px_per_mm=px_per_mm)
+        crop = self._place_and_crop(framed, corners, style, rng)
+        plate_px = corners[1, 0] - corners[0, 0]
+        crop = augment.resize_to_width(crop, max(8, round(crop.shape[1] * source_w / plate_px)))
+        crop = augment.degrade(crop, rng, self.degrade_params)
+        return OcrSample(crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows)
+
+    def _place_and_crop(self, framed: np.ndarray, corners: np.ndarray, style: PlateStyle,
+                        rng: np.random.Generator) -> np.ndarray:
+        plate_w = corners[1, 0] - corners[0, 0]
+        plate_h = corners[3, 1] - corners[0, 1]
+        geometry = self.geometry
+        if style.two_rows:  # square plates are rarely seen steeply rotated; rows must stay separable
+            geometry = augment.GeometryParams(rotation_sigma_deg=3.0, rotation_max_deg=10.0,
+                                              squash_range=(0.7, 1.0), shear_max=0.08)
+        quad = augment.random_plate_quad(plate_w, plate_h, rng, geometry)
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        bw, bh = x1 - x0, y1 - y0
+        mx = rng.uniform(*self.crop_params.margin_x, size=2) * bw
+        my = rng.uniform(*self.crop_params.margin_y, size=2) * bh
+        left, top = x0 - mx[0], y0 - my[0]
+        width = max(4, round(bw + mx.sum()))
+        height = max(4, round(bh + my.sum()))
+        dst = quad - np.array([left, top])
+        background = augment.clutter_background(height, width, rng)
+        return augment.warp_onto(background, framed, corners, dst)
+
+
+def samples_per_second(factory: OcrSampleFactory, n: int = 200, seed: int = 0) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        factory.sample(seed, i)
+    return n / (time.perf_counter() - start)

@@ -1,0 +1,173 @@
+"""A private Mosquitto process for tests, benchmarks and a developer's laptop.
+
+It writes a minimal mosquitto.conf into its own directory (one listener on 127.0.0.1, optional
+password file, ACL file and TLS files, persistence on) and can be stopped gracefully (SIGTERM: the
+broker saves its persistence file), killed (SIGKILL: nothing is saved) and started again on the
+same port with the same persisted state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+class BrokerError(RuntimeError):
+    """The broker binary is missing or the process did not come up."""
+
+
+def find_mosquitto() -> str | None:
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return next((path for path in MOSQUITTO_CANDIDATES if os.access(path, os.X_OK)), None)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    ca_file: Path  # CA that signed the server certificate and the device certificates
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = True
+    use_identity_as_username: bool = False
+
+
+class LocalBroker:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        tls: BrokerTls | None = None,
+        persistence: bool = True,
+        max_inflight_messages: int = 100,
+    ) -> None:
+        binary = find_mosquitto()
+        if binary is None:
+            raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
+        self.binary = binary
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self.config_file = self.workdir / "mosquitto.conf"
+        self.log_file = self.workdir / "mosquitto.log"
+        lines = [
+            f"listener {self.port} {self.host}",
+            f"allow_anonymous {'false' if password_file or tls else 'true'}",
+            f"persistence {'true' if persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
+            "persistence_file mosquitto.db",
+            "autosave_interval 30",
+            # Tests and catch-up runs queue thousands of messages for an offline subscriber.
+            "max_queued_messages 0",
+            f"max_inflight_messages {max_inflight_messages}",
+            f"log_dest file {self.log_file}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # otherwise mosquitto drops to a user that cannot read workdir
+        if password_file is not None:
+            lines.append(f"password_file {password_file}")
+        if acl_file is not None:
+            lines.append(f"acl_file {acl_file}")
+        if tls is not None:
+            lines += [
+                f"cafile {tls.ca_file}",
+                f"certfile {tls.cert_file}",
+                f"keyfile {tls.key_file}",
+                f"require_certificate {'true' if tls.require_certificate else 'false'}",
+                f"use_identity_as_username {'true' if tls.use_identity_as_username else 'false'}",
+            ]
+        self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self.running:
+            raise BrokerError("the broker is already running")
+        self._process = subprocess.Popen(
+            [self.binary, "-c", str(self.config_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                raise BrokerError(f"mosquitto exited with {self._process.returncode}: {stderr.strip()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        self.kill()
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop: mosquitto writes its persistence file before exiting."""
+        self._end(signal.SIGTERM, timeout)
+
+    def kill(self) -> None:
+        """Abrupt stop: whatever was not autosaved is gone, like a power cut of the broker."""
+        self._end(signal.SIGKILL, 10.0)
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open but nothing is read or acknowledged."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _end(self, sig: signal.Signals, timeout: float) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGCONT)  # a paused broker cannot act on SIGTERM
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+        if process.stderr is not None:
+            process.stderr.close()
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace") if self.log_file.exists() else ""
+
+    def __enter__(self) -> LocalBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,134 @@
+"""Ingest: decoding device messages and writing them, idempotently, in batches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from central_factories import (
+    TINY_JPEG,
+    ack_message,
+    event_message,
+    make_event,
+    stats_message,
+    status_message,
+)
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
+from central.ingest.decode import EventRecord, Rejected, decode
+from central.ingest.writer import IngestWriter
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def _write(engine: Engine, *messages: tuple[str, bytes]):  # type: ignore[no-untyped-def]
+    return IngestWriter(engine).write([decode(topic, payload, NOW) for topic, payload in messages])
+
+
+def test_event_is_stored_with_search_keys_and_crop(engine: Engine) -> None:
+    event = make_event("А123ВС77")
+    result = _write(engine, event_message(event))
+    assert len(result.stored) == 1 and not result.dead
+    with Session(engine) as session:
+        row = session.get(Event, event.event_id)
+        assert row is not None
+        assert (row.plate_text, row.plate_latin, row.plate_norm) == ("А123ВС77", "A123BC77", "A123BC77")
+        assert row.plate_skeleton == "A123" + "8C77"  # B folds to 8
+        assert (row.site_id, row.device_id, row.channel_id, row.country) == ("site1", "edge1", "cam1", "RU")
+        image = session.get(EventImage, event.event_id)
+        assert image is not None and image.crop_jpeg == TINY_JPEG
+
+
+def test_redelivered_event_is_stored_once(engine: Engine) -> None:
+    event = make_event()
+    first = _write(engine, event_message(event), event_message(event))
+    second = _write(engine, event_message(event))
+    assert len(first.stored) == 1 and first.duplicates == 1
+    assert second.stored == [] and second.duplicates == 1
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_topic_must_match_payload_ids(engine: Engine) -> None:
+    event = make_event(site="site1", device="edge1")
+    result = _write(engine, ("anpr/v1/site1/edge2/events", event.to_json()))
+    assert [d.kind for d in result.dead] == ["topic_mismatch"]
+    with Session(engine) as session:
+        letter = session.scalars(select(DeadLetter)).one()
+        assert letter.kind == "topic_mismatch" and "edge2" in letter.reason
+        assert letter.payload == event.to_json()
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_bad_messages_are_rejected_with_a_reason() -> None:
+    good_topic, good = event_message(make_event())
+    cases = {
+        "bad_topic": ("something/else", good),
+        "bad_json": (good_topic, b"{not json"),
+        "invalid": (good_topic, b'{"schema_version": 1}'),
+    }
+    for kind, (topic, payload) in cases.items():
+        decoded = decode(topic, payload, NOW)
+        assert isinstance(decoded, Rejected) and decoded.kind == kind, (kind, decoded)
+        assert decoded.reason
+    nul = decode(good_topic, good.replace(b"site1", b"site1\\u0000", 1), NOW)
+    assert isinstance(nul, Rejected) and "NUL" in nul.reason
+    long_region = make_event().model_dump(mode="json")
+    long_region["plate"]["region"] = "x" * 500
+    import json
+
+    decoded = decode(good_topic, json.dumps(long_region).encode(), NOW)
+    assert isinstance(decoded, Rejected) and "region" in decoded.reason
+
+
+def test_good_messages_in_a_batch_survive_a_bad_one(engine: Engine) -> None:
+    events = [make_event(f"A{i:03d}BC77") for i in range(5)]
+    messages = [event_message(e) for e in events]
+    messages.insert(2, ("anpr/v1/site1/edge1/events", b"\xff\xfe garbage"))
+    result = _write(engine, *messages)
+    assert len(result.stored) == 5 and len(result.dead) == 1
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 5
+        assert session.scalar(select(func.count()).select_from(DeadLetter)) == 1
+
+
+def test_devices_and_channels_follow_the_messages(engine: Engine) -> None:
+    early = make_event(channel="gate-in", at=datetime(2026, 11, 1, 10, tzinfo=UTC))
+    late = make_event(channel="gate-out", at=datetime(2026, 11, 1, 11, tzinfo=UTC))
+    _write(engine, event_message(late), status_message("online"), stats_message(events=7))
+    _write(engine, event_message(early))
+    with Session(engine) as session:
+        device = session.get(Device, "edge1")
+        assert device is not None
+        assert device.site_id == "site1" and device.status == "online" and device.config_version == 1
+        assert device.stats is not None and device.stats["events"] == 7
+        assert (
+            device.last_event_at is not None and device.last_event_at.replace(tzinfo=UTC) == late.captured_at
+        )
+        channels = {c.channel_id for c in session.scalars(select(Channel))}
+        assert channels == {"gate-in", "gate-out"}
+    _write(engine, status_message("offline"))
+    with Session(engine) as session:
+        device = session.get(Device, "edge1")
+        assert device is not None and device.status == "offline"
+
+
+def test_config_ack_is_recorded_on_its_version(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        session.add(Device(device_id="edge1", site_id="site1"))
+        session.add(DeviceConfig(device_id="edge1", version=2, config={}, issued_at=NOW, issued_by="admin"))
+    result = _write(engine, ack_message(2, accepted=True), ack_message(9, accepted=True))
+    assert result.applied == 1 and [d.kind for d in result.dead] == ["unknown_config"]
+    with Session(engine) as session:
+        config = session.get(DeviceConfig, ("edge1", 2))
+        assert config is not None and config.ack_accepted is True and config.ack_outcome == "applied"
+        device = session.get(Device, "edge1")
+        assert device is not None and device.config_version == 2
+
+
+def test_decoded_event_row_keeps_utc_times() -> None:
+    event = make_event()
+    decoded = decode(*event_message(event), NOW)
+    assert isinstance(decoded, EventRecord)
+    assert decoded.row["captured_at"] == event.captured_at and decoded.row["captured_at"].tzinfo is not None

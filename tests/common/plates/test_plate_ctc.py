@@ -1,0 +1,149 @@
+"""CTC decoders against brute-force enumeration of every alignment."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.plates.automaton import PlateAutomaton
+from common.plates.ctc import (
+    greedy_decode,
+    greedy_decode_batch,
+    prefix_beam_search,
+    prefix_beam_search_batch,
+)
+
+
+def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
+    out: list[int] = []
+    prev = None
+    for c in path:
+        if c != prev and c != 0:
+            out.append(c)
+        prev = c
+    return tuple(out)
+
+
+def brute_force(logprobs: np.ndarray) -> dict[tuple[int, ...], float]:
+    """log P(labels) for every label sequence, summing all C**T alignments."""
+    n_frames, n_classes = logprobs.shape
+    out: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(n_classes), repeat=n_frames):
+        logp = float(sum(logprobs[t, c] for t, c in enumerate(path)))
+        labels = _collapse(path)
+        out[labels] = float(np.logaddexp(out.get(labels, -np.inf), logp))
+    return out
+
+
+@st.composite
+def emissions(draw: st.DrawFn, max_frames: int = 5, max_classes: int = 4) -> np.ndarray:
+    n_frames = draw(st.integers(1, max_frames))
+    n_classes = draw(st.integers(2, max_classes))
+    logits = draw(
+        st.lists(
+            st.floats(-6.0, 6.0, allow_nan=False), min_size=n_frames * n_classes, max_size=n_frames * n_classes
+        )
+    )
+    x = np.array(logits).reshape(n_frames, n_classes)
+    return x - np.logaddexp.reduce(x, axis=1, keepdims=True)
+
+
+EXACT = {"min_char_prob": 0.0, "prune_ratio": 0.0}
+
+
+@settings(max_examples=60, deadline=None)
+@given(emissions())
+def test_wide_exact_beam_equals_brute_force(logprobs: np.ndarray) -> None:
+    truth = brute_force(logprobs)
+    hyps = prefix_beam_search(logprobs, beam_width=10_000, **EXACT)
+    assert len(hyps) == len(truth)
+    for hyp in hyps:
+        assert hyp.logp == pytest.approx(truth[hyp.labels], abs=1e-9)
+    assert [h.logp for h in hyps] == sorted((h.logp for h in hyps), reverse=True)
+    assert hyps[0].logp == pytest.approx(max(truth.values()), abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(emissions(), st.integers(1, 3))
+def test_narrow_beam_scores_never_exceed_the_truth(logprobs: np.ndarray, beam: int) -> None:
+    truth = brute_force(logprobs)
+    for hyp in prefix_beam_search(logprobs, beam_width=beam, **EXACT):
+        assert hyp.logp <= truth[hyp.labels] + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(emissions(), st.data())
+def test_constrained_beam_equals_brute_force_over_the_allowed_sequences(
+    logprobs: np.ndarray, data: st.DataObject
+) -> None:
+    n_frames, n_classes = logprobs.shape
+    label = st.integers(1, n_classes - 1)
+    allowed = data.draw(st.lists(st.lists(label, max_size=n_frames + 1).map(tuple), min_size=1, max_size=4))
+    automaton = PlateAutomaton.from_sequences(allowed, n_classes)
+    truth = brute_force(logprobs)
+    reachable = {seq: truth[seq] for seq in set(allowed) if seq in truth}
+    hyps = prefix_beam_search(logprobs, beam_width=10_000, automaton=automaton, **EXACT)
+    assert {h.labels for h in hyps} == set(reachable)
+    for hyp in hyps:
+        assert hyp.logp == pytest.approx(reachable[hyp.labels], abs=1e-9)
+        assert automaton.accepts(hyp.labels)
+
+
+@settings(max_examples=40, deadline=None)
+@given(emissions(max_frames=6))
+def test_greedy_is_the_best_single_path(logprobs: np.ndarray) -> None:
+    hyp = greedy_decode(logprobs)
+    best_path = tuple(int(c) for c in logprobs.argmax(axis=1))
+    assert hyp.labels == _collapse(best_path)
+    assert hyp.logp == pytest.approx(float(logprobs.max(axis=1).sum()))
+
+
+def test_repeats_need_a_blank_between_them() -> None:
+    p = np.log(
+        np.array(
+            [
+                [0.01, 0.98, 0.01],
+                [0.01, 0.98, 0.01],  # same glyph held: one "1"
+                [0.98, 0.01, 0.01],
+                [0.01, 0.98, 0.01],  # after a blank: a second "1"
+            ]
+        )
+    )
+    assert greedy_decode(p).labels == (1, 1)
+    assert prefix_beam_search(p, beam_width=5)[0].labels == (1, 1)
+
+
+def test_batches_decode_item_by_item() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 6, 4))
+    logprobs = x - np.logaddexp.reduce(x, axis=2, keepdims=True)
+    assert greedy_decode_batch(logprobs) == [greedy_decode(item) for item in logprobs]
+    assert prefix_beam_search_batch(logprobs, beam_width=4) == [
+        prefix_beam_search(item, beam_width=4) for item in logprobs
+    ]
+
+
+def test_probabilities_are_not_log_probabilities() -> None:
+    with pytest.raises(ValueError, match="log-softmax"):
+        prefix_beam_search(np.full((4, 3), 1 / 3))
+    with pytest.raises(ValueError, match="2 dimensions"):
+        greedy_decode(np.zeros((2, 4, 3)) + math.log(1 / 3))
+    with pytest.raises(ValueError, match="beam_width"):
+        prefix_beam_search(np.log(np.full((4, 3), 1 / 3)), beam_width=0)
+
+
+def test_automaton_with_other_class_count_is_refused() -> None:
+    automaton = PlateAutomaton.from_sequences([(1, 2)], num_classes=3)
+    with pytest.raises(ValueError, match="automaton has 3 classes"):
+        prefix_beam_search(np.log(np.full((4, 5), 0.2)), automaton=automaton)
+
+
+def test_no_allowed_sequence_fits_gives_an_empty_list() -> None:
+    automaton = PlateAutomaton.from_sequences([(1, 2, 1, 2)], num_classes=3)
+    logprobs = np.log(np.full((3, 3), 1 / 3))  # three frames cannot hold four glyphs
+    assert prefix_beam_search(logprobs, automaton=automaton) == []

@@ -1,0 +1,169 @@
+"""Config pushes over a real broker: retained push -> validate -> swap -> ack; and 10,000 fuzzed payloads."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from sync_helpers import DEVICE, SITE, Subscriber, edge_config, wait_until
+
+from common.config import EdgeConfig, load_edge_config
+from common.messages import ConfigAck, ConfigPush, decode_message
+from common.topics import device_topic
+from edge.store.store import EventStore
+from edge.sync import Backoff, ConfigApplier, SyncPublisher
+from provisioning.local_broker import LocalBroker
+
+pytestmark = pytest.mark.broker
+
+CONFIG = device_topic(SITE, DEVICE, "config")
+ACK = device_topic(SITE, DEVICE, "config/ack")
+
+
+def central_client(broker: LocalBroker) -> mqtt.Client:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="central-test", protocol=mqtt.MQTTv5)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    return client
+
+
+def push_payload(version: int, **config: Any) -> bytes:
+    body: dict[str, Any] = {"site_id": SITE, "device_id": DEVICE, "cameras": [], "mqtt": {"enabled": True}}
+    body.update(config)
+    return ConfigPush(version=version, config=body, issued_at=datetime.now(UTC), issued_by="test").to_json()
+
+
+def device(
+    broker: LocalBroker, store: EventStore, config_path: Path, version: int
+) -> tuple[SyncPublisher, ConfigApplier, list[EdgeConfig]]:
+    reloaded: list[EdgeConfig] = []
+    config = edge_config(broker).model_copy(update={"version": version})
+    applier = ConfigApplier(config_path, config, reloaded.append)
+    publisher = SyncPublisher(
+        config,
+        store,
+        agent_version="test",
+        config_applier=applier,
+        backoff=Backoff(0.05, 0.5),
+        idle_poll_s=0.02,
+    )
+    return publisher, applier, reloaded
+
+
+def test_a_retained_push_is_applied_once_and_stale_after_a_restart(
+    broker: LocalBroker, store: EventStore, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    acks = subscribe(ACK, "ack-watcher")
+    config_path = tmp_path / "edge.yaml"
+    central = central_client(broker)
+    # Central pushes while the device is offline: the retained message waits for it.
+    central.publish(
+        CONFIG, push_payload(2, reader={"min_confidence": 0.7}), qos=1, retain=True
+    ).wait_for_publish(5)
+    publisher, _, reloaded = device(broker, store, config_path, version=1)
+    publisher.start()
+    try:
+        wait_until(lambda: len(acks.payloads()) == 1, 10, "the ack")
+    finally:
+        publisher.stop()
+    first = decode_message(ConfigAck, acks.payloads()[0])
+    assert (first.version, first.outcome, first.running_version) == (2, "applied", 2)
+    assert [c.reader.min_confidence for c in reloaded] == [0.7]
+    assert load_edge_config(config_path).reader.min_confidence == 0.7
+
+    # The agent restarts on the new file; the broker hands it the same retained push again.
+    again, _, reloaded_again = device(
+        broker, store, config_path, version=load_edge_config(config_path).version
+    )
+    again.start()
+    try:
+        wait_until(lambda: len(acks.payloads()) >= 2, 10, "the second ack")
+    finally:
+        again.stop()
+        central.loop_stop()
+    second = decode_message(ConfigAck, acks.payloads()[1])
+    assert (second.version, second.outcome, second.running_version) == (2, "stale", 2)
+    assert reloaded_again == []
+
+
+def fuzzed_payloads(count: int, seed: int) -> list[bytes]:
+    """Random bytes, random JSON, and valid pushes with fields mutated, dropped or retyped."""
+    rng = random.Random(seed)
+    junk_values: list[Any] = [
+        None,
+        True,
+        -1,
+        0,
+        2**70,
+        1.5,
+        float("nan"),
+        "",
+        "x" * 300,
+        [],
+        {},
+        [1, "a"],
+        {"a": {}},
+    ]
+    sections = ["cameras", "detector", "reader", "tracking", "store", "mqtt", "http", "logging", "bogus"]
+    payloads: list[bytes] = []
+    version = 1
+    for index in range(count):
+        kind = rng.random()
+        if kind < 0.15:
+            payloads.append(rng.randbytes(rng.randint(0, 200)))
+        elif kind < 0.3:
+            payloads.append(json.dumps(copy.deepcopy(rng.choice(junk_values))).encode())
+        else:
+            version += 1 if rng.random() < 0.01 else 0  # now and then a newer valid-looking version
+            message: dict[str, Any] = json.loads(push_payload(max(1, version - rng.randint(-1, 2))))
+            for _ in range(rng.randint(0, 3)):
+                inner = message.get("config")
+                target = message if rng.random() < 0.3 or not isinstance(inner, dict) else inner
+                key = rng.choice(list(target) + sections)
+                if rng.random() < 0.3:
+                    target.pop(key, None)
+                else:
+                    target[key] = copy.deepcopy(rng.choice(junk_values))
+            text = json.dumps(message)
+            if rng.random() < 0.1:  # truncated in transit
+                text = text[: rng.randint(0, len(text))]
+            payloads.append(text.encode())
+        if index % 1000 == 999:
+            version += 5
+            payloads.append(push_payload(version))  # valid and newer than anything before
+    return payloads[:count]
+
+
+def test_fuzzed_config_payloads_over_the_broker_are_each_counted_and_answered(
+    broker: LocalBroker, store: EventStore, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    """1,000 over a real broker here; the full 10,000 go straight into the applier in test_config_fuzz."""
+    payloads = fuzzed_payloads(1_000, seed=20261128)
+    acks = subscribe(ACK, "ack-watcher")
+    publisher, applier, reloaded = device(broker, store, tmp_path / "edge.yaml", version=1)
+    publisher.start()
+    central = central_client(broker)
+    try:
+        wait_until(lambda: publisher.counters().connected, 10, "the device to connect")
+        for payload in payloads:
+            central.publish(CONFIG, payload, qos=1)
+        wait_until(lambda: sum(applier.counts().values()) == len(payloads), 30, "every payload handled")
+        counts = applier.counts()
+        answered = len(payloads) - counts["malformed"]
+        wait_until(lambda: len(acks.payloads()) == answered, 30, "every ack")
+        assert publisher.counters().connected
+    finally:
+        central.loop_stop()
+        publisher.stop()
+    assert min(counts.values()) > 0  # the mix reaches every outcome
+    decoded = [decode_message(ConfigAck, payload) for payload in acks.payloads()]  # every ack is valid
+    assert sum(ack.outcome == "applied" for ack in decoded) == counts["applied"] == len(reloaded)
+    final = load_edge_config(tmp_path / "edge.yaml")
+    assert final.version == applier.running_version == max(c.version for c in reloaded)
