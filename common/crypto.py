@@ -189,9 +189,18 @@ def read_key_file(path: Path) -> bytes:
     return _check_length(data, path)
 
 
-def load_or_create_key_file(path: Path) -> bytes:
-    """The master key in `path`; a missing file is created with a fresh random key and mode 0600."""
+def load_or_create_key_file(path: Path, create: bool = True) -> bytes:
+    """The master key in `path`; a missing file is created with a fresh random key and mode 0600.
+
+    With create=False (data sealed with the key already exists) a missing file is an error: a new
+    key could not read that data, and writing one would hide the loss.
+    """
     if not path.exists():
+        if not create:
+            raise KeyFileError(
+                f"{path}: the store key is missing but data encrypted with it exists; restore the key "
+                "file from its backup (or move the database away to start afresh)"
+            )
         return _create_key_file(path)
     return read_key_file(path)
 
@@ -205,8 +214,9 @@ def credential_path(name: str = STORE_KEY_CREDENTIAL) -> Path | None:
     return path if path.exists() else None
 
 
-def load_store_key(key_file: Path, credential_name: str = STORE_KEY_CREDENTIAL) -> bytes:
-    """The store master key: the systemd credential when present, else the key file (created if missing).
+def load_store_key(key_file: Path, credential_name: str = STORE_KEY_CREDENTIAL, create: bool = True) -> bytes:
+    """The store master key: the systemd credential when present, else the key file (created if
+    missing and `create`).
 
     systemd owns the credential directory (readable only by the service), so a credential is
     checked for its length, not its mode.
@@ -218,4 +228,4 @@ def load_store_key(key_file: Path, credential_name: str = STORE_KEY_CREDENTIAL) 
         except OSError as exc:
             raise KeyFileError(f"{credential}: cannot read the store key credential: {exc.strerror}") from exc
         return _check_length(data, credential)
-    return load_or_create_key_file(Path(key_file))
+    return load_or_create_key_file(Path(key_file), create)

@@ -51,7 +51,7 @@ _PROTECTED = re.compile(
 )
 
 # Technical words never taken for a plate's letters. Three letters and more: anywhere. Two letters
-# (also common plate series, e.g. AM-123-PM) only in the weaker shapes below.
+# (also plate series, e.g. AM-123-BC): in the weak shapes, or when they are all the letters there are.
 # fmt: off
 _TECHNICAL_WORDS = frozenset((
     "UTC", "GMT", "CET", "MSK", "EET", "SHA", "AES", "RSA", "ISO", "RFC", "UTF", "CRC", "TCP", "UDP",
@@ -78,8 +78,8 @@ def _looks_like_plate(token: str) -> bool:
     words = [run for run in runs if not run[0].isdigit()]
     if any(len(word) >= 3 and word in _TECHNICAL_WORDS for word in words):
         return False
-    if shape in _STRONG_SHAPES:
-        return True
+    if shape in _STRONG_SHAPES:  # unless every letter run is a unit or the like: "MB 512 MB"
+        return not all(word in _TECHNICAL_WORDS for word in words)
     if shape not in _WEAK_SHAPES or any(word in _TECHNICAL_WORDS for word in words):
         return False
     return len(runs) > 2 or (letters >= 2 and digits >= 3)

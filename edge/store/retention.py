@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,27 +49,11 @@ def _delete_events(conn: sqlite3.Connection, event_ids: list[str]) -> None:
     conn.execute(f"DELETE FROM events WHERE event_id IN ({marks})", event_ids)
 
 
-def _expire_by_age(conn: sqlite3.Connection, cutoff_us: int, report: RetentionReport) -> None:
-    while True:
-        with write_transaction(conn, "delete expired events"):
-            ids = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT event_id FROM events WHERE synced = 1 AND captured_at < ? LIMIT ?",
-                    (cutoff_us, DELETE_BATCH),
-                )
-            ]
-            if ids:
-                _delete_events(conn, ids)
-        report.expired_events_deleted += len(ids)
-        if len(ids) < DELETE_BATCH:
-            break
-    report.expired_unsynced_kept = conn.execute(
-        "SELECT count(*) FROM events WHERE synced = 0 AND captured_at < ?", (cutoff_us,)
-    ).fetchone()[0]
+def _delete_images(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    conn.execute(f"DELETE FROM images WHERE rowid IN ({','.join('?' * len(rowids))})", rowids)
 
 
-# Each stage: candidates oldest first as (key, bytes freed), and how to delete a list of keys.
+# Candidates of each quota stage, oldest first, as (key, bytes its deletion frees).
 _IMAGES_OF = """SELECT images.rowid, images.size FROM images JOIN events USING (event_id)
                 WHERE events.synced = {synced} ORDER BY events.captured_at, events.event_id LIMIT ?"""
 _SYNCED_EVENTS = """SELECT events.event_id,
@@ -76,45 +62,84 @@ _SYNCED_EVENTS = """SELECT events.event_id,
                     FROM events WHERE synced = 1 ORDER BY captured_at, event_id LIMIT ?"""
 
 
-def _delete_images(conn: sqlite3.Connection, rowids: list[int]) -> None:
-    conn.execute(f"DELETE FROM images WHERE rowid IN ({','.join('?' * len(rowids))})", rowids)
+class _Retention:
+    """One retention run. The store's lock is taken per batch, not for the whole run, so the
+    pipeline's add() waits for one batch at most."""
 
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock, quota_bytes: int) -> None:
+        self.conn = conn
+        self.lock = lock
+        self.quota = quota_bytes
+        self.report = RetentionReport(quota_bytes=quota_bytes)
 
-def _free_stage(
-    conn: sqlite3.Connection,
-    quota: int,
-    select: str,
-    delete: Callable[[sqlite3.Connection, list[Any]], None],
-    report_field: str,
-    report: RetentionReport,
-) -> int:
-    """Delete the stage's candidates, oldest first, until the quota is met or none is left."""
-    used = live_bytes(conn)
-    while used > quota:
-        excess = used - quota
-        with write_transaction(conn, "free space for the disk quota"):
-            chosen: list[Any] = []
-            freed = 0
-            for key, size in conn.execute(select, (DELETE_BATCH,)):
-                chosen.append(key)
-                freed += int(size)
-                if freed >= excess:
-                    break
-            if chosen:
-                delete(conn, chosen)
-        if not chosen:
-            break
-        setattr(report, report_field, getattr(report, report_field) + len(chosen))
-        used = live_bytes(conn)
-    return used
+    @contextmanager
+    def _batch(self, what: str) -> Iterator[sqlite3.Connection]:
+        with self.lock, write_transaction(self.conn, what):
+            yield self.conn
+
+    def count(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        with self.lock:
+            return int(self.conn.execute(sql, params).fetchone()[0])
+
+    def used(self) -> int:
+        with self.lock:
+            return live_bytes(self.conn)
+
+    def expire(self, cutoff_us: int) -> None:
+        while True:
+            with self._batch("delete expired events") as conn:
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT event_id FROM events WHERE synced = 1 AND captured_at < ? LIMIT ?",
+                        (cutoff_us, DELETE_BATCH),
+                    )
+                ]
+                if ids:
+                    _delete_events(conn, ids)
+            self.report.expired_events_deleted += len(ids)
+            if len(ids) < DELETE_BATCH:
+                break
+        self.report.expired_unsynced_kept = self.count(
+            "SELECT count(*) FROM events WHERE synced = 0 AND captured_at < ?", (cutoff_us,)
+        )
+
+    def free(self, select: str, delete: Callable[[sqlite3.Connection, list[Any]], None]) -> int:
+        """Delete the stage's candidates, oldest first, until the quota is met or none is left;
+        returns how many were deleted."""
+        deleted = 0
+        used = self.used()
+        while used > self.quota:
+            excess = used - self.quota
+            with self._batch("free space for the disk quota") as conn:
+                chosen: list[Any] = []
+                freed = 0
+                for key, size in conn.execute(select, (DELETE_BATCH,)):
+                    chosen.append(key)
+                    freed += int(size)
+                    if freed >= excess:
+                        break
+                if chosen:
+                    delete(conn, chosen)
+                used = live_bytes(conn)
+            if not chosen:
+                break
+            deleted += len(chosen)
+        return deleted
+
+    def compact(self) -> None:
+        with self.lock:
+            compact(self.conn)
 
 
 def apply_retention(
-    conn: sqlite3.Connection, now: datetime, retention_days: float, quota_bytes: int
+    conn: sqlite3.Connection, lock: threading.Lock, now: datetime, retention_days: float, quota_bytes: int
 ) -> RetentionReport:
-    """Apply the age limit, then the quota. The caller holds the store's lock."""
-    report = RetentionReport(bytes_before=live_bytes(conn), quota_bytes=quota_bytes)
-    _expire_by_age(conn, to_micros(now - timedelta(days=retention_days)), report)
+    """Apply the age limit, then the quota, taking `lock` around each use of `conn`."""
+    run = _Retention(conn, lock, quota_bytes)
+    report = run.report
+    report.bytes_before = run.used()
+    run.expire(to_micros(now - timedelta(days=retention_days)))
     if report.expired_unsynced_kept:
         log.warning(
             "%d unsynced events are older than the retention period (%.1f days) and are kept until "
@@ -122,26 +147,16 @@ def apply_retention(
             report.expired_unsynced_kept,
             retention_days,
         )
-    used = _free_stage(
-        conn, quota_bytes, _IMAGES_OF.format(synced=1), _delete_images, "quota_images_deleted", report
-    )
-    if used > quota_bytes:
-        used = _free_stage(conn, quota_bytes, _SYNCED_EVENTS, _delete_events, "quota_events_deleted", report)
-    if used > quota_bytes:
-        used = _free_stage(
-            conn,
-            quota_bytes,
-            _IMAGES_OF.format(synced=0),
-            _delete_images,
-            "quota_unsynced_images_deleted",
-            report,
+    report.quota_images_deleted = run.free(_IMAGES_OF.format(synced=1), _delete_images)
+    report.quota_events_deleted = run.free(_SYNCED_EVENTS, _delete_events)
+    report.quota_unsynced_images_deleted = run.free(_IMAGES_OF.format(synced=0), _delete_images)
+    if report.quota_unsynced_images_deleted:
+        log.warning(
+            "disk quota: dropped %d images of unsynced events; central will get those events without them",
+            report.quota_unsynced_images_deleted,
         )
-        if report.quota_unsynced_images_deleted:
-            log.warning(
-                "disk quota: dropped the images of %d unsynced events; central will get them without images",
-                report.quota_unsynced_images_deleted,
-            )
-    report.unsynced_events = conn.execute("SELECT count(*) FROM events WHERE synced = 0").fetchone()[0]
+    report.unsynced_events = run.count("SELECT count(*) FROM events WHERE synced = 0")
+    used = run.used()
     if used > quota_bytes:
         report.quota_unmet = True
         log.error(
@@ -152,6 +167,6 @@ def apply_retention(
             quota_bytes / MIB,
             report.unsynced_events,
         )
-    compact(conn)
-    report.bytes_after = live_bytes(conn)
+    run.compact()
+    report.bytes_after = run.used()
     return report

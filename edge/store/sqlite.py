@@ -27,11 +27,13 @@ JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
 def open_database(path: Path, synchronous: Synchronous = "FULL") -> sqlite_utils.Database:
     if synchronous not in ("FULL", "NORMAL"):
         raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: the store issues BEGIN/COMMIT itself, so one add() is one transaction.
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
-    except sqlite3.Error as exc:
+    except (OSError, sqlite3.Error) as exc:
+        if is_disk_full(exc):
+            raise StoreFullError(f"{path}: the disk is full, cannot create the event database") from exc
         raise StoreError(f"{path}: cannot open the event database: {exc}") from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -71,7 +71,7 @@ class StoreStats:
     images_evicted_for_quota: int = 0
     quota_alarms: int = 0
     expired_unsynced_kept: int = 0  # gauge: as of the last retention run
-    last_retention: RetentionReport | None = field(default=None)
+    last_retention: RetentionReport | None = None
 
 
 def _event_key(event_id: uuid.UUID | str) -> str:
@@ -131,10 +131,14 @@ class EventStore:
 
     @classmethod
     def from_config(cls, config: StoreConfig, credential_name: str = STORE_KEY_CREDENTIAL) -> EventStore:
-        """Open the configured store; the key comes from the systemd credential or the key file."""
+        """Open the configured store; the key comes from the systemd credential or the key file.
+
+        A key file is created only for a new database: beside an existing one, a missing key is
+        an error rather than a fresh key that cannot read it.
+        """
         return cls(
             config.path,
-            load_store_key(config.key_file, credential_name),
+            load_store_key(config.key_file, credential_name, create=not config.path.exists()),
             retention_days=config.retention_days,
             max_disk_mb=config.max_disk_mb,
             keep_thumbnails=config.keep_thumbnails,
@@ -211,8 +215,7 @@ class EventStore:
     def enforce_retention(self, now: datetime | None = None) -> RetentionReport:
         """Delete by age, then free space for the quota; see edge.store.retention for the order."""
         moment = now or datetime.now(UTC)
-        with self._lock:
-            report = apply_retention(self._conn, moment, self.retention_days, self.quota_bytes)
+        report = apply_retention(self._conn, self._lock, moment, self.retention_days, self.quota_bytes)
         self.stats.events_expired += report.expired_events_deleted
         self.stats.events_evicted_for_quota += report.quota_events_deleted
         self.stats.images_evicted_for_quota += (
@@ -225,21 +228,38 @@ class EventStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _open_rows(self, rows: list[tuple[str, bytes]]) -> list[PlateEvent]:
-        """Decrypt event rows with their images; the caller holds the lock inside a read transaction."""
-        images: dict[str, dict[str, bytes]] = {event_id: {} for event_id, _ in rows}
-        for chunk in _chunks(list(images)):
+    def _sealed_images(self, event_ids: list[str]) -> dict[str, dict[str, bytes]]:
+        images: dict[str, dict[str, bytes]] = {event_id: {} for event_id in event_ids}
+        for chunk in _chunks(event_ids):
             for event_id, kind, sealed in self._conn.execute(
                 f"SELECT event_id, kind, sealed FROM images WHERE event_id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ):
                 images[event_id][kind] = sealed
-        return [self._codec.open(event_id, sealed, images[event_id]) for event_id, sealed in rows]
+        return images
 
     def _select(self, sql: str, params: list[Any]) -> list[PlateEvent]:
+        """Events of a SELECT of (event_id, sealed_event) rows, in its order.
+
+        Rows and images are read in one snapshot under the lock; decryption happens after it is
+        released, so add() does not wait for it.
+        """
         with self._lock, read_transaction(self._conn):
             rows = self._conn.execute(sql, params).fetchall()
-            return self._open_rows(rows)
+            images = self._sealed_images([event_id for event_id, _ in rows])
+        return [self._codec.open(event_id, sealed, images[event_id]) for event_id, sealed in rows]
+
+    @staticmethod
+    def _time_window(since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            clauses.append("captured_at >= ?")
+            params.append(to_micros(since))
+        if until is not None:
+            clauses.append("captured_at < ?")
+            params.append(to_micros(until))
+        return clauses, params
 
     def get(self, event_id: uuid.UUID | str) -> PlateEvent:
         key = _event_key(event_id)
@@ -256,17 +276,13 @@ class EventStore:
         plate: str | None = None,
         limit: int = 100,
     ) -> list[PlateEvent]:
-        """Events captured in [since, until), newest first; `plate` in any spelling (Cyrillic or Latin)."""
+        """Events captured in [since, until), newest first; `plate` in any spelling (Cyrillic or Latin).
+
+        A plate is found through its blind index: no other event is decrypted.
+        """
         if not 1 <= limit <= MAX_QUERY_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_QUERY_LIMIT}, not {limit}")
-        clauses: list[str] = []
-        params: list[Any] = []
-        if since is not None:
-            clauses.append("captured_at >= ?")
-            params.append(to_micros(since))
-        if until is not None:
-            clauses.append("captured_at < ?")
-            params.append(to_micros(until))
+        clauses, params = self._time_window(since, until)
         if channel_id is not None:
             clauses.append("channel_id = ?")
             params.append(channel_id)
@@ -283,33 +299,23 @@ class EventStore:
         self, since: datetime | None = None, until: datetime | None = None, batch_size: int = 200
     ) -> Iterator[PlateEvent]:
         """Every event captured in [since, until), oldest first, a batch at a time (for export)."""
-        low = to_micros(since) if since is not None else None
-        high = to_micros(until) if until is not None else None
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         after: tuple[int, str] | None = None
         while True:
-            clauses: list[str] = []
-            params: list[Any] = []
-            if low is not None:
-                clauses.append("captured_at >= ?")
-                params.append(low)
-            if high is not None:
-                clauses.append("captured_at < ?")
-                params.append(high)
-            if after is not None:
+            clauses, params = self._time_window(since, until)
+            if after is not None:  # keyset paging: stable while events are added meanwhile
                 clauses.append("(captured_at, event_id) > (?, ?)")
                 params.extend(after)
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-            with self._lock, read_transaction(self._conn):
-                rows = self._conn.execute(
-                    f"SELECT event_id, sealed_event, captured_at FROM events {where} "
-                    "ORDER BY captured_at, event_id LIMIT ?",
-                    [*params, batch_size],
-                ).fetchall()
-                events = self._open_rows([(event_id, sealed) for event_id, sealed, _ in rows])
+            events = self._select(
+                f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY captured_at, event_id LIMIT ?",
+                [*params, batch_size],
+            )
             yield from events
-            if len(rows) < batch_size:
+            if len(events) < batch_size:
                 return
-            after = (rows[-1][2], rows[-1][0])
+            after = (to_micros(events[-1].captured_at), str(events[-1].event_id))
 
     def pending(self, limit: int, newest_first: bool = False) -> list[OutboxItem]:
         """Events not yet acknowledged by the broker, oldest first unless newest_first."""

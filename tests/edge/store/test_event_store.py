@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from common.config import StoreConfig
+from common.crypto import KeyFileError
 from common.events import PlateEvent
 from edge.store import (
     DuplicateEventError,
@@ -71,7 +76,9 @@ def test_unknown_event_is_a_clear_error(store: EventStore, event) -> None:
         store.get("not-a-uuid")
 
 
-def test_plates_and_images_never_reach_the_disk_in_clear(store: EventStore, db_path: Path, event, jpeg) -> None:
+def test_plates_and_images_never_reach_the_disk_in_clear(
+    store: EventStore, db_path: Path, event, jpeg
+) -> None:
     marker = b"\xff\xd8" + b"CROP-MARKER-" * 40 + b"\xff\xd9"
     store.add(event(text="Е777КХ199", crop=marker, thumbnail=jpeg(400)))
     store.add(event(text="Е777КХ199", crop=marker))
@@ -138,7 +145,9 @@ def test_ciphertexts_swapped_between_rows_are_detected(
     store.add(second)
     ids = (str(first.event_id), str(second.event_id))
     with _raw(db_path) as raw:
-        blobs = [raw.execute(f"SELECT {column} FROM {table} WHERE event_id = ?", (i,)).fetchone()[0] for i in ids]
+        blobs = [
+            raw.execute(f"SELECT {column} FROM {table} WHERE event_id = ?", (i,)).fetchone()[0] for i in ids
+        ]
         for event_id, blob in zip(ids, reversed(blobs), strict=True):
             raw.execute(f"UPDATE {table} SET {column} = ? WHERE event_id = ?", (blob, event_id))
     for event_id in ids:
@@ -146,7 +155,9 @@ def test_ciphertexts_swapped_between_rows_are_detected(
             store.get(event_id)
 
 
-def test_an_image_moved_to_the_other_column_is_detected(store: EventStore, db_path: Path, event, jpeg) -> None:
+def test_an_image_moved_to_the_other_column_is_detected(
+    store: EventStore, db_path: Path, event, jpeg
+) -> None:
     original = event(crop=jpeg(300), thumbnail=jpeg(200, seed=3))
     store.add(original)
     with _raw(db_path) as raw:
@@ -179,3 +190,45 @@ def test_the_store_runs_in_wal_mode_with_full_sync_by_default(db_path: Path, mas
         assert raw.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
     with pytest.raises(ValueError, match="synchronous"):
         EventStore(db_path, master_key, synchronous="OFF")  # type: ignore[arg-type]
+
+
+def test_a_store_opens_from_its_config_with_a_key_file_made_on_first_run(tmp_path: Path, event) -> None:
+    config = StoreConfig(path=tmp_path / "var" / "events.db", key_file=tmp_path / "secret" / "store.key")
+    original = event()
+    with EventStore.from_config(config) as store:
+        store.add(original)
+    assert stat.S_IMODE(config.key_file.stat().st_mode) == 0o600
+    with EventStore.from_config(config) as store:
+        assert store.get(original.event_id) == original
+    key = config.key_file.read_bytes()
+    config.key_file.unlink()  # a lost key is reported, not replaced by one that cannot read the data
+    with pytest.raises(KeyFileError, match="store key is missing but data encrypted with it exists"):
+        EventStore.from_config(config)
+    assert not config.key_file.exists()
+    config.key_file.write_bytes(os.urandom(32))  # a wrong key is told apart from a damaged database
+    config.key_file.chmod(0o600)
+    with pytest.raises(StoreKeyMismatchError, match="store key does not match this database"):
+        EventStore.from_config(config)
+    config.key_file.write_bytes(key)  # the restored key works again
+    with EventStore.from_config(config) as store:
+        assert store.count() == 1
+
+
+def test_threads_can_share_one_store(store: EventStore, event, t0) -> None:
+    def produce(offset: int) -> None:
+        for i in range(60):
+            store.add(event(captured_at=t0 + timedelta(seconds=offset + i)))
+
+    def publish() -> None:
+        for _ in range(30):
+            store.mark_synced(item.event_id for item in store.pending(5))
+
+    threads = [threading.Thread(target=produce, args=(n * 100,)) for n in range(2)]
+    threads.append(threading.Thread(target=publish))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.count() == 120
+    assert store.pending_count() + store.stats.events_synced == 120
+    assert store.integrity_check() == ["ok"]

@@ -42,7 +42,8 @@ def _write_version_1_database(db_path: Path, key: bytes, events: list) -> None:
         )
         for image in sealed.images:
             conn.execute(
-                "INSERT INTO images VALUES (?, ?, ?, ?)", (sealed.event_id, image.kind, image.size, image.sealed)
+                "INSERT INTO images VALUES (?, ?, ?, ?)",
+                (sealed.event_id, image.kind, image.size, image.sealed),
             )
     assert schema_version(conn) == 1
     conn.close()
@@ -53,7 +54,9 @@ def test_migrations_are_numbered_in_order() -> None:
     assert LATEST_VERSION >= 2
 
 
-def test_a_version_1_database_opens_upgraded_with_its_events(db_path: Path, master_key: bytes, event, jpeg) -> None:
+def test_a_version_1_database_opens_upgraded_with_its_events(
+    db_path: Path, master_key: bytes, event, jpeg
+) -> None:
     events = [event(text="А123ВС77", crop=jpeg(900)), event(text="Х001ХХ99"), event(text="Х001ХХ99")]
     _write_version_1_database(db_path, master_key, events)
     with EventStore(db_path, master_key) as store:

@@ -25,7 +25,9 @@ def test_pending_is_oldest_first_unless_newest_first(store: EventStore, event, t
         store.add(e)
     by_time = sorted(events, key=lambda e: e.captured_at)
     assert [i.event_id for i in store.pending(10)] == [e.event_id for e in by_time]
-    assert [i.event_id for i in store.pending(2, newest_first=True)] == [e.event_id for e in by_time[::-1][:2]]
+    assert [i.event_id for i in store.pending(2, newest_first=True)] == [
+        e.event_id for e in by_time[::-1][:2]
+    ]
     with pytest.raises(ValueError, match="limit"):
         store.pending(0)
 
