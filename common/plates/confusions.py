@@ -50,9 +50,14 @@ VISUAL_CONFUSIONS: dict[tuple[str, str], float] = {
     ("X", "Y"): 0.7,
 }
 
-# A character read that is not on the plate, and a plate character not read at all.
+# A glyph read that is not on the plate, and a plate glyph not read at all.
 SPURIOUS_GLYPH_COST = 1.0
 MISSED_GLYPH_COST = 1.0
+# Phantom glyphs come mostly from the plate's ends (bolts, the flag, the frame edge) ...
+EDGE_GLYPH_COST = 0.6
+# ... and CTC readers split one glyph into two, or merge two equal ones, when a blank is
+# found or missed between them.
+DOUBLED_GLYPH_COST = 0.3
 
 # Glyph groups that a fuzzy search treats as one (the strongest look-alikes).
 FUZZY_GROUPS = ("0ODQ", "8B", "1I", "5S", "2Z", "4A", "UV", "6G")

@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from common.plates.confusions import MISSED_GLYPH_COST, SPURIOUS_GLYPH_COST, substitution_cost
+from common.plates.confusions import (
+    DOUBLED_GLYPH_COST,
+    EDGE_GLYPH_COST,
+    MISSED_GLYPH_COST,
+    SPURIOUS_GLYPH_COST,
+    substitution_cost,
+)
 from common.plates.decode import country_prior
 from common.plates.formats import PlateFormat
 from common.plates.normalize import SEPARATORS, normalize_plate
@@ -123,14 +129,20 @@ def _lenient_glyphs(text: str) -> str:
 
 
 def _readings(glyphs: str) -> list[tuple[str, float, tuple[str, ...]]]:
-    """The reading itself, with one glyph dropped (read twice / noise), with one glyph missed."""
+    """The reading itself, and with one glyph dropped or one added back, at the cost of that."""
     out = [(glyphs, 0.0, ())]
-    for i in range(len(glyphs)):
-        dropped = (f"dropped '{glyphs[i]}' at {i + 1}",)
-        out.append((glyphs[:i] + glyphs[i + 1 :], SPURIOUS_GLYPH_COST, dropped))
+    last = len(glyphs) - 1
+    for i, ch in enumerate(glyphs):
+        doubled = (i > 0 and glyphs[i - 1] == ch) or (i < last and glyphs[i + 1] == ch)
+        cost = DOUBLED_GLYPH_COST if doubled else EDGE_GLYPH_COST if i in (0, last) else SPURIOUS_GLYPH_COST
+        out.append((glyphs[:i] + glyphs[i + 1 :], cost, (f"dropped '{ch}' at {i + 1}",)))
     for i in range(len(glyphs) + 1):
         inserted = (f"inserted a glyph at {i + 1}",)
         out.append((glyphs[:i] + _WILDCARD + glyphs[i:], MISSED_GLYPH_COST, inserted))
+        if i < len(glyphs) and (i == 0 or glyphs[i - 1] != glyphs[i]):
+            # A CTC reader that missed the blank between two equal glyphs read them as one.
+            repeated = glyphs[:i] + glyphs[i] + glyphs[i:]
+            out.append((repeated, DOUBLED_GLYPH_COST, (f"doubled '{glyphs[i]}' at {i + 1}",)))
     return out
 
 

@@ -24,6 +24,9 @@ from common.plates.ctc import (
 )
 from common.plates.registry import FormatRegistry, load_registry
 
+# Valid plates the reader gives less probability than this are not offered; see decode_plate.
+DEFAULT_MIN_CONFIDENCE = 1e-4
+
 
 @dataclass(frozen=True)
 class PlateCandidate:
@@ -66,25 +69,39 @@ def decode_plate(
     priors: Mapping[str, float] | None = None,
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> list[PlateCandidate]:
     """Best valid plates for one (T, C) log-probability matrix, most likely first.
 
     Ranking: reader probability times the country prior; among formats of one string, the
-    format's weight. The list is never empty: with no valid plate it holds one invalid reading.
+    format's weight. Valid plates less probable than ``min_confidence`` are not offered (the
+    grammar can always force *some* valid plate out of a foreign or garbled one). The list is
+    never empty: with no valid plate it holds the raw best reading, ``valid=False``.
     """
     arr = _check(logprobs, 2)
     registry = registry or load_registry()
     automaton = registry.automaton(countries)
     hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio)
-    ranked: list[tuple[float, float, PlateCandidate]] = []
-    for hyp in hyps:
-        latin = decode(list(hyp.labels))
+    # Rank (string, format) pairs first; only the ones returned are parsed into candidates.
+    ranked: list[tuple[float, float, int, int]] = []
+    for h, hyp in enumerate(hyps):
+        if hyp.probability < min_confidence:
+            continue
         for label in automaton.labels[hyp.state]:
             fmt = automaton.formats[label]
-            parsed = fmt.parse(latin)
-            if parsed is None:  # the automaton and the regex are built from the same slots
-                raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
-            candidate = PlateCandidate(
+            ranked.append((hyp.logp + math.log(country_prior(priors, fmt.country)), fmt.weight, h, label))
+    if not ranked:
+        return [_invalid_reading(arr, beam_width, min_char_prob, prune_ratio)]
+    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    out: list[PlateCandidate] = []
+    for _, _, h, label in ranked[:top_n]:
+        hyp, fmt = hyps[h], automaton.formats[label]
+        latin = decode(list(hyp.labels))
+        parsed = fmt.parse(latin)
+        if parsed is None:  # the automaton and the regex are built from the same slots
+            raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
+        out.append(
+            PlateCandidate(
                 text=parsed.canonical,
                 latin=latin,
                 confidence=min(1.0, hyp.probability),
@@ -94,11 +111,8 @@ def decode_plate(
                 region_name=parsed.region_name,
                 valid=True,
             )
-            ranked.append((hyp.logp + math.log(country_prior(priors, fmt.country)), fmt.weight, candidate))
-    if ranked:
-        ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        return [c for _, _, c in ranked[:top_n]]
-    return [_invalid_reading(arr, beam_width, min_char_prob, prune_ratio)]
+        )
+    return out
 
 
 def _invalid_reading(
@@ -119,10 +133,9 @@ def decode_plate_batch(
     priors: Mapping[str, float] | None = None,
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> list[list[PlateCandidate]]:
     """``decode_plate`` for each item of an (N, T, C) batch."""
     arr = _check(logprobs, 3)
-    return [
-        decode_plate(item, registry, countries, beam_width, top_n, priors, min_char_prob, prune_ratio)
-        for item in arr
-    ]
+    options = (beam_width, top_n, priors, min_char_prob, prune_ratio, min_confidence)
+    return [decode_plate(item, registry, countries, *options) for item in arr]

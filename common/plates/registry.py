@@ -102,6 +102,8 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
         if not keys:
             raise PlateFormatError(f"{path}: tables.{table}: table is empty")
         glyph_keys = [_glyphs(k, f"tables.{table}.{k}", path) for k in keys]
+        if not all(glyph_keys):
+            raise PlateFormatError(f"{path}: tables.{table}: an entry has no glyphs")
         if len(set(glyph_keys)) != len(glyph_keys):
             raise PlateFormatError(f"{path}: tables.{table}: two entries have the same glyphs")
         tables[table] = tuple(glyph_keys)
@@ -213,6 +215,8 @@ class FormatRegistry:
         """Formats of the given countries (all when None), in registry order."""
         if countries is None:
             return list(self.formats)
+        if not countries:
+            raise ValueError("an empty list of countries allows no plate; pass None for all countries")
         wanted = [self.country(c).code for c in countries]
         return [f for f in self.formats if f.country in wanted]
 
@@ -233,7 +237,9 @@ class FormatRegistry:
         """The glyph automaton accepting exactly the plates of these countries (cached)."""
         from common.plates.automaton import PlateAutomaton
 
-        key = tuple(sorted({self.country(c).code for c in countries})) if countries else ()
+        key = tuple(sorted({self.country(c).code for c in countries})) if countries is not None else ()
+        if countries is not None and not key:
+            raise ValueError("an empty list of countries allows no plate; pass None for all countries")
         if key not in self._automata:
             self._automata[key] = PlateAutomaton.from_formats(self.formats_for(key or None))
         return self._automata[key]

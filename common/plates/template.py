@@ -65,20 +65,6 @@ class Slot:
         alternatives = sorted(self.choices, key=lambda c: (-len(c), c))
         return "(?:" + "|".join(re.escape(c) for c in alternatives) + ")"
 
-    def describe(self) -> str:
-        """Human words for error messages: what this slot expects."""
-        if self.kind == "table":
-            return f"an entry of table '{self.table}'"
-        if self.kind == "literal":
-            return f"'{self.choices[0]}'"
-        if self.charset == DIGITS:
-            return "a digit"
-        if set(self.charset) <= set(DIGITS):
-            return f"a digit from {self.charset}"
-        if set(self.charset) <= set(LATIN_LETTERS):
-            return f"a letter from {self.charset}"
-        return f"a glyph from {self.charset}"
-
 
 _ITEM = re.compile(
     r"(?P<code>[A-Z])(?:\{(?P<m1>\d+)(?:,(?P<n1>\d+))?\})?"

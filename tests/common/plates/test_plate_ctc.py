@@ -44,11 +44,8 @@ def brute_force(logprobs: np.ndarray) -> dict[tuple[int, ...], float]:
 def emissions(draw: st.DrawFn, max_frames: int = 5, max_classes: int = 4) -> np.ndarray:
     n_frames = draw(st.integers(1, max_frames))
     n_classes = draw(st.integers(2, max_classes))
-    logits = draw(
-        st.lists(
-            st.floats(-6.0, 6.0, allow_nan=False), min_size=n_frames * n_classes, max_size=n_frames * n_classes
-        )
-    )
+    size = n_frames * n_classes
+    logits = draw(st.lists(st.floats(-6.0, 6.0, allow_nan=False), min_size=size, max_size=size))
     x = np.array(logits).reshape(n_frames, n_classes)
     return x - np.logaddexp.reduce(x, axis=1, keepdims=True)
 

@@ -53,7 +53,7 @@ def test_bundled_registry_covers_at_least_twelve_countries_with_the_cis_core() -
 
 
 def test_country_files_are_found_next_to_the_code() -> None:
-    assert COUNTRIES_DIR == Path(__file__).resolve().parents[3] / "common" / "plates" / "countries"
+    assert Path(__file__).resolve().parents[3] / "common" / "plates" / "countries" == COUNTRIES_DIR
     assert len(list(COUNTRIES_DIR.glob("*.yaml"))) == len(load_registry().countries)
 
 
@@ -178,10 +178,29 @@ def test_unquoted_numeric_table_keys_are_refused(tmp_path: Path) -> None:
 
 def test_invalid_yaml_and_duplicate_countries_are_reported(tmp_path: Path) -> None:
     bad = _write(tmp_path, "country: [unclosed\n", "bad.yaml")
-    with pytest.raises(PlateFormatError, match="bad.yaml: cannot read YAML"):
+    with pytest.raises(PlateFormatError, match=r"bad\.yaml: cannot read YAML"):
         load_country_file(bad)
     bad.unlink()
     _write(tmp_path, MINIMAL, "a.yaml")
     _write(tmp_path, MINIMAL, "b.yaml")
-    with pytest.raises(PlateFormatError, match="b.yaml: country XA is already defined in a.yaml"):
+    with pytest.raises(PlateFormatError, match=r"b\.yaml: country XA is already defined in a\.yaml"):
         load_registry(tmp_path)
+
+
+def test_the_tutorial_country_file_loads_as_written(tmp_path: Path) -> None:
+    tutorial = Path(__file__).resolve().parents[3] / "docs" / "tutorials" / "adding_new_country.md"
+    text = tutorial.read_text(encoding="utf-8")
+    yaml_block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    _write(tmp_path, yaml_block, "azerbaijan.yaml")
+    registry = load_registry(tmp_path)
+    best = registry.get("AZ", "standard").parse("10 AB 123")
+    assert best is not None and best.region_name == "Bakı"
+    assert not registry.get("AZ", "standard").is_valid("10-AB-12")
+
+
+def test_an_empty_country_list_is_refused_rather_than_read_as_all() -> None:
+    registry = load_registry()
+    with pytest.raises(ValueError, match="empty list of countries"):
+        registry.formats_for([])
+    with pytest.raises(ValueError, match="empty list of countries"):
+        registry.automaton([])

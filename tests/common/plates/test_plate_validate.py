@@ -1,0 +1,61 @@
+"""Validation, country detection and canonical text."""
+
+from __future__ import annotations
+
+from common.plates.validate import detect_country, validate
+
+
+def test_cyrillic_and_latin_spellings_are_the_same_valid_plate() -> None:
+    for spelling in ("А123ВС77", "A123BC77", "a 123 bc-77", "А123BC77"):
+        result = validate(spelling)
+        assert result.valid, spelling
+        assert result.latin == "A123BC77"
+        assert result.best is not None
+        assert (result.best.canonical, result.best.format_key) == ("А123ВС77", "RU/standard")
+        assert (result.best.region_code, result.best.region_name) == ("77", "Москва")
+
+
+def test_three_digit_regions_and_other_cis_countries() -> None:
+    assert validate("Е001КХ 777").best.region_name == "Москва"  # type: ignore[union-attr]
+    ua = validate("BC 1234 AI").best
+    assert ua is not None and (ua.canonical, ua.region_name) == ("ВС1234АІ", "Львівська область")
+    kz = validate("123 ABC 02").best
+    assert kz is not None and (kz.country, kz.canonical, kz.region_name) == ("KZ", "123ABC02", "Алматы")
+    by = validate("1234 AB-7").best
+    assert by is not None and (by.country, by.canonical, by.region_name) == ("BY", "1234АВ7", "Минск")
+
+
+def test_an_unknown_region_code_is_invalid_with_the_position_named() -> None:
+    result = validate("А123ВС00")
+    assert not result.valid
+    assert result.reason is not None
+    assert "RU/standard" in result.reason and "glyph 8 '0'" in result.reason
+
+
+def test_reasons_for_foreign_characters_short_and_long_text() -> None:
+    assert "Я" in (validate("Я123ЯЯ77").reason or "")
+    assert "no plate characters" in (validate(" - ").reason or "")
+    assert "ends too early" in (validate("А123В", countries=["RU"]).reason or "")
+    assert "complete plate ends before glyph 10" in (validate("А123ВС7777", countries=["RU"]).reason or "")
+
+
+def test_several_countries_are_ranked_by_the_device_prior() -> None:
+    plain = detect_country("ABC 123")
+    assert {c for c, _ in plain} == {"LT", "MD", "FI", "DE"}
+    assert sum(share for _, share in plain) == 1.0 or abs(sum(s for _, s in plain) - 1.0) < 1e-9
+    ranked = detect_country("ABC 123", priors={"MD": 20.0, "LT": 5.0})
+    assert [c for c, _ in ranked][:2] == ["MD", "LT"]
+    assert validate("ABC 123", priors={"MD": 20.0}).best.country == "MD"  # type: ignore[union-attr]
+
+
+def test_countries_limit_what_is_accepted() -> None:
+    assert validate("ABC123", countries=["LT"]).best.country == "LT"  # type: ignore[union-attr]
+    assert not validate("ABC123", countries=["RU", "KZ"]).valid
+
+
+def test_special_ru_formats_are_told_apart() -> None:
+    assert validate("ТС 123 Х 78").best.format == "transit"  # type: ignore[union-attr]
+    assert validate("У 0001 99").best.format == "police"  # type: ignore[union-attr]
+    assert validate("001 CD 1 77").best.canonical == "001CD177"  # type: ignore[union-attr]
+    formats = {m.format for m in validate("0101 ОК 33").matches}
+    assert formats == {"military", "motorcycle"}  # same glyphs, different plates
