@@ -56,19 +56,35 @@ def test_exec_start_uses_the_console_scripts_pyproject_installs() -> None:
     scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     expected = {
         "anpr-edge.service": ["anpr-edge", "run", "--config", "/etc/anpr/edge.yaml"],
-        "anpr-central.service": ["anpr-central", "serve", "--config", "/etc/anpr/central.yaml"],
+        "anpr-central.service": ["anpr-central", "--config", "/etc/anpr/central.yaml", "serve"],
         "anpr-central-db-upgrade.service": [
             "anpr-central",
-            "db",
-            "upgrade",
             "--config",
             "/etc/anpr/central.yaml",
+            "db",
+            "upgrade",
         ],
     }
     for name, (script, *args) in expected.items():
         argv = _exec_argv(load(name))
         assert argv == [str(VENV_BIN / script), *args], name
         assert script in scripts, f"{script} is not a [project.scripts] entry"
+
+
+def test_exec_start_arguments_are_accepted_by_the_real_command_lines() -> None:
+    from central.cli import build_parser as central_parser
+    from edge.cli import build_parser as edge_parser
+
+    edge_args = edge_parser().parse_args(_exec_argv(load("anpr-edge.service"))[1:])
+    assert (edge_args.command, str(edge_args.config)) == ("run", "/etc/anpr/edge.yaml")
+    serve = central_parser().parse_args(_exec_argv(load("anpr-central.service"))[1:])
+    assert (serve.command, str(serve.config)) == ("serve", "/etc/anpr/central.yaml")
+    upgrade = central_parser().parse_args(_exec_argv(load("anpr-central-db-upgrade.service"))[1:])
+    assert (upgrade.command, upgrade.db_command, str(upgrade.config)) == (
+        "db",
+        "upgrade",
+        "/etc/anpr/central.yaml",
+    )
 
 
 @pytest.mark.parametrize("name", UNITS)
@@ -120,6 +136,20 @@ def test_edge_unit_is_a_watched_notify_service() -> None:
     assert unit.value("Unit", "StartLimitIntervalSec") == "0", "an unattended box never gives up restarting"
     assert unit.value("Service", "StateDirectory") == "anpr-edge"
     assert unit.value("Install", "WantedBy") == "multi-user.target"
+
+
+def test_units_agree_on_the_shared_configuration_directory() -> None:
+    # systemd re-applies the mode at every start: two units with different modes would fight.
+    modes = {name: load(name).value("Service", "ConfigurationDirectoryMode") for name in UNITS}
+    assert set(modes.values()) == {"1775"}, modes
+
+
+def test_edge_unit_may_rewrite_its_config_for_central_pushes_and_reload_it() -> None:
+    unit = load("anpr-edge.service")
+    assert unit.values("Service", "ReadWritePaths") == ["/etc/anpr"]
+    assert unit.value("Service", "ExecReload") == "/bin/kill -HUP $MAINPID"
+    for name in ["anpr-central.service", "anpr-central-db-upgrade.service"]:
+        assert not load(name).has("Service", "ReadWritePaths"), name
 
 
 def test_edge_unit_gets_its_secrets_as_credentials() -> None:
@@ -175,12 +205,19 @@ def _verify_root(tmp_path: Path) -> Path:
     for name in UNITS:
         shutil.copy(SYSTEMD_DIR / name, unit_dir / name)
     shutil.copytree(SYSTEM_UNIT_DIR, root / "usr/lib/systemd/system", symlinks=True)
-    bin_dir = root / VENV_BIN.relative_to("/")
-    bin_dir.mkdir(parents=True)
-    for script in ["anpr-edge", "anpr-central"]:
-        stand_in = bin_dir / script
-        stand_in.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
-        stand_in.chmod(0o755)
+    # Stand-ins for every command the units run: our console scripts (not installed here) and
+    # system tools, which must exist on this machine under the same path.
+    for name in UNITS:
+        unit = load(name)
+        for key in ["ExecStart", "ExecStartPre", "ExecReload", "ExecStop"]:
+            for command in unit.values("Service", key):
+                executable = Path(shlex.split(command)[0].lstrip("-+!@:"))
+                if not executable.is_relative_to(VENV_BIN):
+                    assert executable.exists(), f"{name}: {key}= runs {executable}, missing on this machine"
+                stand_in = root / executable.relative_to("/")
+                stand_in.parent.mkdir(parents=True, exist_ok=True)
+                stand_in.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+                stand_in.chmod(0o755)
     return root
 
 
