@@ -30,6 +30,7 @@ class DatabaseSettings(_Section):
         "PostgreSQL: postgresql+psycopg://user@host:5432/db",
     )
     pool_size: int = Field(default=5, ge=1, le=100)
+    auto_migrate: bool = Field(default=True, description="`serve` applies pending migrations at start")
     echo: bool = False
 
 
@@ -47,12 +48,20 @@ class MqttSettings(_Section):
         default_factory=lambda: f"anpr-central-{socket.gethostname()}",
         description="unique per replica: the broker keeps this replica's unacknowledged messages under it",
     )
+    share_group: str = Field(
+        default="central",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="shared-subscription group: replicas of one deployment split events within it",
+    )
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session")
     receive_maximum: int = Field(
         default=2000, ge=1, le=65535, description="unacknowledged messages in flight"
     )
     batch_size: int = Field(default=500, ge=1, le=10000, description="events per database transaction")
+    writers: int = Field(
+        default=2, ge=1, le=16, description="parallel database writers; PostgreSQL gains, SQLite serializes"
+    )
     batch_max_wait_ms: float = Field(
         default=50.0, ge=0, le=10000, description="how long a batch waits to fill"
     )

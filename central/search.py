@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, any_, bindparam, select, tuple_
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, aliased
 
 from central.db.models import Event
 from central.plate_keys import normalize_plate_key, one_edit_skeletons
@@ -82,48 +83,63 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise SearchError("cursor is not one this server issued") from exc
 
 
-def _plate_filter(statement: Select[Any], plate: str, match: PlateMatch) -> Select[Any]:
+def _plate_key(plate: str) -> str:
     try:
         key = normalize_plate_key(plate)
     except ValueError as exc:
         raise SearchError(str(exc)) from exc
     if not key:
         raise SearchError("plate has no letters or digits to search by")
-    if match is PlateMatch.exact:
-        return statement.where(Event.plate_norm == key)
-    if match is PlateMatch.prefix:
-        return statement.where(Event.plate_norm >= key, Event.plate_norm < key + _TOP)
-    return statement.where(Event.plate_skeleton.in_(sorted(one_edit_skeletons(key))))
+    return key
 
 
-def build_statement(query: EventQuery) -> Select[tuple[Event]]:
+def _source(query: EventQuery, dialect: str) -> tuple[Any, Select[Any]]:
+    """The entity to filter (Event, or the fuzzy matches) and the statement selecting it."""
+    if query.plate is None:
+        return Event, select(Event)
+    key = _plate_key(query.plate)
+    if query.match is PlateMatch.exact:
+        return Event, select(Event).where(Event.plate_norm == key)
+    if query.match is PlateMatch.prefix:
+        return Event, select(Event).where(Event.plate_norm >= key, Event.plate_norm < key + _TOP)
+    candidates = sorted(one_edit_skeletons(key))
+    if dialect != "postgresql":
+        return Event, select(Event).where(Event.plate_skeleton.in_(candidates))
+    # PostgreSQL overestimates ~500 candidates and walks the time index backwards through the whole
+    # table hoping to meet them; a materialized CTE makes it look the candidates up first.
+    array = bindparam("skeletons", candidates, type_=postgresql.ARRAY(String()))
+    matches = select(Event).where(Event.plate_skeleton == any_(array)).cte("fuzzy_matches")
+    matches = matches.prefix_with("MATERIALIZED")
+    entity = aliased(Event, matches)
+    return entity, select(entity)
+
+
+def build_statement(query: EventQuery, dialect: str = "sqlite") -> Select[tuple[Event]]:
     if not 1 <= query.limit <= MAX_PAGE:
         raise SearchError(f"limit must be between 1 and {MAX_PAGE}")
-    statement = select(Event)
-    if query.plate is not None:
-        statement = _plate_filter(statement, query.plate, query.match)
+    entity, statement = _source(query, dialect)
     for column, value in (
-        (Event.site_id, query.site_id),
-        (Event.device_id, query.device_id),
-        (Event.channel_id, query.channel_id),
-        (Event.country, query.country),
+        (entity.site_id, query.site_id),
+        (entity.device_id, query.device_id),
+        (entity.channel_id, query.channel_id),
+        (entity.country, query.country),
     ):
         if value is not None:
             statement = statement.where(column == value)
     if query.since is not None:
-        statement = statement.where(Event.captured_at >= as_utc(query.since))
+        statement = statement.where(entity.captured_at >= as_utc(query.since))
     if query.until is not None:
-        statement = statement.where(Event.captured_at < as_utc(query.until))
+        statement = statement.where(entity.captured_at < as_utc(query.until))
     if query.since is not None and query.until is not None and query.since >= query.until:
         raise SearchError("since must be before until")
     if query.cursor is not None:
         at, event_id = decode_cursor(query.cursor)
-        statement = statement.where(tuple_(Event.captured_at, Event.event_id) < tuple_(at, event_id))
-    return statement.order_by(Event.captured_at.desc(), Event.event_id.desc()).limit(query.limit + 1)
+        statement = statement.where(tuple_(entity.captured_at, entity.event_id) < tuple_(at, event_id))
+    return statement.order_by(entity.captured_at.desc(), entity.event_id.desc()).limit(query.limit + 1)
 
 
 def search_events(session: Session, query: EventQuery) -> SearchPage:
-    rows = list(session.scalars(build_statement(query)))
+    rows = list(session.scalars(build_statement(query, session.get_bind().dialect.name)))
     if len(rows) <= query.limit:
         return SearchPage(rows, None)
     rows = rows[: query.limit]

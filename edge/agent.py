@@ -12,10 +12,12 @@ import importlib.metadata
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
+
+import cv2
 
 from common.config import EdgeConfig, load_edge_config
 from edge.backends import ModelSet, load_models
@@ -23,14 +25,17 @@ from edge.batching import ReadBatcher
 from edge.capture.channel import Backoff, CaptureChannel
 from edge.event_builder import EventFactory
 from edge.observability.http import ObservabilityServer
-from edge.observability.metrics import ChannelSnapshot, EdgeMetrics
+from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
 from edge.pipeline import ChannelWorker, PipelineSettings
-from edge.sinks import EventDispatcher, EventSink, LogSink, StoreSink
+from edge.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink, StoreSink
 
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL_S = 3600.0
+# A worker whose loop has not turned for this long is wedged (stuck in a model or a decoder):
+# the agent then reports unhealthy and stops the systemd watchdog pings, so systemd restarts it.
+STALL_S = 20.0
 
 
 class EdgeAgent:
@@ -45,6 +50,8 @@ class EdgeAgent:
         backoff: Backoff | None = None,
         serve_http: bool | None = None,
         sync: bool | None = None,
+        event_retry_s: float = RETRY_INTERVAL_S,
+        stall_s: float = STALL_S,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -53,6 +60,8 @@ class EdgeAgent:
         self.metrics = EdgeMetrics()
         self._extra_sinks = list(sinks)
         self._backoff = backoff
+        self._event_retry_s = event_retry_s
+        self._stall_s = stall_s
         self._serve_http = config.http.enabled if serve_http is None else serve_http
         self._sync_enabled = config.mqtt.enabled if sync is None else sync
         self._lock = threading.RLock()  # serialises start/stop/reload
@@ -67,50 +76,66 @@ class EdgeAgent:
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self.started = False
+        self._stats_marks: dict[str, tuple[float, int]] = {}
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load models, open the store, start every enabled camera; raises if a model or the store fails."""
-        with self._lock:
-            if self.config.logging.mask_plates:
-                from common.logmask import install_log_masking
+        """Load models, open the store, start every enabled camera; raises if a model or the store fails.
 
-                install_log_masking(logging.getLogger())
-            if self.models is None:
-                self.models = load_models(self.config.detector, self.config.reader)
-            self._detector_lock = _detector_lock_for(self.models.detector)
-            if self.store is None:
-                self.store = open_store(self.config)
-            self.store_sink = StoreSink(self.store)
-            self.dispatcher = EventDispatcher([self.store_sink, LogSink(), *self._extra_sinks])
-            self.dispatcher.start()
-            reader_cfg = self.config.reader
-            self.batcher = ReadBatcher(
-                self.models.reader, reader_cfg.batch_size, reader_cfg.max_wait_ms, self.metrics.reader_batch
+        Whatever had started before the failure is stopped again before the exception propagates.
+        """
+        with self._lock:
+            try:
+                self._start()
+            except BaseException:
+                self._teardown()
+                raise
+
+    def _start(self) -> None:
+        # Parallelism comes from a thread per camera; OpenCV's own worker pool on top of that
+        # only oversubscribes a small CPU.
+        cv2.setNumThreads(1)
+        if self.config.logging.mask_plates:
+            from common.logmask import install_log_masking
+
+            install_log_masking(logging.getLogger())
+        if self.models is None:
+            self.models = load_models(self.config.detector, self.config.reader)
+        self._detector_lock = _detector_lock_for(self.models.detector)
+        if self.store is None:
+            self.store = open_store(self.config)
+        self.store_sink = StoreSink(self.store)
+        self.dispatcher = EventDispatcher(
+            [self.store_sink, LogSink(), *self._extra_sinks], retry_interval_s=self._event_retry_s
+        )
+        self.dispatcher.start()
+        reader_cfg = self.config.reader
+        self.batcher = ReadBatcher(
+            self.models.reader, reader_cfg.batch_size, reader_cfg.max_wait_ms, self.metrics.reader_batch
+        )
+        self.batcher.start()
+        self._events = EventFactory(
+            self.config.site_id, self.config.device_id, self.models.versions,
+            self.config.store.keep_thumbnails,
+        )
+        self.metrics.watch(self.state)
+        self.metrics.config_version.set(self.config.version)
+        for camera in self.config.cameras:
+            if camera.enabled:
+                self._start_channel(camera)
+        if self._serve_http:
+            http = self.config.http
+            self.http = ObservabilityServer(
+                http.host, http.port, self.metrics.registry, self.health, self.ready
             )
-            self.batcher.start()
-            self._events = EventFactory(
-                self.config.site_id, self.config.device_id, self.models.versions,
-                self.config.store.keep_thumbnails,
-            )
-            self.metrics.watch(self._snapshots, self._outbox_pending, self._held_events)
-            self.metrics.config_version.set(self.config.version)
-            for camera in self.config.cameras:
-                if camera.enabled:
-                    self._start_channel(camera)
-            if self._serve_http:
-                http = self.config.http
-                self.http = ObservabilityServer(
-                    http.host, http.port, self.metrics.registry, self.health, self.ready
-                )
-                self.http.start()
-            if self._sync_enabled:
-                self.publisher = _start_publisher(self)
-            self.started = True
-            self._housekeeping.start()
-            notify(f"READY=1\nSTATUS=reading {len(self.workers)} camera(s)")
-            log.info("agent started: %d camera(s), models %s", len(self.workers), self.models.versions)
+            self.http.start()
+        if self._sync_enabled:
+            self.publisher = _start_publisher(self)
+        self.started = True
+        self._housekeeping.start()
+        notify(f"READY=1\nSTATUS=reading {len(self.workers)} camera(s)")
+        log.info("agent started: %d camera(s), models %s", len(self.workers), self.models.versions)
 
     def stop(self) -> None:
         """Stop cameras (their open tracks still become events), flush events to the store, close."""
@@ -118,6 +143,15 @@ class EdgeAgent:
             if not self.started:
                 return
             notify("STOPPING=1")
+            self._teardown()
+            held = len(self.store_sink.held) if self.store_sink else 0
+            if held:
+                log.error("agent stopped with %d events the store refused (not written)", held)
+            log.info("agent stopped")
+
+    def _teardown(self) -> None:
+        """Stop whatever has started, in data-flow order, so queued events still reach the store."""
+        with self._lock:
             self._stop.set()
             for channel_id in list(self.workers):
                 self._stop_channel(channel_id)
@@ -133,10 +167,6 @@ class EdgeAgent:
             if close is not None:
                 close()
             self.started = False
-            held = len(self.store_sink.held) if self.store_sink else 0
-            if held:
-                log.error("agent stopped with %d events the store refused (not written)", held)
-            log.info("agent stopped")
 
     def wait_until_finished(self, timeout: float | None = None) -> bool:
         """For file sources without `loop`: wait until every channel has processed its whole file."""
@@ -152,7 +182,7 @@ class EdgeAgent:
     def _settings(self, config: EdgeConfig) -> PipelineSettings:
         return PipelineSettings(config.detector, config.reader, config.tracking)
 
-    def _start_channel(self, camera: Any) -> None:
+    def _start_channel(self, camera: Any, previous: ChannelWorker | None = None) -> None:
         assert self.models is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
@@ -160,15 +190,18 @@ class EdgeAgent:
             capture, self.models.detector, self.batcher, self._settings(self.config), self._events,
             self.dispatcher.submit, observer=self.metrics, detector_lock=self._detector_lock,
         )
+        if previous is not None:  # a restarted camera still knows which plates it just reported
+            worker.judge.remember(previous.judge)
         self.workers[camera.id] = worker
         worker.start()
         log.info("camera %s: started (%s)", camera.id, capture.spec.describe())
 
-    def _stop_channel(self, channel_id: str) -> None:
+    def _stop_channel(self, channel_id: str) -> ChannelWorker | None:
         worker = self.workers.pop(channel_id, None)
         if worker is not None:
             worker.stop()
             log.info("camera %s: stopped", channel_id)
+        return worker
 
     # --- reload ----------------------------------------------------------------------------------
 
@@ -190,15 +223,18 @@ class EdgeAgent:
             self.config = new
             old_cams = {c.id: c for c in old.cameras if c.enabled}
             new_cams = {c.id: c for c in new.cameras if c.enabled}
+            stopped: dict[str, ChannelWorker] = {}
             for channel_id, camera in old_cams.items():
                 if new_cams.get(channel_id) != camera:
-                    self._stop_channel(channel_id)
+                    worker = self._stop_channel(channel_id)
+                    if worker is not None:
+                        stopped[channel_id] = worker
             settings = self._settings(new)
             for worker in self.workers.values():
                 worker.apply_settings(settings)
             for channel_id, camera in new_cams.items():
                 if channel_id not in self.workers:
-                    self._start_channel(camera)
+                    self._start_channel(camera, previous=stopped.get(channel_id))
             if self.batcher is not None:
                 self.batcher.configure(new.reader.batch_size, new.reader.max_wait_ms)
             self.metrics.config_version.set(new.version)
@@ -233,28 +269,64 @@ class EdgeAgent:
 
     # --- state -----------------------------------------------------------------------------------
 
-    def _snapshots(self) -> Iterable[ChannelSnapshot]:
+    def state(self) -> AgentState:
+        """Counters and gauges for /metrics, read at scrape time."""
+        channels = [
+            ChannelSnapshot(w.channel_id, w.capture.stats, w.capture.dropped, w.stats)
+            for w in list(self.workers.values())
+        ]
+        pending: int | None = None
+        count = getattr(self.store, "pending_count", None)
+        if count is not None and self.started:
+            try:
+                pending = int(count())
+            except Exception:  # a store busy or closing must not break the scrape
+                pending = None
+        publisher_counters = getattr(self.publisher, "counters", None)
+        return AgentState(
+            channels=channels,
+            held_events=len(self.store_sink.held) if self.store_sink is not None else 0,
+            outbox_pending=pending,
+            store=getattr(self.store, "stats", None),
+            sync=publisher_counters() if publisher_counters is not None else None,
+        )
+
+    def agent_stats(self) -> Any:
+        """Frame and event counters for the sync publisher's periodic stats message."""
+        from common.messages import ChannelStats
+        from edge.sync.stats import AgentStats
+
+        now = time.monotonic()
+        channels: dict[str, ChannelStats] = {}
         for worker in list(self.workers.values()):
-            capture = worker.capture
-            yield ChannelSnapshot(worker.channel_id, capture.stats, capture.dropped, worker.stats)
-
-    def _held_events(self) -> int:
-        return len(self.store_sink.held) if self.store_sink is not None else 0
-
-    def _outbox_pending(self) -> int | None:
-        pending = getattr(self.store, "pending_count", None)
-        if pending is None:
-            return None
-        try:
-            return int(pending())
-        except Exception:
-            return None
+            processed = worker.stats.processed
+            then, before = self._stats_marks.get(worker.channel_id, (now, processed))
+            fps = (processed - before) / (now - then) if now > then else 0.0
+            self._stats_marks[worker.channel_id] = (now, processed)
+            channels[worker.channel_id] = ChannelStats(
+                fps=round(max(0.0, fps), 2), frames=processed, events=worker.stats.verdicts["event"],
+                online=worker.capture.stats.up,
+            )
+        return AgentStats(
+            frames=sum(c.frames for c in channels.values()),
+            events=sum(c.events for c in channels.values()),
+            channels=channels,
+        )
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        dead = [cid for cid, w in self.workers.items() if not w.is_alive() and not w.capture.stats.finished]
-        dispatcher_ok = self.dispatcher is not None and self.dispatcher._thread.is_alive()
-        ok = self.started and not dead and dispatcher_ok
-        return ok, {"dead_channels": dead, "event_dispatcher": dispatcher_ok, "started": self.started}
+        now = time.monotonic()
+        workers = list(self.workers.items())
+        dead = sorted(cid for cid, w in workers if not w.is_alive() and not w.capture.stats.finished)
+        stalled = sorted(
+            cid for cid, w in workers if w.is_alive() and now - w.stats.heartbeat > self._stall_s
+        )
+        dispatcher_ok = self.dispatcher is not None and self.dispatcher.is_alive()
+        ok = self.started and not dead and not stalled and dispatcher_ok
+        detail = {
+            "started": self.started, "dead_channels": dead, "stalled_channels": stalled,
+            "event_dispatcher": dispatcher_ok,
+        }
+        return ok, detail
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         never = sorted(cid for cid, w in self.workers.items() if not w.capture.stats.ever_connected)
@@ -318,7 +390,7 @@ def _start_publisher(agent: EdgeAgent) -> Any:
     publisher = SyncPublisher(
         agent.config, agent.store, agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
-        config_applier=applier,
+        config_applier=applier, stats_source=agent.agent_stats,
     )
     publisher.start()
     return publisher

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from common.config import DetectorConfig, ReaderConfig
 from common.events import ModelVersions
-from edge.event_builder import model_version
 from edge.inference.protocols import PlateDetector, PlateReader
+from edge.model_info import model_version
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8
 
 

@@ -60,7 +60,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         agent.start()
     except Exception as exc:
         log.error("agent cannot start: %s", exc)
-        agent.stop()
         return EXIT_FAILURE
     try:
         while not stop.wait(0.5):
@@ -107,13 +106,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "http": {"enabled": False},
         })
         agent = EdgeAgent(config, sinks=[CallbackSink(show, name="console")])
-        print(f"reading {clip.name}; plate events as they are read:", flush=True)
         try:
             agent.start()
         except Exception as exc:
             print(f"demo cannot start: {exc}", file=sys.stderr)
-            agent.stop()
             return EXIT_FAILURE
+        print(f"reading {clip.name}; plate events as they are read:", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             agent.wait_until_finished()
         worker = agent.workers.get("sample")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import cv2
 import numpy as np
 
@@ -16,22 +13,9 @@ THUMBNAIL_WIDTH = 640
 THUMBNAIL_JPEG_QUALITY = 70
 
 
-def model_version(model: object, path: Path | None) -> str:
-    """What identifies the model in events: its own `version` (from ONNX metadata) or its file hash."""
-    version = getattr(model, "version", None)
-    if isinstance(version, str) and version:
-        return version
-    if path is not None and Path(path).is_file():
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return f"{Path(path).stem}@sha256:{digest.hexdigest()[:12]}"
-    return type(model).__name__
-
-
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
-    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    # Crops are views into the frame; the encoder wants contiguous pixels.
+    ok, buffer = cv2.imencode(".jpg", np.ascontiguousarray(image), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError(f"cannot encode a {image.shape} image as JPEG")
     return buffer.tobytes()

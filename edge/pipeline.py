@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import numpy as np
+
 from common.config import CameraConfig, DetectorConfig, ReaderConfig, TrackingConfig
 from common.events import PlateEvent
 from edge.batching import ReadBatcher
@@ -62,6 +64,7 @@ class WorkerStats:
     # Recent frame-to-result latencies of frames with plates, for the benchmark's percentiles.
     plate_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
     errors: int = 0
+    heartbeat: float = field(default_factory=time.monotonic)  # last turn of the worker loop
 
 
 @dataclass
@@ -143,6 +146,7 @@ class ChannelWorker:
         last_time: datetime | None = None
         last_mono = time.monotonic()
         while True:
+            self.stats.heartbeat = time.monotonic()
             frame = self.capture.slot.take(timeout=0.5)
             if frame is None:
                 if self.capture.slot.closed or self._stop.is_set():
@@ -164,7 +168,8 @@ class ChannelWorker:
         if self._media_origin is None:
             self._media_origin = frame.captured_at
         media_s = (frame.captured_at - self._media_origin).total_seconds()
-        if not self.gate.should_process(frame.image, media_s):
+        moving = self.gate.should_process(frame.image, media_s)
+        if not moving and not self.tracker.tracks:  # a car stopped at the gate is still looked at
             self.stats.gated += 1
             self._close(self.tracker.expire(frame.captured_at))
             return
@@ -206,10 +211,17 @@ class ChannelWorker:
         return kept
 
     def _read(self, frame: Frame, items: list[tuple[PlateDetection, Track]]) -> None:
-        crops = [crop_plate(frame.image, det) for det, _ in items]
-        readings = self.batcher.read(crops)
+        cropped: list[tuple[PlateDetection, Track, np.ndarray]] = []
+        for det, track in items:
+            try:
+                cropped.append((det, track, crop_plate(frame.image, det)))
+            except ValueError as exc:  # a degenerate box at the frame edge: skip that plate only
+                log.debug("channel %s: no crop for box %s: %s", self.channel_id, det.box, exc)
+        if not cropped:
+            return
+        readings = self.batcher.read([crop for _, _, crop in cropped])
         self.stats.reads += len(readings)
-        for (det, track), crop, reading in zip(items, crops, readings, strict=True):
+        for (det, track, crop), reading in zip(cropped, readings, strict=True):
             if not reading.latin:
                 continue
             track.add_reading(reading, Observation(reading, det, frame.captured_at, crop, frame.image))

@@ -128,6 +128,9 @@ class EventDispatcher:
     def start(self) -> None:
         self._thread.start()
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def submit(self, event: PlateEvent) -> None:
         self._queue.put(event)
 

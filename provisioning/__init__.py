@@ -1,0 +1,1 @@
+"""Fleet identities: device keys, MQTT credentials, ACL, certificates; `python -m provisioning`."""

@@ -57,7 +57,11 @@ class LocalBroker:
         tls: BrokerTls | None = None,
         persistence: bool = True,
         max_inflight_messages: int = 100,
+        config_text: str | None = None,
+        extra_ports: tuple[int, ...] = (),
     ) -> None:
+        """config_text replaces the generated mosquitto.conf; start() then waits for `port` and
+        every one of `extra_ports` to listen."""
         binary = find_mosquitto()
         if binary is None:
             raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
@@ -65,6 +69,7 @@ class LocalBroker:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self._ports = (self.port, *extra_ports)
         self.host = "127.0.0.1"
         self.config_file = self.workdir / "mosquitto.conf"
         self.log_file = self.workdir / "mosquitto.log"
@@ -99,7 +104,8 @@ class LocalBroker:
                 f"require_certificate {'true' if tls.require_certificate else 'false'}",
                 f"use_identity_as_username {'true' if tls.use_identity_as_username else 'false'}",
             ]
-        self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        text = config_text if config_text is not None else "\n".join(lines) + "\n"
+        self.config_file.write_text(text, encoding="utf-8")
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -115,17 +121,20 @@ class LocalBroker:
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + timeout
+        waiting = list(self._ports)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
                 raise BrokerError(f"mosquitto exited with {self._process.returncode}: {stderr.strip()}")
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
+                with socket.create_connection((self.host, waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+                if not waiting:
                     return
             except OSError:
                 time.sleep(0.02)
         self.kill()
-        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
+        raise BrokerError(f"mosquitto did not listen on {self.host} ports {self._ports} within {timeout} s")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop: mosquitto writes its persistence file before exiting."""
@@ -134,6 +143,11 @@ class LocalBroker:
     def kill(self) -> None:
         """Abrupt stop: whatever was not autosaved is gone, like a power cut of the broker."""
         self._end(signal.SIGKILL, 10.0)
+
+    def reload(self) -> None:
+        """SIGHUP: mosquitto re-reads its password file and ACL (and, per listener, its certificates)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGHUP)
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): connections stay open but nothing is read or acknowledged."""

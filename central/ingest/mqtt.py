@@ -1,8 +1,8 @@
 """The MQTT side of ingest: subscribe, batch, write, and acknowledge only after the commit.
 
-paho runs its network loop in its own thread and hands each message to `_on_message`, which only
-queues it. One writer thread drains the queue in batches, commits them, then sends PUBACK for
-every message of the batch (manual_ack). A crash before the commit leaves the messages
+paho runs its network loop in its own thread and hands each message to `_on_message`, which
+decodes and queues it. Writer threads (`writers`) drain the queue in batches, commit them, then
+send PUBACK for every message of the batch (manual_ack). A crash before the commit leaves the messages
 unacknowledged in our persistent session, so the broker delivers them again; the writer's
 ON CONFLICT DO NOTHING makes the redelivery harmless.
 
@@ -30,7 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from central import metrics
 from central.config import MqttSettings
-from central.ingest.decode import decode
+from central.ingest.decode import Decoded, decode, reject
 from central.ingest.writer import IngestWriter
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
@@ -41,12 +41,19 @@ from common.topics import (
 )
 
 log = logging.getLogger(__name__)
-SUBSCRIPTIONS = (
-    CENTRAL_EVENTS_SUBSCRIPTION,
+# Device news every replica applies (idempotent updates), unlike events, which replicas share.
+DEVICE_SUBSCRIPTIONS = (
     CENTRAL_STATUS_SUBSCRIPTION,
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
 )
+
+
+def events_subscription(share_group: str) -> str:
+    """The shared events subscription; the default group gives common.topics' CENTRAL_EVENTS_SUBSCRIPTION."""
+    return CENTRAL_EVENTS_SUBSCRIPTION.replace("$share/central/", f"$share/{share_group}/", 1)
+
+
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 StoredCallback = Callable[[list[dict[str, Any]]], None]
@@ -55,7 +62,7 @@ StoredCallback = Callable[[list[dict[str, Any]]], None]
 @dataclass(frozen=True)
 class _Received:
     topic: str
-    payload: bytes
+    record: Decoded
     mid: int
     qos: int
     generation: int
@@ -93,7 +100,7 @@ class MqttIngest:
         self._stopping = threading.Event()
         self._generation = 0
         self._connected = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.client = self._make_client()
 
     @property
@@ -133,14 +140,18 @@ class MqttIngest:
             properties=properties,
         )
         self.client.loop_start()
-        self._thread = threading.Thread(target=self._run_writer, name="central-ingest-writer", daemon=True)
-        self._thread.start()
+        for number in range(self.settings.writers):
+            thread = threading.Thread(
+                target=self._run_writer, name=f"central-ingest-writer-{number}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the batch in hand, then disconnect; queued but unwritten messages stay unacked."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -167,7 +178,8 @@ class MqttIngest:
             log.error("broker refused the connection: %s", reason)
             return
         self._generation += 1
-        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in SUBSCRIPTIONS])
+        topics = (events_subscription(self.settings.share_group), *DEVICE_SUBSCRIPTIONS)
+        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
         self._connected.set()
         metrics.MQTT_CONNECTED.set(1)
         log.info("connected to %s:%s", self.settings.host, self.settings.port)
@@ -182,9 +194,14 @@ class MqttIngest:
         log.warning("disconnected from the broker: %s", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._queue.put(
-            _Received(_topic_of(message), message.payload, message.mid, message.qos, self._generation)
-        )
+        # Decoding here, in paho's thread, overlaps validation with the writer's wait on the database.
+        topic = _topic_of(message)
+        try:
+            record = decode(topic, message.payload, datetime.now(UTC))
+        except Exception as exc:  # a decoder bug must not stop paho's thread; keep the message
+            log.exception("decoding a message on %s failed", topic)
+            record = reject(topic, "invalid", f"decoder error: {type(exc).__name__}", message.payload)
+        self._queue.put(_Received(topic, record, message.mid, message.qos, self._generation))
         metrics.INGEST_QUEUE.inc()
 
     # writer thread
@@ -208,12 +225,15 @@ class MqttIngest:
     def _run_writer(self) -> None:
         while not self._stopping.is_set():
             batch = self._next_batch()
-            if batch:
+            if not batch:
+                continue
+            try:
                 self._handle(batch)
+            except Exception:  # keep ingesting; the batch's messages stay unacked and come back
+                log.exception("handling a batch of %d messages failed", len(batch))
 
     def _handle(self, batch: list[_Received]) -> None:
-        now = datetime.now(UTC)
-        decoded = [decode(item.topic, item.payload, now) for item in batch]
+        decoded = [item.record for item in batch]
         for item in batch:
             metrics.MESSAGES_RECEIVED.labels(_kind_label(item.topic)).inc()
         attempt = 0
@@ -234,4 +254,7 @@ class MqttIngest:
                 self.client.ack(item.mid, item.qos)
         metrics.INGEST_QUEUE.dec(len(batch))
         if self.on_stored is not None and result.stored:
-            self.on_stored(result.stored)
+            try:
+                self.on_stored(result.stored)
+            except Exception:  # the live feed is best effort; the events are stored and acked
+                log.exception("live feed update failed")

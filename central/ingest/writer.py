@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, update
+from sqlalchemy import Engine, case, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from central import metrics
 from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
 from central.ingest.decode import AckRecord, Decoded, EventRecord, Rejected, StatsRecord, StatusRecord, reject
+from central.ingest.pg_bulk import insert_unnest
 from common.messages import ConfigAck, DeviceStats, DeviceStatus
 
 # Errors caused by the data of one row, as opposed to the database being unreachable.
@@ -50,7 +51,8 @@ def _later(column: Any, value: Any) -> Any:
 class IngestWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._postgres = engine.dialect.name == "postgresql"
+        self._dialect = postgresql if self._postgres else sqlite
 
     def write(self, batch: Sequence[Decoded]) -> BatchResult:
         """Store a batch; returns what happened to each message. Raises only if the database is down."""
@@ -90,7 +92,6 @@ class IngestWriter:
         dead = [item for item in batch if isinstance(item, Rejected)]
         others = [item for item in batch if isinstance(item, StatusRecord | StatsRecord | AckRecord)]
 
-        self._upsert_devices(session, batch, now)
         if events:
             stored_ids = self._insert_events(session, events)
             result.duplicates = len(events) - len(stored_ids)
@@ -102,31 +103,42 @@ class IngestWriter:
                     seen.add(record.row["event_id"])
                     result.stored.append(record.row)
             self._upsert_channels(session, events)
-        for item in others:
-            problem = self._apply(session, item, now)
-            if problem is None:
-                result.applied += 1
-            else:
-                dead.append(problem)
+        # Device rows are shared by every batch: lock them last so concurrent writers wait briefly.
+        self._upsert_devices(session, batch, now)
+        # Superseded status/stats messages count as applied: the newer one carries their news.
+        updates = [item for item in others if not isinstance(item, AckRecord)]
+        for item in _latest_per_device(updates):
+            self._apply(session, item)
+        acks = [item for item in others if isinstance(item, AckRecord)]
+        refused = self._apply_acks(session, acks, now) if acks else []
+        result.applied = len(others) - len(refused)
+        dead.extend(refused)
         self._insert_dead(session, dead, now)
         result.dead = dead
         return result
 
     def _insert_events(self, session: Session, events: list[EventRecord]) -> set[Any]:
-        statement = self._dialect.insert(Event).on_conflict_do_nothing(index_elements=["event_id"])
-        rows = list({e.row["event_id"]: e.row for e in events}.values())
-        stored = set(session.scalars(statement.returning(Event.event_id), rows).all())
-        images = [
-            {"event_id": e.row["event_id"], "crop_jpeg": e.crop_jpeg, "thumbnail_jpeg": e.thumbnail_jpeg}
+        # Sorted ids: two writers inserting overlapping batches take row locks in one order.
+        rows = sorted({e.row["event_id"]: e.row for e in events}.values(), key=lambda row: row["event_id"])
+        if self._postgres:
+            stored = set(insert_unnest(session, Event.__table__, rows, "event_id", returning="event_id"))
+        else:
+            statement = self._dialect.insert(Event).on_conflict_do_nothing(index_elements=["event_id"])
+            stored = set(session.scalars(statement.returning(Event.event_id), rows).all())
+        images = {
+            e.row["event_id"]: {
+                "event_id": e.row["event_id"],
+                "crop_jpeg": e.crop_jpeg,
+                "thumbnail_jpeg": e.thumbnail_jpeg,
+            }
             for e in events
             if e.row["event_id"] in stored and (e.crop_jpeg is not None or e.thumbnail_jpeg is not None)
-        ]
-        if images:
-            unique_images = list({image["event_id"]: image for image in images}.values())
-            session.execute(
-                self._dialect.insert(EventImage).on_conflict_do_nothing(index_elements=["event_id"]),
-                unique_images,
-            )
+        }
+        if images and self._postgres:
+            insert_unnest(session, EventImage.__table__, list(images.values()), "event_id")
+        elif images:
+            statement = self._dialect.insert(EventImage).on_conflict_do_nothing(index_elements=["event_id"])
+            session.execute(statement.returning(EventImage.event_id), list(images.values()))
         return stored
 
     def _upsert_devices(self, session: Session, batch: Sequence[Decoded], now: datetime) -> None:
@@ -163,7 +175,7 @@ class IngestWriter:
             },
         )
         # Sorted keys: concurrent replicas lock device rows in one order, never deadlocking.
-        session.execute(statement, [devices[key] for key in sorted(devices)])
+        session.execute(statement.returning(Device.device_id), [devices[key] for key in sorted(devices)])
 
     def _upsert_channels(self, session: Session, events: list[EventRecord]) -> None:
         latest: dict[tuple[str, str], datetime] = {}
@@ -180,11 +192,9 @@ class IngestWriter:
         rows = [
             {"device_id": d, "channel_id": c, "last_event_at": at} for (d, c), at in sorted(latest.items())
         ]
-        session.execute(statement, rows)
+        session.execute(statement.returning(Channel.device_id), rows)
 
-    def _apply(
-        self, session: Session, item: StatusRecord | StatsRecord | AckRecord, now: datetime
-    ) -> Rejected | None:
+    def _apply(self, session: Session, item: StatusRecord | StatsRecord) -> None:
         if isinstance(item, StatusRecord):
             status = item.status
             session.execute(
@@ -197,41 +207,56 @@ class IngestWriter:
                     config_version=status.config_version or Device.config_version,
                 )
             )
-            return None
-        if isinstance(item, StatsRecord):
-            stats = item.stats
-            session.execute(
-                update(Device)
-                .where(Device.device_id == stats.device_id)
-                .values(
-                    stats=stats.model_dump(mode="json"),
-                    stats_at=stats.at,
-                    config_version=stats.config_version or Device.config_version,
+            return
+        stats = item.stats
+        session.execute(
+            update(Device)
+            .where(Device.device_id == stats.device_id)
+            .values(
+                stats=stats.model_dump(mode="json"),
+                stats_at=stats.at,
+                config_version=stats.config_version or Device.config_version,
+            )
+        )
+
+    def _apply_acks(self, session: Session, acks: list[AckRecord], now: datetime) -> list[Rejected]:
+        keys = {(item.ack.device_id, item.ack.version) for item in acks}
+        configs = {
+            (row.device_id, row.version): row
+            for row in session.scalars(
+                select(DeviceConfig).where(
+                    tuple_(DeviceConfig.device_id, DeviceConfig.version).in_(sorted(keys))
                 )
             )
-            return None
-        ack = item.ack
-        target = session.get(DeviceConfig, (ack.device_id, ack.version))
-        if target is None:
-            topic = f"anpr/v1/{ack.site_id}/{ack.device_id}/config/ack"
-            reason = f"ack for config version {ack.version} that central never pushed"
-            return reject(topic, "unknown_config", reason, ack.to_json())
-        # A stale ack (the retained push seen again) must not hide an earlier "applied".
-        if not (ack.outcome == "stale" and target.ack_outcome == "applied"):
-            target.ack_accepted = ack.accepted
-            target.ack_outcome = ack.outcome
-            target.ack_reason = ack.reason
-            target.ack_applied_at = ack.applied_at
-            target.ack_received_at = now
-        session.execute(
-            update(Device).where(Device.device_id == ack.device_id).values(config_version=ack.running_version)
-        )
-        return None
+        }
+        dead: list[Rejected] = []
+        running: dict[str, int] = {}
+        for item in acks:
+            ack = item.ack
+            target = configs.get((ack.device_id, ack.version))
+            if target is None:
+                topic = f"anpr/v1/{ack.site_id}/{ack.device_id}/config/ack"
+                reason = f"ack for config version {ack.version} that central never pushed"
+                dead.append(reject(topic, "unknown_config", reason, ack.to_json()))
+                continue
+            # A stale ack (the retained push seen again) must not hide an earlier "applied".
+            if not (ack.outcome == "stale" and target.ack_outcome == "applied"):
+                target.ack_accepted = ack.accepted
+                target.ack_outcome = ack.outcome
+                target.ack_reason = ack.reason
+                target.ack_applied_at = ack.applied_at
+                target.ack_received_at = now
+            running[ack.device_id] = ack.running_version
+        for device_id, version in sorted(running.items()):
+            session.execute(
+                update(Device).where(Device.device_id == device_id).values(config_version=version)
+            )
+        return dead
 
     def _insert_dead(self, session: Session, dead: list[Rejected], now: datetime) -> None:
         if dead:
             session.execute(
-                DeadLetter.__table__.insert(),
+                DeadLetter.__table__.insert().returning(DeadLetter.id),
                 [
                     {
                         "received_at": now,
@@ -254,6 +279,14 @@ def _origin(item: Decoded) -> tuple[str, bytes]:
         return f"anpr/v1/{row['site_id']}/{row['device_id']}/events", repr(row).encode()
     message = _message_of(item)
     return f"anpr/v1/{message.site_id}/{message.device_id}", message.to_json()
+
+
+def _latest_per_device(items: list[StatusRecord | StatsRecord]) -> list[StatusRecord | StatsRecord]:
+    """Only the last status and the last stats of each device in a batch matter."""
+    last: dict[tuple[str, str], StatusRecord | StatsRecord] = {}
+    for item in items:
+        last[(type(item).__name__, _message_of(item).device_id)] = item
+    return list(last.values())
 
 
 def _message_of(item: StatusRecord | StatsRecord | AckRecord) -> DeviceStatus | DeviceStats | ConfigAck:

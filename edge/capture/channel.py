@@ -27,8 +27,9 @@ from edge.capture.sources import (
 
 log = logging.getLogger(__name__)
 
-# A live stream that returns this many failed reads in a row is considered lost.
-MAX_CONSECUTIVE_READ_FAILURES = 25
+# A stream that returns this many failed reads in a row is considered lost. A network read fails
+# only after FFmpeg's read timeout, so two are plenty; a USB camera may hiccup more often.
+MAX_READ_FAILURES = {"rtsp": 2, "http": 2, "usb": 25, "file": 3}
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,14 @@ class CaptureChannel:
         failures = 0
         last_offered: float | None = None
         while not self._stop.is_set():
-            ok, image = capture.read()
-            if not ok or image is None:
+            # grab() demuxes and decodes; retrieve() converts to BGR, a large share of the cost of a
+            # 1080p frame, so frames skipped by fps_limit are grabbed but never retrieved.
+            if not capture.grab():
                 if self.spec.is_file and (total == 0 or index >= total - 1 or failures >= 3):
                     return "end"
                 failures += 1
                 self.stats.decode_errors += 1
-                if failures >= MAX_CONSECUTIVE_READ_FAILURES:
+                if failures >= MAX_READ_FAILURES[self.spec.kind]:
                     return "lost"
                 continue
             failures = 0
@@ -182,6 +184,10 @@ class CaptureChannel:
                 captured_at = datetime.now(UTC)
                 clock = time.monotonic() - start_mono
             if min_interval and last_offered is not None and clock - last_offered < min_interval - 1e-6:
+                continue
+            ok, image = capture.retrieve()
+            if not ok or image is None:
+                self.stats.decode_errors += 1
                 continue
             last_offered = clock
             self._last_captured_at = captured_at

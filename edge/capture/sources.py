@@ -23,7 +23,8 @@ READ_TIMEOUT_MS = 5000
 
 class VideoCaptureLike(Protocol):
     def isOpened(self) -> bool: ...
-    def read(self) -> tuple[bool, np.ndarray | None]: ...
+    def grab(self) -> bool: ...
+    def retrieve(self) -> tuple[bool, np.ndarray | None]: ...
     def get(self, prop_id: int) -> float: ...
     def release(self) -> None: ...
 
@@ -85,7 +86,10 @@ class _Unopened:
     def isOpened(self) -> bool:
         return False
 
-    def read(self) -> tuple[bool, np.ndarray | None]:
+    def grab(self) -> bool:
+        return False
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
         return False, None
 
     def get(self, prop_id: int) -> float:

@@ -3,8 +3,8 @@
 Training-time evaluation and INT8 calibration import `prepare_detector_input` and
 `decode_detections` from here, so every consumer of the model sees identical pixels and
 identical decoding. The model (see `models/detector/net.py`) takes one grey channel in 0..1 at
-DETECTOR_INPUT_HW and returns, at a coarser grid (1/8 of the input), centre-heatmap logits, log box distances and
-normalised corner offsets.
+DETECTOR_INPUT_HW and returns, on a grid at 1/8 of the input, centre-heatmap logits, log box
+distances and normalised corner offsets.
 """
 
 from __future__ import annotations
@@ -61,9 +61,19 @@ def prepare_detector_input(
     if fh < 2 or fw < 2:
         raise ValueError(f"frame too small: {fw}x{fh}")
     in_h, in_w = input_hw
-    scale = min(in_w / fw, in_h / fh)
-    new_w, new_h = max(1, min(in_w, round(fw * scale))), max(1, min(in_h, round(fh * scale)))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    factor = int(1.0 / min(in_w / fw, in_h / fh))
+    if factor >= 2:
+        # Area-average by an exact integer factor first (OpenCV's fast path, ~4x cheaper than a
+        # fractional INTER_AREA on 1080p), then a small bilinear step; the dropped right/bottom
+        # edge is under `factor` pixels.
+        fh_used, fw_used = fh - fh % factor, fw - fw % factor
+        gray = cv2.resize(gray[:fh_used, :fw_used], (fw_used // factor, fh_used // factor),
+                          interpolation=cv2.INTER_AREA)
+    else:
+        fh_used, fw_used = fh, fw
+    scale = min(in_w / fw_used, in_h / fh_used)
+    new_w, new_h = max(1, min(in_w, round(fw_used * scale))), max(1, min(in_h, round(fh_used * scale)))
+    interp = cv2.INTER_AREA if new_w < gray.shape[1] else cv2.INTER_LINEAR
     resized = cv2.resize(gray, (new_w, new_h), interpolation=interp)
     pad_x, pad_y = (in_w - new_w) // 2, (in_h - new_h) // 2
     canvas = np.full((in_h, in_w), LETTERBOX_FILL, np.uint8)
@@ -117,8 +127,9 @@ def decode_detections(
     boxes = np.stack([cx - dist[0], cy - dist[1], cx + dist[2], cy + dist[3]], axis=1)
     bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     offsets = corners[:, ys, xs].T.reshape(-1, 4, 2)
-    pts = np.stack([cx[:, None] + offsets[:, :, 0] * bw[:, None], cy[:, None] + offsets[:, :, 1] * bh[:, None]],
-                   axis=2)
+    pts = np.stack(
+        [cx[:, None] + offsets[:, :, 0] * bw[:, None], cy[:, None] + offsets[:, :, 1] * bh[:, None]], axis=2
+    )
     # back to frame pixels
     shift = np.array([letterbox.pad_x, letterbox.pad_y], np.float32)
     boxes = (boxes - np.tile(shift, 2)) / letterbox.scale
@@ -164,4 +175,6 @@ class OnnxPlateDetector:
     def detect(self, frame: np.ndarray) -> list[PlateDetection]:
         tensor, letterbox = prepare_detector_input(frame, self.input_hw)
         heatmap, box, corners = self._session.run(tensor)
-        return decode_detections(heatmap[0], box[0], corners[0], letterbox, self.score_threshold, self.nms_iou)
+        return decode_detections(
+            heatmap[0], box[0], corners[0], letterbox, self.score_threshold, self.nms_iou
+        )

@@ -33,11 +33,16 @@ def _resize(gray: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(gray, (width, height), interpolation=interp)
 
 
-def reader_image(crop: np.ndarray, two_row: bool = False, height: int = READER_HEIGHT,
-                 width: int = READER_WIDTH) -> np.ndarray:
+def reader_image(
+    crop: np.ndarray, two_row: bool = False, height: int = READER_HEIGHT, width: int = READER_WIDTH
+) -> np.ndarray:
     """Gray uint8 (height, width) image of one crop as the reader sees it, before normalisation."""
     _check_crop(crop)
-    gray = crop if crop.ndim == 2 else (crop[..., 0] if crop.shape[2] == 1 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
+    gray = (
+        crop
+        if crop.ndim == 2
+        else (crop[..., 0] if crop.shape[2] == 1 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY))
+    )
     if not two_row:
         return _resize(gray, width, height)
     mid = gray.shape[0] // 2
@@ -53,8 +58,12 @@ def normalise(images: np.ndarray) -> np.ndarray:
     return ((x - mean) / std)[:, None, :, :]
 
 
-def prepare_reader_batch(crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None,
-                         height: int = READER_HEIGHT, width: int = READER_WIDTH) -> np.ndarray:
+def prepare_reader_batch(
+    crops: Sequence[np.ndarray],
+    two_row: Sequence[bool] | None = None,
+    height: int = READER_HEIGHT,
+    width: int = READER_WIDTH,
+) -> np.ndarray:
     """float32 (N, 1, H, W) network input for BGR (or gray) uint8 plate crops."""
     if len(crops) == 0:
         return np.zeros((0, 1, height, width), np.float32)

@@ -45,7 +45,8 @@ class ObservabilityServer:
         log.info("metrics and health on %s/metrics, /health, /ready", self.url)
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() would wait forever for a loop that never ran
+            self._server.shutdown()
         self._server.server_close()
 
 

@@ -77,57 +77,94 @@ class EdgeMetrics:
         self.ocr_batch_size.observe(size)
         self.inference_seconds.labels("reader").observe(seconds)
 
-    def watch(
-        self,
-        channels: Callable[[], Iterable[ChannelSnapshot]],
-        outbox_pending: Callable[[], int | None],
-        held_events: Callable[[], int],
-    ) -> None:
-        self.registry.register(_StateCollector(channels, outbox_pending, held_events))
+    def watch(self, state: Callable[[], AgentState]) -> None:
+        """Read the agent's counters and gauges through `state` at every scrape."""
+        self.registry.register(_StateCollector(state))
+
+
+@dataclass(frozen=True)
+class AgentState:
+    """What the agent knows at scrape time; optional parts are None when not running."""
+
+    channels: list[ChannelSnapshot]
+    held_events: int
+    outbox_pending: int | None = None
+    store: object | None = None  # edge.store.StoreStats
+    sync: object | None = None  # edge.sync.SyncCounters
+
+
+# Store and sync counters exported as anpr_store_* / anpr_mqtt_*: (attribute, name, help).
+_STORE_COUNTERS = (
+    ("events_added", "anpr_store_events_added", "Events written to the store"),
+    ("add_failures_disk_full", "anpr_store_full_errors", "Event writes refused because the disk was full"),
+    ("events_synced", "anpr_store_events_synced", "Events acknowledged by the broker"),
+    ("events_expired", "anpr_store_events_expired", "Events deleted by age"),
+    ("events_evicted_for_quota", "anpr_store_events_evicted", "Events deleted to keep the disk quota"),
+    ("quota_alarms", "anpr_store_quota_alarms", "Retention runs that could not meet the quota"),
+)
+_SYNC_COUNTERS = (
+    ("published", "anpr_mqtt_published", "Event publishes sent (first sends)"),
+    ("acked", "anpr_mqtt_acked", "Event publishes acknowledged by the broker"),
+    ("retries", "anpr_mqtt_retries", "Event re-sends after a lost connection"),
+    ("rejected", "anpr_mqtt_rejected", "Event publishes refused by the broker"),
+    ("reconnects", "anpr_mqtt_reconnects", "Broker reconnections after the first connection"),
+    ("connect_failures", "anpr_mqtt_connect_failures", "Failed broker connection attempts"),
+)
 
 
 class _StateCollector(Collector):
-    def __init__(
-        self,
-        channels: Callable[[], Iterable[ChannelSnapshot]],
-        outbox_pending: Callable[[], int | None],
-        held_events: Callable[[], int],
-    ) -> None:
-        self._channels = channels
-        self._outbox_pending = outbox_pending
-        self._held_events = held_events
+    def __init__(self, state: Callable[[], AgentState]) -> None:
+        self._state = state
 
     def collect(self) -> Iterable[Metric]:
-        def counter(name: str, doc: str) -> CounterMetricFamily:
-            return CounterMetricFamily(name, doc, labels=["channel"])
-
-        frames = counter("anpr_frames", "Frames decoded and offered to processing")
-        dropped = counter("anpr_frames_dropped", "Frames replaced before processing (latest-frame policy)")
-        processed = counter("anpr_frames_processed", "Frames taken by the processing worker")
-        gated = counter("anpr_frames_still", "Processed frames skipped by the motion gate")
-        decode_errors = counter("anpr_decode_errors", "Frames that failed to read or decode")
-        reconnects = counter("anpr_camera_reconnects", "Successful reconnections after a lost stream")
-        open_failures = counter("anpr_camera_open_failures", "Failed attempts to open a camera")
-        errors = counter("anpr_processing_errors", "Frames or tracks whose processing raised")
-        up = GaugeMetricFamily("anpr_camera_up", "1 while the camera stream is open", labels=["channel"])
-        for snap in self._channels():
-            labels = [snap.channel_id]
-            frames.add_metric(labels, snap.capture.frames)
-            dropped.add_metric(labels, snap.dropped)
-            processed.add_metric(labels, snap.worker.processed)
-            gated.add_metric(labels, snap.worker.gated)
-            decode_errors.add_metric(labels, snap.capture.decode_errors)
-            reconnects.add_metric(labels, snap.capture.reconnects)
-            open_failures.add_metric(labels, snap.capture.open_failures)
-            errors.add_metric(labels, snap.worker.errors)
-            up.add_metric(labels, 1.0 if snap.capture.up else 0.0)
-        yield from (frames, dropped, processed, gated, decode_errors, reconnects, open_failures, errors, up)
-        pending = self._outbox_pending()
-        if pending is not None:
+        state = self._state()
+        yield from _channel_metrics(state.channels)
+        if state.outbox_pending is not None:
             yield GaugeMetricFamily(
-                "anpr_outbox_pending_events", "Stored events not yet acknowledged by central", value=pending
+                "anpr_outbox_pending_events", "Stored events not yet acknowledged by central",
+                value=state.outbox_pending,
             )
         yield GaugeMetricFamily(
             "anpr_events_held", "Events held in memory because the store refused them",
-            value=self._held_events(),
+            value=state.held_events,
         )
+        for source, table in ((state.store, _STORE_COUNTERS), (state.sync, _SYNC_COUNTERS)):
+            if source is not None:
+                for attribute, name, doc in table:
+                    yield CounterMetricFamily(name, doc, value=getattr(source, attribute, 0))
+        if state.sync is not None:
+            yield GaugeMetricFamily(
+                "anpr_mqtt_connected", "1 while connected to the broker",
+                value=1.0 if getattr(state.sync, "connected", False) else 0.0,
+            )
+            yield GaugeMetricFamily(
+                "anpr_mqtt_inflight", "Event publishes awaiting acknowledgement",
+                value=getattr(state.sync, "inflight", 0),
+            )
+
+
+def _channel_metrics(channels: Iterable[ChannelSnapshot]) -> Iterable[Metric]:
+    def counter(name: str, doc: str) -> CounterMetricFamily:
+        return CounterMetricFamily(name, doc, labels=["channel"])
+
+    frames = counter("anpr_frames", "Frames decoded and offered to processing")
+    dropped = counter("anpr_frames_dropped", "Frames replaced before processing (latest-frame policy)")
+    processed = counter("anpr_frames_processed", "Frames taken by the processing worker")
+    gated = counter("anpr_frames_still", "Processed frames skipped by the motion gate")
+    decode_errors = counter("anpr_decode_errors", "Frames that failed to read or decode")
+    reconnects = counter("anpr_camera_reconnects", "Successful reconnections after a lost stream")
+    open_failures = counter("anpr_camera_open_failures", "Failed attempts to open a camera")
+    errors = counter("anpr_processing_errors", "Frames or tracks whose processing raised")
+    up = GaugeMetricFamily("anpr_camera_up", "1 while the camera stream is open", labels=["channel"])
+    for snap in channels:
+        labels = [snap.channel_id]
+        frames.add_metric(labels, snap.capture.frames)
+        dropped.add_metric(labels, snap.dropped)
+        processed.add_metric(labels, snap.worker.processed)
+        gated.add_metric(labels, snap.worker.gated)
+        decode_errors.add_metric(labels, snap.capture.decode_errors)
+        reconnects.add_metric(labels, snap.capture.reconnects)
+        open_failures.add_metric(labels, snap.capture.open_failures)
+        errors.add_metric(labels, snap.worker.errors)
+        up.add_metric(labels, 1.0 if snap.capture.up else 0.0)
+    return (frames, dropped, processed, gated, decode_errors, reconnects, open_failures, errors, up)

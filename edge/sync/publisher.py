@@ -37,6 +37,9 @@ CONTROL_RESERVE = 2
 REJECTED_HOLD_S = 30.0
 SHUTDOWN_GRACE_S = 2.0
 MAX_DRAIN_PACKETS = 200
+# Acknowledged events are marked synced at least this often (or when half a window has gathered).
+ACK_FLUSH_S = 0.05
+OUTBOX_ERROR_RETRY_S = 5.0
 
 
 class SyncPublisher:
@@ -84,7 +87,8 @@ class SyncPublisher:
         self._started_at = time.monotonic()
         # Network-thread state.
         self._inflight: dict[int, Hashable] = {}  # mid -> event id
-        self._acked: list[Hashable] = []
+        self._acked: list[Hashable] = []  # acknowledged, not yet marked synced in the outbox
+        self._flush_due = 0.0
         self._held: dict[Hashable, float] = {}  # refused event id -> monotonic time it may go again
         self._window = self._mqtt.max_inflight
         self._next_attempt = 0.0
@@ -154,6 +158,8 @@ class SyncPublisher:
                 self._drain_socket()
                 if self._connected:
                     self._service()
+                else:
+                    self._flush_acked(force=True)
             except Exception as exc:  # keep the thread alive: the outbox still holds everything
                 log.exception("MQTT sync loop error")
                 self._set_error(f"{type(exc).__name__}: {exc}")
@@ -183,27 +189,42 @@ class SyncPublisher:
                 self._last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
 
     def _service(self) -> None:
-        if self._acked:
-            acked, self._acked = self._acked, []
-            self._outbox.mark_synced(acked)
-            with self._lock:
-                self._acked_total += len(acked)
+        self._flush_acked(force=False)
         self._refill()
         self._maybe_publish_stats()
+
+    def _flush_acked(self, force: bool) -> None:
+        """Mark acknowledged events synced, in batches: each batch is one durable SQLite commit.
+
+        Waiting costs nothing in safety: an acknowledged event not yet marked is at worst sent
+        again after a crash, and central drops the duplicate.
+        """
+        if not self._acked:
+            return
+        batch_full = len(self._acked) >= max(1, self._window // 2)
+        if not (force or batch_full or not self._inflight or time.monotonic() >= self._flush_due):
+            return
+        acked, self._acked = self._acked, []
+        self._outbox.mark_synced(acked)
+        with self._lock:
+            self._acked_total += len(acked)
 
     def _refill(self) -> None:
         free = self._window - len(self._inflight)
         # Refill in chunks, not one event per PUBACK: each refill costs an outbox query.
-        if free <= 0 or (self._inflight and free < max(1, self._window // 4)):
+        if free <= 0 or (self._inflight and free < max(1, self._window // 2)):
             return
         now = time.monotonic()
         if now < self._next_outbox_poll:
             return  # the outbox had nothing new a moment ago; PUBACKs alone add nothing to it
         if self._held:
             self._held = {event_id: until for event_id, until in self._held.items() if until > now}
-        busy = set(self._inflight.values()) | self._held.keys()
+        busy = set(self._inflight.values()) | self._held.keys() | set(self._acked)
+        # Should reading the outbox fail (disk error), retry calmly rather than on every loop.
+        self._next_outbox_poll = now + OUTBOX_ERROR_RETRY_S
+        batch = self._scheduler.next_batch(free, busy)
         sent = 0
-        for item in self._scheduler.next_batch(free, busy):
+        for item in batch:
             info = self._client.publish(self._topics["events"], item.payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
@@ -251,15 +272,12 @@ class SyncPublisher:
             while not info.is_published() and time.monotonic() < deadline:
                 if self._client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
                     break
-            if self._acked:  # PUBACKs that arrived while we waited still count
-                self._outbox.mark_synced(self._acked)
-                with self._lock:
-                    self._acked_total += len(self._acked)
-                self._acked = []
+            self._flush_acked(force=True)  # PUBACKs that arrived while we waited still count
             self._client.disconnect()  # a normal DISCONNECT: the broker drops the Last Will
             self._client.loop(timeout=0.05)
         elif self._client.socket() is not None:
             self._client.disconnect()
+        self._flush_acked(force=True)
         with self._lock:
             self._connected = False
 
@@ -317,6 +335,8 @@ class SyncPublisher:
                 self._rejected += 1
                 self._last_error = f"broker refused an event: {reason}"
             return
+        if not self._acked:
+            self._flush_due = time.monotonic() + ACK_FLUSH_S
         self._acked.append(event_id)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

@@ -52,6 +52,11 @@ class PassageJudge:
             return "low_confidence", None
         return "event", Passage(track, result, best)
 
+    def remember(self, other: PassageJudge) -> None:
+        """Take over another judge's recent plates (the same channel, restarted by a reload)."""
+        for plate, seen in other._last_event.items():
+            self._last_event[plate] = max(seen, self._last_event.get(plate, seen))
+
     def _forget_before(self, now: datetime, window: float) -> None:
         stale = [k for k, t in self._last_event.items() if (now - t).total_seconds() > window]
         for key in stale:

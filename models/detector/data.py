@@ -51,7 +51,8 @@ class ScenePool:
             self._samples[int(slot)] = self._render()
 
     def batch(self, size: int) -> dict[str, np.ndarray]:
-        picked = [self._samples[int(i)] for i in self._pick.choice(len(self._samples), size=size, replace=False)]
+        chosen = self._pick.choice(len(self._samples), size=size, replace=False)
+        picked = [self._samples[int(i)] for i in chosen]
         return {
             "image": np.stack([s.gray for s in picked])[:, None].astype(np.float32) / 255.0,
             "heatmap": np.stack([s.targets.heatmap for s in picked]),

@@ -18,7 +18,9 @@ RawOutputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 RunModel = Callable[[np.ndarray], RawOutputs]
 
 
-def synthetic_test_set(plate_source: PlateSource, count: int = 300, seed: int = SYNTH_TEST_SEED) -> list[Scene]:
+def synthetic_test_set(
+    plate_source: PlateSource, count: int = 300, seed: int = SYNTH_TEST_SEED
+) -> list[Scene]:
     """Scenes at the detector's own input size (no letterbox needed), from a seed no training run uses."""
     cfg = SceneConfig(height=DETECTOR_INPUT_HW[0], width=DETECTOR_INPUT_HW[1])
     return [render_scene(np.random.default_rng([seed, i]), plate_source, cfg) for i in range(count)]

@@ -18,7 +18,9 @@ STRIDE = 8
 HEATMAP_PRIOR_BIAS = -4.6  # sigmoid ~= 0.01: almost every cell is background at the start
 
 
-def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
+def conv_bn(
+    cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: bool = True
+) -> nn.Sequential:
     layers: list[nn.Module] = [
         nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
         nn.BatchNorm2d(cout),

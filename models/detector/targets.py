@@ -50,7 +50,7 @@ def build_targets(boxes: np.ndarray, corners: np.ndarray, input_hw: tuple[int, i
         gauss = np.exp(-((xs - cx) ** 2) / (2 * sx**2) - ((ys - cy) ** 2) / (2 * sy**2)).astype(np.float32)
         peak_y, peak_x = min(int(cy // STRIDE), h - 1), min(int(cx // STRIDE), w - 1)
         gauss /= gauss[peak_y, peak_x]  # the cell holding the centre is exactly 1: the positive
-        gauss = np.minimum(gauss, 1.0)
+        gauss = np.minimum(gauss, 0.999)  # a centre on a cell border must not make two positives
         gauss[peak_y, peak_x] = 1.0
         np.maximum(heatmap[0], gauss, out=heatmap[0])
         core = gauss > REGRESSION_CORE

@@ -36,10 +36,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="run folder (checkpoints, log)")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--minutes", type=float, default=0.0, help="training-time budget; 0 = steps only")
-    p.add_argument("--batch", type=int, default=24)
+    p.add_argument("--batch", type=int, default=16)
     p.add_argument("--scene-size", type=int, default=224, help="square training scenes, multiple of 32")
-    p.add_argument("--pool", type=int, default=1500, help="pre-rendered scenes kept in memory")
-    p.add_argument("--refresh", type=int, default=6, help="fresh scenes rendered per step")
+    p.add_argument("--pool", type=int, default=2000, help="pre-rendered scenes kept in memory")
+    p.add_argument("--refresh", type=int, default=4, help="fresh scenes rendered per step")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--warmup", type=int, default=300)
@@ -117,7 +117,8 @@ def main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     last = args.out / "last.pt"
 
-    model = PlateDetectorNet().to(device)
+    # channels-last is ~3x faster for these small convolutions on CPU (oneDNN)
+    model = PlateDetectorNet().to(device, memory_format=torch.channels_last)
     average = WeightAverage(model, args.ema)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step, next_index, elapsed = 0, 0, 0.0
@@ -146,7 +147,8 @@ def main(argv: list[str]) -> int:
         torch.save({
             "model": model.state_dict(), "ema": average.model.state_dict(),
             "optimizer": optimizer.state_dict(), "step": step, "next_index": pool.next_index,
-            "elapsed": elapsed, "torch_rng": torch.get_rng_state(), "args": vars(args) | {"out": str(args.out)},
+            "elapsed": elapsed, "torch_rng": torch.get_rng_state(),
+            "args": vars(args) | {"out": str(args.out)},
             "net_kwargs": {},
         }, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
@@ -163,7 +165,8 @@ def main(argv: list[str]) -> int:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(args, step, progress)
         batch = {k: torch.from_numpy(v).to(device) for k, v in pool.batch(args.batch).items()}
-        losses = detector_loss(model(batch["image"]), batch["heatmap"], batch["boxes"], batch["corners"],
+        image = batch["image"].contiguous(memory_format=torch.channels_last)
+        losses = detector_loss(model(image), batch["heatmap"], batch["boxes"], batch["corners"],
                                batch["weight"])
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
@@ -177,8 +180,8 @@ def main(argv: list[str]) -> int:
             value = float(v.detach())
             running[k] = 0.98 * running.get(k, value) + 0.02 * value
         bar.update(1)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()} | {"lr": f"{optimizer.param_groups[0]['lr']:.1e}"},
-                        refresh=False)
+        postfix = {k: f"{v:.3f}" for k, v in running.items()}
+        bar.set_postfix(postfix | {"lr": f"{optimizer.param_groups[0]['lr']:.1e}"}, refresh=False)
         if step % args.checkpoint_every == 0:
             save(last)
         if step % args.eval_every == 0:

@@ -43,7 +43,7 @@ class CacheSpec:
         return (self.count + self.shard_size - 1) // self.shard_size
 
 
-def _make_factory(font_dir: str | None):  # noqa: ANN202 - imported lazily inside worker processes
+def _make_factory(font_dir: str | None):
     from models.synth.fonts import FontSet
     from models.synth.ocr_samples import OcrSampleFactory
 
@@ -98,11 +98,14 @@ def build_cache(spec: CacheSpec, out: Path, workers: int = 1, progress: bool = T
                 for _ in pool.imap_unordered(_render_shard_job, missing):
                     bar.update()
         bar.close()
-        rendered = sum(min(spec.count, (k + 1) * spec.shard_size) - k * spec.shard_size for _, _, k in missing)
+        rendered = sum(
+            min(spec.count, (k + 1) * spec.shard_size) - k * spec.shard_size for _, _, k in missing
+        )
         rate = rendered / (time.perf_counter() - start)
         print(f"rendered {rendered} samples at {rate:.0f} samples/s with {workers} worker(s)", flush=True)
-        (out / f"seed{spec.seed}_render_rate.json").write_text(json.dumps({"samples_per_s": rate,
-                                                                           "workers": workers}))
+        (out / f"seed{spec.seed}_render_rate.json").write_text(
+            json.dumps({"samples_per_s": rate, "workers": workers})
+        )
     return [spec.shard_path(out, k) for k in range(spec.shards)]
 
 
@@ -118,12 +121,16 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/reader/cache"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=120_000)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)")
+    parser.add_argument(
+        "--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)"
+    )
     args = parser.parse_args(argv)
     build_cache(CacheSpec(seed=args.seed, count=args.count, font_dir=args.font_dir), args.out, args.workers)
     return 0

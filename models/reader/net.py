@@ -17,9 +17,12 @@ from common.plates.alphabet import NUM_CLASSES
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 
 
-def _conv_bn(cin: int, cout: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, padding, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
+def _conv_bn(
+    cin: int, cout: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel, stride, padding, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class SequenceBlock(nn.Module):
@@ -28,9 +31,13 @@ class SequenceBlock(nn.Module):
     def __init__(self, channels: int, kernel: int = 3, dilation: int = 1) -> None:
         super().__init__()
         pad = dilation * (kernel // 2)
-        self.conv1 = nn.Conv2d(channels, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False)
+        self.conv1 = nn.Conv2d(
+            channels, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False
+        )
         self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = nn.Conv2d(channels, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False)
+        self.conv2 = nn.Conv2d(
+            channels, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False
+        )
         self.bn2 = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)
 
@@ -41,8 +48,13 @@ class SequenceBlock(nn.Module):
 
 
 class PlateReaderNet(nn.Module):
-    def __init__(self, num_classes: int = NUM_CLASSES, width: int = 1, height: int = READER_HEIGHT,
-                 input_width: int = READER_WIDTH) -> None:
+    def __init__(
+        self,
+        num_classes: int = NUM_CLASSES,
+        width: int = 1,
+        height: int = READER_HEIGHT,
+        input_width: int = READER_WIDTH,
+    ) -> None:
         super().__init__()
         if height != 32 or input_width % 4:
             raise ValueError("the reader expects 32 px high input and a width divisible by 4")

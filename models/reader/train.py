@@ -2,7 +2,7 @@
 
 Recipe: AdamW, one-cycle (warm-up + cosine) learning rate, CTC loss, batch 64, gray 32x160.
 Samples come from the shard cache (`models.reader.cache`); shards that appear while training
-runs (a renderer working in parallel) are picked up at the next epoch. The schedule runs over
+runs (a renderer working in parallel) are picked up within `--refresh-every` steps. The schedule runs over
 `--steps`, or over wall-clock `--minutes` when given (useful on a shared CPU).
 Checkpoints: <out>/last.pt every `--ckpt-every` steps and at the end; `--resume` continues it.
 """
@@ -27,20 +27,29 @@ from models.reader.net import PlateReaderNet, count_parameters
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m models.train ocr", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m models.train ocr",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", type=Path, default=Path("runs/reader/main"))
     p.add_argument("--cache", type=Path, default=Path("runs/reader/cache"))
-    p.add_argument("--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)")
+    p.add_argument(
+        "--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)"
+    )
     p.add_argument("--data-seed", type=int, default=1, help="render seed of the training shards")
     p.add_argument("--count", type=int, default=96_000, help="training samples to render if missing")
-    p.add_argument("--extra-seeds", type=int, nargs="*", default=[], help="more shard seeds to use when present")
+    p.add_argument(
+        "--extra-seeds", type=int, nargs="*", default=[], help="more shard seeds to use when present"
+    )
     p.add_argument("--test-seed", type=int, default=2)
     p.add_argument("--test-count", type=int, default=2000)
     p.add_argument("--render-workers", type=int, default=1)
     p.add_argument("--min-shards", type=int, default=24, help="start once this many training shards exist")
     p.add_argument("--steps", type=int, default=20_000)
-    p.add_argument("--minutes", type=float, default=None, help="schedule over wall-clock time instead of steps")
+    p.add_argument(
+        "--minutes", type=float, default=None, help="schedule over wall-clock time instead of steps"
+    )
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
@@ -48,6 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--refresh-every", type=int, default=200, help="look for new shards this often (steps)")
     p.add_argument("--ckpt-every", type=int, default=200)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-progress", action="store_true")
@@ -67,8 +77,9 @@ def lr_at(progress: float, step: int, args: argparse.Namespace) -> float:
     return args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def evaluate(model: nn.Module, images: np.ndarray, texts: list[str], device: torch.device,
-             batch: int = 256) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, images: np.ndarray, texts: list[str], device: torch.device, batch: int = 256
+) -> dict[str, float]:
     model.eval()
     predicted: list[str] = []
     with torch.no_grad():
@@ -94,9 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / "log.jsonl"
 
-    test_paths = build_cache(CacheSpec(seed=args.test_seed, count=args.test_count, font_dir=args.font_dir,
-                                       shard_size=args.test_count), args.cache, workers=1,
-                             progress=not args.no_progress)
+    test_paths = build_cache(
+        CacheSpec(
+            seed=args.test_seed, count=args.test_count, font_dir=args.font_dir, shard_size=args.test_count
+        ),
+        args.cache,
+        workers=1,
+        progress=not args.no_progress,
+    )
     test_images, test_labels, test_lengths, _ = load_shards(test_paths)
     test_texts = _label_texts(test_labels, test_lengths)
     if len(_shard_paths(args)) < args.min_shards:
@@ -115,19 +131,29 @@ def main(argv: list[str] | None = None) -> int:
         step, elapsed_before = state["step"], state["elapsed"]
         rng = np.random.default_rng([args.seed, step])
         print(f"resumed from {ckpt_path} at step {step}", flush=True)
-    print(f"reader: {count_parameters(model)} parameters, device {device}, {args.threads} thread(s)", flush=True)
+    print(
+        f"reader: {count_parameters(model)} parameters, device {device}, {args.threads} thread(s)", flush=True
+    )
 
     def save(path: Path) -> None:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                    "elapsed": elapsed_before + time.perf_counter() - start, "args": vars(args) | {
-                        "out": str(args.out), "cache": str(args.cache)}}, path)
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "elapsed": elapsed_before + time.perf_counter() - start,
+                "args": vars(args) | {"out": str(args.out), "cache": str(args.cache)},
+            },
+            path,
+        )
 
     from tqdm import tqdm
 
     start = time.perf_counter()
     total = args.steps
-    bar = tqdm(total=total, initial=step, unit="step", disable=args.no_progress, mininterval=20,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=total, initial=step, unit="step", disable=args.no_progress, mininterval=20, dynamic_ncols=True
+    )
     loaded: list[Path] = []
     images = labels = lengths = None
     done = False
@@ -159,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimizer.step()
             step += 1
+            if step % args.refresh_every == 0 and _shard_paths(args) != loaded:
+                break  # new shards on disk: reload and reshuffle
             bar.update()
             if args.minutes:
                 bar.set_postfix(loss=f"{loss.item():.3f}", time=f"{progress:.0%}", refresh=False)
@@ -168,16 +196,26 @@ def main(argv: list[str] | None = None) -> int:
                 save(ckpt_path)
             if step % args.eval_every == 0:
                 metrics = evaluate(model, test_images, test_texts, device)
-                record = {"step": step, "elapsed_s": round(elapsed, 1), "loss": round(loss.item(), 4),
-                          "lr": optimizer.param_groups[0]["lr"], **metrics}
+                record = {
+                    "step": step,
+                    "elapsed_s": round(elapsed, 1),
+                    "loss": round(loss.item(), 4),
+                    "lr": optimizer.param_groups[0]["lr"],
+                    **metrics,
+                }
                 with log_path.open("a") as f:
                     f.write(json.dumps(record) + "\n")
                 print(json.dumps(record), flush=True)
     bar.close()
     metrics = evaluate(model, test_images, test_texts, device)
     save(ckpt_path)
-    final = {"step": step, "elapsed_s": round(elapsed_before + time.perf_counter() - start, 1),
-             "parameters": count_parameters(model), "final": True, **metrics}
+    final = {
+        "step": step,
+        "elapsed_s": round(elapsed_before + time.perf_counter() - start, 1),
+        "parameters": count_parameters(model),
+        "final": True,
+        **metrics,
+    }
     with log_path.open("a") as f:
         f.write(json.dumps(final) + "\n")
     print(json.dumps(final), flush=True)

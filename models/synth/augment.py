@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-
 # --- geometry -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GeometryParams:
@@ -25,11 +25,20 @@ class GeometryParams:
     shear_max: float = 0.18
     yaw_taper_max: float = 0.14  # one vertical side shorter than the other
     pitch_taper_max: float = 0.08  # top edge shorter/longer than bottom
+    # A camera above and beside the lane sees the plate's long edges sloped while its short
+    # edges stay vertical (a vertical shear, not a rotation); common on real RU crops.
+    slope_p: float = 0.45
+    slope_max: float = 0.4
 
 
-def random_plate_quad(width: float, height: float, rng: np.random.Generator,
-                      params: GeometryParams = GeometryParams()) -> np.ndarray:
+DEFAULT_GEOMETRY = GeometryParams()
+
+
+def random_plate_quad(
+    width: float, height: float, rng: np.random.Generator, params: GeometryParams | None = None
+) -> np.ndarray:
     """Where the corners (TL, TR, BR, BL) of a width x height plate land, centred on the origin."""
+    params = params or DEFAULT_GEOMETRY
     squash = rng.uniform(*params.squash_range)
     w, h = width * squash, height
     quad = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]], np.float64)
@@ -41,23 +50,30 @@ def random_plate_quad(width: float, height: float, rng: np.random.Generator,
     quad[[2, 3], 0] *= 1 - pitch
     shear = rng.uniform(-params.shear_max, params.shear_max)
     quad[:, 0] += shear * quad[:, 1]
-    angle = np.deg2rad(np.clip(rng.normal(0, params.rotation_sigma_deg), -params.rotation_max_deg,
-                               params.rotation_max_deg))
+    if rng.random() < params.slope_p:
+        quad[:, 1] += rng.uniform(-params.slope_max, params.slope_max) * quad[:, 0]
+    angle = np.deg2rad(
+        np.clip(rng.normal(0, params.rotation_sigma_deg), -params.rotation_max_deg, params.rotation_max_deg)
+    )
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     return quad @ rot.T
 
 
-def warp_onto(background: np.ndarray, image: np.ndarray, src_quad: np.ndarray, dst_quad: np.ndarray) -> np.ndarray:
+def warp_onto(
+    background: np.ndarray, image: np.ndarray, src_quad: np.ndarray, dst_quad: np.ndarray
+) -> np.ndarray:
     """Paste `image` so that its `src_quad` lands on `dst_quad` of `background` (both BGR)."""
     matrix = cv2.getPerspectiveTransform(src_quad.astype(np.float32), dst_quad.astype(np.float32))
     h, w = background.shape[:2]
     out = background.copy()
-    cv2.warpPerspective(image, matrix, (w, h), dst=out, flags=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_TRANSPARENT)
+    cv2.warpPerspective(
+        image, matrix, (w, h), dst=out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT
+    )
     return out
 
 
 # --- backgrounds ----------------------------------------------------------------------------
+
 
 def clutter_background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """Car-body-like surroundings: a tinted gradient with grille bars, edges and blobs."""
@@ -76,15 +92,26 @@ def clutter_background(height: int, width: int, rng: np.random.Generator) -> np.
             cv2.line(image, (0, y), (width, y + int(rng.integers(-8, 9))), color, int(rng.integers(1, 6)))
         elif kind < 0.8:
             x0, y0 = int(rng.integers(-width // 4, width)), int(rng.integers(-height // 4, height))
-            cv2.rectangle(image, (x0, y0), (x0 + int(rng.integers(5, width)), y0 + int(rng.integers(3, height))),
-                          color, -1 if rng.random() < 0.5 else int(rng.integers(1, 4)))
+            cv2.rectangle(
+                image,
+                (x0, y0),
+                (x0 + int(rng.integers(5, width)), y0 + int(rng.integers(3, height))),
+                color,
+                -1 if rng.random() < 0.5 else int(rng.integers(1, 4)),
+            )
         else:
-            cv2.circle(image, (int(rng.integers(0, width)), int(rng.integers(0, height))),
-                       int(rng.integers(3, max(4, height))), color, -1)
+            cv2.circle(
+                image,
+                (int(rng.integers(0, width)), int(rng.integers(0, height))),
+                int(rng.integers(3, max(4, height))),
+                color,
+                -1,
+            )
     return cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 1.5))
 
 
 # --- photometric degradations ---------------------------------------------------------------
+
 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0.05 else image
@@ -111,7 +138,7 @@ def defocus_blur(image: np.ndarray, radius: int) -> np.ndarray:
 
 
 def gaussian_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.normal(0, sigma, image.shape[:2] + (1,)).astype(np.float32)
+    noise = rng.normal(0, sigma, (*image.shape[:2], 1)).astype(np.float32)
     if rng.random() < 0.3:  # colour noise from the sensor's Bayer pattern
         noise = rng.normal(0, sigma, image.shape).astype(np.float32)
     return np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
@@ -212,11 +239,15 @@ class DegradeParams:
     jpeg_range: tuple[int, int] = (15, 95)
 
 
-def degrade(image: np.ndarray, rng: np.random.Generator, params: DegradeParams = DegradeParams()) -> np.ndarray:
+DEFAULT_DEGRADE = DegradeParams()
+
+
+def degrade(image: np.ndarray, rng: np.random.Generator, params: DegradeParams | None = None) -> np.ndarray:
     """The reader's camera chain on a crop already at its source resolution.
 
     Blur sizes shrink with the crop: a 60 px plate is already soft, and the same kernel that
     is realistic on a 400 px plate would erase it."""
+    params = params or DEFAULT_DEGRADE
     out = image
     soft = float(np.clip(image.shape[1] / 250.0, 0.35, 1.0))
     if rng.random() < params.dirt_p:

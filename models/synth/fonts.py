@@ -71,9 +71,10 @@ class FontSet:
             self._cache[key] = mask
         return mask
 
-
     def glyph_or_fallback(self, font: Path, char: str, weight: int = 0) -> np.ndarray:
-        """`glyph`, or the first sans font's glyph when `font` lacks `char` (RoadNumbers has few Latin letters)."""
+        """`glyph`, or the first sans font's glyph when `font` lacks `char`.
+
+        RoadNumbers only has the twelve GOST letters (and D) among the Latin capitals."""
         try:
             return self.glyph(font, char, weight)
         except ValueError:

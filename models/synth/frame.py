@@ -10,8 +10,13 @@ from models.synth.fonts import FontSet
 _DEALER_CHARS = "ABCDEFGHIJKLMNOPRSTUVWXYZ"
 
 
-def add_holder_frame(plate: np.ndarray, fonts: FontSet, rng: np.random.Generator,
-                     px_per_mm: float = 1.0, probability: float = 0.55) -> tuple[np.ndarray, np.ndarray]:
+def add_holder_frame(
+    plate: np.ndarray,
+    fonts: FontSet,
+    rng: np.random.Generator,
+    px_per_mm: float = 1.0,
+    probability: float = 0.55,
+) -> tuple[np.ndarray, np.ndarray]:
     """The plate with (maybe) a holder frame, and the plate's corners (TL, TR, BR, BL) in it."""
     h, w = plate.shape[:2]
     if rng.random() >= probability:
@@ -26,8 +31,13 @@ def add_holder_frame(plate: np.ndarray, fonts: FontSet, rng: np.random.Generator
     framed[:] = color
     if rng.random() < 0.4:  # chrome: a bright highlight line along the rim
         hi = min(255, shade + 80)
-        cv2.rectangle(framed, (side // 3, top // 3), (framed.shape[1] - side // 3, framed.shape[0] - bottom // 3),
-                      (hi, hi, hi), max(1, side // 3))
+        cv2.rectangle(
+            framed,
+            (side // 3, top // 3),
+            (framed.shape[1] - side // 3, framed.shape[0] - bottom // 3),
+            (hi, hi, hi),
+            max(1, side // 3),
+        )
     framed[top : top + h, side : side + w] = plate
     if bottom >= 9 * px_per_mm and rng.random() < 0.7:
         _dealer_text(framed, fonts, rng, x0=side * 2, y0=top + h, height=bottom, shade=shade)
@@ -35,8 +45,9 @@ def add_holder_frame(plate: np.ndarray, fonts: FontSet, rng: np.random.Generator
     return framed, corners
 
 
-def _dealer_text(image: np.ndarray, fonts: FontSet, rng: np.random.Generator, x0: int, y0: int,
-                 height: int, shade: int) -> None:
+def _dealer_text(
+    image: np.ndarray, fonts: FontSet, rng: np.random.Generator, x0: int, y0: int, height: int, shade: int
+) -> None:
     text = "".join(rng.choice(list(_DEALER_CHARS + " -"), size=int(rng.integers(6, 20))))
     ink = 255 - shade if abs(255 - 2 * shade) > 60 else (0 if shade > 127 else 255)
     font = fonts.sans[rng.integers(len(fonts.sans))]

@@ -44,10 +44,15 @@ class OcrSample:
 class OcrSampleFactory:
     """Reader training crops of every registry format, drawn by (boosted) registry weight."""
 
-    def __init__(self, fonts: FontSet, styles: Sequence[PlateStyle] | None = None,
-                 boost: dict[str, float] | None = None, crop: CropParams = CropParams(),
-                 geometry: augment.GeometryParams = augment.GeometryParams(),
-                 degrade: augment.DegradeParams = augment.DegradeParams()) -> None:
+    def __init__(
+        self,
+        fonts: FontSet,
+        styles: Sequence[PlateStyle] | None = None,
+        boost: dict[str, float] | None = None,
+        crop: CropParams = CropParams(),
+        geometry: augment.GeometryParams = augment.DEFAULT_GEOMETRY,
+        degrade: augment.DegradeParams = augment.DEFAULT_DEGRADE,
+    ) -> None:
         self.fonts = fonts
         self.styles = list(styles) if styles is not None else list(PLATE_STYLES.values())
         if not self.styles:
@@ -77,14 +82,17 @@ class OcrSampleFactory:
         crop = augment.degrade(crop, rng, self.degrade_params)
         return OcrSample(crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows)
 
-    def _place_and_crop(self, framed: np.ndarray, corners: np.ndarray, style: PlateStyle,
-                        rng: np.random.Generator) -> np.ndarray:
+    def _place_and_crop(
+        self, framed: np.ndarray, corners: np.ndarray, style: PlateStyle, rng: np.random.Generator
+    ) -> np.ndarray:
         plate_w = corners[1, 0] - corners[0, 0]
         plate_h = corners[3, 1] - corners[0, 1]
         geometry = self.geometry
         if style.two_rows:  # square plates are rarely seen steeply rotated; rows must stay separable
-            geometry = augment.GeometryParams(rotation_sigma_deg=3.0, rotation_max_deg=10.0,
-                                              squash_range=(0.7, 1.0), shear_max=0.08)
+            geometry = augment.GeometryParams(
+                rotation_sigma_deg=3.0, rotation_max_deg=10.0, squash_range=(0.7, 1.0), shear_max=0.08,
+                slope_p=0.3, slope_max=0.15,
+            )
         quad = augment.random_plate_quad(plate_w, plate_h, rng, geometry)
         x0, y0 = quad.min(axis=0)
         x1, y1 = quad.max(axis=0)

@@ -31,8 +31,23 @@ COLORS: dict[str, BGR] = {
     "green": (60, 130, 30),
 }
 # What the left band of a non-Russian plate says (EU plates show the distinguishing sign).
-BAND_CODES = {"DE": "D", "FI": "FIN", "EE": "EST", "CZ": "CZ", "PL": "PL", "LT": "LT", "LV": "LV",
-              "AM": "AM", "GE": "GE", "MD": "MD", "KG": "KG", "UZ": "UZ", "UA": "UA", "BY": "BY", "KZ": "KZ"}
+BAND_CODES = {
+    "DE": "D",
+    "FI": "FIN",
+    "EE": "EST",
+    "CZ": "CZ",
+    "PL": "PL",
+    "LT": "LT",
+    "LV": "LV",
+    "AM": "AM",
+    "GE": "GE",
+    "MD": "MD",
+    "KG": "KG",
+    "UZ": "UZ",
+    "UA": "UA",
+    "BY": "BY",
+    "KZ": "KZ",
+}
 BAND_FLAGS: dict[str, list[BGR]] = {
     "UA": [(180, 90, 0), (0, 210, 250)],
     "BY": [(40, 40, 200), (40, 40, 200), (60, 150, 40)],
@@ -138,9 +153,9 @@ class _Canvas:
             np.maximum(self.text_alpha[ya:yb, xa:xb], a, out=self.text_alpha[ya:yb, xa:xb])
             return
         region = self.image[ya:yb, xa:xb].astype(np.float32)
-        self.image[ya:yb, xa:xb] = (region * (1 - a[..., None]) + np.asarray(ink, np.float32) * a[..., None]).astype(
-            np.uint8
-        )
+        self.image[ya:yb, xa:xb] = (
+            region * (1 - a[..., None]) + np.asarray(ink, np.float32) * a[..., None]
+        ).astype(np.uint8)
 
     def flush(self) -> None:
         if self.text_alpha is None:
@@ -205,14 +220,24 @@ def _draw_flag(canvas: _Canvas, x: float, y: float, w: float, h: float, colors: 
             color,
             -1,
         )
-    cv2.rectangle(canvas.image, (canvas.px(x), canvas.px(y)), (canvas.px(x + w), canvas.px(y + h)), (40, 40, 40), 1)
+    cv2.rectangle(
+        canvas.image, (canvas.px(x), canvas.px(y)), (canvas.px(x + w), canvas.px(y + h)), (40, 40, 40), 1
+    )
 
 
 RU_FLAG: list[BGR] = [(250, 250, 250), (170, 60, 0), (30, 30, 210)]
 
 
-def _draw_small_text(canvas: _Canvas, fonts: FontSet, text: str, x: float, y: float, h: float,
-                     ink: BGR, rng: np.random.Generator) -> float:
+def _draw_small_text(
+    canvas: _Canvas,
+    fonts: FontSet,
+    text: str,
+    x: float,
+    y: float,
+    h: float,
+    ink: BGR,
+    rng: np.random.Generator,
+) -> float:
     """Small print (RUS, country codes) in a sans font; returns the right edge in mm."""
     font = fonts.sans[rng.integers(len(fonts.sans))]
     for ch in text:
@@ -223,13 +248,35 @@ def _draw_small_text(canvas: _Canvas, fonts: FontSet, text: str, x: float, y: fl
     return x
 
 
-def _draw_region_block(canvas: _Canvas, fonts: FontSet, region: str, x0: float, x1: float, top: float,
-                       bottom: float, ink: BGR, font: Path, weight: int, rng: np.random.Generator,
-                       with_rus: bool = True) -> None:
+def _draw_region_block(
+    canvas: _Canvas,
+    fonts: FontSet,
+    region: str,
+    x0: float,
+    x1: float,
+    top: float,
+    bottom: float,
+    ink: BGR,
+    font: Path,
+    weight: int,
+    rng: np.random.Generator,
+    with_rus: bool = True,
+) -> None:
     height = bottom - top
     digit_h = height * (0.58 if with_rus else 0.8)
-    _place_groups(canvas, fonts, [region], x0 + 2, x1 - 2, top + digit_h + height * 0.06, [digit_h],
-                  font, weight, ink, rng)
+    _place_groups(
+        canvas,
+        fonts,
+        [region],
+        x0 + 2,
+        x1 - 2,
+        top + digit_h + height * 0.06,
+        [digit_h],
+        font,
+        weight,
+        ink,
+        rng,
+    )
     if with_rus:
         rus_h = height * rng.uniform(0.13, 0.17)
         y = bottom - rus_h - height * 0.1
@@ -245,14 +292,24 @@ def _draw_band(canvas: _Canvas, fonts: FontSet, style: PlateStyle, rng: np.rando
     width = 42.0 if style.band == "EU" else 40.0
     code = style.band_code
     if style.band == "EU" or (style.country == "UA" and rng.random() < 0.5):
-        cv2.rectangle(canvas.image, (canvas.px(3), canvas.px(3)), (canvas.px(width), canvas.px(h_mm - 3)),
-                      (150, 60, 10), -1)
+        cv2.rectangle(
+            canvas.image,
+            (canvas.px(3), canvas.px(3)),
+            (canvas.px(width), canvas.px(h_mm - 3)),
+            (150, 60, 10),
+            -1,
+        )
         if style.band == "EU":
             cx, cy, r = 3 + (width - 3) / 2, h_mm * 0.3, 11.0
             for k in range(12):
                 a = 2 * np.pi * k / 12
-                cv2.circle(canvas.image, (canvas.px(cx + r * np.cos(a)), canvas.px(cy + r * np.sin(a))),
-                           max(1, canvas.px(1.6)), (0, 210, 250), -1)
+                cv2.circle(
+                    canvas.image,
+                    (canvas.px(cx + r * np.cos(a)), canvas.px(cy + r * np.sin(a))),
+                    max(1, canvas.px(1.6)),
+                    (0, 210, 250),
+                    -1,
+                )
         else:
             _draw_flag(canvas, 9, 12, 26, 17, BAND_FLAGS.get(style.country, [(250, 250, 250)]))
         text_ink: BGR = (250, 250, 250)
@@ -271,12 +328,23 @@ def _draw_bolts(canvas: _Canvas, positions: list[tuple[float, float]], rng: np.r
         center = (canvas.px(x), canvas.px(y))
         cv2.circle(canvas.image, center, max(1, canvas.px(r)), (shade, shade, shade), -1, cv2.LINE_AA)
         hi = min(255, shade + 60)
-        cv2.circle(canvas.image, (center[0] - canvas.px(r * 0.3), center[1] - canvas.px(r * 0.3)),
-                   max(1, canvas.px(r * 0.35)), (hi, hi, hi), -1, cv2.LINE_AA)
+        cv2.circle(
+            canvas.image,
+            (center[0] - canvas.px(r * 0.3), center[1] - canvas.px(r * 0.3)),
+            max(1, canvas.px(r * 0.35)),
+            (hi, hi, hi),
+            -1,
+            cv2.LINE_AA,
+        )
 
 
-def render_plate(style: PlateStyle, text: str | list[list[str]], fonts: FontSet, rng: np.random.Generator,
-                 px_per_mm: float = 1.0) -> np.ndarray:
+def render_plate(
+    style: PlateStyle,
+    text: str | list[list[str]],
+    fonts: FontSet,
+    rng: np.random.Generator,
+    px_per_mm: float = 1.0,
+) -> np.ndarray:
     """The plate of `style` showing `text` (a plate string of its format, or glyph groups per row
     as `glyph_rows` gives them), BGR uint8, front view."""
     rows = glyph_rows(REGISTRY_FORMATS[style.key], text) if isinstance(text, str) else text
@@ -295,8 +363,14 @@ def render_plate(style: PlateStyle, text: str | list[list[str]], fonts: FontSet,
     # Black rim stamped around the plate edge.
     rim = rng.uniform(1.0, 3.0)
     inset = rng.uniform(1.0, 3.0)
-    cv2.rectangle(image, (canvas.px(inset), canvas.px(inset)),
-                  (canvas.px(w_mm - inset), canvas.px(h_mm - inset)), ink, max(1, canvas.px(rim)), cv2.LINE_AA)
+    cv2.rectangle(
+        image,
+        (canvas.px(inset), canvas.px(inset)),
+        (canvas.px(w_mm - inset), canvas.px(h_mm - inset)),
+        ink,
+        max(1, canvas.px(rim)),
+        cv2.LINE_AA,
+    )
 
     left = 6.0
     if style.band:
@@ -306,36 +380,91 @@ def render_plate(style: PlateStyle, text: str | list[list[str]], fonts: FontSet,
         region_w = 128.0 if style.gost_font else 95.0
         region_x = w_mm - region_w if has_region else w_mm
         if has_region:
-            cv2.line(image, (canvas.px(region_x), canvas.px(inset)), (canvas.px(region_x), canvas.px(h_mm - inset)),
-                     ink, max(1, canvas.px(rim)))
+            cv2.line(
+                image,
+                (canvas.px(region_x), canvas.px(inset)),
+                (canvas.px(region_x), canvas.px(h_mm - inset)),
+                ink,
+                max(1, canvas.px(rim)),
+            )
         main_groups = rows[0][:-1] if has_region else rows[0]
         letter_h, digit_h = (58.0, 76.0) if style.gost_font else (h_mm * 0.66, h_mm * 0.66)
         heights = [digit_h if g[0].isdigit() else letter_h for g in main_groups]
         baseline = h_mm - (h_mm - max(heights)) / 2 + rng.normal(0, 1.0)
-        _place_groups(canvas, fonts, main_groups, left, region_x - 4, baseline, heights, font, weight, ink, rng)
+        _place_groups(
+            canvas, fonts, main_groups, left, region_x - 4, baseline, heights, font, weight, ink, rng
+        )
         if has_region:
-            _draw_region_block(canvas, fonts, rows[0][-1], region_x + rim, w_mm - inset - rim, 7.0,
-                               h_mm - 4.0, ink, font, weight, rng, with_rus=style.rus_flag)
+            _draw_region_block(
+                canvas,
+                fonts,
+                rows[0][-1],
+                region_x + rim,
+                w_mm - inset - rim,
+                7.0,
+                h_mm - 4.0,
+                ink,
+                font,
+                weight,
+                rng,
+                with_rus=style.rus_flag,
+            )
         bolt_mode = rng.random()
         if bolt_mode < 0.6:
-            bolts = [(rng.uniform(8, 14), h_mm / 2 + rng.normal(0, 3)),
-                     (w_mm - rng.uniform(8, 14), h_mm / 2 + rng.normal(0, 3))]
+            bolts = [
+                (rng.uniform(8, 14), h_mm / 2 + rng.normal(0, 3)),
+                (w_mm - rng.uniform(8, 14), h_mm / 2 + rng.normal(0, 3)),
+            ]
         elif bolt_mode < 0.75:
             bolts = [(w_mm * 0.2, rng.uniform(6, 12)), (w_mm * 0.8, rng.uniform(6, 12))]
     else:
         top_groups = rows[0]
         bottom_groups = rows[1][:-1] if has_region else rows[1]
         top_h = h_mm * 0.44
-        _place_groups(canvas, fonts, top_groups, 8, w_mm - 8, h_mm * 0.08 + top_h, [top_h] * len(top_groups),
-                      font, weight, ink, rng)
+        _place_groups(
+            canvas,
+            fonts,
+            top_groups,
+            8,
+            w_mm - 8,
+            h_mm * 0.08 + top_h,
+            [top_h] * len(top_groups),
+            font,
+            weight,
+            ink,
+            rng,
+        )
         bottom_h = h_mm * 0.36
         bottom_base = h_mm - h_mm * 0.08
         region_x = w_mm * 0.55 if has_region else w_mm - 8
-        _place_groups(canvas, fonts, bottom_groups, 8, region_x - 3, bottom_base, [bottom_h] * len(bottom_groups),
-                      font, weight, ink, rng)
+        _place_groups(
+            canvas,
+            fonts,
+            bottom_groups,
+            8,
+            region_x - 3,
+            bottom_base,
+            [bottom_h] * len(bottom_groups),
+            font,
+            weight,
+            ink,
+            rng,
+        )
         if has_region:
-            _draw_region_block(canvas, fonts, rows[1][-1], region_x, w_mm - 6, h_mm * 0.5, h_mm - 4, ink,
-                               font, weight, rng, with_rus=style.rus_flag)
+            _draw_region_block(
+                canvas,
+                fonts,
+                rows[1][-1],
+                region_x,
+                w_mm - 6,
+                h_mm * 0.5,
+                h_mm - 4,
+                ink,
+                font,
+                weight,
+                rng,
+                with_rus=style.rus_flag,
+            )
         if rng.random() < 0.6:
             bolts = [(w_mm * 0.5, rng.uniform(5, 9)), (w_mm * 0.5, h_mm - rng.uniform(5, 9))]
     canvas.flush()

@@ -159,18 +159,21 @@ def random_sign_text(rng: np.random.Generator, n_min: int = 2, n_max: int = 12) 
     return "".join(_SIGN_CHARS[int(i)] for i in rng.integers(0, len(_SIGN_CHARS), size=n)).strip() or "A"
 
 
-def draw_text_sign(img: np.ndarray, rng: np.random.Generator, x: int, y: int, w: int) -> None:
-    """A hard negative: a panel with non-GOST text (shop sign, street name, dealer banner)."""
-    lines = int(rng.integers(1, 4))
-    aspect = rng.uniform(1.2, 8.0) / lines
+def draw_text_sign(img: np.ndarray, rng: np.random.Generator, x: int, y: int, w: int,
+                   panel: bool = True) -> None:
+    """A hard negative: non-GOST text on a panel (shop sign, street name, dealer banner) or
+    straight on the surface (model badge lettering)."""
+    lines = int(rng.integers(1, 4)) if panel else 1
+    aspect = rng.uniform(1.2, 8.0) / lines if panel else rng.uniform(5.0, 12.0)
     h = max(4, int(w / aspect))
     light = rng.random() < 0.6
     bg = (int(rng.uniform(190, 255)),) * 3 if light else random_color(rng)
     bg = tuple(int(np.clip(c + rng.normal(0, 10), 0, 255)) for c in bg)
     fg = (int(rng.uniform(0, 70)),) * 3 if light else (int(rng.uniform(200, 255)),) * 3
-    cv2.rectangle(img, (x, y), (x + w, y + h), bg, -1)
-    if rng.random() < 0.5:
-        cv2.rectangle(img, (x, y), (x + w, y + h), fg, max(1, w // 80))
+    if panel:
+        cv2.rectangle(img, (x, y), (x + w, y + h), bg, -1)
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x, y), (x + w, y + h), fg, max(1, w // 80))
     font = _HERSHEY_FONTS[int(rng.integers(len(_HERSHEY_FONTS)))]
     ih, iw = img.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w + 1, iw), min(y + h + 1, ih)
@@ -188,6 +191,48 @@ def draw_text_sign(img: np.ndarray, rng: np.random.Generator, x: int, y: int, w:
         thick = max(1, int(scale * rng.uniform(1.0, 3.0)))
         org = (x - x0 + int(0.05 * w), int(y - y0 + (i + 0.8) * line_h))
         cv2.putText(roi, text, org, font, scale, fg, thick, cv2.LINE_AA)
+    img[y0:y1, x0:x1] = roi
+
+
+_OVERLAY_COLORS: tuple[Color, ...] = (
+    (255, 255, 255), (0, 160, 255), (0, 230, 255), (40, 40, 230), (20, 20, 20),
+)
+
+
+def draw_overlay_text(img: np.ndarray, rng: np.random.Generator) -> None:
+    """Camera OSD and photo overlays: timestamps, camera names, watermarks, drawn straight on the
+    picture (no panel), mostly along the top or bottom edge, as real camera frames carry them."""
+    h, w = img.shape[:2]
+    kind = rng.random()
+    if kind < 0.5:
+        d, m, y = rng.integers(1, 29), rng.integers(1, 13), rng.integers(5, 27)
+        text = f"{d:02d}-{m:02d}-20{y:02d} {rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}"
+        if rng.random() < 0.5:
+            text += f":{rng.integers(0, 60):02d}"
+    elif kind < 0.8:
+        name = random_sign_text(rng, 4, 10).replace(" ", "").lower()
+        text = name + rng.choice(["@mail.ru", ".com", ".ru", ""])
+    else:
+        text = "CAM " + str(rng.integers(1, 99)) + " " + random_sign_text(rng, 3, 8)
+    font = _HERSHEY_FONTS[int(rng.integers(len(_HERSHEY_FONTS)))]
+    cap_h = rng.uniform(4, 14)
+    (tw, th), _ = cv2.getTextSize(text, font, 1.0, 1)
+    scale = cap_h / max(th, 1)
+    tw = int(tw * scale)
+    x = int(rng.uniform(0, max(1, w - tw)))
+    rows = [rng.uniform(cap_h + 2, 0.15 * h + cap_h), rng.uniform(0.85 * h, h - 2), rng.uniform(cap_h, h)]
+    y = int(rng.choice(rows, p=[0.4, 0.45, 0.15]))
+    color = _OVERLAY_COLORS[int(rng.integers(len(_OVERLAY_COLORS)))]
+    thick = max(1, round(scale * rng.uniform(1.0, 2.5)))
+    x0, y0 = max(0, x - 2), max(0, int(y - cap_h - 3))
+    x1, y1 = min(w, x + tw + 3), min(h, y + 4)
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = np.clip(img[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    org = (x - x0, y - y0)
+    if rng.random() < 0.3:  # black outline so the text reads on any background
+        cv2.putText(roi, text, org, font, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(roi, text, org, font, scale, color, thick, cv2.LINE_AA)
     img[y0:y1, x0:x1] = roi
 
 

@@ -31,6 +31,11 @@ class CarView:
     plate_width: float
 
 
+def _between(rng: np.random.Generator, a: float, b: float) -> float:
+    """Uniform between a and b in either order (car parts can crowd each other on small cars)."""
+    return float(rng.uniform(min(a, b), max(a, b)))
+
+
 def _paint(rng: np.random.Generator) -> Color:
     base = np.array(_PAINTS[int(rng.integers(len(_PAINTS)))], np.float32) + rng.normal(0, 12, 3)
     c = np.clip(base, 0, 255)
@@ -56,7 +61,8 @@ def _lights(img: np.ndarray, rng: np.random.Generator, w: int, y: int, lh: int, 
     round_lamps = rng.random() < 0.3
     for x0 in (inset, w - inset - lw):
         if round_lamps:
-            cv2.ellipse(img, (x0 + lw // 2, y + lh // 2), (lw // 2, lh // 2), 0, 0, 360, color, -1, cv2.LINE_AA)
+            centre, axes = (x0 + lw // 2, y + lh // 2), (lw // 2, lh // 2)
+            cv2.ellipse(img, centre, axes, 0, 0, 360, color, -1, cv2.LINE_AA)
         else:
             slant = int(lw * rng.uniform(-0.3, 0.3))
             _poly(img, [(x0, y), (x0 + lw, y + slant // 2), (x0 + lw, y + lh), (x0, y + lh)], color)
@@ -98,7 +104,8 @@ def draw_car(rng: np.random.Generator, width: int) -> CarView:
     # windscreen / rear window: dark glass with a sky reflection
     g_in, g_top, g_bot = w * 0.04, roof_y + (belt_y - roof_y) * 0.12, belt_y - (belt_y - roof_y) * 0.08
     glass = (int(rng.uniform(20, 90)),) * 3
-    _poly(img, [(top_in + g_in, g_top), (w - top_in - g_in, g_top), (w * 0.91, g_bot), (w * 0.09, g_bot)], glass)
+    glass_quad = [(top_in + g_in, g_top), (w - top_in - g_in, g_top), (w * 0.91, g_bot), (w * 0.09, g_bot)]
+    _poly(img, glass_quad, glass)
     if rng.random() < 0.6:
         rx = w * rng.uniform(0.2, 0.6)
         _poly(img, [(rx, g_top), (rx + w * 0.12, g_top), (rx + w * 0.02, g_bot), (rx - w * 0.1, g_bot)],
@@ -114,11 +121,11 @@ def draw_car(rng: np.random.Generator, width: int) -> CarView:
     _lights(img, rng, w, light_y, light_h, rear)
     plate_w = w * rng.uniform(0.24, 0.32)
     if rear:
-        plate_cy = rng.uniform(light_y + light_h * 0.5, sill_y - h * 0.12)
+        plate_cy = _between(rng, light_y + light_h * 0.5, sill_y - h * 0.12)
     else:
         gx0, gx1 = int(w * rng.uniform(0.26, 0.36)), int(w * rng.uniform(0.64, 0.74))
         _grille(img, rng, gx0, light_y, gx1, light_y + int(light_h * rng.uniform(0.8, 1.6)))
-        plate_cy = rng.uniform(light_y + light_h * 1.6, sill_y - h * 0.07)
+        plate_cy = _between(rng, light_y + light_h * 1.6, sill_y - h * 0.07)
     bumper_y = int(plate_cy - h * rng.uniform(0.05, 0.1))
     cv2.rectangle(img, (0, bumper_y), (w - 1, sill_y), _shaded(paint, rng.uniform(-40, 15)), -1)
     if rng.random() < 0.6:  # lower grille or diffuser
@@ -132,8 +139,9 @@ def draw_car(rng: np.random.Generator, width: int) -> CarView:
     if rng.random() < 0.5:  # badge above the plate
         cv2.circle(img, (int(plate_cx), int(plate_cy - plate_w * 0.35)), max(1, int(w * 0.025)),
                    (200, 200, 200), max(1, w // 150))
-    if rng.random() < 0.25:  # model lettering or dealer sticker: text that is not a plate
-        draw_text_sign(img, rng, int(w * rng.uniform(0.55, 0.75)), int(light_y), int(w * 0.18))
+    if rng.random() < 0.35:  # model lettering or dealer sticker: text that is not a plate
+        draw_text_sign(img, rng, int(w * rng.uniform(0.05, 0.75)), int(light_y + rng.uniform(-0.1, 0.2) * h),
+                       int(w * rng.uniform(0.1, 0.4)), panel=rng.random() < 0.4)
     # body shading so the paint is not flat
     shade = noise_texture(h, w, rng, octaves=2, base=2) * rng.uniform(5, 30)
     img += shade[:, :, None]

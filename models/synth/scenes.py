@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.synth.scene_backgrounds import draw_hard_negatives, street_background
+from models.synth.scene_backgrounds import draw_hard_negatives, draw_overlay_text, street_background
 from models.synth.scene_cars import draw_car
 
 # Pixel value the detector's letterbox pads with; scenes sometimes show such bands too.
@@ -98,29 +98,36 @@ def _paste_plate(
 def _random_pose(rng: np.random.Generator, cfg: SceneConfig, size: float) -> tuple[float, ...]:
     yaw = math.radians(rng.uniform(-cfg.max_yaw_deg, cfg.max_yaw_deg) * (rng.random() ** 0.7))
     pitch = math.radians(rng.uniform(-25, 25))
-    roll = math.radians(float(np.clip(rng.normal(0, cfg.roll_sigma_deg), -cfg.max_roll_deg, cfg.max_roll_deg)))
+    roll_deg = np.clip(rng.normal(0, cfg.roll_sigma_deg), -cfg.max_roll_deg, cfg.max_roll_deg)
+    roll = math.radians(float(roll_deg))
     focal = size * rng.uniform(1.2, 6.0)
     return yaw, pitch, roll, focal
 
 
 def _composite(
-    scene: np.ndarray, patch: np.ndarray, mask: np.ndarray, matrix: np.ndarray
-) -> np.ndarray:
-    """Warp `patch` over the scene; returns the coverage (h, w) of what was drawn."""
+    scene: np.ndarray, patch: np.ndarray, mask: np.ndarray, matrix: np.ndarray,
+    keep_visible: list[np.ndarray],
+) -> bool:
+    """Warp `patch` over the scene unless it would hide much of a plate in `keep_visible`."""
     h, w = scene.shape[:2]
-    warped = cv2.warpPerspective(patch, matrix, (w, h), flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(mask, matrix, (w, h), flags=cv2.INTER_LINEAR)
+    if any(_visible_fraction(c, alpha) < 0.9 for c in keep_visible):
+        return False
+    warped = cv2.warpPerspective(patch, matrix, (w, h), flags=cv2.INTER_LINEAR)
     scene *= 1.0 - alpha[:, :, None]
     scene += warped * alpha[:, :, None]
-    return alpha
+    return True
 
 
 def _place_object(
     scene: np.ndarray, patch: np.ndarray, mask: np.ndarray, plate_corners: np.ndarray | None,
-    rng: np.random.Generator, cfg: SceneConfig,
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Warp a face-on patch into the scene with a random pose: the plate's corners there (if any)
-    and the coverage of the drawn object (None when nothing was drawn)."""
+    rng: np.random.Generator, cfg: SceneConfig, keep_visible: list[np.ndarray],
+) -> np.ndarray | None:
+    """Warp a face-on patch into the scene with a random pose; the plate's corners there, if any.
+
+    Nothing is drawn (None) when the plate cannot fit or the object would hide a plate already
+    placed: a labelled plate is always at least 90% visible.
+    """
     ph, pw = patch.shape[:2]
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     quad = perspective_quad(pw, ph, *_random_pose(rng, cfg, max(pw, ph)))
@@ -134,14 +141,23 @@ def _place_object(
         lo, hi = local.min(axis=0), local.max(axis=0)
         span = hi - lo
         if span[0] > w - 4 or span[1] > h - 4:
-            return None, None
+            return None
         # the plate lands fully inside the frame; the car around it may be cut off
         offset = np.array([rng.uniform(2 - lo[0], w - 2 - hi[0]), rng.uniform(2 - lo[1], h - 2 - hi[1])],
                           np.float32)
         corners = local + offset
     shift = np.array([[1, 0, offset[0]], [0, 1, offset[1]], [0, 0, 1]], np.float64)
-    coverage = _composite(scene, patch, mask, shift @ matrix)
-    return corners, coverage
+    drawn = _composite(scene, patch, mask, shift @ matrix, keep_visible)
+    return corners if drawn else None
+
+
+def _overlay_away_from_plates(scene: np.ndarray, rng: np.random.Generator, plates: list[np.ndarray]) -> None:
+    before = scene.copy()
+    draw_overlay_text(scene, rng)
+    for quad in plates:  # text over a plate would change what the label points at: undo it there
+        x0, y0 = np.floor(quad.min(axis=0)).astype(int) - 1
+        x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 2
+        scene[max(y0, 0) : y1, max(x0, 0) : x1] = before[max(y0, 0) : y1, max(x0, 0) : x1]
 
 
 def _visible_fraction(corners: np.ndarray, coverage: np.ndarray) -> float:
@@ -213,7 +229,9 @@ def _letterbox_bands(img: np.ndarray, boxes: np.ndarray, rng: np.random.Generato
             img[:, x0:x1] = LETTERBOX_FILL
 
 
-def render_scene(rng: np.random.Generator, plate_source: PlateSource, cfg: SceneConfig | None = None) -> Scene:
+def render_scene(
+    rng: np.random.Generator, plate_source: PlateSource, cfg: SceneConfig | None = None
+) -> Scene:
     """One scene drawn from `rng`; `plate_source` supplies the front-view plates."""
     cfg = cfg or SceneConfig()
     h, w = cfg.height, cfg.width
@@ -223,7 +241,7 @@ def render_scene(rng: np.random.Generator, plate_source: PlateSource, cfg: Scene
     empty = rng.random() < cfg.empty_scene_rate
     close_up = rng.random() < cfg.close_up_rate
     n_cars = 1 if close_up else int(rng.integers(1, 5))
-    widths = sorted((_plate_width(rng, cfg, close_up) for _ in range(n_cars)))
+    widths = sorted(_plate_width(rng, cfg, close_up) for _ in range(n_cars))
     for plate_w in widths:  # far (small) cars first so near ones occlude them
         with_plate = not empty and rng.random() < 0.93
         car_w = int(plate_w / rng.uniform(0.24, 0.32))
@@ -245,11 +263,11 @@ def render_scene(rng: np.random.Generator, plate_source: PlateSource, cfg: Scene
                 x0, y0 = plate_corners.min(axis=0).astype(int)
                 x1, y1 = plate_corners.max(axis=0).astype(int)
                 mask[max(y0 - 1, 0) : y1 + 2, max(x0 - 1, 0) : x1 + 2] = 1.0
-        placed, coverage = _place_object(scene, patch, mask, plate_corners, rng, cfg)
-        if coverage is not None:  # a nearer car may hide plates drawn before it
-            corners_list = [c for c in corners_list if _visible_fraction(c, coverage) >= 0.7]
+        placed = _place_object(scene, patch, mask, plate_corners, rng, cfg, corners_list)
         if placed is not None:
             corners_list.append(placed)
+    if rng.random() < 0.3:  # camera timestamp or photo watermark, where no plate is
+        _overlay_away_from_plates(scene, rng, corners_list)
     corners = np.array(corners_list, np.float32).reshape(-1, 4, 2)
     boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1).astype(np.float32)
     image = _degrade(scene, rng, cfg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import socket
@@ -137,7 +138,7 @@ def test_looping_file_restarts_and_time_keeps_moving_forward(tmp_path: Path) -> 
     frames = [f for f in (channel.slot.take(timeout=2) for _ in range(25)) if f is not None]
     channel.stop()
     assert len(frames) == 25
-    assert all(b.captured_at > a.captured_at for a, b in zip(frames, frames[1:], strict=False))
+    assert all(b.captured_at > a.captured_at for a, b in itertools.pairwise(frames))
 
 
 def test_corrupt_video_file_is_reported_and_retried_never_fatal(

@@ -123,3 +123,11 @@ def test_the_event_crop_is_the_best_observation_of_the_voted_text() -> None:
     verdict, passage = PassageJudge(TrackingConfig(min_reads=2), 0.5).judge(track)
     assert verdict == "event" and passage is not None
     assert passage.best.reading.latin == "A123BC77" and passage.best.captured_at == _at(0.3)
+
+
+def test_a_restarted_channel_remembers_the_plates_it_just_reported() -> None:
+    before = PassageJudge(TrackingConfig(min_reads=1, repeat_window_s=30), min_confidence=0.5)
+    assert before.judge(_track([_reading("A123BC77")], 0, 2))[0] == "event"
+    after = PassageJudge(TrackingConfig(min_reads=1, repeat_window_s=30), min_confidence=0.5)
+    after.remember(before)
+    assert after.judge(_track([_reading("A123BC77")], 5, 6))[0] == "repeat"

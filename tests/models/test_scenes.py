@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -16,12 +17,16 @@ def plates() -> RenderedPlateSource:
     return RenderedPlateSource()
 
 
-def magenta_plate(rng: np.random.Generator) -> PlateImage:
-    """A plate that is one saturated colour, so its pixels can be found in the finished scene."""
-    del rng
-    image = np.zeros((60, 280, 3), np.uint8)
-    image[:] = (255, 0, 255)
-    return PlateImage(image, np.array([[0, 0], [280, 0], [280, 60], [0, 60]], np.float32))
+def flat_plate(color: tuple[int, int, int]):  # type: ignore[no-untyped-def]
+    """A plate source drawing one flat colour and no randomness, so two colours give twin scenes."""
+
+    def source(rng: np.random.Generator) -> PlateImage:
+        del rng
+        image = np.zeros((60, 280, 3), np.uint8)
+        image[:] = color
+        return PlateImage(image, np.array([[0, 0], [280, 0], [280, 60], [0, 60]], np.float32))
+
+    return source
 
 
 def test_same_seed_gives_same_scene(plates: RenderedPlateSource) -> None:
@@ -36,7 +41,7 @@ def test_same_seed_gives_same_scene(plates: RenderedPlateSource) -> None:
 def test_boxes_are_tight_around_corners_and_inside_the_image(plates: RenderedPlateSource) -> None:
     cfg = SceneConfig(height=160, width=224)
     seen = 0
-    for seed in range(25):
+    for seed in range(12):
         scene = render_scene(np.random.default_rng(seed), plates, cfg)
         assert scene.image.shape == (160, 224, 3) and scene.image.dtype == np.uint8
         assert scene.boxes.shape == (len(scene.corners), 4)
@@ -45,13 +50,13 @@ def test_boxes_are_tight_around_corners_and_inside_the_image(plates: RenderedPla
             np.testing.assert_allclose(box[2:], quad.max(axis=0), atol=1e-4)
             assert box[0] >= 0 and box[1] >= 0 and box[2] <= 224 and box[3] <= 160
             seen += 1
-    assert seen >= 20  # most scenes hold at least one plate
+    assert seen >= 8  # most scenes hold at least one plate
 
 
 def test_plate_widths_stay_in_the_configured_range(plates: RenderedPlateSource) -> None:
     cfg = SceneConfig()
     widths = []
-    for seed in range(30):
+    for seed in range(15):
         scene = render_scene(np.random.default_rng(seed), plates, cfg)
         widths += [float(np.linalg.norm(q[1] - q[0])) for q in scene.corners]
     # yaw foreshortens the top edge, perspective may stretch it a little
@@ -61,28 +66,29 @@ def test_plate_widths_stay_in_the_configured_range(plates: RenderedPlateSource) 
 
 
 def test_corner_labels_land_on_the_plate_pixels() -> None:
+    """Twin scenes that differ only in plate colour differ exactly where the labels say."""
     cfg = SceneConfig(jpeg_rate=0.0, empty_scene_rate=0.0)
     checked = 0
-    for seed in range(20):
-        scene = render_scene(np.random.default_rng(seed), magenta_plate, cfg)
-        img = scene.image.astype(np.float32)
-        magenta = (np.minimum(img[:, :, 0], img[:, :, 2]) - img[:, :, 1]) > 120
-        for quad, box in zip(scene.corners, scene.boxes, strict=True):
+    for seed in range(12):
+        light = render_scene(np.random.default_rng(seed), flat_plate((250, 250, 250)), cfg)
+        dark = render_scene(np.random.default_rng(seed), flat_plate((0, 0, 0)), cfg)
+        np.testing.assert_array_equal(light.corners, dark.corners)
+        differs = np.abs(light.image.astype(np.int16) - dark.image.astype(np.int16)).max(axis=2) > 25
+        for quad, box in zip(light.corners, light.boxes, strict=True):
             if box[2] - box[0] < 20:
                 continue
             centre = quad.mean(axis=0)
             inner = centre + 0.6 * (quad - centre)  # well inside the plate, away from blurred edges
-            x0, y0 = np.floor(inner.min(axis=0)).astype(int)
-            x1, y1 = np.ceil(inner.max(axis=0)).astype(int)
-            assert magenta[y0:y1, x0:x1].mean() > 0.5
+            region = np.zeros(differs.shape, np.uint8)
+            cv2.fillConvexPoly(region, np.round(inner).astype(np.int32), 1)
+            assert differs[region.astype(bool)].mean() > 0.9
             checked += 1
-        # nothing magenta far outside the labelled plates
-        outside = magenta.copy()
-        for box in scene.boxes:
+        outside = differs.copy()
+        for box in light.boxes:
             x0, y0, x1, y1 = box.astype(int)
             outside[max(y0 - 3, 0) : y1 + 4, max(x0 - 3, 0) : x1 + 4] = False
-        assert outside.sum() <= 3
-    assert checked >= 10
+        assert outside.sum() == 0  # no plate pixels where no plate is labelled
+    assert checked >= 6
 
 
 def test_perspective_quad_without_rotation_is_the_rectangle() -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sync_helpers import DEVICE, SITE, Subscriber, edge_config, fill, make_event, wait_until
@@ -87,11 +91,11 @@ def test_live_events_overtake_a_backlog(
     broker: LocalBroker, store: EventStore, subscribe: Callable[..., Subscriber]
 ) -> None:
     subscriber = subscribe(EVENTS)
-    fill(store, 0, 800)  # the backlog left by an outage
+    fill(store, 0, 500)  # the backlog left by an outage
     publisher = make_publisher(broker, store, max_inflight=10)
     publisher.start()
     try:
-        wait_until(lambda: len(subscriber.payloads()) >= 100, 20, "the catch-up to start")
+        wait_until(lambda: len(subscriber.payloads()) >= 50, 20, "the catch-up to start")
         live = make_event(10_000)
         store.add(live)
         wait_until(lambda: live.event_id in received_ids(subscriber), 10, "the live event")
@@ -99,11 +103,11 @@ def test_live_events_overtake_a_backlog(
         wait_until(lambda: store.pending_count() == 0, 30, "the backlog to drain")
     finally:
         publisher.stop()
-    # Oldest-first only would put it after all 800; alternation sends it in the next refill or two.
-    assert position < 100 + 60
+    # Oldest-first only would put it after all 500; alternation sends it in the next refill or two.
+    assert position < 50 + 60
     received = received_ids(subscriber)
     backlog_order = [i for i in received if i != live.event_id]
-    assert len(set(backlog_order)) == 800
+    assert len(set(backlog_order)) == 500
 
 
 def test_status_is_retained_online_then_offline_on_clean_stop(
@@ -126,11 +130,6 @@ def test_status_is_retained_online_then_offline_on_clean_stop(
 def test_last_will_says_connection_lost_when_the_device_vanishes(
     broker: LocalBroker, subscribe: Callable[..., Subscriber]
 ) -> None:
-    import subprocess
-    import sys
-    import textwrap
-    from pathlib import Path
-
     script = textwrap.dedent(
         f"""
         import sys, time
@@ -138,10 +137,10 @@ def test_last_will_says_connection_lost_when_the_device_vanishes(
         from sync_helpers import edge_config
         from edge.sync import SyncPublisher
         from edge.store.store import EventStore
-        import os, tempfile
+        import os, tempfile, types
         store = EventStore(tempfile.mkdtemp() + "/e.db", os.urandom(32))
-        class B: host, port = {broker.host!r}, {broker.port}
-        publisher = SyncPublisher(edge_config(B, keepalive_s=5), store, agent_version="child")
+        broker = types.SimpleNamespace(host={broker.host!r}, port={broker.port})
+        publisher = SyncPublisher(edge_config(broker, keepalive_s=5), store, agent_version="child")
         publisher.start()
         while not publisher.counters().connected:
             time.sleep(0.01)
@@ -201,3 +200,14 @@ def test_reconnect_backs_off_while_the_broker_is_down(broker: LocalBroker, store
     finally:
         publisher.stop()
     assert publisher.counters().reconnects == 0  # the first successful connect is not a reconnect
+
+
+def test_the_window_respects_the_brokers_receive_maximum(tmp_path: Path, store: EventStore) -> None:
+    with LocalBroker(tmp_path / "small-broker", max_inflight_messages=7) as small:
+        publisher = make_publisher(small, store, max_inflight=50)
+        publisher.start()
+        try:
+            wait_until(lambda: publisher.counters().connected, 10, "the connection")
+            assert publisher.counters().window == 7 - 2  # two slots stay free for status and acks
+        finally:
+            publisher.stop()

@@ -1,0 +1,365 @@
+"""Central benchmarks: ingest rate (events/s) and search latency (p50/p95) at a given row count.
+
+    .venv/bin/python bench/bench_central.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test \
+        --ingest-events 20000 --rows 1000000
+    .venv/bin/python bench/bench_central.py --db sqlite --rows 100000 --mqtt
+
+Ingest: pre-serialized PlateEvent JSON (with a 4 KiB crop) through decode + IngestWriter in
+batches, i.e. everything the MQTT path does after the broker. With --mqtt it also measures the
+whole path: a publisher sends QoS 1 to Mosquitto, MqttIngest stores and acks.
+Search: the table is filled to --rows with synthetic events (PostgreSQL COPY / SQLite
+executemany), then a mix of searches runs through the HTTP API (auth and audit included).
+PostgreSQL runs in a throw-away schema; SQLite in a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from central.db.engine import make_engine
+from central.db.migrate import upgrade
+from central.db.models import Event
+from central.ingest.decode import decode
+from central.ingest.writer import IngestWriter
+from central.plate_keys import skeleton, stored_plate_key
+from common.events import ModelVersions, PlateEvent, PlateText
+from common.ids import uuid7
+from common.plates.alphabet import to_latin
+from common.topics import device_topic
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LETTERS = "АВЕКМНОРСТУХ"
+T0 = datetime(2026, 8, 1, tzinfo=UTC)
+SPAN_S = 90 * 24 * 3600
+
+
+def random_plate(rng: random.Random) -> str:
+    l3 = "".join(rng.choice(LETTERS) for _ in range(3))
+    return f"{l3[0]}{rng.randrange(1000):03d}{l3[1:]}{rng.choice(['77', '99', '197', '50', '178'])}"
+
+
+@contextmanager
+def database(kind: str) -> Iterator[Engine]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{tmp}/bench.db")
+            upgrade(engine)
+            yield engine
+            engine.dispose()
+        return
+    url = POSTGRES_URL if kind == "postgres" else kind
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_payloads(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
+    crop = os.urandom(4096)
+    out = []
+    for i in range(count):
+        plate = random_plate(rng)
+        at = datetime.now(UTC) - timedelta(seconds=count - i)
+        event = PlateEvent(
+            event_id=uuid7(),
+            site_id=f"site{i % 5}",
+            device_id=f"edge{i % 20}",
+            channel_id=f"cam{i % 2}",
+            captured_at=at,
+            first_seen=at,
+            last_seen=at,
+            plate=PlateText(
+                text=plate, latin=to_latin(plate), country="RU", format="standard", region="77", valid=True
+            ),
+            confidence=0.9,
+            box=(10, 20, 110, 50),
+            frames=4,
+            crop_jpeg=crop,
+            models=ModelVersions(detector="det", reader="ocr"),
+        )
+        out.append((device_topic(event.site_id, event.device_id, "events"), event.to_json()))
+    return out
+
+
+def bench_ingest(engine: Engine, count: int, batch: int, rng: random.Random) -> float:
+    payloads = make_payloads(count, rng)
+    writer = IngestWriter(engine)
+    started = time.perf_counter()
+    for start in range(0, count, batch):
+        now = datetime.now(UTC)
+        result = writer.write([decode(t, p, now) for t, p in payloads[start : start + batch]])
+        assert not result.dead, result.dead[:1]
+    return count / (time.perf_counter() - started)
+
+
+def _publish(payloads: list[tuple[str, bytes]], stored: Any, ready: Any) -> None:
+    """The edges' side, in its own process so it does not share central's interpreter."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    publisher.max_inflight_messages_set(1000)
+    publisher.max_queued_messages_set(0)
+    publisher.connect("127.0.0.1", 1883)
+    publisher.loop_start()
+    ready.set()
+    # Mosquitto drops QoS 1 messages queued beyond max_queued_messages (default 1000) on top of the
+    # receive_maximum (2000) in flight, so the
+    # publisher keeps at most `window` messages ahead of what central has stored.
+    window = 2000
+    for sent, (topic, payload) in enumerate(payloads):
+        while sent - stored.value >= window:
+            time.sleep(0.002)
+        publisher.publish(topic, payload, qos=1)
+    while stored.value < len(payloads):
+        time.sleep(0.05)
+    publisher.disconnect()
+    publisher.loop_stop()
+
+
+def bench_mqtt_ingest(engine: Engine, count: int, batch: int, rng: random.Random) -> float:
+    import multiprocessing
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from central.config import MqttSettings
+    from central.ingest.mqtt import MqttIngest
+
+    tag = uuid.uuid4().hex[:8]
+    settings = MqttSettings(client_id=f"bench-{tag}", share_group=f"bench{tag}", batch_size=batch)
+    context = multiprocessing.get_context("fork")
+    stored = context.Value("q", 0)
+
+    def count_stored(rows: list[dict[str, Any]]) -> None:
+        with stored.get_lock():
+            stored.value += len(rows)
+
+    ingest = MqttIngest(settings, IngestWriter(engine), on_stored=count_stored)
+    ingest.start()
+    ingest.wait_connected(10)
+    time.sleep(0.5)
+    ready = context.Event()
+    publisher = context.Process(target=_publish, args=(make_payloads(count, rng), stored, ready), daemon=True)
+    publisher.start()
+    ready.wait(30)
+    started = time.perf_counter()
+    last_progress = (stored.value, started)
+    while stored.value < count:
+        time.sleep(0.01)
+        if stored.value != last_progress[0]:
+            last_progress = (stored.value, time.perf_counter())
+        elif time.perf_counter() - last_progress[1] > 30:
+            print(f"  MQTT: only {stored.value} of {count} events arrived", file=sys.stderr)
+            break
+    elapsed = time.perf_counter() - started
+    publisher.join(10)
+    if publisher.is_alive():
+        publisher.terminate()
+    ingest.stop()
+    forget = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id, protocol=mqtt.MQTTv5)
+    forget.connect("127.0.0.1", 1883, clean_start=True)
+    forget.disconnect()
+    return stored.value / elapsed
+
+
+def synthetic_rows(count: int, rng: random.Random) -> Iterator[dict[str, object]]:
+    """Plates repeat like real traffic: a pool of regulars plus one-off visitors."""
+    regulars = [random_plate(rng) for _ in range(max(1, count // 20))]
+    for i in range(count):
+        plate = rng.choice(regulars) if rng.random() < 0.5 else random_plate(rng)
+        norm = stored_plate_key(plate)
+        at = T0 + timedelta(seconds=rng.randrange(SPAN_S), microseconds=rng.randrange(1_000_000))
+        device = rng.randrange(20)
+        yield {
+            "event_id": uuid.uuid4(),
+            "site_id": f"site{device % 5}",
+            "device_id": f"edge{device}",
+            "channel_id": f"cam{i % 2}",
+            "captured_at": at,
+            "first_seen": at,
+            "last_seen": at,
+            "received_at": at,
+            "plate_text": plate,
+            "plate_latin": to_latin(plate),
+            "plate_norm": norm,
+            "plate_skeleton": skeleton(norm),
+            "country": "RU",
+            "plate_format": "standard",
+            "region": "77",
+            "plate_valid": True,
+            "confidence": 0.9,
+            "box_x1": 1,
+            "box_y1": 2,
+            "box_x2": 3,
+            "box_y2": 4,
+            "frames": 3,
+            "detector_model": "det",
+            "reader_model": "ocr",
+            "has_crop": False,
+        }
+
+
+def fill(engine: Engine, rows: int, rng: random.Random) -> list[str]:
+    """Insert synthetic rows; returns some stored plates to search for."""
+    columns = [c.name for c in Event.__table__.columns]
+    sample: list[str] = []
+    chunk = 50_000
+    generated = synthetic_rows(rows, rng)
+    done = 0
+    while done < rows:
+        part = [next(generated) for _ in range(min(chunk, rows - done))]
+        sample.extend(str(r["plate_text"]) for r in part[:: max(1, len(part) // 50)])
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                cursor = connection.connection.cursor()
+                with cursor.copy(f"COPY events ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in part:
+                        copy.write_row([row[c] for c in columns])
+        else:
+            with engine.begin() as connection:
+                connection.execute(Event.__table__.insert(), part)
+        done += len(part)
+        print(f"  filled {done:,}/{rows:,}", file=sys.stderr)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    return sample
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def bench_search(
+    engine: Engine, plates: list[str], searches: int, rng: random.Random
+) -> dict[str, tuple[float, float]]:
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from central.app import create_app
+    from central.config import CentralConfig, MqttSettings
+    from central.db.models import User
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(CentralConfig(data_dir=Path(tmp), mqtt=MqttSettings(enabled=False)), engine=engine)
+        now = datetime.now(UTC)
+        hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("bench password")
+        with Session(engine) as session, session.begin():
+            session.merge(
+                User(
+                    username="bench",
+                    password_hash=hashed,
+                    role="viewer",
+                    disabled=False,
+                    created_at=now,
+                    tokens_valid_after=now - timedelta(minutes=1),
+                )
+            )
+        with TestClient(app) as client:
+            token = client.post(
+                "/api/v1/auth/token", data={"username": "bench", "password": "bench password"}
+            )
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+            def fuzzy_variant(plate: str) -> str:
+                latin = to_latin(plate)
+                i = rng.randrange(1, len(latin))
+                return latin[:i] + rng.choice("0123456789") + latin[i + 1 :]
+
+            since = (T0 + timedelta(days=30)).isoformat()
+            until = (T0 + timedelta(days=31)).isoformat()
+            kinds: dict[str, Callable[[], dict[str, str]]] = {
+                "exact": lambda: {"plate": rng.choice(plates)},
+                "prefix": lambda: {"plate": rng.choice(plates)[:4], "match": "prefix"},
+                "fuzzy": lambda: {"plate": fuzzy_variant(rng.choice(plates)), "match": "fuzzy"},
+                "site+day": lambda: {"site": f"site{rng.randrange(5)}", "since": since, "until": until},
+                "device+channel": lambda: {"device": f"edge{rng.randrange(20)}", "channel": "cam1"},
+                "latest": lambda: {},
+            }
+            timings: dict[str, list[float]] = {name: [] for name in [*kinds, "next page"]}
+            for i in range(searches):
+                name = list(kinds)[i % len(kinds)]
+                params = kinds[name]()
+                started = time.perf_counter()
+                response = client.get("/api/v1/events", params=params, headers=headers)
+                timings[name].append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+                cursor = response.json()["next_cursor"]
+                if cursor and name in {"latest", "site+day"}:
+                    started = time.perf_counter()
+                    client.get("/api/v1/events", params={**params, "cursor": cursor}, headers=headers)
+                    timings["next page"].append(time.perf_counter() - started)
+    everything = [t for values in timings.values() for t in values]
+    result = {name: percentiles(values) for name, values in timings.items() if values}
+    result["all"] = percentiles(everything)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", default="postgres", help="postgres, sqlite, or a SQLAlchemy URL")
+    parser.add_argument("--ingest-events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--mqtt", action="store_true", help="also measure ingest through the Mosquitto broker"
+    )
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows in the table for the search benchmark"
+    )
+    parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    with database(args.db) as engine:
+        name = engine.dialect.name
+        if args.ingest_events:
+            rate = bench_ingest(engine, args.ingest_events, args.batch, rng)
+            batches = f"batches of {args.batch}"
+            print(f"ingest  {name}: {rate:,.0f} events/s ({args.ingest_events:,} events, {batches})")
+    if args.mqtt and args.ingest_events:
+        with database(args.db) as engine:
+            rate = bench_mqtt_ingest(engine, args.ingest_events, args.batch, rng)
+            print(f"ingest  {name} via MQTT: {rate:,.0f} events/s ({args.ingest_events:,} events, QoS 1)")
+    if args.rows:
+        with database(args.db) as engine:
+            started = time.perf_counter()
+            plates = fill(engine, args.rows, rng)
+            print(f"filled  {name}: {args.rows:,} rows in {time.perf_counter() - started:.0f} s")
+            for kind, (p50, p95) in bench_search(engine, plates, args.searches, rng).items():
+                figures = f"p50 {p50 * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+                print(f"search  {name} {args.rows:,} rows {kind:>14}: {figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The plate reader at run time: our CRNN (ONNX) plus the format-constrained CTC decoder.
+
+Every crop is read as a one-row plate. Crops whose shape allows a two-row plate are also read
+in the two-row view (halves side by side, see `reader_input`); the view whose reading is a
+valid plate of a matching layout wins, then the more confident one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from common.plates.alphabet import NUM_CLASSES
+from common.plates.decode import PlateCandidate, decode_plate
+from common.plates.registry import FormatRegistry, load_registry
+from edge.inference.protocols import PlateReading
+from edge.inference.reader_input import (
+    READER_HEIGHT,
+    READER_WIDTH,
+    may_be_two_row,
+    prepare_reader_batch,
+)
+from edge.inference.runtime import BackendName, ModelLoadError, open_session
+
+__all__ = ["OnnxPlateReader", "prepare_reader_batch"]
+
+MAX_BATCH = 8
+
+
+def _default_model_path() -> Path:
+    from models.paths import READER_INT8
+
+    return READER_INT8
+
+
+class OnnxPlateReader:
+    """`PlateReader` over a shipped reader model on ONNX Runtime or OpenVINO."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        backend: BackendName = "auto",
+        threads: int = 1,
+        beam_width: int = 10,
+        countries: Sequence[str] | None = None,
+        batch_size: int = MAX_BATCH,
+        registry: FormatRegistry | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.session = open_session(path if path is not None else _default_model_path(), backend, threads)
+        shape = self.session.input_shape
+        if len(shape) != 4 or shape[1] != 1 or shape[2] != READER_HEIGHT or shape[3] != READER_WIDTH:
+            raise ModelLoadError(
+                f"reader model input {shape} is not (N, 1, {READER_HEIGHT}, {READER_WIDTH}); "
+                "wrong model file?"
+            )
+        self.registry = registry or load_registry()
+        self.countries = list(countries) if countries else None
+        self.beam_width = beam_width
+        self.batch_size = batch_size
+
+    def logprobs(self, crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None) -> np.ndarray:
+        """(N, T, C) log-probabilities of the crops, run in batches of at most `batch_size`."""
+        flags = [False] * len(crops) if two_row is None else list(two_row)
+        outputs = []
+        for i in range(0, len(crops), self.batch_size):
+            batch = prepare_reader_batch(crops[i : i + self.batch_size], flags[i : i + self.batch_size])
+            out = self.session.run(batch)[0]
+            if out.ndim != 3 or out.shape[2] != NUM_CLASSES:
+                raise ModelLoadError(f"reader output has shape {out.shape}, expected (N, T, {NUM_CLASSES})")
+            outputs.append(out.astype(np.float32))
+        if not outputs:
+            return np.zeros((0, 0, NUM_CLASSES), np.float32)
+        return np.concatenate(outputs)
+
+    def _decode(self, logprobs: np.ndarray) -> PlateCandidate:
+        # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
+        return decode_plate(
+            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=1
+        )[0]
+
+    def _rows(self, candidate: PlateCandidate) -> int | None:
+        if not candidate.valid or candidate.country is None or candidate.format is None:
+            return None
+        return self.registry.get(candidate.country, candidate.format).rows
+
+    def _rank(self, candidate: PlateCandidate, view_rows: int) -> tuple[bool, float]:
+        return (self._rows(candidate) == view_rows, candidate.confidence)
+
+    def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
+        if len(crops) == 0:
+            return []
+        one_row = [self._decode(lp) for lp in self.logprobs(crops)]
+        best = list(one_row)
+        ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]
+        if ambiguous:
+            two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
+            for i, lp in zip(ambiguous, two_lp, strict=True):
+                candidate = self._decode(lp)
+                if self._rank(candidate, 2) > self._rank(one_row[i], 1):
+                    best[i] = candidate
+        return [_reading(c) for c in best]
+
+
+def _reading(candidate: PlateCandidate) -> PlateReading:
+    return PlateReading(
+        text=candidate.text,
+        latin=candidate.latin,
+        confidence=float(candidate.confidence),
+        country=candidate.country,
+        format=candidate.format,
+        region=candidate.region,
+        valid=candidate.valid,
+    )

@@ -1,0 +1,158 @@
+"""Static INT8 quantisation of a shipped ONNX model with onnxruntime.
+
+    python -m models.quantize --input models/reader_fp32.onnx --output models/reader_int8.onnx \
+        --calibration-data DIR [--kind reader|detector] [--limit 400]
+
+QDQ format, QUInt8 activations (OpenVINO's CPU plugin refuses QInt8 activations), per-channel
+QInt8 weights. Calibration images are read from DIR (png/jpg, recursively) and fed through the
+SAME preprocessing the runtime uses, looked up by model kind in CALIBRATION_PREPROCESSORS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from models.export import read_metadata, set_metadata
+
+# kind -> "module:function" taking a list of BGR uint8 images and returning the model input
+# batch (N, C, H, W) float32, exactly as the edge runtime prepares it. Imported lazily.
+CALIBRATION_PREPROCESSORS: dict[str, str] = {
+    "reader": "models.quantize:reader_calibration_batch",
+}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+
+
+def reader_calibration_batch(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Reader input for calibration crops: one-row view, as the runtime reads every crop first."""
+    from edge.inference.reader_input import prepare_reader_batch
+
+    return prepare_reader_batch(images)
+
+
+def calibration_preprocessor(kind: str) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
+    if kind not in CALIBRATION_PREPROCESSORS:
+        raise ValueError(
+            f"no calibration preprocessing for kind {kind!r}; known: {sorted(CALIBRATION_PREPROCESSORS)}"
+        )
+    module_name, func_name = CALIBRATION_PREPROCESSORS[kind].split(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def calibration_images(directory: Path, limit: int, seed: int = 0) -> list[Path]:
+    if not directory.is_dir():
+        raise FileNotFoundError(f"calibration folder not found: {directory}")
+    paths = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ValueError(f"no calibration images (png/jpg) in {directory}")
+    if len(paths) > limit:
+        pick = np.random.default_rng(seed).choice(len(paths), size=limit, replace=False)
+        paths = [paths[i] for i in sorted(pick)]
+    return paths
+
+
+class _ImageReader:
+    """onnxruntime CalibrationDataReader over preprocessed batches of images."""
+
+    def __init__(
+        self,
+        input_name: str,
+        paths: list[Path],
+        preprocess: Callable[[Sequence[np.ndarray]], np.ndarray],
+        batch: int = 8,
+    ) -> None:
+        self._batches = self._make(input_name, paths, preprocess, batch)
+
+    @staticmethod
+    def _make(
+        input_name: str,
+        paths: list[Path],
+        preprocess: Callable[[Sequence[np.ndarray]], np.ndarray],
+        batch: int,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        for i in range(0, len(paths), batch):
+            images = []
+            for p in paths[i : i + batch]:
+                image = cv2.imread(str(p), cv2.IMREAD_COLOR)
+                if image is None:
+                    raise ValueError(f"cannot read calibration image {p}")
+                images.append(image)
+            yield {input_name: preprocess(images)}
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._batches, None)
+
+
+def quantize_model(
+    input_path: Path,
+    output_path: Path,
+    calibration_dir: Path,
+    kind: str | None = None,
+    limit: int = 400,
+    batch: int = 8,
+) -> Path:
+    """Write the INT8 version of `input_path`; `kind` defaults to the model's anpr_kind metadata."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    metadata = read_metadata(input_path)
+    kind = kind or metadata.get("anpr_kind")
+    if kind is None:
+        raise ValueError(f"{input_path} has no anpr_kind metadata; pass --kind")
+    preprocess = calibration_preprocessor(kind)
+    paths = calibration_images(calibration_dir, limit)
+    input_name = onnx.load(str(input_path), load_external_data=False).graph.input[0].name
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(input_path), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(output_path),
+            _ImageReader(input_name, paths, preprocess, batch),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+    proto = onnx.load(str(output_path), load_external_data=True)
+    set_metadata(
+        proto,
+        metadata
+        | {
+            "quantization": "int8 static QDQ, QUInt8 activations, per-channel QInt8 weights",
+            "calibration_images": str(len(paths)),
+        },
+    )
+    onnx.save_model(proto, str(output_path), save_as_external_data=False)
+    return output_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--input", type=Path, required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--calibration-data", type=Path, required=True, help="folder of calibration images")
+    parser.add_argument("--kind", choices=[*sorted(CALIBRATION_PREPROCESSORS), "detector"], default=None)
+    parser.add_argument("--limit", type=int, default=400, help="at most this many calibration images")
+    args = parser.parse_args(argv)
+    out = quantize_model(args.input, args.output, args.calibration_data, args.kind, args.limit)
+    fp32, int8 = args.input.stat().st_size, out.stat().st_size
+    print(f"wrote {out}: {int8 / 1024:.0f} KiB ({int8 / fp32:.0%} of FP32)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

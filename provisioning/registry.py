@@ -1,0 +1,55 @@
+"""The provisioning registry: who has an MQTT identity, kept as JSON beside the broker files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from provisioning.files import write_file
+
+Role = Literal["device", "central"]
+
+
+def device_username(site_id: str, device_id: str) -> str:
+    # Ids cannot contain "/", so the pair is unambiguous; it is also the certificate CN.
+    return f"{site_id}/{device_id}"
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: Role
+    created_at: str
+    site_id: str | None = None
+    device_id: str | None = None
+    cert_serial: str | None = None  # hex, when a client certificate was issued
+    revoked_at: str | None = None
+
+    def revoked(self) -> Account:
+        return replace(self, revoked_at=datetime.now(UTC).isoformat())
+
+
+class RegistryError(ValueError):
+    """The registry file is unreadable, or an operation conflicts with it."""
+
+
+class Registry:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.accounts: dict[str, Account] = {}
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.accounts = {item["username"]: Account(**item) for item in data["accounts"]}
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RegistryError(f"{path}: not a provisioning registry: {exc}") from exc
+
+    def save(self) -> None:
+        data = {"accounts": [asdict(a) for a in sorted(self.accounts.values(), key=lambda a: a.username)]}
+        write_file(self.path, json.dumps(data, indent=2) + "\n")
+
+    def active(self) -> list[Account]:
+        return [a for a in self.accounts.values() if a.revoked_at is None]

@@ -1,0 +1,167 @@
+"""The runtime plate reader: preprocessing, crops and reading synthetic plates with the shipped model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from common.plates.alphabet import to_latin
+from edge.inference.crops import crop_plate
+from edge.inference.protocols import PlateDetection, PlateReader
+from edge.inference.reader_input import (
+    READER_HEIGHT,
+    READER_WIDTH,
+    may_be_two_row,
+    prepare_reader_batch,
+    reader_image,
+)
+from edge.inference.runtime import ModelLoadError
+from models.paths import READER_FP32, READER_INT8
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
+
+
+def _plate_like(h: int = 40, w: int = 180, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    crop = np.full((h, w, 3), 220, np.uint8)
+    for x in range(8, w - 12, 18):
+        crop[6 : h - 6, x : x + int(rng.integers(4, 10))] = 20
+    return crop
+
+
+# --- preprocessing -----------------------------------------------------------------------------
+
+
+def test_batch_is_standardised_gray_of_the_reader_size() -> None:
+    batch = prepare_reader_batch([_plate_like(), _plate_like(60, 90, 1)[..., 0]])
+    assert batch.shape == (2, 1, READER_HEIGHT, READER_WIDTH) and batch.dtype == np.float32
+    assert np.allclose(batch.mean(axis=(1, 2, 3)), 0.0, atol=1e-4)
+    assert np.allclose(batch.std(axis=(1, 2, 3)), 1.0, atol=1e-3)
+
+
+def test_preprocessing_ignores_exposure() -> None:
+    crop = _plate_like()
+    darker = (crop * 0.5).astype(np.uint8)
+    a, b = prepare_reader_batch([crop]), prepare_reader_batch([darker])
+    assert np.abs(a - b).max() < 0.05
+
+
+def test_two_row_view_puts_the_rows_side_by_side() -> None:
+    crop = np.zeros((100, 120), np.uint8)
+    crop[:50] = 200  # bright top row, dark bottom row
+    image = reader_image(crop, two_row=True)
+    assert image[:, : READER_WIDTH // 2].mean() > 190 and image[:, READER_WIDTH // 2 :].mean() < 10
+    assert may_be_two_row(crop) and not may_be_two_row(_plate_like(40, 180))
+
+
+def test_bad_crops_are_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="uint8"):
+        prepare_reader_batch([np.zeros((20, 80, 3), np.float32)])
+    with pytest.raises(ValueError, match="too small"):
+        prepare_reader_batch([np.zeros((1, 80, 3), np.uint8)])
+    with pytest.raises(ValueError, match="one flag per crop"):
+        prepare_reader_batch([_plate_like()], two_row=[True, False])
+    assert prepare_reader_batch([]).shape == (0, 1, READER_HEIGHT, READER_WIDTH)
+
+
+# --- crops ---------------------------------------------------------------------------------------
+
+
+def test_crop_is_the_detector_box_clipped_to_the_frame() -> None:
+    frame = np.arange(100 * 200 * 3, dtype=np.uint32).reshape(100, 200, 3).astype(np.uint8)
+    crop = crop_plate(frame, PlateDetection(box=(10.4, 20.6, 60.2, 40.0), score=0.9))
+    assert crop.shape == (20, 51, 3)
+    assert np.array_equal(crop, frame[20:40, 10:61])
+    edge = crop_plate(frame, PlateDetection(box=(-15.0, 90.0, 30.0, 130.0), score=0.9))
+    assert edge.shape == (10, 30, 3)
+    sliver = crop_plate(frame, PlateDetection(box=(199.5, 10.0, 199.9, 30.0), score=0.9))
+    assert sliver.shape[1] == 2
+    with pytest.raises(ValueError, match="outside"):
+        crop_plate(frame, PlateDetection(box=(300.0, 10.0, 350.0, 30.0), score=0.9))
+
+
+# --- reading with the shipped model ---------------------------------------------------------------
+
+shipped = pytest.mark.skipif(
+    not READER_INT8.is_file(), reason="reader model not built yet (models/reader_int8.onnx)"
+)
+needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from edge.inference.reader import OnnxPlateReader
+
+    return OnnxPlateReader(READER_INT8, backend="onnxruntime", threads=1, countries=["RU"])
+
+
+@pytest.fixture(scope="module")
+def ru_samples():
+    from models.synth.augment import DegradeParams
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import OcrSampleFactory
+    from models.synth.plate_render import PLATE_STYLES
+
+    mild = DegradeParams(night_p=0.0, glare_p=0.0, dirt_p=0.0, occlude_p=0.0, jpeg_range=(60, 95))
+    factory = OcrSampleFactory(FontSet.discover(), styles=[PLATE_STYLES["RU/standard"]], degrade=mild)
+    return [factory.sample(123, i) for i in range(12)]
+
+
+@shipped
+@needs_font
+def test_reader_reads_synthetic_russian_plates(reader, ru_samples) -> None:
+    assert isinstance(reader, PlateReader)
+    readings = reader.read([s.crop for s in ru_samples])
+    assert len(readings) == len(ru_samples)
+    correct = sum(r.latin == s.text for r, s in zip(readings, ru_samples, strict=True))
+    assert correct >= 10, [(r.latin, s.text) for r, s in zip(readings, ru_samples, strict=True)]
+    for r, s in zip(readings, ru_samples, strict=True):
+        if r.latin == s.text:
+            assert r.valid and r.country == "RU" and r.format == "standard"
+            assert to_latin(r.text) == r.latin and r.text != r.latin  # canonical is Cyrillic
+            assert 0.0 < r.confidence <= 1.0 and r.region == s.text[6:]
+
+
+@shipped
+@needs_font
+def test_batching_does_not_change_readings(reader, ru_samples) -> None:
+    crops = [s.crop for s in ru_samples[:10]]  # more than one internal batch of 8
+    together = [r.text for r in reader.read(crops)]
+    alone = [reader.read([c])[0].text for c in crops]
+    assert together == alone
+    assert reader.read([]) == []
+
+
+@shipped
+@needs_font
+def test_reader_reads_a_two_row_plate() -> None:
+    from edge.inference.reader import OnnxPlateReader
+    from models.synth.augment import DegradeParams
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import CropParams, OcrSampleFactory
+    from models.synth.plate_render import PLATE_STYLES
+
+    clean = DegradeParams(
+        night_p=0.0, glare_p=0.0, dirt_p=0.0, occlude_p=0.0, blur_p=0.0, motion_p=0.0, jpeg_range=(80, 95)
+    )
+    factory = OcrSampleFactory(
+        FontSet.discover(),
+        styles=[PLATE_STYLES["RU/square"]],
+        degrade=clean,
+        crop=CropParams(source_width=(250, 300)),
+    )
+    reader = OnnxPlateReader(READER_INT8, backend="onnxruntime", countries=["RU"])
+    samples = [factory.sample(5, i) for i in range(6)]
+    readings = reader.read([s.crop for s in samples])
+    assert (
+        sum(r.latin == s.text and r.format == "square" for r, s in zip(readings, samples, strict=True)) >= 4
+    )
+
+
+def test_wrong_model_file_is_refused(tmp_path) -> None:
+    from edge.inference.reader import OnnxPlateReader
+
+    with pytest.raises(ModelLoadError, match="not found"):
+        OnnxPlateReader(tmp_path / "missing.onnx")
+    if READER_FP32.is_file():
+        reader = OnnxPlateReader(READER_FP32, backend="onnxruntime")
+        assert reader.session.input_shape[1:] == (1, READER_HEIGHT, READER_WIDTH)

@@ -1,0 +1,107 @@
+"""The `anpr-edge` command line: config errors, events list and export."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from common.crypto import load_or_create_key_file
+from common.events import ModelVersions, PlateEvent, PlateText
+from edge.cli import build_parser, main
+from edge.store import EventStore
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "named"),
+    [
+        ("cameras:\n  - id: gate\n    source: a.mp4\n    fps_limit: -1\n", "cameras.0.fps_limit"),
+        ("detektor:\n  score_threshold: 0.5\n", "detektor"),
+        ("reader:\n  batch_size: many\n", "reader.batch_size"),
+        ("cameras: [\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_config_is_refused_with_the_field_named_and_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml_text: str, named: str
+) -> None:
+    config = _write(tmp_path / "edge.yaml", yaml_text)
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert str(config) in err and named in err
+
+
+def test_a_missing_config_file_is_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read config" in capsys.readouterr().err
+
+
+def test_check_config_accepts_a_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(tmp_path / "edge.yaml", "version: 4\ncameras:\n  - id: gate\n    source: usb:0\n")
+    assert main(["check-config", str(config)]) == 0
+    assert "valid (version 4, 1 enabled camera(s))" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2_and_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["recognize"])
+    assert exc.value.code == 2
+    help_text = build_parser().format_help()
+    for command in ("run", "demo", "recognize", "events", "check-config"):
+        assert command in help_text
+
+
+def _event(plate: str, latin: str, channel: str, minutes_ago: int) -> PlateEvent:
+    when = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return PlateEvent(
+        site_id="s",
+        device_id="d",
+        channel_id=channel,
+        captured_at=when,
+        first_seen=when,
+        last_seen=when,
+        plate=PlateText(text=plate, latin=latin, country="RU", format="standard", valid=True),
+        confidence=0.93,
+        box=(1, 2, 30, 12),
+        frames=4,
+        crop_jpeg=b"\xff\xd8jpeg\xff\xd9",
+        models=ModelVersions(detector="det", reader="rdr"),
+    )
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    db, key_file = tmp_path / "events.db", tmp_path / "store.key"
+    with EventStore(db, load_or_create_key_file(key_file)) as store:
+        store.add(_event("А123ВС77", "A123BC77", "gate", 30))
+        store.add(_event("Е456КМ99", "E456KM99", "yard", 10))
+    return _write(tmp_path / "edge.yaml", f"store:\n  path: {db}\n  key_file: {key_file}\n")
+
+
+def test_events_list_decrypts_with_the_local_key(stored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["events", "list", "--config", str(stored)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and "Е456КМ99" in out[0] and "А123ВС77" in out[1]  # newest first
+    assert main(["events", "list", "--config", str(stored), "--plate", "a123bc77", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["plate"]["latin"] for r in rows] == ["A123BC77"]
+    assert "crop_jpeg" not in rows[0]
+
+
+def test_events_export_writes_csv_oldest_first(stored: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export.csv"
+    assert main(["events", "export", "--config", str(stored), "--format", "csv", "-o", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("event_id,") and "А123ВС77" in lines[1] and "Е456КМ99" in lines[2]
+
+
+def test_events_on_a_missing_store_fail_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(tmp_path / "edge.yaml", f"store:\n  path: {tmp_path / 'none.db'}\n")
+    assert main(["events", "list", "--config", str(config)]) == 1
+    assert "no event store at" in capsys.readouterr().err

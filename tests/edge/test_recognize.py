@@ -1,0 +1,73 @@
+"""Snapshot mode on colour-plate images: one result per image, unreadable files as errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_frame
+
+from common.config import DetectorConfig
+from edge.recognize import SnapshotRecognizer, format_table, load_image
+
+
+def _recognizer() -> SnapshotRecognizer:
+    return SnapshotRecognizer(ColourPlateDetector(), ColourPlateReader(), DetectorConfig(), 0.5)
+
+
+def test_images_and_directories_give_one_result_per_image_and_errors_do_not_stop_the_run(
+    tmp_path: Path,
+) -> None:
+    good = tmp_path / "shots"
+    good.mkdir()
+    two = render_frame(10, [Passing("blue", 0, 20, y=50), Passing("red", 5, 20, y=250)])
+    cv2.imwrite(str(good / "a.jpg"), two)
+    cv2.imwrite(str(good / "b.png"), render_frame(0, []))
+    (good / "notes.txt").write_text("not an image")
+    jpeg = (good / "a.jpg").read_bytes()
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(jpeg[: len(jpeg) // 2])
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
+
+    paths = [str(good), str(truncated), str(empty), str(garbage), str(tmp_path / "missing.jpg")]
+    results = [r.to_dict() for r in _recognizer().run(paths)]
+
+    assert [r["image"] for r in results] == [
+        str(good / "a.jpg"),
+        str(good / "b.png"),
+        *paths[1:],
+    ]
+    first = results[0]
+    assert set(first) == {"image", "plates", "ms"}
+    assert [p["latin"] for p in first["plates"]] == ["A123BC77", "O789PT50"]  # left to right
+    plate = first["plates"][0]
+    assert set(plate) == {"text", "latin", "confidence", "box", "country", "format"}
+    x1, y1, x2, y2 = plate["box"]
+    assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
+    assert results[1]["plates"] == []
+    assert results[2]["error"] == "truncated JPEG (no end-of-image marker)"
+    assert results[3]["error"] == "empty file (0 bytes)"
+    assert results[4]["error"] == "not a decodable image"
+    assert results[5]["error"] == "file not found"
+
+
+def test_boxes_are_in_the_image_pixel_coordinates(tmp_path: Path) -> None:
+    frame = render_frame(0, [Passing("green", 0, 10, y=100)])
+    plates = _recognizer().recognize(frame)
+    assert len(plates) == 1 and plates[0].box == (20, 100, 121, 125)
+
+
+def test_the_table_names_each_plate_and_each_failure(tmp_path: Path) -> None:
+    image = tmp_path / "x.png"
+    cv2.imwrite(str(image), render_frame(0, [Passing("red", 0, 10)]))
+    lines = list(format_table(_recognizer().run([str(image), str(tmp_path / "y.jpg")])))
+    assert "А123ВС77" in lines[1] and "RU/standard" in lines[1]
+    assert "error: file not found" in lines[2]
+
+
+def test_load_image_reads_a_good_file(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "ok.jpg"), render_frame(0, []))
+    assert load_image(str(tmp_path / "ok.jpg")).shape == (360, 640, 3)

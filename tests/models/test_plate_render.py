@@ -1,0 +1,75 @@
+"""The plate renderer draws every registry format, deterministically, in real plate proportions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from common.plates.registry import load_registry
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontNotFoundError, FontSet
+from models.synth.plate_render import PLATE_STYLES, glyph_rows, random_text, render_plate, style_for_format
+
+pytestmark = pytest.mark.skipif(
+    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
+)
+
+
+@pytest.fixture(scope="module")
+def fonts() -> FontSet:
+    return FontSet.discover()
+
+
+def test_every_registry_format_has_a_style_and_renders(fonts: FontSet) -> None:
+    registry = load_registry()
+    assert set(PLATE_STYLES) == {f.key for f in registry.formats}
+    rng = np.random.default_rng(3)
+    for key, style in PLATE_STYLES.items():
+        text = random_text(style, rng)
+        image = render_plate(style, text, fonts, rng, px_per_mm=0.5)
+        w_mm, h_mm = style.size_mm
+        assert image.dtype == np.uint8 and image.shape == (round(h_mm * 0.5), round(w_mm * 0.5), 3), key
+        assert image.std() > 20, f"{key} rendered a blank plate"
+
+
+def test_russian_plate_follows_gost_size_and_colours(fonts: FontSet) -> None:
+    registry = load_registry()
+    standard = style_for_format(registry.get("RU", "standard"))
+    assert (
+        standard.size_mm == (520.0, 112.0)
+        and standard.gost_font
+        and standard.rus_flag
+        and standard.region_box
+    )
+    taxi = style_for_format(registry.get("RU", "taxi"))
+    police = style_for_format(registry.get("RU", "police"))
+    rng = np.random.default_rng(0)
+    taxi_img = render_plate(taxi, "АВ12377", fonts, rng)
+    police_img = render_plate(police, "А123477", fonts, rng)
+    # BGR: yellow has far more red/green than blue; police blue the other way round.
+    assert np.median(taxi_img[..., 2]) > np.median(taxi_img[..., 0]) + 100
+    assert np.median(police_img[..., 0]) > np.median(police_img[..., 2]) + 60
+
+
+def test_rendering_is_deterministic_by_seed(fonts: FontSet) -> None:
+    style = PLATE_STYLES["RU/standard"]
+    a = render_plate(style, "А123ВС77", fonts, np.random.default_rng(5))
+    b = render_plate(style, "А123ВС77", fonts, np.random.default_rng(5))
+    c = render_plate(style, "А123ВС777", fonts, np.random.default_rng(5))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_two_row_plate_puts_groups_on_two_rows(fonts: FontSet) -> None:
+    registry = load_registry()
+    fmt = registry.get("RU", "square")
+    assert glyph_rows(fmt, "А123ВС77") == [["A", "123"], ["BC", "77"]]
+    style = style_for_format(fmt)
+    image = render_plate(style, "А123ВС77", fonts, np.random.default_rng(1))
+    dark = (image.mean(axis=2) < 100).mean(axis=1)
+    h = image.shape[0]
+    assert dark[h // 8 : h // 2].max() > 0.2 and dark[h // 2 : 7 * h // 8].max() > 0.2
+
+
+def test_missing_font_dir_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(FontNotFoundError, match="--font-dir"):
+        FontSet.discover(tmp_path)
