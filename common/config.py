@@ -111,7 +111,7 @@ def _default_cameras() -> list[CameraConfig]:
 
 
 class EdgeConfig(_Section):
-    version: int = Field(default=1, ge=1, description="bumped by central on every config push")
+    version: int = Field(default=1, ge=1, le=2**31 - 1, description="bumped by central on every config push")
     site_id: str = Field(default="site1", pattern=ID_PATTERN)
     device_id: str = Field(default="edge1", pattern=ID_PATTERN)
     cameras: list[CameraConfig] = Field(default_factory=_default_cameras, max_length=64)
