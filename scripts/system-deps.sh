@@ -8,9 +8,12 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
-[ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+# The synthetic engine draws non-GOST plates with these (models/synth/fonts.py lists the files).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf ] || need+=(fonts-dejavu-extra)
-[ -d /usr/share/fonts/truetype/liberation ] || need+=(fonts-liberation)
+[ -f /usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf ] || need+=(fonts-liberation)
+[ -f /usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf ] || need+=(fonts-roboto-unhinted)
+[ -f /usr/share/fonts/truetype/opendin/OSP-DIN.ttf ] || need+=(fonts-opendin)
+[ -f /usr/share/fonts/truetype/paratype/PTN77F.ttf ] || need+=(fonts-paratype)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,242 @@
+"""End-to-end evaluation of the shipped models, FP32 and INT8 side by side.
+
+    python -m models.evaluate [--out models/reports] [--realdata DIR] [--scenes 200] [--crops 1000]
+
+Measures, for each precision: detector recall and precision at IoU 0.5 (and the PR curve),
+plate exact-match and CER of the reader alone (on labelled boxes) and end to end (detector ->
+crop -> reader -> format-constrained decoding, through the same `SnapshotRecognizer` that
+`anpr-edge recognize` uses), a breakdown per country and format, latency per frame and per
+plate, and model sizes; on (a) a fixed synthetic test set and (b) the real photos in
+`../shared/realdata/ru-dev` (evaluation only, never training). Writes evaluation.json,
+evaluation.md and PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from common.config import DetectorConfig, ReaderConfig
+from edge.inference.detector import OnnxPlateDetector
+from edge.inference.protocols import PlateDetection
+from edge.inference.reader import OnnxPlateReader
+from edge.recognize import SnapshotRecognizer
+from models.metrics import DetectionScore, ReadingScore, match_boxes
+from models.paths import DETECTOR_FP32, DETECTOR_INT8, MODELS_DIR, READER_FP32, READER_INT8
+from models.reader.eval_real import latency_ms_per_plate, real_crops
+from models.realdata import LabelledPhoto, load_real_photos
+
+SYNTH_CROP_SEED = 771_2026  # no training run renders with this seed
+PR_THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+# Measured on these machines before this project's models existed (issue #3); kept as the bar.
+BASELINES = [
+    {
+        "name": "RapidOCR PP-OCRv6 recognizer (Apache-2.0)",
+        "task": "reader on real RU crops",
+        "exact_match": 69 / 91,
+        "plates": 91,
+        "ms_per_plate": 16.0,
+    },
+    {
+        "name": "OpenCV 4 Haar cascade for RU plates",
+        "task": "detector on real RU photos",
+        "recall": 0.46,
+        "precision": 0.33,
+        "ms_per_photo": 244.0,
+    },
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    detector: Path
+    reader: Path
+
+
+def _read_image(photo: LabelledPhoto) -> np.ndarray:
+    image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"cannot read {photo.path}")
+    return image
+
+
+def _boxes(detections: list[PlateDetection], threshold: float) -> list[tuple[float, float, float, float]]:
+    return [d.box for d in detections if d.score >= threshold]
+
+
+def pr_curve(found: list[list[PlateDetection]], truths: list[list[tuple]]) -> list[dict[str, float]]:
+    curve = []
+    for threshold in PR_THRESHOLDS:
+        score = DetectionScore()
+        for dets, truth in zip(found, truths, strict=True):
+            score.add(truth, _boxes(dets, float(threshold)))
+        curve.append({"threshold": float(threshold), "recall": score.recall, "precision": score.precision})
+    return curve
+
+
+def detector_latency_ms(detector: OnnxPlateDetector, frame: np.ndarray, runs: int = 20) -> float:
+    """Median time per 1080p frame, resize and decoding included."""
+    frame = cv2.resize(frame, (1920, 1080))
+    detector.detect(frame)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        detector.detect(frame)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def evaluate_real(variant: Variant, photos: list[LabelledPhoto], backend: str) -> dict[str, Any]:
+    detector_config, reader_config = DetectorConfig(), ReaderConfig()
+    # One low-threshold pass gives every point of the PR curve; the operating point filters it.
+    detector = OnnxPlateDetector(variant.detector, backend, threads=2, score_threshold=0.05)  # type: ignore[arg-type]
+    reader = OnnxPlateReader(variant.reader, backend, threads=1)  # type: ignore[arg-type]
+    recognizer = SnapshotRecognizer(detector, reader, detector_config, reader_config.min_confidence)
+    images = [_read_image(photo) for photo in photos]
+    truths = [[tuple(float(v) for v in p.box) for p in photo.plates] for photo in photos]
+    found = [detector.detect(image) for image in images]
+    detection = DetectionScore()
+    for dets, truth in zip(found, truths, strict=True):
+        detection.add(truth, _boxes(dets, detector_config.score_threshold))
+
+    end_to_end, outputs, correct_outputs, errors = ReadingScore(), 0, 0, []
+    started = time.perf_counter()
+    for image, photo, truth in zip(images, photos, truths, strict=True):
+        plates = recognizer.recognize(image)
+        outputs += len(plates)
+        matched = match_boxes(truth, [p.box for p in plates])
+        for label, index in zip(photo.plates, matched, strict=True):
+            text = plates[index].text if index is not None else None
+            end_to_end.add(label.text, text)
+            correct_outputs += int(text == label.text)
+            if text != label.text:
+                errors.append({"image": photo.path.name, "truth": label.text, "read": text})
+    seconds_per_photo = (time.perf_counter() - started) / max(1, len(photos))
+
+    crops, texts = real_crops(photos[0].path.parent.parent)
+    reader_alone, pairs = ReadingScore(), []
+    for truth_text, reading in zip(texts, reader.read(crops), strict=True):
+        reader_alone.add(truth_text, reading.text)
+        pairs.append((truth_text, reading.text))
+    wall_ms, cpu_ms = latency_ms_per_plate(reader, crops)
+    return {
+        "detector": detection.as_dict() | {"score_threshold": detector_config.score_threshold},
+        "pr_curve": pr_curve(found, truths),
+        "reader_on_label_boxes": reader_alone.as_dict(),
+        "end_to_end": end_to_end.as_dict()
+        | {"outputs": outputs, "output_precision": correct_outputs / outputs if outputs else 0.0},
+        "end_to_end_errors": errors,
+        "ms_per_photo_end_to_end": seconds_per_photo * 1000,
+        "detector_ms_per_1080p_frame_2_threads": detector_latency_ms(detector, images[0]),
+        "reader_ms_per_plate_batch8_1_thread": wall_ms,
+        "reader_cpu_ms_per_plate_batch8_1_thread": cpu_ms,
+        "_pairs": pairs,
+    }
+
+
+def evaluate_synthetic(
+    variant: Variant, scenes: list[Any], samples: list[Any], backend: str
+) -> dict[str, Any]:
+    detector = OnnxPlateDetector(
+        variant.detector,
+        backend,
+        threads=2,  # type: ignore[arg-type]
+        score_threshold=DetectorConfig().score_threshold,
+    )
+    detection = DetectionScore()
+    for scene in scenes:
+        detection.add(
+            [tuple(map(float, b)) for b in scene.boxes], [d.box for d in detector.detect(scene.image)]
+        )
+    reader = OnnxPlateReader(variant.reader, backend, threads=1)  # type: ignore[arg-type]
+    readings = reader.read([s.crop for s in samples])
+    overall, per_format = ReadingScore(), defaultdict(ReadingScore)
+    pairs = []
+    for sample, reading in zip(samples, readings, strict=True):
+        overall.add(sample.text, reading.latin)
+        per_format[sample.style_id].add(sample.text, reading.latin)
+        pairs.append((sample.text, reading.latin))
+    return {
+        "detector": detection.as_dict(),
+        "reader": overall.as_dict(),
+        "reader_per_format": {key: score.as_dict() for key, score in sorted(per_format.items())},
+        "_pairs": pairs,
+    }
+
+
+def synthetic_sets(scene_count: int, crop_count: int) -> tuple[list[Any], list[Any]]:
+    from models.detector.evaluate import synthetic_test_set
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import OcrSampleFactory
+    from models.synth.scene_plates import RenderedPlateSource
+
+    scenes = synthetic_test_set(RenderedPlateSource(), count=scene_count)
+    factory = OcrSampleFactory(FontSet.discover())
+    return scenes, [factory.sample(SYNTH_CROP_SEED, i) for i in range(crop_count)]
+
+
+def model_sizes(variants: list[Variant]) -> dict[str, dict[str, float]]:
+    return {
+        v.name: {
+            "detector_kib": v.detector.stat().st_size / 1024,
+            "reader_kib": v.reader.stat().st_size / 1024,
+        }
+        for v in variants
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=MODELS_DIR / "reports")
+    parser.add_argument("--realdata", default=None, help="ru-dev folder (default ../shared/realdata/ru-dev)")
+    parser.add_argument("--scenes", type=int, default=200, help="synthetic detector scenes")
+    parser.add_argument("--crops", type=int, default=1000, help="synthetic reader crops")
+    parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino"])
+    args = parser.parse_args(argv)
+
+    variants = [Variant("FP32", DETECTOR_FP32, READER_FP32), Variant("INT8", DETECTOR_INT8, READER_INT8)]
+    missing = [str(p) for v in variants for p in (v.detector, v.reader) if not p.is_file()]
+    if missing:
+        print("missing model files: " + ", ".join(missing), file=sys.stderr)
+        return 1
+    photos = load_real_photos(args.realdata)
+    scenes, samples = synthetic_sets(args.scenes, args.crops)
+    report: dict[str, Any] = {
+        "backend": args.backend,
+        "sizes": model_sizes(variants),
+        "baselines": BASELINES,
+        "real": {},
+        "synthetic": {},
+    }
+    for variant in variants:
+        print(f"evaluating {variant.name} ...", file=sys.stderr)
+        report["real"][variant.name] = evaluate_real(variant, photos, args.backend)
+        report["synthetic"][variant.name] = evaluate_synthetic(variant, scenes, samples, args.backend)
+
+    from models.report import write_report
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_report(
+        report,
+        args.out,
+        real_plates=sum(len(p.plates) for p in photos),
+        synthetic_counts=(len(scenes), len(samples)),
+    )
+    print((args.out / "evaluation.md").read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

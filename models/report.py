@@ -1,0 +1,187 @@
+"""The evaluation report: JSON for machines, Markdown for people, PNG plots for both."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from common.plates.alphabet import to_latin
+
+GAP = "∅"
+
+
+def char_alignment(truth: str, predicted: str) -> list[tuple[str, str]]:
+    """(truth char, predicted char) pairs of one edit-distance alignment; GAP marks a missing side."""
+    n, m = len(truth), len(predicted)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        cost[i][0] = i
+    for j in range(m + 1):
+        cost[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i][j] = min(
+                cost[i - 1][j] + 1,
+                cost[i][j - 1] + 1,
+                cost[i - 1][j - 1] + (truth[i - 1] != predicted[j - 1]),
+            )
+    pairs: list[tuple[str, str]] = []
+    i, j = n, m
+    while i or j:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (truth[i - 1] != predicted[j - 1]):
+            pairs.append((truth[i - 1], predicted[j - 1]))
+            i, j = i - 1, j - 1
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            pairs.append((truth[i - 1], GAP))
+            i -= 1
+        else:
+            pairs.append((GAP, predicted[j - 1]))
+            j -= 1
+    return pairs[::-1]
+
+
+def confusions(pairs: list[tuple[str, str | None]]) -> Counter[tuple[str, str]]:
+    """Counts of character errors (truth, read) over plate pairs, compared glyph for glyph."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for truth, predicted in pairs:
+        for a, b in char_alignment(to_latin(truth), to_latin(predicted or "")):
+            if a != b:
+                counts[(a, b)] += 1
+    return counts
+
+
+def _plot_pr(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    for name, real in report["real"].items():
+        curve = real["pr_curve"]
+        ax.plot([p["recall"] for p in curve], [p["precision"] for p in curve], marker=".", label=name)
+    ax.set(
+        xlabel="recall (IoU 0.5)",
+        ylabel="precision",
+        title="Detector on real RU photos",
+        xlim=(0, 1.02),
+        ylim=(0, 1.02),
+    )
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _plot_confusions(counts: Counter[tuple[str, str]], path: Path, top: int = 20) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    common = counts.most_common(top)
+    if common:
+        labels = [f"{a}→{b}" for (a, b), _ in common][::-1]
+        ax.barh(labels, [c for _, c in common][::-1])
+    ax.set(xlabel="errors", title="Reader character confusions (truth→read)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[int, int]) -> str:
+    names = list(report["real"])
+    head = "| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names)
+    rows = [head]
+
+    def row(label: str, values: list[str]) -> None:
+        rows.append(f"| {label} | " + " | ".join(values) + " |")
+
+    real, synth, sizes = report["real"], report["synthetic"], report["sizes"]
+    row(
+        f"real: detector recall @IoU0.5 ({real_plates} plates)",
+        [_pct(real[n]["detector"]["recall"]) for n in names],
+    )
+    row("real: detector precision", [_pct(real[n]["detector"]["precision"]) for n in names])
+    row("real: end-to-end plate exact-match", [_pct(real[n]["end_to_end"]["exact_match"]) for n in names])
+    row("real: end-to-end CER", [_pct(real[n]["end_to_end"]["cer"]) for n in names])
+    row(
+        "real: reader alone on labelled boxes, exact",
+        [_pct(real[n]["reader_on_label_boxes"]["exact_match"]) for n in names],
+    )
+    row("real: reader alone, CER", [_pct(real[n]["reader_on_label_boxes"]["cer"]) for n in names])
+    row(
+        f"synthetic: detector recall ({synthetic_counts[0]} scenes)",
+        [_pct(synth[n]["detector"]["recall"]) for n in names],
+    )
+    row("synthetic: detector precision", [_pct(synth[n]["detector"]["precision"]) for n in names])
+    row(
+        f"synthetic: reader exact ({synthetic_counts[1]} crops)",
+        [_pct(synth[n]["reader"]["exact_match"]) for n in names],
+    )
+    row("synthetic: reader CER", [_pct(synth[n]["reader"]["cer"]) for n in names])
+    row(
+        "detector ms per 1080p frame (2 threads)",
+        [f"{real[n]['detector_ms_per_1080p_frame_2_threads']:.1f}" for n in names],
+    )
+    row(
+        "reader ms per plate (batch 8, 1 thread, wall / CPU)",
+        [
+            f"{real[n]['reader_ms_per_plate_batch8_1_thread']:.2f} / "
+            f"{real[n]['reader_cpu_ms_per_plate_batch8_1_thread']:.2f}"
+            for n in names
+        ],
+    )
+    row("end to end ms per photo", [f"{real[n]['ms_per_photo_end_to_end']:.1f}" for n in names])
+    row("detector file KiB", [f"{sizes[n]['detector_kib']:.0f}" for n in names])
+    row("reader file KiB", [f"{sizes[n]['reader_kib']:.0f}" for n in names])
+
+    lines = ["# Model evaluation", "", f"Backend: {report['backend']}.", "", *rows, ""]
+    lines += [
+        "## Synthetic reader by country and format",
+        "",
+        "| format | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for key in synth[names[0]]["reader_per_format"]:
+        cells = [
+            f"{_pct(synth[n]['reader_per_format'][key]['exact_match'])} "
+            f"({synth[n]['reader_per_format'][key]['plates']})"
+            for n in names
+        ]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    lines += ["", "## Baselines (measured here before, issue #3)", ""]
+    for base in report["baselines"]:
+        figures = ", ".join(
+            f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in base.items()
+            if k not in {"name", "task"}
+        )
+        lines.append(f"- {base['name']} — {base['task']}: {figures}")
+    lines += ["", "## End-to-end errors on real photos (last variant)", ""]
+    for err in real[names[-1]]["end_to_end_errors"]:
+        lines.append(f"- {err['image']}: {err['truth']} → {err['read'] or '(nothing)'}")
+    lines += ["", "Plots: `pr_curve.png`, `char_confusions.png`.", ""]
+    return "\n".join(lines)
+
+
+def write_report(
+    report: dict[str, Any], out: Path, real_plates: int, synthetic_counts: tuple[int, int]
+) -> None:
+    pairs = [
+        p for section in ("real", "synthetic") for v in report[section].values() for p in v.pop("_pairs")
+    ]
+    counts = confusions(pairs)
+    report["char_confusions"] = [{"truth": a, "read": b, "count": c} for (a, b), c in counts.most_common(40)]
+    (out / "evaluation.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "evaluation.md").write_text(markdown(report, real_plates, synthetic_counts), encoding="utf-8")
+    _plot_pr(report, out / "pr_curve.png")
+    _plot_confusions(counts, out / "char_confusions.png")
