@@ -10,9 +10,10 @@ One 32-byte master key per device. Three independent keys are derived from it wi
   find all events of one plate without decrypting any other;
 * a key check value stored beside the data, so a wrong key is reported as such, not as garbage.
 
-The master key comes from a systemd credential (`$CREDENTIALS_DIRECTORY/<name>`) when the service
-has one, else from a key file created with mode 0600 on first use. It is never read from the
-configuration file: the configuration only names where the key lives.
+The master key comes from a systemd credential (`$CREDENTIALS_DIRECTORY/<name>`, see
+common/credentials.py) when the service has one, else from a key file created with mode 0600 on
+first use. It is never read from the configuration file: the configuration only names where the
+key lives.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from common import credentials
 from common.plates.normalize import normalize_plate
 
 MASTER_KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
 # Name of the systemd credential holding the master key (LoadCredential[Encrypted]=anpr-store-key:...).
-STORE_KEY_CREDENTIAL = "anpr-store-key"
+STORE_KEY_CREDENTIAL = credentials.STORE_KEY
 
 _SEAL_FORMAT = b"\x01"  # first byte of every sealed value: lets a later format coexist with this one
 _AAD_PREFIX = b"anpr.store.v1\x00"
@@ -205,15 +207,6 @@ def load_or_create_key_file(path: Path, create: bool = True) -> bytes:
     return read_key_file(path)
 
 
-def credential_path(name: str = STORE_KEY_CREDENTIAL) -> Path | None:
-    """Path of a systemd credential of this service, or None when the service has none by that name."""
-    directory = os.environ.get("CREDENTIALS_DIRECTORY")
-    if not directory:
-        return None
-    path = Path(directory) / name
-    return path if path.exists() else None
-
-
 def load_store_key(key_file: Path, credential_name: str = STORE_KEY_CREDENTIAL, create: bool = True) -> bytes:
     """The store master key: the systemd credential when present, else the key file (created if
     missing and `create`).
@@ -221,7 +214,7 @@ def load_store_key(key_file: Path, credential_name: str = STORE_KEY_CREDENTIAL, 
     systemd owns the credential directory (readable only by the service), so a credential is
     checked for its length, not its mode.
     """
-    credential = credential_path(credential_name)
+    credential = credentials.credential_path(credential_name)
     if credential is not None:
         try:
             data = credential.read_bytes()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioning.layout import CLIENT_CERT_PORT, PLAIN_PORT, TLS_PORT
+
 
 @dataclass(frozen=True)
 class BrokerLayout:
@@ -19,9 +21,9 @@ class BrokerLayout:
     persistence_dir: Path
     log_file: Path | None = None  # None: log to syslog-friendly stderr
     bind_plain: str = "127.0.0.1"
-    plain_port: int | None = 1883
-    tls_port: int | None = 8883
-    cert_port: int | None = 8884
+    plain_port: int | None = PLAIN_PORT
+    tls_port: int | None = TLS_PORT
+    cert_port: int | None = CLIENT_CERT_PORT
     run_as_root: bool = False  # tests run mosquitto as root; a real broker drops to the mosquitto user
 
 

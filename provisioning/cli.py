@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from provisioning import layout
 from provisioning.broker_config import BrokerLayout, render_broker_config
 from provisioning.files import write_file
 from provisioning.passwords import PasswordFileError
@@ -32,7 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--site", required=True)
     add.add_argument("--device", required=True)
     add.add_argument("--broker-host", default="127.0.0.1", help="broker address the device connects to")
-    add.add_argument("--broker-port", type=int, default=None, help="default 1883, or 8883 with TLS")
+    add.add_argument(
+        "--broker-port",
+        type=int,
+        default=None,
+        help=f"default {layout.PLAIN_PORT}, {layout.TLS_PORT} with --tls, {layout.CLIENT_CERT_PORT} with "
+        "--client-cert (the broker's listeners)",
+    )
     add.add_argument("--tls", action="store_true", help="connect over TLS with a password")
     add.add_argument(
         "--client-cert",
@@ -50,6 +57,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hash passwords in Python even if mosquitto_passwd is installed",
     )
+
+    rotate = with_root(
+        sub.add_parser(
+            "rotate",
+            help="new MQTT password (and client certificate, the old one revoked) for a device; "
+            "keeps its store key",
+        )
+    )
+    rotate.add_argument("--site", required=True)
+    rotate.add_argument("--device", required=True)
+    rotate.add_argument("--no-mosquitto-passwd", action="store_true")
 
     central = with_root(sub.add_parser("add-central", help="create central's broker account"))
     central.add_argument("--name", default="central")
@@ -99,6 +117,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"broker files updated: {provisioner.password_file}, {provisioner.acl_file} "
                 "(copy them to the broker and send it SIGHUP)"
             )
+        elif args.command == "rotate":
+            bundle = provisioner.rotate(args.site, args.device, use_tool=not args.no_mosquitto_passwd)
+            print(f"rotated the MQTT login of {bundle.account.username}; store key and edge.yaml unchanged")
+            for path in bundle.files:
+                print(f"  {path}")
+            broker = (
+                "restart it (it reads the CRL at start)" if bundle.account.cert_serial else "send it SIGHUP"
+            )
+            print(
+                f"copy the broker files to the broker and {broker}, then these files to the device "
+                "and restart anpr-edge"
+            )
         elif args.command == "add-central":
             path = provisioner.add_central(args.name, use_tool=not args.no_mosquitto_passwd)
             print(f"central account {args.name}: password in {path}")
@@ -106,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             for account in provisioner.accounts():
                 state = f"revoked {account.revoked_at}" if account.revoked_at else "active"
                 cert = f" cert {account.cert_serial}" if account.cert_serial else ""
-                print(f"{account.username}\t{account.role}\t{state}\tcreated {account.created_at}{cert}")
+                rotated = f" rotated {account.rotated_at}" if account.rotated_at else ""
+                when = f"created {account.created_at}{rotated}"
+                print(f"{account.username}\t{account.role}\t{state}\t{when}{cert}")
         elif args.command == "revoke":
             if args.username is None and args.device is None:
                 raise RegistryError("revoke --site needs --device")

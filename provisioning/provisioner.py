@@ -7,15 +7,17 @@ Everything lives under one root directory (keep it on the operator's machine, no
     broker/clients-ca.pem, crl.pem      site CAs and their CRLs, for client-certificate listeners
     broker/server.crt, server.key       the broker's TLS certificate (server-cert)
     pki/broker-ca/, pki/sites/<site>/   CA keys (0600)
-    devices/<site>/<device>/            what goes onto the box: store.key, mqtt.password,
-                                        client.crt/.key, broker-ca.crt, edge.yaml
+    devices/<site>/<device>/            what goes into /etc/anpr on the box, in the same layout
+                                        (provisioning/layout.py): edge.yaml, mqtt-ca.crt,
+                                        mqtt-client.crt, credentials/{store.key, mqtt.password,
+                                        client.key}
     services/<name>/mqtt.password       central's broker password
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,14 +26,14 @@ import yaml
 
 from common.config import ID_PATTERN, parse_edge_config
 from common.crypto import generate_master_key
+from provisioning import layout
 from provisioning.acl import render_acl
 from provisioning.certs import build_crl, issue_certificate, load_or_create_ca
 from provisioning.files import SECRET_MODE, write_file
 from provisioning.passwords import generate_password, hash_password, read_password_file, render_password_file
 from provisioning.registry import Account, Registry, RegistryError, device_username
 
-DEFAULT_INSTALL_DIR = Path("/etc/anpr")
-PLAIN_PORT, TLS_PORT = 1883, 8883
+DEFAULT_INSTALL_DIR = layout.CONFIG_DIR
 
 
 def _check_id(value: str, what: str) -> str:
@@ -45,6 +47,52 @@ class DeviceBundle:
     account: Account
     directory: Path
     files: list[Path]
+
+
+def _make_credentials_dir(bundle: Path) -> None:
+    # The bundle is copied to the box as it is: its credentials/ must already be root-only there.
+    path = bundle / layout.CREDENTIALS_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+@dataclass(frozen=True)
+class _MqttLogin:
+    password: str
+    cert_serial: str | None
+    files: list[Path]
+
+
+def edge_snippet(
+    site_id: str,
+    device_id: str,
+    *,
+    broker_host: str,
+    broker_port: int,
+    tls: bool,
+    client_cert: bool,
+    install_dir: Path,
+) -> dict[str, Any]:
+    """The identity part of a device's edge.yaml; paths are where the bundle's files land on the box."""
+    mqtt: dict[str, Any] = {"enabled": True, "host": broker_host, "port": broker_port}
+    if not client_cert:  # with a certificate the broker takes the identity from its CN
+        mqtt |= {
+            "username": device_username(site_id, device_id),
+            "password_file": str(install_dir / layout.MQTT_PASSWORD),
+        }
+    if tls:
+        mqtt |= {"tls": True, "ca_file": str(install_dir / layout.BROKER_CA)}
+    if client_cert:
+        mqtt |= {
+            "cert_file": str(install_dir / layout.CLIENT_CERT),
+            "key_file": str(install_dir / layout.CLIENT_KEY),
+        }
+    return {
+        "site_id": site_id,
+        "device_id": device_id,
+        "store": {"key_file": str(install_dir / layout.STORE_KEY)},
+        "mqtt": mqtt,
+    }
 
 
 class Provisioner:
@@ -81,62 +129,95 @@ class Provisioner:
         username = device_username(site_id, device_id)
         existing = self.registry.accounts.get(username)
         if existing is not None and existing.revoked_at is None:
-            raise RegistryError(f"device {username} is already provisioned; revoke it first to re-issue")
+            raise RegistryError(
+                f"device {username} is already provisioned; `rotate` renews its MQTT login and keeps its "
+                "store key (revoke it first to start afresh with a new store key)"
+            )
         tls = tls or client_cert
         directory = self.device_dir(site_id, device_id)
-        files = [write_file(directory / "store.key", generate_master_key(), SECRET_MODE)]
-        password = generate_password()
-        files.append(write_file(directory / "mqtt.password", password + "\n", SECRET_MODE))
-        serial: str | None = None
-        if client_cert:
-            ca = load_or_create_ca(self.root / "pki" / "sites" / site_id, f"anpr site {site_id} CA")
-            cert_pem, key_pem, serial_number = issue_certificate(ca, username)
-            serial = format(serial_number, "x")
-            files.append(write_file(directory / "client.crt", cert_pem))
-            files.append(write_file(directory / "client.key", key_pem, SECRET_MODE))
+        _make_credentials_dir(directory)
+        files = [write_file(directory / layout.STORE_KEY, generate_master_key(), SECRET_MODE)]
+        login = self._issue_login(directory, site_id, device_id, client_cert=client_cert)
+        files += login.files
         if tls:
             broker_ca = load_or_create_ca(self.broker_ca_dir, "anpr broker CA")
-            files.append(write_file(directory / "broker-ca.crt", broker_ca.pem))
+            files.append(write_file(directory / layout.BROKER_CA, broker_ca.pem))
         account = Account(
             username=username,
             role="device",
             created_at=datetime.now(UTC).isoformat(),
             site_id=site_id,
             device_id=device_id,
-            cert_serial=serial,
+            cert_serial=login.cert_serial,
+            # A re-added device keeps its old certificates in the CRL: they carry the same CN.
+            revoked_serials=existing.all_serials() if existing is not None else (),
         )
-        mqtt: dict[str, Any] = {
-            "enabled": True,
-            "host": broker_host,
-            "port": broker_port or (TLS_PORT if tls else PLAIN_PORT),
-        }
-        if not client_cert:  # with a certificate the broker takes the identity from its CN
-            mqtt |= {"username": username, "password_file": str(install_dir / "mqtt.password")}
-        if tls:
-            mqtt |= {"tls": True, "ca_file": str(install_dir / "broker-ca.crt")}
-        if client_cert:
-            mqtt |= {
-                "cert_file": str(install_dir / "client.crt"),
-                "key_file": str(install_dir / "client.key"),
-            }
-        snippet = {
-            "site_id": site_id,
-            "device_id": device_id,
-            "store": {"key_file": str(install_dir / "store.key")},
-            "mqtt": mqtt,
-        }
+        snippet = edge_snippet(
+            site_id,
+            device_id,
+            broker_host=broker_host,
+            broker_port=broker_port or layout.device_port(tls=tls, client_cert=client_cert),
+            tls=tls,
+            client_cert=client_cert,
+            install_dir=install_dir,
+        )
         parse_edge_config(snippet, f"edge.yaml for {username}")  # never hand out a config the agent refuses
         header = (
             f"# edge.yaml for {username}, written by `python -m provisioning add-device`.\n"
-            f"# Copy this directory's files to {install_dir} on the device (keep the 0600 modes).\n"
+            f"# This directory mirrors {install_dir} on the device: copy it there as it is, keeping\n"
+            f"# {layout.CREDENTIALS_DIR}/ root-only (0700, files 0600); the unit hands them to the agent.\n"
         )
-        files.append(write_file(directory / "edge.yaml", header + yaml.safe_dump(snippet, sort_keys=False)))
+        files.append(
+            write_file(directory / layout.EDGE_CONFIG, header + yaml.safe_dump(snippet, sort_keys=False))
+        )
 
         hashes = read_password_file(self.password_file)
-        hashes[username] = hash_password(username, password, use_tool=use_tool)
+        hashes[username] = hash_password(username, login.password, use_tool=use_tool)
         self.registry.accounts[username] = account
         self._write_broker_files(hashes)
         return DeviceBundle(account, directory, files)
+
+    def rotate(self, site_id: str, device_id: str, *, use_tool: bool = True) -> DeviceBundle:
+        """New MQTT credentials for an active device: a new password and, if it has one, a new client
+        certificate (the old one goes into the CRL). The store key and edge.yaml stay as they are:
+        a new store key could not read the box's existing event store."""
+        username = device_username(site_id, device_id)
+        account = self.registry.accounts.get(username)
+        if account is None or account.role != "device":
+            raise RegistryError(f"no device {username!r} in {self.registry.path}; add it with add-device")
+        if account.revoked_at is not None:
+            raise RegistryError(
+                f"{username} was revoked at {account.revoked_at}; a revoked device gets a new identity "
+                "with add-device"
+            )
+        directory = self.device_dir(site_id, device_id)
+        _make_credentials_dir(directory)
+        login = self._issue_login(directory, site_id, device_id, client_cert=account.cert_serial is not None)
+        rotated = replace(
+            account,
+            cert_serial=login.cert_serial,
+            revoked_serials=account.all_serials() if login.cert_serial else account.revoked_serials,
+            rotated_at=datetime.now(UTC).isoformat(),
+        )
+        hashes = read_password_file(self.password_file)
+        hashes[username] = hash_password(username, login.password, use_tool=use_tool)
+        self.registry.accounts[username] = rotated
+        self._write_broker_files(hashes)
+        return DeviceBundle(rotated, directory, login.files)
+
+    def _issue_login(self, directory: Path, site_id: str, device_id: str, *, client_cert: bool) -> _MqttLogin:
+        """A new MQTT password (always: it is also the fallback login on the TLS listener) and, if
+        asked, a client certificate from the site CA, written into the device bundle."""
+        password = generate_password()
+        files = [write_file(directory / layout.MQTT_PASSWORD, password + "\n", SECRET_MODE)]
+        serial: str | None = None
+        if client_cert:
+            ca = load_or_create_ca(self.root / "pki" / "sites" / site_id, f"anpr site {site_id} CA")
+            cert_pem, key_pem, serial_number = issue_certificate(ca, device_username(site_id, device_id))
+            serial = format(serial_number, "x")
+            files.append(write_file(directory / layout.CLIENT_CERT, cert_pem))
+            files.append(write_file(directory / layout.CLIENT_KEY, key_pem, SECRET_MODE))
+        return _MqttLogin(password, serial, files)
 
     def add_central(self, name: str = "central", *, use_tool: bool = True) -> Path:
         """An account for central's ingest: reads every device topic, writes config topics."""
@@ -204,9 +285,10 @@ class Provisioner:
         for site_dir in sorted(p for p in sites_dir.iterdir() if (p / "ca.crt").exists()):
             ca = load_or_create_ca(site_dir, "")
             revoked = [
-                int(a.cert_serial, 16)
+                int(serial, 16)
                 for a in self.registry.accounts.values()
-                if a.site_id == site_dir.name and a.cert_serial and a.revoked_at is not None
+                if a.site_id == site_dir.name
+                for serial in a.crl_serials()
             ]
             bundle.append(ca.pem)
             crls.append(build_crl(ca, revoked))

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from provisioning.files import write_file
 
@@ -27,9 +27,26 @@ class Account:
     device_id: str | None = None
     cert_serial: str | None = None  # hex, when a client certificate was issued
     revoked_at: str | None = None
+    rotated_at: str | None = None  # the last `rotate`
+    # Earlier certificates of this username (replaced by rotate, or by a re-add after a revoke):
+    # they stay in the CRL, or the old certificate, whose CN is still this username, would log in.
+    revoked_serials: tuple[str, ...] = ()
 
     def revoked(self) -> Account:
         return replace(self, revoked_at=datetime.now(UTC).isoformat())
+
+    def crl_serials(self) -> list[str]:
+        """Every serial of this account the CRL must list."""
+        current = [self.cert_serial] if self.cert_serial and self.revoked_at is not None else []
+        return [*self.revoked_serials, *current]
+
+    def all_serials(self) -> tuple[str, ...]:
+        """Every certificate ever issued to this username, current one last."""
+        return (*self.revoked_serials, *([self.cert_serial] if self.cert_serial else []))
+
+
+def _account(item: dict[str, Any]) -> Account:
+    return Account(**item | {"revoked_serials": tuple(item.get("revoked_serials", ()))})
 
 
 class RegistryError(ValueError):
@@ -43,8 +60,8 @@ class Registry:
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                self.accounts = {item["username"]: Account(**item) for item in data["accounts"]}
-            except (ValueError, KeyError, TypeError) as exc:
+                self.accounts = {item["username"]: _account(item) for item in data["accounts"]}
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise RegistryError(f"{path}: not a provisioning registry: {exc}") from exc
 
     def save(self) -> None:

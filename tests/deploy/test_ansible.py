@@ -21,6 +21,8 @@ from unit_files import load
 
 from central.config import load_central_config
 from common.config import load_edge_config
+from common.credentials import MQTT_CLIENT_KEY
+from provisioning import layout
 from provisioning.provisioner import Provisioner
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,12 +163,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     provisioner.server_cert(["mqtt.example.net"])
     provisioner.add_device("depot-north", "gate-in", broker_host="mqtt.example.net", tls=True, use_tool=False)
     provisioner.add_device(
-        "depot-north",
-        "gate-out",
-        broker_host="mqtt.example.net",
-        broker_port=8884,
-        client_cert=True,
-        use_tool=False,
+        "depot-north", "gate-out", broker_host="mqtt.example.net", client_cert=True, use_tool=False
     )
     return root
 
@@ -310,20 +307,64 @@ def test_edge_template_renders_a_config_the_agent_accepts(render_dir: Path) -> N
 def test_edge_template_takes_the_broker_login_from_provisioning(render_dir: Path) -> None:
     config = load_edge_config(render_dir / "edge_password")
     assert config.mqtt.enabled and config.mqtt.tls
-    assert (config.mqtt.host, config.mqtt.port) == ("mqtt.example.net", 8883)
+    assert (config.mqtt.host, config.mqtt.port) == ("mqtt.example.net", layout.TLS_PORT)
     assert config.mqtt.username == "depot-north/gate-in"
-    assert str(config.mqtt.password_file) == "/run/credentials/anpr-edge.service/anpr-mqtt-password"
+    # The root-only file; under systemd the agent reads the credential anpr-mqtt-password instead.
+    assert str(config.mqtt.password_file) == "/etc/anpr/credentials/mqtt.password"
     assert str(config.mqtt.ca_file) == "/etc/anpr/mqtt-ca.crt"
     assert config.mqtt.cert_file is None
 
 
 def test_edge_template_logs_in_with_the_client_certificate_when_provisioned_so(render_dir: Path) -> None:
     config = load_edge_config(render_dir / "edge_client_cert")
-    assert (config.mqtt.port, config.mqtt.tls, config.mqtt.username) == (8884, True, None)
+    assert (config.mqtt.port, config.mqtt.tls, config.mqtt.username) == (layout.CLIENT_CERT_PORT, True, None)
     assert str(config.mqtt.cert_file) == "/etc/anpr/mqtt-client.crt"
-    assert str(config.mqtt.key_file) == "/run/credentials/anpr-edge.service/anpr-mqtt-client-key"
+    assert str(config.mqtt.key_file) == "/etc/anpr/credentials/client.key"
     dropin = (render_dir / "edge_dropin").read_text(encoding="utf-8")
     assert "LoadCredential=anpr-mqtt-client-key:/etc/anpr/credentials/client.key" in dropin.splitlines()
+    assert f"LoadCredential={MQTT_CLIENT_KEY}:{layout.CONFIG_DIR / layout.CLIENT_KEY}" in dropin.splitlines()
+
+
+@pytest.mark.parametrize(("device", "case"), [("gate-in", "edge_password"), ("gate-out", "edge_client_cert")])
+def test_edge_template_and_provisioning_agree_on_every_path_and_the_port(
+    render_dir: Path, fleet: Path, device: str, case: str
+) -> None:
+    """The role's edge.yaml and the provisioning snippet (written for /etc/anpr) name the same files."""
+    rendered = load_edge_config(render_dir / case)
+    provisioned = load_edge_config(fleet / "devices" / "depot-north" / device / "edge.yaml")
+    fields = {"host", "port", "tls", "username", "password_file", "ca_file", "cert_file", "key_file"}
+    assert rendered.mqtt.model_dump(include=fields) == provisioned.mqtt.model_dump(include=fields)
+    assert rendered.store.key_file == provisioned.store.key_file
+
+
+def test_edge_role_installs_each_bundle_file_where_the_bundle_layout_puts_it(fleet: Path) -> None:
+    """Every file the role copies from a bundle exists in a real bundle, and lands at the same
+    relative path under /etc/anpr (the bundle mirrors the box's config directory)."""
+    bundle = fleet / "devices" / "depot-north" / "gate-out"
+    role_vars = _yaml_file(ROLES_DIR / "common/defaults/main.yml")
+    role_vars |= _yaml_file(ROLES_DIR / "edge/vars/main.yml")
+    installed: dict[str, str] = {}
+    for task in _tasks("edge"):
+        copy = task.get("ansible.builtin.copy")
+        if not copy or "anpr_provisioning_device_dir" not in copy["src"]:
+            continue
+        items = ["mqtt.password", "client.key"] if "{{ item }}" in copy["src"] else [""]
+        for item in items:
+            src = copy["src"].replace("{{ anpr_provisioning_device_dir }}/", "").replace("{{ item }}", item)
+            dest = copy["dest"].replace("{{ item }}", item)
+            for name in ["anpr_edge_ca_path", "anpr_edge_client_cert_path", "anpr_credentials_dir"]:
+                dest = dest.replace("{{ " + name + " }}", str(role_vars[name]))
+            installed[src] = dest.replace("{{ anpr_config_dir }}", str(role_vars["anpr_config_dir"]))
+    bundle_files = [layout.BROKER_CA, layout.CLIENT_CERT, *layout.CREDENTIAL_NAMES]
+    assert sorted(installed) == sorted(str(path) for path in bundle_files)
+    for src, dest in installed.items():
+        assert (bundle / src).is_file(), src
+        assert dest == str(layout.CONFIG_DIR / src)
+
+
+def test_edge_role_never_replaces_a_boxs_store_key() -> None:
+    (task,) = [t for t in _tasks("edge") if "store.key" in str(t.get("ansible.builtin.copy", {}).get("src"))]
+    assert task["ansible.builtin.copy"]["force"] is False
 
 
 def test_edge_template_passes_extra_keys_through_for_the_agent_to_judge(render_dir: Path) -> None:
@@ -359,7 +400,17 @@ def test_broker_config_is_deploy_mosquitto_anpr_conf(render_dir: Path) -> None:
 def test_broker_config_drops_only_the_certificate_listener_without_a_client_ca(render_dir: Path) -> None:
     shipped = _conf_lines((REPO_ROOT / "deploy/mosquitto/anpr.conf").read_text(encoding="utf-8"))
     rendered = _conf_lines((render_dir / "mosquitto_no_certs").read_text(encoding="utf-8"))
-    assert "listener 8884" in shipped and "listener 8884" not in rendered
+    cert_listener = f"listener {layout.CLIENT_CERT_PORT}"
+    assert cert_listener in shipped and cert_listener not in rendered
     assert not any("clients-ca.pem" in line or "crl.pem" in line for line in rendered)
     assert rendered == shipped[: len(rendered)], "everything before the certificate listener is kept"
-    assert {"listener 1883 127.0.0.1", "listener 8883"} <= set(rendered)
+    assert {f"listener {layout.PLAIN_PORT} 127.0.0.1", f"listener {layout.TLS_PORT}"} <= set(rendered)
+
+
+def test_mosquitto_role_ports_are_the_provisioning_ones() -> None:
+    role_vars = _yaml_file(ROLES_DIR / "mosquitto/vars/main.yml")
+    assert (
+        role_vars["anpr_mosquitto_plain_port"],
+        role_vars["anpr_mosquitto_tls_port"],
+        role_vars["anpr_mosquitto_cert_port"],
+    ) == (layout.PLAIN_PORT, layout.TLS_PORT, layout.CLIENT_CERT_PORT)

@@ -18,6 +18,7 @@ import pytest
 from unit_files import REPO_ROOT, SYSTEMD_DIR, UnitFile, UnitSyntaxError, load, parse_unit
 
 from common.crypto import STORE_KEY_CREDENTIAL
+from provisioning import layout
 
 UNITS = ["anpr-edge.service", "anpr-central.service", "anpr-central-db-upgrade.service"]
 VENV_BIN = Path("/opt/anpr/venv/bin")
@@ -158,6 +159,18 @@ def test_edge_unit_gets_its_secrets_as_credentials() -> None:
         "anpr-mqtt-password:/etc/anpr/credentials/mqtt.password",
         f"{STORE_KEY_CREDENTIAL}:/etc/anpr/credentials/store.key",
     ]
+
+
+def test_edge_unit_loads_the_files_provisioning_writes_under_the_names_the_agent_reads() -> None:
+    # The client key comes from the edge role's drop-in (tests/deploy/test_ansible.py), only where
+    # the box logs in with a certificate.
+    expected = {
+        f"{name}:{layout.CONFIG_DIR / path}"
+        for path, name in layout.CREDENTIAL_NAMES.items()
+        if path != layout.CLIENT_KEY
+    }
+    assert set(load("anpr-edge.service").values("Service", "LoadCredential")) == expected
+    assert load("anpr-edge.service").value("Service", "ConfigurationDirectory") == layout.CONFIG_DIR.name
 
 
 def test_edge_unit_reaches_usb_cameras_and_nothing_else() -> None:

@@ -13,6 +13,7 @@ from common.config import load_edge_config
 from common.topics import CENTRAL_EVENTS_SUBSCRIPTION, device_topic
 from edge.store.store import EventStore
 from edge.sync import SyncPublisher
+from provisioning import layout
 from provisioning.provisioner import Provisioner
 
 pytestmark = pytest.mark.broker
@@ -21,7 +22,7 @@ NORTH, SOUTH = ("site-1", "gate.north"), ("site-1", "gate.south")
 
 
 def password_of(fleet: Provisioner, site: str, device: str) -> str:
-    return (fleet.device_dir(site, device) / "mqtt.password").read_text().strip()
+    return (fleet.device_dir(site, device) / layout.MQTT_PASSWORD).read_text().strip()
 
 
 def device_session(
@@ -118,7 +119,7 @@ def test_python_hashed_passwords_work_without_mosquitto_passwd(
 def test_passwords_work_over_tls_and_the_server_certificate_verifies(
     fleet: Provisioner, fleet_broker: FleetBroker
 ) -> None:
-    ca_file = fleet.broker_dir / "broker-ca.crt"  # what add-device --tls puts on the box
+    ca_file = fleet.device_dir("site-2", "lot") / layout.BROKER_CA  # the broker CA of every TLS bundle
     north = Session(
         fleet_broker.tls_port, "n", "site-1/gate.north", password_of(fleet, *NORTH), ca_file=ca_file
     )
@@ -132,12 +133,12 @@ def test_a_client_certificate_is_the_identity_on_the_tls_listener(
     fleet: Provisioner, fleet_broker: FleetBroker
 ) -> None:
     lot_dir = fleet.device_dir("site-2", "lot")
-    ca = lot_dir / "broker-ca.crt"
+    ca = lot_dir / layout.BROKER_CA
     lot = Session(
         fleet_broker.cert_port,
         "site-2-lot",
         ca_file=ca,
-        cert=(lot_dir / "client.crt", lot_dir / "client.key"),
+        cert=(lot_dir / layout.CLIENT_CERT, lot_dir / layout.CLIENT_KEY),
     )
     assert lot.accepted
     assert not lot.publish(device_topic("site-2", "lot", "events"), b"own").is_failure
@@ -161,8 +162,8 @@ def test_the_provisioned_edge_yaml_connects_and_delivers_events(
     )
     central = central_session(fleet, fleet_broker.plain_port)
     central.subscribe(CENTRAL_EVENTS_SUBSCRIPTION)
-    key = (fleet.device_dir(*NORTH) / "store.key").read_bytes()
-    assert len(key) == 32 and os.stat(fleet.device_dir(*NORTH) / "store.key").st_mode & 0o777 == 0o600
+    key = (fleet.device_dir(*NORTH) / layout.STORE_KEY).read_bytes()
+    assert len(key) == 32 and os.stat(fleet.device_dir(*NORTH) / layout.STORE_KEY).st_mode & 0o777 == 0o600
     with EventStore(tmp_path / "events.db", key) as store:
         event = PlateEvent(
             site_id=NORTH[0],
@@ -201,8 +202,8 @@ def test_a_revoked_client_certificate_is_refused_through_the_crl(
         return Session(
             fleet_broker.cert_port,
             "site-2-lot",
-            ca_file=lot_dir / "broker-ca.crt",
-            cert=(lot_dir / "client.crt", lot_dir / "client.key"),
+            ca_file=lot_dir / layout.BROKER_CA,
+            cert=(lot_dir / layout.CLIENT_CERT, lot_dir / layout.CLIENT_KEY),
             connack_timeout=2,
         )
 

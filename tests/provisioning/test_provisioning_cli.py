@@ -11,6 +11,7 @@ import pytest
 
 from common.config import load_edge_config
 from common.crypto import read_key_file
+from provisioning import layout
 from provisioning.cli import main
 from provisioning.passwords import (
     find_mosquitto_passwd,
@@ -46,8 +47,10 @@ def test_add_device_writes_a_complete_bundle(tmp_path: Path, capsys: pytest.Capt
     )
     assert rc == 0
     device = root / "devices" / "site-1" / "gate.north"
-    assert len(read_key_file(device / "store.key")) == 32  # the store accepts it as its key
-    assert mode(device / "store.key") == mode(device / "mqtt.password") == 0o600
+    secrets = device / "credentials"
+    assert len(read_key_file(secrets / "store.key")) == 32  # the store accepts it as its key
+    assert mode(secrets / "store.key") == mode(secrets / "mqtt.password") == 0o600
+    assert mode(secrets) == 0o700  # copied to the box as it is: root-only there too
     assert mode(root / "broker" / "passwd") == 0o600
     config = load_edge_config(device / "edge.yaml")
     assert (config.site_id, config.device_id) == ("site-1", "gate.north")
@@ -58,10 +61,12 @@ def test_add_device_writes_a_complete_bundle(tmp_path: Path, capsys: pytest.Capt
         "username": "site-1/gate.north",
         "tls": True,
     }
-    assert config.mqtt.password_file == Path("/etc/anpr/mqtt.password")
-    assert config.store.key_file == Path("/etc/anpr/store.key")
-    assert (device / "broker-ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
-    password = (device / "mqtt.password").read_text().strip()
+    # The bundle mirrors /etc/anpr on the box, where systemd/anpr-edge.service loads the credentials.
+    assert config.mqtt.password_file == Path("/etc/anpr/credentials/mqtt.password")
+    assert config.store.key_file == Path("/etc/anpr/credentials/store.key")
+    assert config.mqtt.ca_file == Path("/etc/anpr/mqtt-ca.crt")
+    assert (device / "mqtt-ca.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    password = (secrets / "mqtt.password").read_text().strip()
     stored = read_password_file(root / "broker" / "passwd")["site-1/gate.north"]
     assert password not in (root / "broker" / "passwd").read_text()
     assert verify_hash(stored, password) and not verify_hash(stored, password + "x")
@@ -74,7 +79,7 @@ def test_every_device_gets_its_own_secrets(tmp_path: Path) -> None:
     prov = Provisioner(tmp_path)
     a = prov.add_device("s", "a")
     b = prov.add_device("s", "b")
-    for name in ("store.key", "mqtt.password"):
+    for name in (layout.STORE_KEY, layout.MQTT_PASSWORD):
         assert (a.directory / name).read_bytes() != (b.directory / name).read_bytes()
 
 
@@ -114,7 +119,7 @@ def test_revoking_a_certificate_device_lists_its_serial_in_the_crl(tmp_path: Pat
 
     prov = Provisioner(tmp_path)
     bundle = prov.add_device("s1", "cam", client_cert=True)
-    cert = x509.load_pem_x509_certificate((bundle.directory / "client.crt").read_bytes())
+    cert = x509.load_pem_x509_certificate((bundle.directory / layout.CLIENT_CERT).read_bytes())
     assert cert.subject.rfc4514_string() == "CN=s1/cam"
     crl = x509.load_pem_x509_crl(prov.crl_file.read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is None
