@@ -276,19 +276,19 @@ def central_child(db_path: str, port: int, plain_subscription: bool) -> int:
     """Runs in a child process: central's MQTT ingest into SQLite until SIGTERM."""
     import logging
 
-    import central.ingest.mqtt
     from central.config import MqttSettings
     from central.db.engine import make_engine
     from central.ingest.mqtt import MqttIngest
     from central.ingest.writer import IngestWriter
 
     logging.basicConfig(level=logging.INFO, format="[central child] %(asctime)s %(name)s: %(message)s")
-    if plain_subscription:
-        # Diagnosis: Mosquitto 2.0.11 does not restore $share subscriptions from its persistence
-        # file, so a broker restart drops events until the subscriber re-subscribes.
-        central.ingest.mqtt.events_subscription = lambda group: "anpr/v1/+/+/events"
+    # Mosquitto 2.0 does not restore $share subscriptions from its persistence file, so with a
+    # share group a broker restart drops events until central re-subscribes.
     engine = make_engine(f"sqlite:///{db_path}")
-    settings = MqttSettings(host="127.0.0.1", port=port, client_id="bench-central", session_expiry_s=3600)
+    settings = MqttSettings(
+        host="127.0.0.1", port=port, client_id="bench-central", session_expiry_s=3600,
+        share_group=None if plain_subscription else "central",
+    )
     ingest = MqttIngest(settings, IngestWriter(engine))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -307,8 +307,8 @@ def central_child(db_path: str, port: int, plain_subscription: bool) -> int:
 class CentralProcess:
     def __init__(self, db_path: Path, port: int, plain_subscription: bool) -> None:
         self.args = [sys.executable, __file__, "--central-child", str(db_path), "--central-port", str(port)]
-        if plain_subscription:
-            self.args.append("--central-plain-subscription")
+        if not plain_subscription:
+            self.args.append("--central-shared-subscription")
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -442,13 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--central-child", help=argparse.SUPPRESS)
     parser.add_argument("--central-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--central-plain-subscription",
+        "--central-shared-subscription",
         action="store_true",
-        help="central subscribes anpr/v1/+/+/events instead of its $share group (see the central phase)",
+        help="central subscribes through its $share group instead of its default plain subscription",
     )
     args = parser.parse_args(argv)
     if args.central_child:
-        return central_child(args.central_child, args.central_port, args.central_plain_subscription)
+        return central_child(args.central_child, args.central_port, not args.central_shared_subscription)
     phases = set(args.phases.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         workdir = Path(tmp)
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.restarts,
                 args.down_s,
                 args.max_inflight,
-                args.central_plain_subscription,
+                not args.central_shared_subscription,
             )
     return 0
 

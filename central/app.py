@@ -30,7 +30,10 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
     engine = engine or make_engine(
         config.database_url, pool_size=config.database.pool_size, echo=config.database.echo
     )
-    secret = load_or_create_secret(config.jwt_secret_path)
+    if config.auth.jwt_secret is not None:
+        secret = config.auth.jwt_secret.get_secret_value().encode()
+    else:
+        secret = load_or_create_secret(config.jwt_secret_path)
     return AppContext(
         config=config,
         engine=engine,

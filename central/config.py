@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 ENV_PREFIX = "ANPR_CENTRAL_"
 
@@ -48,10 +48,15 @@ class MqttSettings(_Section):
         default_factory=lambda: f"anpr-central-{socket.gethostname()}",
         description="unique per replica: the broker keeps this replica's unacknowledged messages under it",
     )
-    share_group: str = Field(
-        default="central",
+    share_group: str | None = Field(
+        default=None,
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
-        description="shared-subscription group: replicas of one deployment split events within it",
+        description=(
+            "shared-subscription group (e.g. 'central') so several replicas split the events; "
+            "unset: one replica with a plain persistent subscription. Mosquitto 2.0 does not keep "
+            "shared subscriptions across a broker restart, which loses events until the replica "
+            "re-subscribes: use a group only with a broker that keeps them, or accept that gap"
+        ),
     )
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session")
@@ -59,8 +64,11 @@ class MqttSettings(_Section):
         default=2000, ge=1, le=65535, description="unacknowledged messages in flight"
     )
     batch_size: int = Field(default=500, ge=1, le=10000, description="events per database transaction")
-    writers: int = Field(
-        default=2, ge=1, le=16, description="parallel database writers; PostgreSQL gains, SQLite serializes"
+    writers: int | None = Field(
+        default=None,
+        ge=1,
+        le=16,
+        description="parallel database writers; default 2 on PostgreSQL, 1 on SQLite (it serializes writes)",
     )
     batch_max_wait_ms: float = Field(
         default=50.0, ge=0, le=10000, description="how long a batch waits to fill"
@@ -79,6 +87,12 @@ class AuthSettings(_Section):
     token_lifetime_min: float = Field(default=60.0, gt=0, le=24 * 60)
     jwt_secret_file: Path | None = Field(
         default=None, description="default: jwt.secret in the data dir, generated on first run"
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="the signing secret itself, for containers (ANPR_CENTRAL_AUTH__JWT_SECRET); "
+        "prefer jwt_secret_file, and never put it in the YAML file",
     )
     login_max_failures: int = Field(default=5, ge=1, description="failed logins per window before 429")
     login_window_s: float = Field(default=300.0, gt=0)

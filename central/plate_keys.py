@@ -1,22 +1,24 @@
 """Search keys of a plate: the normalized form and the OCR-homoglyph skeleton, and fuzzy candidates.
 
-`plate_norm` is the glyph-Latin text without separators, so Cyrillic А123ВС77 and Latin
-A123BC77 are one key. `plate_skeleton` also folds glyphs OCR confuses (0/O/D/Q, 8/B, ...), so a
-fuzzy search is "skeleton within one edit": the candidates are generated here and looked up with
-an indexed IN (...), which stays fast on both SQLite and PostgreSQL without trigram extensions.
+`plate_norm` is the glyph form (common.plates.normalize_plate), so Cyrillic А123ВС77 and Latin
+A123BC77 are one key. `plate_skeleton` is common.plates.fuzzy_key's folding of the glyphs OCR
+confuses (0/O/D/Q, 8/B, ...), so a fuzzy search is "skeleton within one edit": the candidates are
+generated here and looked up in an index with IN (...) / = ANY(...), which stays fast on both
+SQLite and PostgreSQL without trigram extensions.
 """
 
 from __future__ import annotations
 
-from common.plates.alphabet import DIGITS, LATIN_LETTERS, to_latin
+from common.plates.alphabet import READER_ALPHABET, to_latin
+from common.plates.confusions import FUZZY_GROUPS, fuzzy_glyph
 from common.plates.normalize import SEPARATORS, normalize_plate
 
 MAX_PLATE_KEY = 16
 
-# Glyphs an OCR reader (and a human typing from a photo) swaps; each group folds to its first glyph.
-HOMOGLYPH_GROUPS: tuple[str, ...] = ("0ODQ", "1IL", "8B", "5S", "2Z", "6G")
-_FOLD = {glyph: group[0] for group in HOMOGLYPH_GROUPS for glyph in group}
-SKELETON_ALPHABET = "".join(ch for ch in DIGITS + LATIN_LETTERS if _FOLD.get(ch, ch) == ch)
+# Glyphs an OCR reader (and a person typing from a photo) swaps fold to one representative:
+# the plate grammar's groups (common.plates.confusions.FUZZY_GROUPS), e.g. 0/O/D/Q, 8/B, 1/I.
+HOMOGLYPH_GROUPS: tuple[str, ...] = FUZZY_GROUPS
+SKELETON_ALPHABET = "".join(ch for ch in READER_ALPHABET if fuzzy_glyph(ch) == ch)
 
 
 def normalize_plate_key(text: str) -> str:
@@ -38,7 +40,7 @@ def stored_plate_key(text: str) -> str:
 
 def skeleton(norm: str) -> str:
     """Fold OCR homoglyphs of a normalized key: the fuzzy search key."""
-    return "".join(_FOLD.get(ch, ch) for ch in norm)
+    return "".join(fuzzy_glyph(ch) for ch in norm)
 
 
 def one_edit_skeletons(norm: str) -> set[str]:

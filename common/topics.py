@@ -19,6 +19,8 @@ TOPIC_KINDS: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack"
 
 # Shared subscription: several central replicas split the event stream between them.
 CENTRAL_EVENTS_SUBSCRIPTION = f"$share/central/{PREFIX}/+/+/events"
+# A single central replica subscribes plainly: brokers keep plain subscriptions across restarts.
+CENTRAL_EVENTS_PLAIN_SUBSCRIPTION = f"{PREFIX}/+/+/events"
 CENTRAL_STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/status"
 CENTRAL_CONFIG_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/config/ack"
 CENTRAL_STATS_SUBSCRIPTION = f"{PREFIX}/+/+/stats"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from central import audit, config_push
 from central.api.deps import ContextDep, Operator, SessionDep, Viewer, client_address
-from central.api.schemas import ConfigVersionOut, DeviceConfigOut, DeviceOut, SiteOut, device_out
+from central.api.schemas import ChannelOut, ConfigVersionOut, DeviceConfigOut, DeviceOut, SiteOut, device_out
 from central.db.models import Channel, Device, DeviceConfig
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
@@ -69,6 +69,15 @@ def device(device_id: str, _user: Viewer, session: SessionDep, ctx: ContextDep) 
         session.scalars(select(Channel).where(Channel.device_id == device_id).order_by(Channel.channel_id))
     )
     return device_out(found, channels, datetime.now(UTC), ctx.config.online_timeout_s)
+
+
+@router.get("/devices/{device_id}/channels")
+def device_channels(device_id: str, _user: Viewer, session: SessionDep) -> list[ChannelOut]:
+    _device_or_404(session, device_id)
+    channels = session.scalars(
+        select(Channel).where(Channel.device_id == device_id).order_by(Channel.channel_id)
+    )
+    return [ChannelOut.from_row(c) for c in channels]
 
 
 @router.get("/devices/{device_id}/config")

@@ -34,6 +34,7 @@ from central.ingest.decode import Decoded, decode, reject
 from central.ingest.writer import IngestWriter
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
+    CENTRAL_EVENTS_PLAIN_SUBSCRIPTION,
     CENTRAL_EVENTS_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
     CENTRAL_STATUS_SUBSCRIPTION,
@@ -49,8 +50,11 @@ DEVICE_SUBSCRIPTIONS = (
 )
 
 
-def events_subscription(share_group: str) -> str:
-    """The shared events subscription; the default group gives common.topics' CENTRAL_EVENTS_SUBSCRIPTION."""
+def events_subscription(share_group: str | None) -> str:
+    """The events subscription: shared within `share_group` (group 'central' gives common.topics'
+    CENTRAL_EVENTS_SUBSCRIPTION), or plain for a single replica."""
+    if share_group is None:
+        return CENTRAL_EVENTS_PLAIN_SUBSCRIPTION
     return CENTRAL_EVENTS_SUBSCRIPTION.replace("$share/central/", f"$share/{share_group}/", 1)
 
 
@@ -140,7 +144,8 @@ class MqttIngest:
             properties=properties,
         )
         self.client.loop_start()
-        for number in range(self.settings.writers):
+        writers = self.settings.writers or (2 if self.writer.engine.dialect.name == "postgresql" else 1)
+        for number in range(writers):
             thread = threading.Thread(
                 target=self._run_writer, name=f"central-ingest-writer-{number}", daemon=True
             )

@@ -3,9 +3,12 @@ open a page, evaluate JavaScript, wait for conditions. No selenium, no downloads
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -43,11 +46,13 @@ class BrowserError(AssertionError):
 
 class Browser:
     def __init__(self, executable: str) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="anpr-chromium-")
+        # Chromium's helpers may still write to the profile while exiting: cleanup must not fail.
+        self._profile = tempfile.TemporaryDirectory(prefix="anpr-chromium-", ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so close() ends its helpers too
         )
         port = self._debugging_port(Path(self._profile.name) / "DevToolsActivePort")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
@@ -108,10 +113,14 @@ class Browser:
         try:
             self._socket.close()
         finally:
-            self.process.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait()
             self._profile.cleanup()
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)  # the group this Browser started, nothing else

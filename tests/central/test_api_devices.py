@@ -40,6 +40,8 @@ def test_devices_sites_and_channels(api: TestClient, engine: Engine) -> None:
         d["device_id"] for d in api.get("/api/v1/devices", params={"site": "south"}, headers=headers).json()
     ] == ["yard1"]
     assert api.get("/api/v1/devices/gate1", headers=headers).json()["site_id"] == "north"
+    channels = api.get("/api/v1/devices/gate1/channels", headers=headers).json()
+    assert [c["channel_id"] for c in channels] == ["in", "out"] and channels[0]["last_event_at"]
     assert api.get("/api/v1/devices/nope", headers=headers).status_code == 404
 
 

@@ -26,6 +26,21 @@ def test_config_file_then_environment(tmp_path: Path) -> None:
     assert config.database_url == f"sqlite:///{Path('var/central') / 'central.db'}"
 
 
+def test_jwt_secret_from_the_environment(tmp_path: Path) -> None:
+    from central.app import build_context
+
+    secret = "s" * 40
+    env = {"ANPR_CENTRAL_DATA_DIR": str(tmp_path), "ANPR_CENTRAL_AUTH__JWT_SECRET": secret}
+    config = load_central_config(None, env=env)
+    assert secret not in repr(config)  # a SecretStr does not leak into logs
+    ctx = build_context(config)
+    token, _ = ctx.tokens.issue("alice", "admin")
+    assert ctx.tokens.verify(token).username == "alice"
+    assert not (tmp_path / "jwt.secret").exists()  # no file generated when the secret is given
+    with pytest.raises(CentralConfigError, match="jwt_secret"):
+        load_central_config(None, env={"ANPR_CENTRAL_AUTH__JWT_SECRET": "short"})
+
+
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
     path = tmp_path / "central.yaml"
     path.write_text("http:\n  port: seventy\n")

@@ -22,7 +22,7 @@ from central.ingest.writer import IngestWriter
 schemathesis = pytest.importorskip(
     "schemathesis", reason="schemathesis is not installed (pip install schemathesis)"
 )
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 12
 
 
 @pytest.mark.slow

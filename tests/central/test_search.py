@@ -95,7 +95,9 @@ def test_bad_queries_are_refused_clearly(loaded: Engine) -> None:
 
 
 def test_one_edit_candidates_are_exactly_distance_one() -> None:
-    candidates = one_edit_skeletons("A1")
-    assert skeleton("A1") in candidates and "A" in candidates and "1" in candidates
-    assert "AA1" in candidates and "A17" in candidates and "C1" in candidates
-    assert "CC" not in candidates
+    candidates = one_edit_skeletons("K7")
+    assert skeleton("K7") in candidates and "K" in candidates and "7" in candidates
+    assert "KK7" in candidates and "K77" in candidates and "C7" in candidates
+    assert "CC" not in candidates and "C77" not in candidates
+    # Look-alikes fold before editing: "O8" is the skeleton "08", one edit from "0".
+    assert skeleton("O8") == "08" and "0" in one_edit_skeletons("O8")
