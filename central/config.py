@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from common.config import MqttConnection
+
 ENV_PREFIX = "ANPR_CENTRAL_"
 
 
@@ -34,16 +36,8 @@ class DatabaseSettings(_Section):
     echo: bool = False
 
 
-class MqttSettings(_Section):
+class MqttSettings(MqttConnection):
     enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password_file: Path | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
     client_id: str = Field(
         default_factory=lambda: f"anpr-central-{socket.gethostname()}",
         description="unique per replica: the broker keeps this replica's unacknowledged messages under it",
@@ -58,7 +52,6 @@ class MqttSettings(_Section):
             "re-subscribes: use a group only with a broker that keeps them, or accept that gap"
         ),
     )
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session")
     receive_maximum: int = Field(
         default=2000, ge=1, le=65535, description="unacknowledged messages in flight"

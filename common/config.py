@@ -78,8 +78,9 @@ class StoreConfig(_Section):
     keep_thumbnails: bool = True
 
 
-class MqttConfig(_Section):
-    enabled: bool = False
+class MqttConnection(_Section):
+    """How to reach and log in to the broker; shared by the edge agent and central."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None
@@ -89,6 +90,16 @@ class MqttConfig(_Section):
     cert_file: Path | None = None
     key_file: Path | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+
+    @model_validator(mode="after")
+    def _client_key_with_certificate(self) -> MqttConnection:
+        if self.cert_file and not self.key_file:
+            raise ValueError("cert_file needs key_file")
+        return self
+
+
+class MqttConfig(MqttConnection):
+    enabled: bool = False
     max_inflight: int = Field(default=20, ge=1, le=1000)
     stats_interval_s: float = Field(default=60.0, gt=0)
 
@@ -132,12 +143,6 @@ class EdgeConfig(_Section):
                 raise ValueError(f"camera id {camera.id!r} is used twice")
             seen.add(camera.id)
         return cameras
-
-    @model_validator(mode="after")
-    def _mqtt_tls_files(self) -> EdgeConfig:
-        if self.mqtt.cert_file and not self.mqtt.key_file:
-            raise ValueError("mqtt.cert_file needs mqtt.key_file")
-        return self
 
 
 class ConfigError(ValueError):

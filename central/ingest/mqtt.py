@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -32,6 +30,7 @@ from central import metrics
 from central.config import MqttSettings
 from central.ingest.decode import Decoded, decode, reject
 from central.ingest.writer import IngestWriter
+from common.mqtt import build_client
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
     CENTRAL_EVENTS_PLAIN_SUBSCRIPTION,
@@ -113,19 +112,7 @@ class MqttIngest:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5, manual_ack=True
-        )
-        if s.username:
-            password = s.password_file.read_text(encoding="utf-8").strip() if s.password_file else None
-            client.username_pw_set(s.username, password)
-        if s.tls:
-            client.tls_set(
-                ca_certs=str(s.ca_file) if s.ca_file else None,
-                certfile=str(s.cert_file) if s.cert_file else None,
-                keyfile=str(s.key_file) if s.key_file else None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+        client = build_client(s, s.client_id, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

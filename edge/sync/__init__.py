@@ -1,7 +1,8 @@
 """Edge-to-central sync over MQTT: the outbox publisher, the config-push applier, status and stats."""
 
+from common.mqtt import CredentialError
 from edge.sync.config_applier import ConfigApplier, write_atomically
-from edge.sync.connection import Backoff, CredentialError
+from edge.sync.connection import Backoff
 from edge.sync.outbox import Outbox, OutboxItem
 from edge.sync.publisher import SyncPublisher
 from edge.sync.scheduler import CatchUpScheduler

@@ -22,9 +22,10 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from common.config import EdgeConfig
 from common.messages import DeviceStats, DeviceStatus, utc_now
+from common.mqtt import build_client
 from common.topics import TopicKind, device_topic
 from edge.sync.config_applier import ConfigApplier
-from edge.sync.connection import Backoff, build_client, client_id_for, connect_properties
+from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.outbox import Outbox
 from edge.sync.scheduler import CatchUpScheduler
 from edge.sync.stats import AgentStats, SyncCounters

@@ -154,10 +154,10 @@ def test_fuzzed_config_payloads_over_the_broker_are_each_counted_and_answered(
         wait_until(lambda: publisher.counters().connected, 10, "the device to connect")
         for payload in payloads:
             central.publish(CONFIG, payload, qos=1)
-        wait_until(lambda: sum(applier.counts().values()) == len(payloads), 30, "every payload handled")
+        wait_until(lambda: sum(applier.counts().values()) == len(payloads), 120, "every payload handled")
         counts = applier.counts()
         answered = len(payloads) - counts["malformed"]
-        wait_until(lambda: len(acks.payloads()) == answered, 30, "every ack")
+        wait_until(lambda: len(acks.payloads()) == answered, 120, "every ack")
         assert publisher.counters().connected
     finally:
         central.loop_stop()

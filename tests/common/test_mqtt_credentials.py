@@ -9,7 +9,7 @@ import pytest
 
 from common.config import MqttConfig
 from common.credentials import MQTT_CLIENT_KEY, MQTT_PASSWORD
-from edge.sync.connection import CredentialError, build_client
+from common.mqtt import CredentialError, build_client
 from provisioning.certs import issue_certificate, load_or_create_ca
 
 
