@@ -12,6 +12,7 @@ and any extra metadata in the model's metadata_props, where the runtime can chec
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -43,9 +44,10 @@ def export_onnx(
     dynamic_axes = None
     if dynamic_batch:
         dynamic_axes = {input_name: {0: "batch"}} | {name: {0: "batch"} for name in output_names}
-    with torch.no_grad():
-        # The TorchScript exporter always embeds the weights; the dynamo exporter would need
-        # external_data=False and still emits version-dependent graphs.
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript exporter always embeds the weights and needs no onnxscript (not
+        # installed); torch marks it deprecated, which is known and not worth a warning per call.
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             model,
             (example_input,),

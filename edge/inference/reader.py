@@ -76,11 +76,18 @@ class OnnxPlateReader:
             return np.zeros((0, 0, NUM_CLASSES), np.float32)
         return np.concatenate(outputs)
 
-    def _decode(self, logprobs: np.ndarray) -> PlateCandidate:
+    def _decode(self, logprobs: np.ndarray, view_rows: int) -> PlateCandidate:
+        """Best reading of one view; among formats sharing the best string (RU square and
+        standard plates spell alike), the one with the view's row count."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
-        return decode_plate(
-            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=1
-        )[0]
+        candidates = decode_plate(
+            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=5
+        )
+        best = candidates[0]
+        for candidate in candidates:
+            if candidate.latin == best.latin and self._rows(candidate) == view_rows:
+                return candidate
+        return best
 
     def _rows(self, candidate: PlateCandidate) -> int | None:
         if not candidate.valid or candidate.country is None or candidate.format is None:
@@ -93,13 +100,13 @@ class OnnxPlateReader:
     def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
         if len(crops) == 0:
             return []
-        one_row = [self._decode(lp) for lp in self.logprobs(crops)]
+        one_row = [self._decode(lp, 1) for lp in self.logprobs(crops)]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
             for i, lp in zip(ambiguous, two_lp, strict=True):
-                candidate = self._decode(lp)
+                candidate = self._decode(lp, 2)
                 if self._rank(candidate, 2) > self._rank(one_row[i], 1):
                     best[i] = candidate
         return [_reading(c) for c in best]

@@ -185,8 +185,6 @@ def main(argv: list[str] | None = None) -> int:
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimizer.step()
             step += 1
-            if step % args.refresh_every == 0 and _shard_paths(args) != loaded:
-                break  # new shards on disk: reload and reshuffle
             bar.update()
             if args.minutes:
                 bar.set_postfix(loss=f"{loss.item():.3f}", time=f"{progress:.0%}", refresh=False)
@@ -206,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                 with log_path.open("a") as f:
                     f.write(json.dumps(record) + "\n")
                 print(json.dumps(record), flush=True)
+            if step % args.refresh_every == 0 and _shard_paths(args) != loaded:
+                break  # new shards on disk: reload and reshuffle
     bar.close()
     metrics = evaluate(model, test_images, test_texts, device)
     save(ckpt_path)

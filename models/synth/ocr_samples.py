@@ -90,8 +90,12 @@ class OcrSampleFactory:
         geometry = self.geometry
         if style.two_rows:  # square plates are rarely seen steeply rotated; rows must stay separable
             geometry = augment.GeometryParams(
-                rotation_sigma_deg=3.0, rotation_max_deg=10.0, squash_range=(0.7, 1.0), shear_max=0.08,
-                slope_p=0.3, slope_max=0.15,
+                rotation_sigma_deg=3.0,
+                rotation_max_deg=10.0,
+                squash_range=(0.7, 1.0),
+                shear_max=0.08,
+                slope_p=0.3,
+                slope_max=0.15,
             )
         quad = augment.random_plate_quad(plate_w, plate_h, rng, geometry)
         x0, y0 = quad.min(axis=0)

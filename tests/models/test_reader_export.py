@@ -92,6 +92,7 @@ def test_unknown_kind_is_refused(net: PlateReaderNet, tmp_path: Path) -> None:
         export_onnx(net, torch.zeros(1, 1, 32, 160), tmp_path / "x.onnx", kind="classifier")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_int8_model_is_quantised_small_and_loads_in_both_runtimes(exported: Path, tmp_path: Path) -> None:
     calib = tmp_path / "calib"
     calib.mkdir()

@@ -40,6 +40,7 @@ def test_cache_shards_are_deterministic_and_labelled(tmp_path: Path) -> None:
     assert all(6 <= len(t) <= 10 for t in texts) and all("/" in s for s in styles)
 
 
+@pytest.mark.slow
 @needs_font
 def test_training_writes_checkpoints_and_resumes(tmp_path: Path) -> None:
     from models.train import main
