@@ -13,7 +13,7 @@ from provisioning_helpers import FleetBroker
 
 from common.config import EdgeConfig, load_edge_config
 from common.credentials import MQTT_CLIENT_KEY, MQTT_PASSWORD
-from edge.sync.connection import build_client
+from common.mqtt import build_client
 from provisioning import layout
 from provisioning.provisioner import Provisioner
 
