@@ -24,6 +24,7 @@ from edge.backends import ModelSet, load_models
 from edge.batching import ReadBatcher
 from edge.capture.channel import Backoff, CaptureChannel
 from edge.event_builder import EventFactory
+from edge.inference.protocols import PlateDetector
 from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
@@ -72,7 +73,7 @@ class EdgeAgent:
         self.batcher: ReadBatcher | None = None
         self.http: ObservabilityServer | None = None
         self.publisher: Any | None = None
-        self._detector_lock: AbstractContextManager[object] = nullcontext()
+        self._shared_detector_lock: AbstractContextManager[object] = threading.Lock()
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self.started = False
@@ -102,7 +103,6 @@ class EdgeAgent:
             install_log_masking(logging.getLogger())
         if self.models is None:
             self.models = load_models(self.config.detector, self.config.reader)
-        self._detector_lock = _detector_lock_for(self.models.detector)
         if self.store is None:
             self.store = open_store(self.config)
         self.store_sink = StoreSink(self.store)
@@ -186,15 +186,29 @@ class EdgeAgent:
         assert self.models is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
+        detector, lock = self._channel_detector(self.models)
         worker = ChannelWorker(
-            capture, self.models.detector, self.batcher, self._settings(self.config), self._events,
-            self.dispatcher.submit, observer=self.metrics, detector_lock=self._detector_lock,
+            capture, detector, self.batcher, self._settings(self.config), self._events,
+            self.dispatcher.submit, observer=self.metrics, detector_lock=lock,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
         self.workers[camera.id] = worker
         worker.start()
         log.info("camera %s: started (%s)", camera.id, capture.spec.describe())
+
+    def _channel_detector(self, models: ModelSet) -> tuple[PlateDetector, AbstractContextManager[object]]:
+        """The detector a new channel uses, and the lock it must hold around detect().
+
+        A thread-safe detector is shared. Otherwise each channel gets its own instance when the
+        models can make one (channels then detect in parallel, one per core), and shares the one
+        instance under a lock when they cannot.
+        """
+        if _thread_safe(models.detector):
+            return models.detector, nullcontext()
+        if models.make_detector is not None:
+            return models.make_detector(), nullcontext()
+        return models.detector, self._shared_detector_lock
 
     def _stop_channel(self, channel_id: str) -> ChannelWorker | None:
         worker = self.workers.pop(channel_id, None)
@@ -259,12 +273,12 @@ class EdgeAgent:
         models = load_models(new.detector, new.reader)
         assert self.batcher is not None
         self.models = models
-        self._detector_lock = _detector_lock_for(models.detector)
+        self._shared_detector_lock = threading.Lock()
         self.batcher.reader = models.reader
         if self._events is not None:
             self._events.models = models.versions
         for worker in self.workers.values():
-            worker.use_detector(models.detector, self._detector_lock)
+            worker.use_detector(*self._channel_detector(models))
         log.info("models reloaded: %s", models.versions)
 
     # --- state -----------------------------------------------------------------------------------
@@ -362,9 +376,9 @@ def _model_settings(config: EdgeConfig) -> tuple[object, ...]:
     return config.detector, reader.path, reader.backend, reader.threads, reader.beam_width, reader.countries
 
 
-def _detector_lock_for(detector: object) -> AbstractContextManager[object]:
-    """ONNX Runtime sessions are safe to run from many threads; an OpenVINO infer request is not."""
-    return nullcontext() if getattr(detector, "backend", None) == "onnxruntime" else threading.Lock()
+def _thread_safe(detector: object) -> bool:
+    """ONNX Runtime sessions may run from many threads at once; an OpenVINO infer request may not."""
+    return getattr(detector, "backend", None) == "onnxruntime"
 
 
 def agent_version() -> str:

@@ -65,6 +65,8 @@ class ModelSet:
     detector: PlateDetector
     reader: PlateReader
     versions: ModelVersions
+    # Builds another detector like `detector`, for channels that cannot share one (see the agent).
+    make_detector: Callable[[], PlateDetector] | None = None
 
 
 def load_models(detector: DetectorConfig, reader: ReaderConfig, kind: str = "onnx") -> ModelSet:
@@ -86,4 +88,4 @@ def load_models(detector: DetectorConfig, reader: ReaderConfig, kind: str = "onn
         detector=model_version(plate_detector, detector_path(detector)),
         reader=model_version(plate_reader, reader_path(reader)),
     )
-    return ModelSet(plate_detector, plate_reader, versions)
+    return ModelSet(plate_detector, plate_reader, versions, lambda: DETECTOR_BACKENDS[kind](detector))

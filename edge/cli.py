@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         kind = f"{plate.country or '?'}/{plate.format or '?'}"
         print(
             f"{event.captured_at:%H:%M:%S.%f}"[:-4]
-            + f"  {event.channel_id}  {plate.text:<10} ({plate.latin})  {kind:<14} "
+            + f"  {event.channel_id}  {plate.text:<10} {'(' + plate.latin + ')':<12} {kind:<14} "
             f"conf {event.confidence:.2f}  frames {event.frames}",
             flush=True,
         )
