@@ -141,7 +141,9 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         print(f"cannot load the plate models: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     min_conf = config.reader.min_confidence if args.min_confidence is None else args.min_confidence
-    recognizer = SnapshotRecognizer(models.detector, models.reader, config.detector, min_conf)
+    recognizer = SnapshotRecognizer(
+        models.detector, models.reader, config.detector, min_conf, config.reader.require_valid
+    )
     results = recognizer.run(args.paths)
     failed = False
     if args.json:

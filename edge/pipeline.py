@@ -99,7 +99,9 @@ class ChannelWorker:
         self.stats = WorkerStats()
         self.gate = MotionGate(self.camera.motion_threshold)
         self.tracker = PlateTracker(settings.tracking.iou_threshold, settings.tracking.max_age_s)
-        self.judge = PassageJudge(settings.tracking, settings.reader.min_confidence)
+        self.judge = PassageJudge(
+            settings.tracking, settings.reader.min_confidence, settings.reader.require_valid
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.channel_id}", daemon=True)
         self._media_origin: datetime | None = None
@@ -141,6 +143,7 @@ class ChannelWorker:
         self.tracker.max_age_s = settings.tracking.max_age_s
         self.judge.tracking = settings.tracking
         self.judge.min_confidence = settings.reader.min_confidence
+        self.judge.require_valid = settings.reader.require_valid
 
     def _run(self) -> None:
         last_time: datetime | None = None

@@ -99,11 +99,13 @@ class SnapshotRecognizer:
         reader: PlateReader,
         detector_config: DetectorConfig,
         min_confidence: float,
+        require_valid: bool = True,
     ) -> None:
         self.detector = detector
         self.reader = reader
         self.detector_config = detector_config
         self.min_confidence = min_confidence
+        self.require_valid = require_valid
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
         h, w = image.shape[:2]
@@ -117,7 +119,7 @@ class SnapshotRecognizer:
         readings = self.reader.read([crop_plate(image, d) for d in detections])
         plates = []
         for det, reading in zip(detections, readings, strict=True):
-            if not reading.text or reading.confidence < self.min_confidence:
+            if not reading.acceptable(self.min_confidence, self.require_valid):
                 continue
             x1, y1, x2, y2 = det.box
             box = (

@@ -32,6 +32,10 @@ class PlateReading:
     region: str | None = None
     valid: bool = False  # True when `text` matches a known plate format
 
+    def acceptable(self, min_confidence: float, require_valid: bool) -> bool:
+        """Whether this reading may make an event or a snapshot result."""
+        return bool(self.text) and self.confidence >= min_confidence and (self.valid or not require_valid)
+
 
 class PlateDetector(Protocol):
     def detect(self, frame: np.ndarray) -> list[PlateDetection]:

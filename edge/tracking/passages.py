@@ -28,13 +28,14 @@ class Passage:
 class PassageJudge:
     """One per channel: remembers recent plates for repeat suppression."""
 
-    def __init__(self, tracking: TrackingConfig, min_confidence: float) -> None:
+    def __init__(self, tracking: TrackingConfig, min_confidence: float, require_valid: bool = True) -> None:
         self.tracking = tracking
         self.min_confidence = min_confidence
+        self.require_valid = require_valid
         self._last_event: dict[str, datetime] = {}  # plate glyph form -> last_seen of its last event
 
     def judge(self, track: Track) -> tuple[Verdict, Passage | None]:
-        confident = [r for r in track.readings if r.confidence >= self.min_confidence]
+        confident = [r for r in track.readings if r.acceptable(self.min_confidence, self.require_valid)]
         if len(confident) < self.tracking.min_reads:
             return "too_few_reads", None
         result = vote(confident)
