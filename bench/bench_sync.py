@@ -354,7 +354,8 @@ def phase_central(
     down_s: float,
     max_inflight: int,
     plain_subscription: bool,
-) -> None:
+) -> int:
+    """Edge -> broker (restarted `restarts` times) -> central (killed once); distinct events stored."""
     from central.db.engine import make_engine
     from central.db.migrate import upgrade
 
@@ -421,6 +422,7 @@ def phase_central(
             dead = central_query(db_path, "SELECT kind, count(*) FROM dead_letters GROUP BY kind")
             print(f"[central] dead letters by kind: {dead}")
             print(run.broker.log_text()[-3000:])
+        return stored
     finally:
         central.stop()
         run.close()
