@@ -7,15 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Box = tuple[float, float, float, float]
+from edge.tracking.tracker import Box, iou
 
-
-def iou(a: Box, b: Box) -> float:
-    ix1, iy1 = max(a[0], b[0]), max(a[1], b[1])
-    ix2, iy2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+# One IoU for the tracker and for every evaluation, so they agree on what overlaps.
+__all__ = ["Box", "DetectionScore", "ReadingScore", "edit_distance", "iou", "match_boxes", "percentile_ms"]
 
 
 def match_boxes(truth: Sequence[Box], predicted: Sequence[Box], threshold: float = 0.5) -> list[int | None]:

@@ -8,21 +8,12 @@ import numpy as np
 
 from common.plates.alphabet import decode
 from common.plates.ctc import greedy_decode_batch
+from models.metrics import edit_distance
 
 
 def greedy_texts(logprobs: np.ndarray) -> list[str]:
     """Best-path glyph strings of a (N, T, C) log-probability batch."""
     return [decode(list(h.labels)) for h in greedy_decode_batch(logprobs)]
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def score_texts(predicted: Sequence[str], truth: Sequence[str]) -> dict[str, float]:

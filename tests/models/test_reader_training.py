@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from common.plates.alphabet import decode
+from models.metrics import edit_distance
 from models.reader.cache import CacheSpec, build_cache, load_shards
-from models.reader.metrics import edit_distance, score_texts
+from models.reader.metrics import score_texts
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
 needs_font = pytest.mark.skipif(
