@@ -30,11 +30,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
+from central.db.migrate import migrated_scratch_schema, upgrade
 from central.db.models import Event
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
@@ -66,17 +66,10 @@ def database(kind: str) -> Iterator[Engine]:
         return
     url = POSTGRES_URL if kind == "postgres" else kind
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        upgrade(engine)
-        yield engine
+        with migrated_scratch_schema(admin, url, "bench") as engine:
+            yield engine
     finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,14 +13,14 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from central.app import create_app
 from central.config import AuthSettings, CentralConfig, MqttSettings
 from central.db.engine import make_engine
-from central.db.migrate import upgrade
+from central.db.migrate import migrated_scratch_schema, upgrade
 from central.db.models import User
 
 POSTGRES_URL = os.environ.get("ANPR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -52,17 +51,8 @@ def postgres_admin() -> Iterator[Engine]:
 
 
 def _postgres_engine(admin: Engine) -> Iterator[Engine]:
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(engine)
+    with migrated_scratch_schema(admin, POSTGRES_URL, "t") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
