@@ -25,13 +25,14 @@ import cv2
 import numpy as np
 
 from common.config import DetectorConfig, ReaderConfig
+from edge.inference.crops import crop_plate
 from edge.inference.detector import OnnxPlateDetector
 from edge.inference.protocols import PlateDetection
 from edge.inference.reader import OnnxPlateReader
 from edge.recognize import SnapshotRecognizer
 from models.metrics import DetectionScore, ReadingScore, match_boxes
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, MODELS_DIR, READER_FP32, READER_INT8
-from models.reader.eval_real import latency_ms_per_plate, real_crops
+from models.reader.eval_real import latency_ms_per_plate
 from models.realdata import LabelledPhoto, load_real_photos
 
 SYNTH_CROP_SEED = 771_2026  # no training run renders with this seed
@@ -125,7 +126,12 @@ def evaluate_real(variant: Variant, photos: list[LabelledPhoto], backend: str) -
                 errors.append({"image": photo.path.name, "truth": label.text, "read": text})
     seconds_per_photo = (time.perf_counter() - started) / max(1, len(photos))
 
-    crops, texts = real_crops(photos[0].path.parent.parent)
+    # The reader alone, on the labelled boxes of the photos already in memory.
+    labelled = [
+        (image, p) for image, photo in zip(images, photos, strict=True) for p in photo.plates if p.readable
+    ]
+    crops = [crop_plate(image, PlateDetection(tuple(map(float, p.box)), 1.0)) for image, p in labelled]
+    texts = [p.text for _, p in labelled]
     reader_alone, pairs = ReadingScore(), []
     for truth_text, reading in zip(texts, reader.read(crops), strict=True):
         reader_alone.add(truth_text, reading.text)

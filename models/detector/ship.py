@@ -12,29 +12,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from edge.inference.detector import DEFAULT_SCORE_THRESHOLD, DETECTOR_INPUT_HW, prepare_detector_input
+from edge.inference.detector import DEFAULT_SCORE_THRESHOLD, DETECTOR_INPUT_HW
 from edge.inference.runtime import open_session
 from models.export import export_onnx
 from models.paths import DETECTOR_FP32, DETECTOR_INT8
-from models.quantize import CALIBRATION_PREPROCESSORS, quantize_model
+from models.quantize import quantize_model
 
 CALIBRATION_SEED = 31337  # neither a training nor the synthetic test seed
 OUTPUT_NAMES = ("heatmap", "box", "corners")
 
 # models.quantize looks preprocessors up by model kind; the detector's lives here.
-CALIBRATION_PREPROCESSORS.setdefault("detector", "models.detector.ship:detector_calibration_batch")
-
-
-def detector_calibration_batch(images: Sequence[np.ndarray]) -> np.ndarray:
-    """Detector input for calibration frames, through the runtime's own letterbox."""
-    return np.concatenate([prepare_detector_input(image)[0] for image in images], axis=0)
 
 
 def write_calibration_frames(out: Path, count: int) -> int:
