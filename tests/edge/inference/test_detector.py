@@ -109,8 +109,9 @@ def test_shipped_model_finds_the_plate_in_a_synthetic_frame(path, backend: str) 
 
 
 def test_calibration_uses_the_runtime_preprocessing() -> None:
-    from models.detector.ship import detector_calibration_batch
+    from models.quantize import calibration_preprocessor
 
+    detector_calibration_batch = calibration_preprocessor("detector")
     frames = [np.random.default_rng(i).integers(0, 255, (480 + 100 * i, 640, 3), dtype=np.uint8)
               for i in range(2)]
     batch = detector_calibration_batch(frames)
