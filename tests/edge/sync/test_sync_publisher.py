@@ -75,7 +75,7 @@ def test_an_event_stays_pending_until_its_puback(
         wait_until(lambda: publisher.counters().connected, 10, "the connection")
         broker.pause()
         fill(store, 50, 10)
-        wait_until(lambda: publisher.counters().inflight == 8, 10, "a full window")
+        wait_until(lambda: publisher.counters().inflight == 8, 30, "a full window")
         counters = publisher.counters()
         assert counters.published - counters.acked == 8  # never more than the window outstanding
         assert store.pending_count() == 60 - counters.acked
