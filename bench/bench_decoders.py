@@ -11,7 +11,8 @@ wall time is printed beside it.
 Correction rate: random valid plates, each with one OCR error drawn from
 ``common.plates.simulate.ERROR_MIX``; "fixed" means the corrector's first candidate is the
 original plate. Errors that leave a valid plate cannot be noticed from text, so rates are
-given over all errors and over the detectable ones.
+given over all errors and over the detectable ones. Correction latency is CPU ms per
+misreading, for a device set to RU and for all countries allowed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,13 +31,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from common.plates.alphabet import decode  # noqa: E402
+from common.plates.correct import correct  # noqa: E402
 from common.plates.ctc import greedy_decode, prefix_beam_search  # noqa: E402
 from common.plates.decode import decode_plate  # noqa: E402
 from common.plates.registry import load_registry  # noqa: E402
-from common.plates.simulate import correction_rate, synthetic_emissions  # noqa: E402
+from common.plates.simulate import ERROR_MIX, correction_rate, single_error, synthetic_emissions  # noqa: E402
 
 
-def _time(fn: Callable[[np.ndarray], object], inputs: list[np.ndarray]) -> tuple[float, float, float]:
+def _time(fn: Callable[[Any], object], inputs: Sequence[Any]) -> tuple[float, float, float]:
     """Median and p95 CPU milliseconds per call, and mean wall milliseconds."""
     cpu: list[float] = []
     wall_start = time.perf_counter()
@@ -109,6 +112,20 @@ def main() -> None:
             rate = t.fixed / t.total if t.total else 0.0
             detectable_rate = t.fixed_detectable / t.detectable if t.detectable else 0.0
             print(f"  {kind:20s} {t.total:6d} {rate:7.1%} {t.detectable:10d} {detectable_rate:20.1%}")
+
+    misreadings: list[str] = []
+    kinds = list(ERROR_MIX)
+    shares = np.array([ERROR_MIX[k] for k in kinds])
+    for _ in range(min(args.corrections, 300)):
+        glyphs = registry.sample_format(rng, ["RU"]).random_glyphs(rng)
+        misreadings.append(single_error(glyphs, rng, kinds[int(rng.choice(len(kinds), p=shares))]))
+    print()
+    print(f"Correction latency per misreading ({len(misreadings)} RU plates, one error each; CPU ms)")
+    print(f"{'corrector':58s} {'median':>7s} {'p95':>7s} {'wall':>7s}")
+    for name, allowed in (("correct(countries=['RU'])", ["RU"]), ("correct(), all countries", None)):
+        correct(misreadings[0], registry, countries=allowed)  # unroll and cache the layouts first
+        median, p95, wall = _time(lambda x, a=allowed: correct(x, registry, countries=a), misreadings)
+        print(f"{name:58s} {median:7.3f} {p95:7.3f} {wall:7.3f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@ layout says, position by position, which glyphs may stand there, and ties the po
 table slot (region codes) to the table's entries. A reading is compared with every layout of
 its length, and of its length +-1 (a glyph read twice or missed), at the cost of the
 substitutions it would take (``common.plates.confusions``: O->0 is cheap, O->7 is not).
+
+Ranking is a noisy-channel decision: a candidate plate costs -log P(error | plate) (the
+channel, in ``common.plates.confusions``) plus -log P(plate) relative to the likeliest plate of
+the allowed formats (format weight x country prior, and the number of plates the format's
+layout can hold: a glyph drawn from 10 digits is likelier than one drawn from 36 glyphs).
+A reading that is already a valid plate is never corrected: it comes first, at cost 0.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from functools import lru_cache
 
 from common.plates.confusions import (
     DOUBLED_GLYPH_COST,
-    EDGE_GLYPH_COST,
     MISSED_GLYPH_COST,
+    PHANTOM_END_COST,
+    PHANTOM_START_COST,
     SPURIOUS_GLYPH_COST,
     substitution_cost,
 )
@@ -33,11 +40,16 @@ LENIENT_GLYPHS = {"Ч": "4", "З": "3", "Б": "6", "Ё": "E", "Й": "N", "И": "
 _WILDCARD = "?"
 # Alternatives kept per layout segment; more only matter for costs above any useful threshold.
 _ALTERNATIVES = 3
+# Cost bound of a correction (nats): one likely error with a prior penalty of a few nats; two
+# random errors (about 15) are not offered.
+DEFAULT_MAX_COST = 12.0
 
 
 @dataclass(frozen=True)
 class Correction:
-    """A valid plate near the reading. ``score`` = exp(-cost): 1.0 for an unchanged plate."""
+    """A valid plate near the reading. ``cost`` is in nats (error channel plus plate prior, see
+    the module doc); ``score`` = exp(-cost): 1.0 for an unchanged plate, about 0.04 for the
+    likeliest single look-alike."""
 
     text: str
     latin: str
@@ -60,25 +72,43 @@ class Correction:
 Segment = tuple[str, ...]
 
 
+# A layout: its segments, and -log P(a given plate | format) for plates of that layout.
+Layout = tuple[tuple[Segment, ...], float]
+
+
 @lru_cache(maxsize=1024)
-def layouts(fmt: PlateFormat) -> dict[int, list[tuple[Segment, ...]]]:
-    """The format unrolled: total length -> layouts, each a tuple of segments."""
-    per_slot: list[list[tuple[Segment, ...]]] = []
+def layouts(fmt: PlateFormat) -> dict[int, list[Layout]]:
+    """The format unrolled: total length -> layouts with their plate prior (nats).
+
+    Plates are taken as drawn slot by slot: a length uniformly among the slot's lengths, then
+    each glyph uniformly from its set, or a table entry uniformly from the table.
+    """
+    per_slot: list[list[tuple[tuple[Segment, ...], float]]] = []
     for slot in fmt.slots:
-        options: list[tuple[Segment, ...]] = []
+        options: list[tuple[tuple[Segment, ...], float]] = []
         if slot.kind == "chars":
+            lengths = slot.max_len - slot.min_len + 1
             for n in range(slot.min_len, slot.max_len + 1):
-                options.append(tuple(tuple(slot.charset) for _ in range(n)))
+                nats = math.log(lengths) + n * math.log(len(slot.charset))
+                options.append((tuple(tuple(slot.charset) for _ in range(n)), nats))
         else:
+            nats = math.log(len(slot.choices))
             for n in slot.allowed_lengths():
-                options.append((tuple(c for c in slot.choices if len(c) == n),) if n else ())
+                options.append(((tuple(c for c in slot.choices if len(c) == n),) if n else (), nats))
         per_slot.append(options)
-    out: dict[int, list[tuple[Segment, ...]]] = {}
+    out: dict[int, list[Layout]] = {}
     for combo in itertools.product(*per_slot):
-        segments = tuple(seg for part in combo for seg in part)
+        segments = tuple(seg for part, _ in combo for seg in part)
         length = sum(len(seg[0]) for seg in segments)
-        out.setdefault(length, []).append(segments)
+        out.setdefault(length, []).append((segments, sum(nats for _, nats in combo)))
     return out
+
+
+def _format_priors(formats: Sequence[PlateFormat], priors: Mapping[str, float] | None) -> dict[int, float]:
+    """-log P(format) among ``formats`` (by id), from country prior x format weight."""
+    weights = {id(f): country_prior(priors, f.country) * f.weight for f in formats}
+    total = sum(weights.values())
+    return {k: -math.log(w / total) for k, w in weights.items()}
 
 
 @lru_cache(maxsize=65536)
@@ -128,21 +158,43 @@ def _lenient_glyphs(text: str) -> str:
     return normalize_plate(mapped)
 
 
+def _run(glyphs: str, i: int) -> int:
+    """Length of the run of equal glyphs that holds position ``i``."""
+    start, end = i, i
+    while start > 0 and glyphs[start - 1] == glyphs[i]:
+        start -= 1
+    while end + 1 < len(glyphs) and glyphs[end + 1] == glyphs[i]:
+        end += 1
+    return end - start + 1
+
+
 def _readings(glyphs: str) -> list[tuple[str, float, tuple[str, ...]]]:
-    """The reading itself, and with one glyph dropped or one added back, at the cost of that."""
+    """The reading itself, and with one glyph dropped or one added back, at the cost of that.
+
+    A doubled glyph or a repeat put back is explained by every glyph of the plate's run
+    (doubling either 7 of 77 reads 777), so its probability counts once per glyph of the run.
+    """
     out = [(glyphs, 0.0, ())]
     last = len(glyphs) - 1
     for i, ch in enumerate(glyphs):
-        doubled = (i > 0 and glyphs[i - 1] == ch) or (i < last and glyphs[i + 1] == ch)
-        cost = DOUBLED_GLYPH_COST if doubled else EDGE_GLYPH_COST if i in (0, last) else SPURIOUS_GLYPH_COST
-        out.append((glyphs[:i] + glyphs[i + 1 :], cost, (f"dropped '{ch}' at {i + 1}",)))
+        if i > 0 and glyphs[i - 1] == ch:
+            continue  # the same reading as dropping the run's first glyph
+        run = _run(glyphs, i)
+        costs = [DOUBLED_GLYPH_COST - math.log(run - 1)] if run > 1 else []
+        if i == 0:
+            costs.append(PHANTOM_START_COST)
+        if i + run - 1 == last:
+            costs.append(PHANTOM_END_COST)
+        costs.append(SPURIOUS_GLYPH_COST)
+        out.append((glyphs[:i] + glyphs[i + 1 :], min(costs), (f"dropped '{ch}' at {i + 1}",)))
     for i in range(len(glyphs) + 1):
         inserted = (f"inserted a glyph at {i + 1}",)
-        out.append((glyphs[:i] + _WILDCARD + glyphs[i:], MISSED_GLYPH_COST, inserted))
         if i < len(glyphs) and (i == 0 or glyphs[i - 1] != glyphs[i]):
             # A CTC reader that missed the blank between two equal glyphs read them as one.
             repeated = glyphs[:i] + glyphs[i] + glyphs[i:]
-            out.append((repeated, DOUBLED_GLYPH_COST, (f"doubled '{glyphs[i]}' at {i + 1}",)))
+            cost = MISSED_GLYPH_COST - math.log(_run(glyphs, i) + 1)
+            out.append((repeated, cost, (f"doubled '{glyphs[i]}' at {i + 1}",)))
+        out.append((glyphs[:i] + _WILDCARD + glyphs[i:], MISSED_GLYPH_COST, inserted))
     return out
 
 
@@ -152,16 +204,24 @@ def correct(
     countries: Sequence[str] | None = None,
     priors: Mapping[str, float] | None = None,
     max_candidates: int = 5,
-    max_cost: float = 2.0,
+    max_cost: float = DEFAULT_MAX_COST,
 ) -> list[Correction]:
-    """Valid plates near ``text``, cheapest first (an already valid plate comes first at cost 0).
+    """Valid plates near ``text``, likeliest first; a reading that is already a valid plate
+    comes first at cost 0 and is never replaced.
 
-    Ties in cost are broken by country prior times format weight. Raises ValueError for text
-    with characters that no plate or look-alike explains.
+    ``max_cost`` (nats) bounds the channel and prior cost of a correction. Ties in cost are
+    broken by country prior times format weight. Raises ValueError for text with characters
+    that no plate or look-alike explains.
     """
     registry = registry or load_registry()
     glyphs = _lenient_glyphs(text)
     formats = registry.formats_for(countries)
+    format_nats = _format_priors(formats, priors)
+    # Plate priors relative to the likeliest single plate of the allowed formats (for RU one of
+    # the few diplomatic plates, standard plates then pay 0.77 nats): only differences rank.
+    reference = min(
+        format_nats[id(f)] + nats for f in formats for group in layouts(f).values() for _, nats in group
+    )
     # One entry per plate text and country: the square and the one-row layout of a plate are
     # the same plate to whoever reads the correction.
     best: dict[tuple[str, str], tuple[float, float, str, PlateFormat, tuple[str, ...]]] = {}
@@ -169,11 +229,18 @@ def correct(
         if extra > max_cost:
             continue
         for fmt in formats:
-            for segments in layouts(fmt).get(len(reading), ()):
-                for cost, latin in _fit(reading, segments, max_cost - extra):
-                    total = cost + extra
+            prior = country_prior(priors, fmt.country) * fmt.weight
+            for segments, plate_nats in layouts(fmt).get(len(reading), ()):
+                prior_cost = format_nats[id(fmt)] + plate_nats - reference
+                budget = max_cost - extra - prior_cost
+                if budget < 0:
+                    if edits:
+                        continue
+                    budget = 0.0  # a valid reading of a rare format must still be found
+                for cost, latin in _fit(reading, segments, budget):
+                    # The reading as read, valid: cost 0 whatever its prior (never "corrected").
+                    total = 0.0 if not edits and cost == 0 else cost + extra + prior_cost
                     key = (latin, fmt.country)
-                    prior = country_prior(priors, fmt.country) * fmt.weight
                     if key not in best or (total, -prior) < (best[key][0], -best[key][1]):
                         best[key] = (total, prior, latin, fmt, edits)
     ranked = sorted(best.values(), key=lambda b: (b[0], -b[1], b[2]))

@@ -15,20 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.plates.alphabet import BLANK_INDEX, NUM_CLASSES, READER_ALPHABET, encode
-from common.plates.confusions import confusable_glyphs
+from common.plates.confusions import PHANTOM_AT_START, READER_ERROR_SHARES, confusable_glyphs, lookalike_probs
 from common.plates.correct import correct
 from common.plates.registry import FormatRegistry, load_registry
 
-# Shares of single OCR errors by kind. Look-alikes dominate CRNN plate readers' errors; a
-# reader trained on synthetic RU plates (shared/notes/ocr-from-synthetic.md) also adds phantom
-# glyphs at the plate's ends (bolts, flag) and drops glyphs on tilted plates.
-ERROR_MIX: dict[str, float] = {
-    "look-alike": 0.5,
-    "other glyph": 0.15,
-    "phantom at an end": 0.1,
-    "doubled": 0.1,
-    "missed": 0.15,
-}
+# Shares of single OCR errors by kind: the reader channel the corrector's costs come from.
+ERROR_MIX: dict[str, float] = READER_ERROR_SHARES
 
 
 def synthetic_emissions(
@@ -76,8 +68,10 @@ def single_error(latin: str, rng: np.random.Generator, kind: str) -> str:
         positions = [i for i, ch in enumerate(latin) if confusable_glyphs(ch)]
         if positions:
             i = positions[int(rng.integers(0, len(positions)))]
-            rivals = confusable_glyphs(latin[i])[:2]  # the likeliest look-alikes
-            return latin[:i] + rivals[int(rng.integers(0, len(rivals)))] + latin[i + 1 :]
+            # The look-alike is drawn by how alike it is: 8 is read as B more often than as 3.
+            rivals = lookalike_probs(latin[i])
+            pick = int(rng.choice(len(rivals), p=np.array(list(rivals.values()))))
+            return latin[:i] + list(rivals)[pick] + latin[i + 1 :]
         kind = "other glyph"
     i = int(rng.integers(0, len(latin)))
     if kind == "other glyph":
@@ -87,7 +81,7 @@ def single_error(latin: str, rng: np.random.Generator, kind: str) -> str:
         return latin[: i + 1] + latin[i:]
     if kind == "phantom at an end":
         phantom = READER_ALPHABET[int(rng.integers(0, len(READER_ALPHABET)))]
-        return phantom + latin if rng.random() < 0.3 else latin + phantom
+        return phantom + latin if rng.random() < PHANTOM_AT_START else latin + phantom
     if kind == "missed":
         return latin[:i] + latin[i + 1 :]
     raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(ERROR_MIX)}")

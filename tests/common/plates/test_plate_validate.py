@@ -59,3 +59,17 @@ def test_special_ru_formats_are_told_apart() -> None:
     assert validate("001 CD 1 77").best.canonical == "001CD177"  # type: ignore[union-attr]
     formats = {m.format for m in validate("0101 ОК 33").matches}
     assert formats == {"military", "motorcycle"}  # same glyphs, different plates
+
+
+def test_german_plates_name_their_district_and_unknown_districts_are_rejected() -> None:
+    munich = validate("M-XY 123", countries=["DE"]).best
+    assert munich is not None and (munich.region_code, munich.region_name) == ("M", "München")
+    # The reader has no Ü: MÜ is read, and keyed, as MU; the name gives the printed code.
+    muehldorf = validate("MU-AB 12", countries=["DE"]).best
+    assert muehldorf is not None and muehldorf.region_name == "Mühldorf am Inn (MÜ)"
+    electric = validate("KA-EV 2024E", countries=["DE"]).best
+    assert electric is not None and (electric.format, electric.region_name) == ("electric", "Karlsruhe")
+    unknown = validate("QQ-AB 123", countries=["DE"])
+    assert not unknown.valid
+    assert unknown.reason is not None and "DE/standard" in unknown.reason and "glyph 2 'Q'" in unknown.reason
+    assert not validate("XYZ-A 1", countries=["DE"]).valid
