@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,10 +24,11 @@ from common.events import PlateEvent
 from edge.batching import ReadBatcher
 from edge.capture.channel import CaptureChannel
 from edge.capture.frames import Frame
+from edge.capture.jpeg import JpegError
 from edge.event_builder import EventFactory
-from edge.inference.crops import crop_plate
+from edge.inference.crops import read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector
-from edge.motion import MotionGate
+from edge.motion import MotionGate, gate_factor
 from edge.tracking.passages import PassageJudge
 from edge.tracking.tracker import Observation, PlateTracker, Track
 
@@ -161,6 +162,9 @@ class ChannelWorker:
             last_time, last_mono = frame.captured_at, time.monotonic()
             try:
                 self._process(frame)
+            except JpegError as exc:  # a corrupt camera frame: counted like one FFmpeg cannot decode
+                self.capture.stats.decode_errors += 1
+                log.debug("channel %s: frame %d does not decode: %s", self.channel_id, frame.index, exc)
             except Exception:  # a frame that breaks a model must not end the channel
                 self.stats.errors += 1
                 log.exception("channel %s: processing frame %d failed", self.channel_id, frame.index)
@@ -171,12 +175,18 @@ class ChannelWorker:
         if self._media_origin is None:
             self._media_origin = frame.captured_at
         media_s = (frame.captured_at - self._media_origin).total_seconds()
-        moving = self.gate.should_process(frame.image, media_s)
+        # One reduced grey view serves the motion gate and the detector: a JPEG frame is decoded
+        # at full size only if a plate is then read from it.
+        views = _takes_views(self.detector)
+        detector: Any = self.detector
+        factor = detector.view_factor(frame.hw) if views else gate_factor(frame.hw)
+        view, reduction = frame.gray_view(factor)
+        moving = self.gate.should_process(view, media_s)
         if not moving and not self.tracker.tracks:  # a car stopped at the gate is still looked at
             self.stats.gated += 1
             self._close(self.tracker.expire(frame.captured_at))
             return
-        detections = self._detect(frame)
+        detections = self._detect(frame, view if views else None, reduction)
         tracks = self.tracker.update(detections, frame.captured_at)
         to_read = [
             (det, track)
@@ -192,12 +202,15 @@ class ChannelWorker:
             self.stats.plate_latencies.append(time.monotonic() - frame.received_monotonic)
         self._close(self.tracker.expire(frame.captured_at))
 
-    def _detect(self, frame: Frame) -> list[PlateDetection]:
+    def _detect(self, frame: Frame, view: np.ndarray | None, reduction: int) -> list[PlateDetection]:
         started = time.perf_counter()
         with self._detector_lock:
-            found = self.detector.detect(frame.image)
+            if view is not None:
+                found = self.detector.detect_view(view, reduction, frame.hw)  # type: ignore[attr-defined]
+            else:
+                found = self.detector.detect(frame.image)
         self._observer.inference("detector", time.perf_counter() - started)
-        h, w = frame.image.shape[:2]
+        h, w = frame.hw
         settings = self.settings.detector
         roi = self.camera.roi
         kept: list[PlateDetection] = []
@@ -214,20 +227,14 @@ class ChannelWorker:
         return kept
 
     def _read(self, frame: Frame, items: list[tuple[PlateDetection, Track]]) -> None:
-        cropped: list[tuple[PlateDetection, Track, np.ndarray]] = []
-        for det, track in items:
-            try:
-                cropped.append((det, track, crop_plate(frame.image, det)))
-            except ValueError as exc:  # a degenerate box at the frame edge: skip that plate only
-                log.debug("channel %s: no crop for box %s: %s", self.channel_id, det.box, exc)
-        if not cropped:
-            return
-        readings = self.batcher.read([crop for _, _, crop in cropped])
-        self.stats.reads += len(readings)
-        for (det, track, crop), reading in zip(cropped, readings, strict=True):
+        track_of = {id(det): track for det, track in items}  # detections are distinct objects
+        results = read_plates(self.batcher.read, frame.image, [det for det, _ in items])
+        self.stats.reads += len(results)
+        for det, crop, reading in results:
             if not reading.latin:
                 continue
-            track.add_reading(reading, Observation(reading, det, frame.captured_at, crop, frame.image))
+            observation = Observation(reading, det, frame.captured_at, crop, frame.image)
+            track_of[id(det)].add_reading(reading, observation)
 
     def _close(self, tracks: list[Track]) -> None:
         for track in tracks:
@@ -244,3 +251,8 @@ class ChannelWorker:
                 continue
             log.info("channel %s: event %s (%d readings)", self.channel_id, event.event_id, event.frames)
             self._emit(event)
+
+
+def _takes_views(detector: PlateDetector) -> bool:
+    """Whether the detector can work from a reduced grey view (OnnxPlateDetector.detect_view)."""
+    return all(callable(getattr(detector, name, None)) for name in ("detect_view", "view_factor"))

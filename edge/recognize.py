@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from common.config import DetectorConfig
-from edge.inference.crops import crop_plate
+from edge.inference.crops import read_plates
 from edge.inference.protocols import PlateDetector, PlateReader
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -114,11 +114,8 @@ class SnapshotRecognizer:
             if d.score >= self.detector_config.score_threshold
             and d.box[2] - d.box[0] >= self.detector_config.min_plate_width
         ]
-        if not detections:
-            return []
-        readings = self.reader.read([crop_plate(image, d) for d in detections])
         plates = []
-        for det, reading in zip(detections, readings, strict=True):
+        for det, _crop, reading in read_plates(self.reader.read, image, detections):
             if not reading.acceptable(self.min_confidence, self.require_valid):
                 continue
             x1, y1, x2, y2 = det.box
