@@ -24,6 +24,7 @@ from edge.inference.reader_input import normalise
 from models.reader.cache import CacheSpec, build_cache, load_shards
 from models.reader.metrics import greedy_texts, score_texts
 from models.reader.net import PlateReaderNet, count_parameters
+from models.warm_start import load_folded_onnx
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -60,6 +61,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--refresh-every", type=int, default=200, help="look for new shards this often (steps)")
     p.add_argument("--ckpt-every", type=int, default=200)
     p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from the weights of a reader FP32 ONNX file (e.g. models/reader_fp32.onnx) "
+        "instead of from scratch; ignored when resuming",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -119,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         spec = CacheSpec(seed=args.data_seed, count=args.count, font_dir=args.font_dir)
         build_cache(spec, args.cache, workers=args.render_workers, progress=not args.no_progress)
 
-    model = PlateReaderNet().to(device)
+    model = PlateReaderNet()
+    if args.init_from is not None and not (args.resume and (args.out / "last.pt").exists()):
+        sample = torch.from_numpy(normalise(test_images[:256]))
+        diff = load_folded_onnx(model, args.init_from, sample)
+        print(f"initialised from {args.init_from} (max output difference {diff:.2g})", flush=True)
+    model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step, elapsed_before = 0, 0.0

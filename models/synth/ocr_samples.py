@@ -1,5 +1,7 @@
 """Training crops for the plate reader: render -> holder frame -> perspective onto clutter ->
-axis-aligned crop around the plate (as a detector box would be) -> camera degradations.
+camera degradations -> one of the two crops the edge reads (edge.inference.crops): the
+axis-aligned box around the plate, or the plate rectified by its four corners as a detector
+estimates them (with the corner error a detector makes).
 
 Every sample is a pure function of (seed, index), so a cache can be rebuilt or extended in
 parallel shards and any sample can be regenerated for inspection.
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.plates.alphabet import to_latin
+from edge.inference.crops import rectify_plate
 from models.synth import augment
 from models.synth.fonts import FontSet
 from models.synth.frame import add_holder_frame
@@ -31,6 +34,11 @@ class CropParams:
     margin_x: tuple[float, float] = (-0.03, 0.08)
     margin_y: tuple[float, float] = (-0.05, 0.12)
     source_width: tuple[int, int] = (70, 450)  # plate width in the camera image, px
+    # Share of samples cut by rectifying with noisy corners instead of by an axis-aligned box.
+    rectified_p: float = 0.5
+    # Corner error of a detector, per corner, as fractions of the plate's width and height
+    # (standard deviations), plus a shared shift of the whole quad of the same size.
+    corner_noise: tuple[float, float] = (0.02, 0.07)
 
 
 @dataclass(frozen=True)
@@ -76,17 +84,16 @@ class OcrSampleFactory:
         px_per_mm = float(np.clip(2.0 * source_w / style.size_mm[0], 0.3, 1.4))
         plate = render_plate(style, rows, self.fonts, rng, px_per_mm=px_per_mm)
         framed, corners = add_holder_frame(plate, self.fonts, rng, px_per_mm=px_per_mm)
-        crop = self._place_and_crop(framed, corners, style, rng)
         plate_px = corners[1, 0] - corners[0, 0]
-        crop = augment.resize_to_width(crop, max(8, round(crop.shape[1] * source_w / plate_px)))
-        crop = augment.degrade(crop, rng, self.degrade_params)
+        if rng.random() < self.crop_params.rectified_p:
+            crop = self._rectified_crop(framed, corners, style, rng, source_w / plate_px)
+        else:
+            crop = self._place_and_crop(framed, corners, style, rng)
+            crop = augment.resize_to_width(crop, max(8, round(crop.shape[1] * source_w / plate_px)))
+            crop = augment.degrade(crop, rng, self.degrade_params)
         return OcrSample(crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows)
 
-    def _place_and_crop(
-        self, framed: np.ndarray, corners: np.ndarray, style: PlateStyle, rng: np.random.Generator
-    ) -> np.ndarray:
-        plate_w = corners[1, 0] - corners[0, 0]
-        plate_h = corners[3, 1] - corners[0, 1]
+    def _geometry(self, style: PlateStyle) -> augment.GeometryParams:
         geometry = self.geometry
         if style.two_rows:  # square plates are rarely seen steeply rotated; rows must stay separable
             geometry = augment.GeometryParams(
@@ -97,7 +104,14 @@ class OcrSampleFactory:
                 slope_p=0.3,
                 slope_max=0.15,
             )
-        quad = augment.random_plate_quad(plate_w, plate_h, rng, geometry)
+        return geometry
+
+    def _place_and_crop(
+        self, framed: np.ndarray, corners: np.ndarray, style: PlateStyle, rng: np.random.Generator
+    ) -> np.ndarray:
+        plate_w = corners[1, 0] - corners[0, 0]
+        plate_h = corners[3, 1] - corners[0, 1]
+        quad = augment.random_plate_quad(plate_w, plate_h, rng, self._geometry(style))
         x0, y0 = quad.min(axis=0)
         x1, y1 = quad.max(axis=0)
         bw, bh = x1 - x0, y1 - y0
@@ -109,6 +123,38 @@ class OcrSampleFactory:
         dst = quad - np.array([left, top])
         background = augment.clutter_background(height, width, rng)
         return augment.warp_onto(background, framed, corners, dst)
+
+    def _rectified_crop(
+        self,
+        framed: np.ndarray,
+        corners: np.ndarray,
+        style: PlateStyle,
+        rng: np.random.Generator,
+        camera_scale: float,
+    ) -> np.ndarray:
+        """The plate as the edge rectifies it: placed in a wide patch of camera image at camera
+        resolution and degraded there, then warped frontal by corners with a detector's error."""
+        plate_w = corners[1, 0] - corners[0, 0]
+        plate_h = corners[3, 1] - corners[0, 1]
+        quad = augment.random_plate_quad(plate_w, plate_h, rng, self._geometry(style))
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        pad_x, pad_y = 0.25 * (x1 - x0), 0.6 * (y1 - y0) + 4
+        left, top = x0 - pad_x, y0 - pad_y
+        width, height = max(4, round(x1 - x0 + 2 * pad_x)), max(4, round(y1 - y0 + 2 * pad_y))
+        dst = quad - np.array([left, top])
+        patch = augment.warp_onto(augment.clutter_background(height, width, rng), framed, corners, dst)
+        new_w = max(8, round(width * camera_scale))
+        patch = augment.degrade(augment.resize_to_width(patch, new_w), rng, self.degrade_params)
+        scale = patch.shape[1] / width
+        noise_x, noise_y = self.crop_params.corner_noise
+        sigma = np.array([noise_x * plate_w, noise_y * plate_h])
+        estimate = dst + rng.normal(0.0, 1.0, (4, 2)) * sigma + rng.normal(0.0, 1.0, 2) * sigma
+        rectified = rectify_plate(patch, estimate * scale)
+        if rectified is None:  # the noise folded the quad: fall back to the true corners
+            rectified = rectify_plate(patch, dst * scale)
+        assert rectified is not None
+        return rectified
 
 
 def samples_per_second(factory: OcrSampleFactory, n: int = 200, seed: int = 0) -> float:

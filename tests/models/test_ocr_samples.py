@@ -7,6 +7,7 @@ import pytest
 
 from common.plates.alphabet import encode
 from common.plates.registry import load_registry
+from edge.inference.crops import RECTIFY_MARGIN_X, RECTIFY_MARGIN_Y
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH, reader_image
 from models.synth import augment
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontSet
@@ -89,3 +90,23 @@ def test_plate_quad_respects_the_rotation_limit() -> None:
         quad = augment.random_plate_quad(520, 112, rng, params)
         top = quad[1] - quad[0]
         assert abs(np.degrees(np.arctan2(top[1], top[0]))) <= 10.0 + 1e-6
+
+
+@needs_font
+def test_rectified_samples_show_the_plate_frontal_with_the_edges_margins() -> None:
+    from models.synth.ocr_samples import CropParams
+    from models.synth.plate_render import PLATE_STYLES
+
+    style = PLATE_STYLES["RU/standard"]
+    exact = OcrSampleFactory(
+        FontSet.discover(), styles=[style], crop=CropParams(rectified_p=1.0, corner_noise=(0.0, 0.0))
+    )
+    w_mm, h_mm = style.size_mm
+    expected = w_mm * (1 + 2 * RECTIFY_MARGIN_X) / (h_mm * (1 + 2 * RECTIFY_MARGIN_Y))
+    aspects = [s.crop.shape[1] / s.crop.shape[0] for s in (exact.sample(3, i) for i in range(16))]
+    # Rectification takes out rotation and shear (which make a box crop taller); only the yaw
+    # foreshortening (squash down to 0.55) still narrows the plate.
+    assert all(0.5 * expected < a < 1.08 * expected for a in aspects), (expected, aspects)
+    boxed = OcrSampleFactory(FontSet.discover(), styles=[style], crop=CropParams(rectified_p=0.0))
+    box_aspects = [s.crop.shape[1] / s.crop.shape[0] for s in (boxed.sample(3, i) for i in range(16))]
+    assert min(box_aspects) < min(aspects)
