@@ -108,9 +108,14 @@ def load_folded_onnx(model: nn.Module, path: Path, sample: torch.Tensor, toleran
             norm.bias.copy_(mean + shift)
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    expected = session.run(None, {session.get_inputs()[0].name: sample.numpy()})[0]
+    check = sample
+    fixed = session.get_inputs()[0].shape[2:]
+    if all(isinstance(d, int) for d in fixed) and tuple(fixed) != tuple(sample.shape[2:]):
+        # A model exported at a fixed input size (the detector) is compared at that size.
+        check = torch.nn.functional.interpolate(sample, size=tuple(fixed), mode="bilinear")
+    expected = session.run(None, {session.get_inputs()[0].name: check.numpy()})[0]
     with torch.no_grad():
-        got = model.eval()(sample)
+        got = model.eval()(check)
     got = got[0] if isinstance(got, tuple | list) else got
     diff = float(np.max(np.abs(got.numpy() - expected)))
     if diff > tolerance:

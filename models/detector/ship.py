@@ -41,7 +41,8 @@ def write_calibration_frames(out: Path, count: int) -> int:
     for i in range(count):
         h, w = sizes[i % len(sizes)]
         scale = w / DETECTOR_INPUT_HW[1]
-        cfg = SceneConfig(height=h, width=w, min_plate_width=9 * scale, max_plate_width=180 * scale)
+        cfg = SceneConfig(height=h, width=w, min_plate_width=SceneConfig.min_plate_width * scale,
+                          max_plate_width=SceneConfig.max_plate_width * scale)
         scene = render_scene(np.random.default_rng([CALIBRATION_SEED, i]), plates, cfg)
         cv2.imwrite(str(out / f"calib_{i:04d}.png"), scene.image)
     return count

@@ -27,6 +27,7 @@ from models.detector.loss import detector_loss
 from models.detector.net import PlateDetectorNet, count_parameters
 from models.synth.scene_plates import RenderedPlateSource
 from models.synth.scenes import SceneConfig
+from models.warm_start import load_folded_onnx
 
 DEFAULT_OUT = Path("runs/detector")
 
@@ -52,6 +53,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--eval-scenes", type=int, default=150)
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start from the weights of a detector FP32 ONNX file "
+                   "(e.g. models/detector_fp32.onnx) instead of from scratch; ignored with --resume")
     args = p.parse_args(argv)
     if args.scene_size % 32:
         p.error("--scene-size must be a multiple of 32")
@@ -117,8 +121,17 @@ def main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     last = args.out / "last.pt"
 
+    plates = RenderedPlateSource(args.font_dir)
+    cfg = SceneConfig(height=args.scene_size, width=args.scene_size)
+    t0 = time.perf_counter()
+    model = PlateDetectorNet()
+    if args.init_from is not None and not args.resume:
+        # The first scenes the pool will train on calibrate the re-created BatchNorms.
+        calibration = ScenePool(plates, cfg, args.seed, 32, 0).batch(32)["image"]
+        diff = load_folded_onnx(model, args.init_from, torch.from_numpy(calibration))
+        print(f"initialised from {args.init_from} (max output difference {diff:.2g})", flush=True)
     # channels-last is ~3x faster for these small convolutions on CPU (oneDNN)
-    model = PlateDetectorNet().to(device, memory_format=torch.channels_last)
+    model = model.to(device, memory_format=torch.channels_last)
     average = WeightAverage(model, args.ema)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step, next_index, elapsed = 0, 0, 0.0
@@ -134,9 +147,6 @@ def main(argv: list[str]) -> int:
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step} ({elapsed / 60:.1f} min trained)")
 
-    plates = RenderedPlateSource(args.font_dir)
-    cfg = SceneConfig(height=args.scene_size, width=args.scene_size)
-    t0 = time.perf_counter()
     pool = ScenePool(plates, cfg, args.seed, args.pool, next_index)
     print(f"parameters: {count_parameters(model)}; device {device}; pool of {args.pool} scenes "
           f"rendered in {time.perf_counter() - t0:.0f} s", flush=True)
