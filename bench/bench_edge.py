@@ -9,6 +9,7 @@ can grow), frames that ran detection (the motion gate skips still ones), p50/p95
 result latency, the agent's RSS, and CPU use. A channel count is sustained when the decoders keep
 up with the cameras (offered_fps within 5% of camera_fps) and at most 5% of the offered frames
 are dropped. Without --clip a 1080p clip is made from the bundled sample clip.
+`bench/profile_edge.py` breaks one channel's CPU time down by stage.
 """
 
 from __future__ import annotations

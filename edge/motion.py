@@ -45,7 +45,13 @@ class MotionGate:
         self._reference_time = media_time_s
 
 
+def gate_factor(frame_hw: tuple[int, int]) -> int:
+    """How much a frame may be reduced (Frame.gray_view) before the gate: a view >= 2x GATE_WIDTH."""
+    return max(1, frame_hw[1] // (2 * GATE_WIDTH))
+
+
 def _small_gray(image: np.ndarray) -> np.ndarray:
+    """The gate's image from a BGR frame or, cheaper, a grey view already reduced (Frame.gray_view)."""
     h, w = image.shape[:2]
     height = max(1, round(h * GATE_WIDTH / w))
     # Bilinear sampling costs ~0.2 ms on a 1080p frame where area averaging costs ~6 ms; the blur

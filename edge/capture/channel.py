@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from common.config import CameraConfig
 from edge.capture.frames import Frame, LatestFrameSlot, SlotClosed
+from edge.capture.jpeg import JpegError
 from edge.capture.sources import (
     SourceSpec,
     VideoCaptureLike,
+    enable_jpeg_passthrough,
     frame_count,
     open_capture,
     parse_source,
@@ -71,6 +73,9 @@ class CaptureChannel:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"capture-{camera.id}", daemon=True)
         self._last_captured_at: datetime | None = None
+        # MJPEG sources hand over their JPEG packets undecoded, unless one turned out not to be a
+        # JPEG image; the channel then reopens the source and lets FFmpeg decode.
+        self.jpeg_passthrough = True
 
     @property
     def channel_id(self) -> str:
@@ -124,6 +129,8 @@ class CaptureChannel:
                     self.stats.finished = True
                     log.info("camera %s: end of %s", self.channel_id, self.spec.describe())
                     return
+                if outcome == "reopen":
+                    continue
                 if outcome == "lost":
                     log.warning(
                         "camera %s: stream from %s lost; reconnecting", self.channel_id, self.spec.describe()
@@ -148,7 +155,10 @@ class CaptureChannel:
         )
 
     def _read_stream(self, capture: VideoCaptureLike) -> str:
-        """Read until the stream ends ("end"), fails ("lost") or the channel stops ("stopped")."""
+        """Read until the stream ends ("end"), fails ("lost"), needs decoding by FFmpeg after all
+        ("reopen") or the channel stops ("stopped")."""
+        jpeg = self.jpeg_passthrough and enable_jpeg_passthrough(capture, self.spec)
+        jpeg_seen = False
         fps = source_fps(capture)
         total = frame_count(capture) if self.spec.is_file else 0
         min_interval = 1.0 / self.camera.fps_limit if self.camera.fps_limit else 0.0
@@ -189,9 +199,22 @@ class CaptureChannel:
             if not ok or image is None:
                 self.stats.decode_errors += 1
                 continue
+            try:
+                now = time.monotonic()
+                if jpeg:
+                    frame = Frame(self.channel_id, index - 1, captured_at, now, jpeg=image.tobytes())
+                else:
+                    frame = Frame(self.channel_id, index - 1, captured_at, now, image)
+            except JpegError as exc:
+                self.stats.decode_errors += 1
+                if not jpeg_seen:  # the stream's packets are not plain JPEGs: let FFmpeg decode
+                    log.warning("camera %s: %s; decoding with FFmpeg instead", self.channel_id, exc)
+                    self.jpeg_passthrough = False
+                    return "reopen"
+                continue
+            jpeg_seen = True
             last_offered = clock
             self._last_captured_at = captured_at
-            frame = Frame(self.channel_id, index - 1, captured_at, time.monotonic(), image)
             self.stats.frames += 1
             self.slot.put(frame, wait=self.lossless)
         return "stopped"

@@ -9,19 +9,95 @@ and every frame is processed (deterministic offline runs).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 
+import cv2
 import numpy as np
 
+from edge.capture.jpeg import REDUCED_GRAY_FLAGS, decode_bgr, decode_reduced_gray, jpeg_size
 
-@dataclass(frozen=True)
+
 class Frame:
-    channel_id: str
-    index: int  # position in the source since the channel (re)started
-    captured_at: datetime  # UTC; for paced file sources derived from the frame index
-    received_monotonic: float  # time.monotonic() when decoded: the start of frame-to-result latency
-    image: np.ndarray  # BGR uint8
+    """One captured frame: BGR pixels, or the camera's own JPEG, decoded only as far as asked.
+
+    JPEG frames (MJPEG cameras and files) stay encoded until a consumer asks: the motion gate and
+    the detector take a reduced grey view (a scaled decode, a fraction of a full one), and the
+    full BGR image is decoded on first use of `image`, which only frames with plates to read need.
+    """
+
+    __slots__ = ("_image", "_views", "captured_at", "channel_id", "hw", "index", "jpeg", "received_monotonic")
+
+    def __init__(
+        self,
+        channel_id: str,
+        index: int,  # position in the source since the channel (re)started
+        captured_at: datetime,  # UTC; for paced file sources derived from the frame index
+        received_monotonic: float,  # time.monotonic() when read: the start of frame-to-result latency
+        image: np.ndarray | None = None,  # BGR uint8
+        *,
+        jpeg: bytes | np.ndarray | None = None,
+    ) -> None:
+        if (image is None) == (jpeg is None):
+            raise ValueError("a frame needs exactly one of image or jpeg")
+        self.channel_id = channel_id
+        self.index = index
+        self.captured_at = captured_at
+        self.received_monotonic = received_monotonic
+        self.jpeg = jpeg
+        self._image = image
+        self._views: dict[int, tuple[np.ndarray, int]] = {}
+        # (height, width) of the full frame; a JPEG's comes from its header (JpegError if none)
+        self.hw: tuple[int, int] = image.shape[:2] if image is not None else jpeg_size(jpeg)  # type: ignore[arg-type]
+
+    @property
+    def image(self) -> np.ndarray:
+        """The full-resolution BGR frame; JpegError when a JPEG frame does not decode."""
+        if self._image is None:
+            assert self.jpeg is not None
+            self._image = decode_bgr(self.jpeg)
+        return self._image
+
+    @property
+    def decoded(self) -> bool:
+        """Whether the full-resolution image exists (always, for frames captured as pixels)."""
+        return self._image is not None
+
+    def gray_view(self, factor: int) -> tuple[np.ndarray, int]:
+        """The frame in grey reduced by about `factor`, and the factor used: a view pixel is a
+        factor x factor block of the frame, so frame coordinates are view coordinates * factor.
+
+        JPEG frames are reduced by the decoder, which can do 1, 2, 4 or 8; `factor` is rounded
+        down to one of those. Pixel frames are area-averaged by exactly `factor`.
+        """
+        factor = max(1, min(int(factor), *self.hw))
+        if self._image is None:
+            factor = max(f for f in REDUCED_GRAY_FLAGS if f <= factor)
+        cached = self._views.get(factor)
+        if cached is None:
+            if self._image is None:
+                assert self.jpeg is not None
+                cached = decode_reduced_gray(self.jpeg, factor), factor
+            else:
+                cached = _area_gray(self._image, factor), factor
+            self._views[factor] = cached
+        return cached
+
+
+def _area_gray(image: np.ndarray, factor: int) -> np.ndarray:
+    if image.ndim == 3 and image.shape[2] == 3:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    elif image.ndim == 2:
+        gray = image
+    else:
+        raise ValueError(f"frames are BGR or grey, not shape {image.shape}")
+    h, w = gray.shape
+    if factor == 1:
+        return gray
+    # Grey first, then area-average by an exact integer factor (OpenCV's fast path); the right
+    # and bottom edges lose under `factor` pixels.
+    h_used, w_used = h - h % factor, w - w % factor
+    size = (w_used // factor, h_used // factor)
+    return cv2.resize(gray[:h_used, :w_used], size, interpolation=cv2.INTER_AREA)
 
 
 class SlotClosed(Exception):

@@ -99,6 +99,27 @@ class _Unopened:
         return None
 
 
+# Codec tags of streams whose every packet is a complete JPEG image.
+JPEG_FOURCCS = frozenset({"MJPG", "JPEG", "MJPA", "AVRN", "DMB1"})
+
+
+def fourcc_text(capture: VideoCaptureLike) -> str:
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    return "".join(chr((code >> 8 * i) & 0xFF) for i in range(4)).strip("\0 ").upper()
+
+
+def enable_jpeg_passthrough(capture: VideoCaptureLike, spec: SourceSpec) -> bool:
+    """Ask an FFmpeg capture of an MJPEG stream for its undecoded JPEG packets; True when it agreed.
+
+    Frames then reach the pipeline as JPEG bytes and are decoded only as far as needed (see
+    edge.capture.jpeg). USB cameras go through V4L2, whose raw mode means something else.
+    """
+    setter = getattr(capture, "set", None)
+    if spec.kind == "usb" or setter is None or fourcc_text(capture) not in JPEG_FOURCCS:
+        return False
+    return bool(setter(cv2.CAP_PROP_FORMAT, -1))
+
+
 def source_fps(capture: VideoCaptureLike, default: float = 25.0) -> float:
     """The stream's nominal frame rate; many RTSP cameras report 0 or nonsense, so sanity-check it."""
     fps = capture.get(cv2.CAP_PROP_FPS)

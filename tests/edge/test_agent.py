@@ -222,3 +222,27 @@ def test_channels_never_run_one_unsafe_detector_at_once(tmp_path: Path, can_make
     assert len(used) == (3 if can_make_more else 1)
     assert all(d.calls == 20 for d in used) if can_make_more else shared.calls == 60
     assert sum(d.overlaps for d in used) == 0
+
+
+
+def test_the_shipped_detector_runs_from_reduced_grey_views_of_mjpeg_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.config import DetectorConfig, ReaderConfig
+    from edge.backends import load_models
+    from edge.inference.detector import OnnxPlateDetector
+
+    views: list[tuple[tuple[int, ...], int, tuple[int, int]]] = []
+    detect_view = OnnxPlateDetector.detect_view
+
+    def spy(self, view: np.ndarray, reduction: int, frame_hw: tuple[int, int]):  # type: ignore[no-untyped-def]
+        views.append((view.shape, reduction, frame_hw))
+        return detect_view(self, view, reduction, frame_hw)
+
+    monkeypatch.setattr(OnnxPlateDetector, "detect_view", spy)
+    models = load_models(DetectorConfig(), ReaderConfig())
+    clip = str(write_clip(tmp_path / "c.avi", [Passing("red", 0, 10)], total_frames=10, size=(1280, 720)))
+    cams = [{"id": f"c{i}", "source": clip, "motion_threshold": 0} for i in range(2)]
+    _run_to_end(make_agent(make_config(tmp_path, cams), open_test_store(tmp_path / "e.db"), models))
+    # 720p MJPEG: every frame was detected on a 1/2-scale grey decode, none on a full BGR frame
+    assert views == [((360, 640), 2, (720, 1280))] * 20

@@ -12,6 +12,7 @@ from edge.inference.detector import (
     OnnxPlateDetector,
     decode_detections,
     prepare_detector_input,
+    reduction_factor,
 )
 from edge.inference.protocols import PlateDetector
 from models.metrics import iou
@@ -118,3 +119,42 @@ def test_calibration_uses_the_runtime_preprocessing() -> None:
     assert batch.shape == (2, 1, *DETECTOR_INPUT_HW)
     for frame, row in zip(frames, batch, strict=True):
         np.testing.assert_array_equal(row[None], prepare_detector_input(frame)[0])
+
+
+def test_a_reduced_grey_view_gives_the_same_model_input_as_the_full_frame() -> None:
+    from edge.capture import Frame
+
+    frame = np.random.default_rng(3).integers(0, 255, (1080, 1920, 3), dtype=np.uint8)
+    full_tensor, full_box = prepare_detector_input(frame)
+    factor = reduction_factor(frame.shape[:2])
+    view, reduction = Frame("c", 0, None, 0.0, frame).gray_view(factor)  # type: ignore[arg-type]
+    tensor, box = prepare_detector_input(view, DETECTOR_INPUT_HW, reduction, frame.shape[:2])
+    assert reduction == factor == 4 and view.shape == (270, 480)
+    np.testing.assert_array_equal(tensor, full_tensor)
+    assert box == full_box
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_detection_from_a_jpeg_view_matches_detection_on_the_full_frame(backend: str) -> None:
+    import cv2
+
+    from edge.capture import Frame
+    from models.synth.scene_plates import RenderedPlateSource
+    from models.synth.scenes import SceneConfig, render_scene
+
+    detector = OnnxPlateDetector(DETECTOR_INT8, backend=backend, threads=1)
+    cfg = SceneConfig(height=480, width=640, empty_scene_rate=0.0, close_up_rate=1.0, min_plate_width=60)
+    matched = hits = 0
+    for seed in range(4):
+        scene = render_scene(np.random.default_rng([99, seed]), RenderedPlateSource(), cfg)
+        image = cv2.resize(scene.image, (1920, 1440), interpolation=cv2.INTER_LINEAR)  # a 4:3 camera
+        frame = Frame("c", 0, None, 0.0, jpeg=cv2.imencode(".jpg", image)[1].tobytes())  # type: ignore[arg-type]
+        view, reduction = frame.gray_view(detector.view_factor(frame.hw))
+        from_view = detector.detect_view(view, reduction, frame.hw)
+        from_full = detector.detect(frame.image)
+        assert reduction == 4 and len(from_view) == len(from_full)
+        matched += sum(iou(a.box, b.box) > 0.9 for a, b in zip(from_view, from_full, strict=True))
+        for truth in scene.boxes:  # boxes come back in full-frame pixels (the scene was scaled by 3)
+            hits += any(iou(tuple(float(v) * 3 for v in truth), d.box) > 0.5 for d in from_view)  # type: ignore[arg-type]
+    assert matched >= 3 and hits >= 3
+
