@@ -18,8 +18,8 @@ from common.plates.alphabet import decode
 from common.plates.ctc import (
     DEFAULT_MIN_CHAR_PROB,
     DEFAULT_PRUNE_RATIO,
-    Hypothesis,
     _check,
+    greedy_decode,
     prefix_beam_search,
 )
 from common.plates.registry import FormatRegistry, load_registry
@@ -91,7 +91,7 @@ def decode_plate(
             fmt = automaton.formats[label]
             ranked.append((hyp.logp + math.log(country_prior(priors, fmt.country)), fmt.weight, h, label))
     if not ranked:
-        return [_invalid_reading(arr, beam_width, min_char_prob, prune_ratio)]
+        return [_invalid_reading(arr)]
     ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
     out: list[PlateCandidate] = []
     for _, _, h, label in ranked[:top_n]:
@@ -115,11 +115,11 @@ def decode_plate(
     return out
 
 
-def _invalid_reading(
-    arr: np.ndarray, beam_width: int, min_char_prob: float, prune_ratio: float
-) -> PlateCandidate:
-    hyps = prefix_beam_search(arr, beam_width, 1, None, min_char_prob, prune_ratio)
-    best = hyps[0] if hyps else Hypothesis((), 0.0)
+def _invalid_reading(arr: np.ndarray) -> PlateCandidate:
+    # Best path, not a beam search: most crops that fit no format are not plates at all (the
+    # detector's false boxes), their text is only shown, and a beam search here cost 3.5 ms each,
+    # more than the reading itself.
+    best = greedy_decode(arr)
     latin = decode(list(best.labels))
     return PlateCandidate(latin, latin, min(1.0, best.probability), None, None, None, None, valid=False)
 
