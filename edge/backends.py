@@ -43,7 +43,8 @@ def _onnx_detector(config: DetectorConfig) -> PlateDetector:
 
     return OnnxPlateDetector(
         detector_path(config), backend=config.backend, threads=config.threads,
-        score_threshold=config.score_threshold,
+        # Video and snapshots filter the boxes at their own threshold.
+        score_threshold=min(config.score_threshold, config.snapshot_score_threshold),
     )
 
 

@@ -111,7 +111,7 @@ class SnapshotRecognizer:
         h, w = image.shape[:2]
         detections = [
             d for d in self.detector.detect(image)
-            if d.score >= self.detector_config.score_threshold
+            if d.score >= self.detector_config.snapshot_score_threshold
             and d.box[2] - d.box[0] >= self.detector_config.min_plate_width
         ]
         plates = []
