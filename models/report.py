@@ -106,11 +106,16 @@ def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[i
         rows.append(f"| {label} | " + " | ".join(values) + " |")
 
     real, synth, sizes = report["real"], report["synthetic"], report["sizes"]
-    row(
-        f"real: detector recall @IoU0.5 ({real_plates} plates)",
-        [_pct(real[n]["detector"]["recall"]) for n in names],
-    )
-    row("real: detector precision", [_pct(real[n]["detector"]["precision"]) for n in names])
+    for key, use in (("detector", "snapshot"), ("detector_video", "video")):
+        if key not in real[names[0]]:
+            continue
+        threshold = real[names[0]][key].get("score_threshold")
+        at = f" at score {threshold} ({use})" if threshold is not None else ""
+        row(
+            f"real: detector recall @IoU0.5{at} ({real_plates} plates)",
+            [_pct(real[n][key]["recall"]) for n in names],
+        )
+        row(f"real: detector precision{at}", [_pct(real[n][key]["precision"]) for n in names])
     row("real: end-to-end plate exact-match", [_pct(real[n]["end_to_end"]["exact_match"]) for n in names])
     row("real: end-to-end CER", [_pct(real[n]["end_to_end"]["cer"]) for n in names])
     row(
@@ -144,7 +149,12 @@ def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[i
     row("detector file KiB", [f"{sizes[n]['detector_kib']:.0f}" for n in names])
     row("reader file KiB", [f"{sizes[n]['reader_kib']:.0f}" for n in names])
 
-    lines = ["# Model evaluation", "", f"Backend: {report['backend']}.", "", *rows, ""]
+    countries = report.get("countries", "all")
+    countries = ", ".join(countries) if isinstance(countries, list) else countries
+    lines = [
+        "# Model evaluation", "",
+        f"Backend: {report['backend']}. Reader countries on the real photos: {countries}.", "", *rows, "",
+    ]
     lines += [
         "## Synthetic reader by country and format",
         "",
