@@ -135,8 +135,19 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     from edge.backends import load_models
     from edge.recognize import SnapshotRecognizer, format_table
 
+    reader_config = config.reader
+    if args.countries:
+        from common.plates.registry import load_registry
+
+        countries = [c.strip().upper() for c in args.countries.split(",") if c.strip()]
+        try:
+            load_registry().formats_for(countries)
+        except KeyError as exc:
+            print(f"--countries: {exc.args[0]}", file=sys.stderr)
+            return EXIT_USAGE
+        reader_config = reader_config.model_copy(update={"countries": countries})
     try:
-        models = load_models(config.detector, config.reader)
+        models = load_models(config.detector, reader_config)
     except Exception as exc:
         print(f"cannot load the plate models: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -268,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("paths", nargs="+", metavar="IMAGE_OR_DIR")
     rec.add_argument("--json", action="store_true", help="one JSON object per image per line")
     rec.add_argument("--min-confidence", type=float, default=None, help="default: reader.min_confidence")
+    rec.add_argument(
+        "--countries", metavar="CC[,CC...]", default=None,
+        help="plate countries to read, e.g. RU or RU,KZ (default: reader.countries, else all known)",
+    )
     with_config(rec)
     rec.set_defaults(func=cmd_recognize)
 

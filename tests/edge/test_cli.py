@@ -57,6 +57,21 @@ def test_usage_errors_exit_2_and_help_lists_every_command(capsys: pytest.Capture
         assert command in help_text
 
 
+def test_recognize_reads_for_the_countries_given_and_refuses_unknown_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cv2
+    import numpy as np
+
+    image = tmp_path / "empty.png"
+    cv2.imwrite(str(image), np.full((240, 320, 3), 128, np.uint8))
+    assert main(["recognize", "--json", "--countries", "ru", str(image)]) == 0
+    result = json.loads(capsys.readouterr().out.strip())
+    assert result["image"] == str(image) and result["plates"] == []
+    assert main(["recognize", "--countries", "XX", str(image)]) == 2
+    assert "no country 'XX'" in capsys.readouterr().err
+
+
 def _event(plate: str, latin: str, channel: str, minutes_ago: int) -> PlateEvent:
     when = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     return PlateEvent(
