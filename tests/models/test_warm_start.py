@@ -69,3 +69,20 @@ def test_a_file_of_another_architecture_is_refused(tmp_path: Path) -> None:
 def test_the_shipped_reader_loads_back() -> None:
     sample = torch.randn(8, 1, READER_HEIGHT, READER_WIDTH)
     assert load_folded_onnx(PlateReaderNet(), READER_FP32, sample) < 1e-3
+
+
+def test_a_detector_exported_at_a_fixed_size_is_checked_at_that_size(tmp_path: Path) -> None:
+    from models.detector.net import PlateDetectorNet
+
+    torch.manual_seed(5)
+    source = PlateDetectorNet().eval()
+    path = export_onnx(source, torch.zeros(1, 1, 64, 96), tmp_path / "d.onnx", kind="detector",
+                       dynamic_batch=True, output_names=("heatmap", "box", "corners"))
+    # Training scenes are square and smaller than the exported input: the BatchNorms calibrate on
+    # them, and the comparison with the file runs at the file's own size.
+    fresh = PlateDetectorNet()
+    assert load_folded_onnx(fresh, path, torch.rand(4, 1, 32, 32)) < 1e-3
+    frame = torch.rand(1, 1, 64, 96)
+    with torch.no_grad():
+        for ours, theirs in zip(fresh.eval()(frame), source(frame), strict=True):
+            assert torch.allclose(ours, theirs, atol=1e-3)
