@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from models.detector.train import load_model
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 from models.train import main as train_main
 
 TINY = [
@@ -28,6 +30,10 @@ TINY = [
     "--warmup",
     "1",
 ]
+
+pytestmark = pytest.mark.skipif(
+    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
+)
 
 
 def test_train_writes_checkpoints_and_resumes(tmp_path: Path) -> None:

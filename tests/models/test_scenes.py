@@ -8,8 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 from models.synth.scene_plates import RenderedPlateSource
 from models.synth.scenes import PlateImage, SceneConfig, perspective_quad, render_scene
+
+needs_font = pytest.mark.skipif(
+    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +34,7 @@ def flat_plate(color: tuple[int, int, int]):  # type: ignore[no-untyped-def]
     return source
 
 
+@needs_font
 def test_same_seed_gives_same_scene(plates: RenderedPlateSource) -> None:
     a = render_scene(np.random.default_rng(7), plates)
     b = render_scene(np.random.default_rng(7), plates)
@@ -38,6 +44,7 @@ def test_same_seed_gives_same_scene(plates: RenderedPlateSource) -> None:
     assert not np.array_equal(a.image, c.image)
 
 
+@needs_font
 def test_boxes_are_tight_around_corners_and_inside_the_image(plates: RenderedPlateSource) -> None:
     cfg = SceneConfig(height=160, width=224)
     seen = 0
@@ -53,6 +60,7 @@ def test_boxes_are_tight_around_corners_and_inside_the_image(plates: RenderedPla
     assert seen >= 8  # most scenes hold at least one plate
 
 
+@needs_font
 def test_plate_widths_stay_in_the_configured_range(plates: RenderedPlateSource) -> None:
     cfg = SceneConfig()
     widths = []

@@ -17,6 +17,11 @@ from edge.inference.detector import (
 from edge.inference.protocols import PlateDetector
 from models.metrics import iou
 from models.paths import DETECTOR_FP32, DETECTOR_INT8
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
+
+needs_font = pytest.mark.skipif(
+    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
+)
 
 
 def test_1080p_frame_is_letterboxed_with_bands_top_and_bottom() -> None:
@@ -92,6 +97,7 @@ def test_overlapping_peaks_are_merged_by_nms() -> None:
     assert len(found) == 1 and found[0].score == pytest.approx(1 / (1 + np.exp(-3.0)))
 
 
+@needs_font
 @pytest.mark.parametrize("path", [DETECTOR_FP32, DETECTOR_INT8], ids=["fp32", "int8"])
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_shipped_model_finds_the_plate_in_a_synthetic_frame(path, backend: str) -> None:  # type: ignore[no-untyped-def]
@@ -134,6 +140,7 @@ def test_a_reduced_grey_view_gives_the_same_model_input_as_the_full_frame() -> N
     assert box == full_box
 
 
+@needs_font
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_detection_from_a_jpeg_view_matches_detection_on_the_full_frame(backend: str) -> None:
     import cv2
