@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from edge.capture.frames import Frame
 from edge.capture.jpeg import JpegError
 from edge.event_builder import EventFactory
 from edge.inference.crops import read_plates
-from edge.inference.protocols import PlateDetection, PlateDetector
+from edge.inference.protocols import PlateDetection, PlateDetector, ViewPlateDetector
 from edge.motion import MotionGate, gate_factor
 from edge.tracking.passages import PassageJudge
 from edge.tracking.tracker import Observation, PlateTracker, Track
@@ -177,16 +177,16 @@ class ChannelWorker:
         media_s = (frame.captured_at - self._media_origin).total_seconds()
         # One reduced grey view serves the motion gate and the detector: a JPEG frame is decoded
         # at full size only if a plate is then read from it.
-        views = _takes_views(self.detector)
-        detector: Any = self.detector
-        factor = detector.view_factor(frame.hw) if views else gate_factor(frame.hw)
+        detector = self.detector  # replaced in place by a config reload
+        takes_view = isinstance(detector, ViewPlateDetector)
+        factor = detector.view_factor(frame.hw) if takes_view else gate_factor(frame.hw)
         view, reduction = frame.gray_view(factor)
         moving = self.gate.should_process(view, media_s)
         if not moving and not self.tracker.tracks:  # a car stopped at the gate is still looked at
             self.stats.gated += 1
             self._close(self.tracker.expire(frame.captured_at))
             return
-        detections = self._detect(frame, view if views else None, reduction)
+        detections = self._detect(detector, frame, view if takes_view else None, reduction)
         tracks = self.tracker.update(detections, frame.captured_at)
         to_read = [
             (det, track)
@@ -202,13 +202,15 @@ class ChannelWorker:
             self.stats.plate_latencies.append(time.monotonic() - frame.received_monotonic)
         self._close(self.tracker.expire(frame.captured_at))
 
-    def _detect(self, frame: Frame, view: np.ndarray | None, reduction: int) -> list[PlateDetection]:
+    def _detect(
+        self, detector: PlateDetector, frame: Frame, view: np.ndarray | None, reduction: int
+    ) -> list[PlateDetection]:
         started = time.perf_counter()
         with self._detector_lock:
-            if view is not None:
-                found = self.detector.detect_view(view, reduction, frame.hw)  # type: ignore[attr-defined]
+            if view is not None and isinstance(detector, ViewPlateDetector):
+                found = detector.detect_view(view, reduction, frame.hw)
             else:
-                found = self.detector.detect(frame.image)
+                found = detector.detect(frame.image)
         self._observer.inference("detector", time.perf_counter() - started)
         h, w = frame.hw
         settings = self.settings.detector
@@ -252,7 +254,3 @@ class ChannelWorker:
             log.info("channel %s: event %s (%d readings)", self.channel_id, event.event_id, event.frames)
             self._emit(event)
 
-
-def _takes_views(detector: PlateDetector) -> bool:
-    """Whether the detector can work from a reduced grey view (OnnxPlateDetector.detect_view)."""
-    return all(callable(getattr(detector, name, None)) for name in ("detect_view", "view_factor"))

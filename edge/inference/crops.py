@@ -68,7 +68,8 @@ def rectify_plate(
         return None
     # A self-intersecting or folded quad (corners out of order) is not a plate outline.
     edges = np.roll(quad, -1, axis=0) - quad
-    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    following = np.roll(edges, -1, axis=0)
+    turns = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
     if not (np.all(turns > 0) or np.all(turns < 0)):
         return None
     out_w = max(MIN_CROP_PX, round(width * (1 + 2 * margin_x)))

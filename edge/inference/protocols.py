@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -40,6 +40,22 @@ class PlateReading:
 class PlateDetector(Protocol):
     def detect(self, frame: np.ndarray) -> list[PlateDetection]:
         """Plates in one BGR uint8 frame."""
+        ...
+
+
+@runtime_checkable
+class ViewPlateDetector(PlateDetector, Protocol):
+    """A detector that can also work from a reduced grey view of a frame, so a JPEG camera frame
+    need not be decoded at full size to look for plates (edge.capture.frames.Frame.gray_view)."""
+
+    def view_factor(self, frame_hw: tuple[int, int]) -> int:
+        """How much a frame of this size may be reduced before `detect_view`."""
+        ...
+
+    def detect_view(
+        self, view: np.ndarray, reduction: int, frame_hw: tuple[int, int]
+    ) -> list[PlateDetection]:
+        """Plates of a frame of size `frame_hw`, in frame pixels, from its view reduced by `reduction`."""
         ...
 
 
