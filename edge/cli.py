@@ -151,9 +151,8 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"cannot load the plate models: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    min_conf = config.reader.min_confidence if args.min_confidence is None else args.min_confidence
-    recognizer = SnapshotRecognizer(
-        models.detector, models.reader, config.detector, min_conf, config.reader.require_valid
+    recognizer = SnapshotRecognizer.from_config(
+        models.detector, models.reader, config.detector, config.reader, args.min_confidence
     )
     results = recognizer.run(args.paths)
     failed = False
@@ -278,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("recognize", help="read plates in still images (files or directories)")
     rec.add_argument("paths", nargs="+", metavar="IMAGE_OR_DIR")
     rec.add_argument("--json", action="store_true", help="one JSON object per image per line")
-    rec.add_argument("--min-confidence", type=float, default=None, help="default: reader.min_confidence")
+    rec.add_argument(
+        "--min-confidence", type=float, default=None, help="default: reader.snapshot_min_confidence"
+    )
     rec.add_argument(
         "--countries", metavar="CC[,CC...]", default=None,
         help="plate countries to read, e.g. RU or RU,KZ (default: reader.countries, else all known)",

@@ -230,7 +230,9 @@ class ChannelWorker:
 
     def _read(self, frame: Frame, items: list[tuple[PlateDetection, Track]]) -> None:
         track_of = {id(det): track for det, track in items}  # detections are distinct objects
-        results = read_plates(self.batcher.read, frame.image, [det for det, _ in items])
+        reader = self.settings.reader
+        detections = [det for det, _ in items]
+        results = read_plates(self.batcher.read, frame.image, detections, reader.views, reader.extra_views)
         self.stats.reads += len(results)
         for det, crop, reading in results:
             if not reading.latin:

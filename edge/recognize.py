@@ -7,7 +7,7 @@ truncated, not an image) yields a result with an `error` and no plates; it never
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from common.config import DetectorConfig
-from edge.inference.crops import read_plates
+from common.config import CropView, DetectorConfig, ReaderConfig
+from edge.inference.crops import FIRST_VIEWS, read_plates
 from edge.inference.protocols import PlateDetector, PlateReader
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -100,12 +100,36 @@ class SnapshotRecognizer:
         detector_config: DetectorConfig,
         min_confidence: float,
         require_valid: bool = True,
+        views: Sequence[CropView] = FIRST_VIEWS,
+        extra_views: Sequence[CropView] = (),
     ) -> None:
         self.detector = detector
         self.reader = reader
         self.detector_config = detector_config
         self.min_confidence = min_confidence
         self.require_valid = require_valid
+        self.views = tuple(views)
+        self.extra_views = tuple(extra_views)
+
+    @classmethod
+    def from_config(
+        cls,
+        detector: PlateDetector,
+        reader: PlateReader,
+        detector_config: DetectorConfig,
+        reader_config: ReaderConfig,
+        min_confidence: float | None = None,
+    ) -> SnapshotRecognizer:
+        """The still-image settings of a device config: snapshot threshold, views and confidence."""
+        return cls(
+            detector,
+            reader,
+            detector_config,
+            reader_config.snapshot_min_confidence if min_confidence is None else min_confidence,
+            reader_config.require_valid,
+            reader_config.views,
+            reader_config.snapshot_extra_views,
+        )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
         h, w = image.shape[:2]
@@ -115,7 +139,8 @@ class SnapshotRecognizer:
             and d.box[2] - d.box[0] >= self.detector_config.min_plate_width
         ]
         plates = []
-        for det, _crop, reading in read_plates(self.reader.read, image, detections):
+        found = read_plates(self.reader.read, image, detections, self.views, self.extra_views)
+        for det, _crop, reading in found:
             if not reading.acceptable(self.min_confidence, self.require_valid):
                 continue
             x1, y1, x2, y2 = det.box

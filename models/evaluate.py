@@ -104,9 +104,7 @@ def evaluate_real(
     # One low-threshold pass gives every point of the PR curve; the operating point filters it.
     detector = OnnxPlateDetector(variant.detector, backend, threads=2, score_threshold=0.05)  # type: ignore[arg-type]
     reader = OnnxPlateReader(variant.reader, backend, threads=1, countries=countries)  # type: ignore[arg-type]
-    recognizer = SnapshotRecognizer(
-        detector, reader, detector_config, reader_config.min_confidence, reader_config.require_valid
-    )
+    recognizer = SnapshotRecognizer.from_config(detector, reader, detector_config, reader_config)
     images = [_read_image(photo) for photo in photos]
     truths = [[tuple(float(v) for v in p.box) for p in photo.plates] for photo in photos]
     found = [detector.detect(image) for image in images]

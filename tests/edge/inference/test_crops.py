@@ -1,4 +1,5 @@
-"""The reader's crops from a detection: the box, the plate rectified by its corners, the best reading."""
+"""The reader's crops from a detection: the box, the plate rectified by its corners, wider and tighter
+cuts of each, and the best reading."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from common.config import CROP_VIEWS, ReaderConfig
 from edge.inference.crops import (
+    PLAUSIBLE_CONFIDENCE,
     RECTIFY_MARGIN_X,
     RECTIFY_MARGIN_Y,
     best_reading,
@@ -14,6 +17,7 @@ from edge.inference.crops import (
     read_plates,
     reader_crops,
     rectify_plate,
+    view_crop,
 )
 from edge.inference.protocols import PlateDetection, PlateReading
 
@@ -105,3 +109,87 @@ def test_a_reader_that_loses_crops_is_an_error() -> None:
     frame, _ = _tilted_plate_frame()
     with pytest.raises(RuntimeError, match="readings"):
         read_plates(lambda crops: [], frame, [PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5)])
+
+
+def test_every_view_is_a_crop_of_the_plate_and_wide_views_are_larger() -> None:
+    frame, quad = _tilted_plate_frame()
+    box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
+    detection = PlateDetection(box, 0.9, quad)
+    crops = {view: view_crop(frame, detection, view) for view in CROP_VIEWS}
+    assert all(crop is not None and crop.ndim == 3 for crop in crops.values())
+    for kind in ("box", "rectified"):
+        tight, plain, wide = (crops[f"{kind}_tight"], crops[kind], crops[f"{kind}_wide"])
+        assert tight.shape[0] < plain.shape[0] < wide.shape[0]  # type: ignore[union-attr]
+        assert tight.shape[1] < plain.shape[1] < wide.shape[1]  # type: ignore[union-attr]
+    without_corners = PlateDetection(box, 0.9)
+    assert view_crop(frame, without_corners, "rectified_wide") is None
+    assert len(reader_crops(frame, without_corners, CROP_VIEWS)) == 3
+
+
+def test_a_box_at_the_frame_edge_gives_wide_views_clipped_to_the_frame() -> None:
+    frame = np.zeros((100, 200, 3), np.uint8)
+    wide = view_crop(frame, PlateDetection((0.0, 0.0, 100.0, 20.0), 0.9), "box_wide")
+    assert wide is not None and wide.shape[:2] == (22, 103)
+
+
+def test_extra_views_are_read_only_for_detections_with_a_plausible_plate() -> None:
+    frame, quad = _tilted_plate_frame()
+    box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
+    plate, speck = PlateDetection(box, 0.9, quad), PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5, quad)
+    calls: list[int] = []
+    answers = iter([
+        # first call: plate box, plate rectified, speck box, speck rectified
+        [PlateReading("А123ВС77", "A123BC77", 0.2, valid=True), PlateReading("X", "X", 0.9),
+         PlateReading("В", "B", PLAUSIBLE_CONFIDENCE / 2, valid=True), PlateReading("Y", "Y", 0.9)],
+        # second call: the plate's four extra views only; the rectified-wide one is surest
+        [PlateReading("А123ВС77", "A123BC77", 0.3, valid=True),
+         PlateReading("А128ВС77", "A128BC77", 0.1, valid=True),
+         PlateReading("А123ВС77", "A123BC77", 0.9, valid=True), PlateReading("Z", "Z", 0.99)],
+    ])
+
+    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+        calls.append(len(crops))
+        return next(answers)
+
+    extra = ("box_wide", "box_tight", "rectified_wide", "rectified_tight")
+    results = read_plates(read, frame, [plate, speck], extra_views=extra)
+    assert calls == [4, 4]
+    assert results[0][2].confidence == 0.9 and results[0][2].text == "А123ВС77"
+    assert results[1][2].text == "В"  # too improbable to earn a second look
+
+
+def test_no_extra_views_means_one_reader_call() -> None:
+    frame, quad = _tilted_plate_frame()
+    box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
+    calls: list[int] = []
+
+    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+        calls.append(len(crops))
+        return [PlateReading("А123ВС77", "A123BC77", 0.9, valid=True) for _ in crops]
+
+    read_plates(read, frame, [PlateDetection(box, 0.9, quad)], views=["rectified_tight"])
+    assert calls == [1]
+
+
+def test_a_detection_without_the_configured_views_is_read_from_its_box() -> None:
+    frame, _ = _tilted_plate_frame()
+    got: list[tuple[int, ...]] = []
+
+    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+        got.extend(crop.shape for crop in crops)
+        return [PlateReading("X", "X", 0.5) for _ in crops]
+
+    read_plates(read, frame, [PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5)], views=["rectified"])
+    assert got == [(20, 50, 3)]
+
+
+def test_config_rejects_unknown_or_repeated_views() -> None:
+    from pydantic import ValidationError
+
+    assert ReaderConfig().views == ["box", "rectified"]
+    with pytest.raises(ValidationError, match="views"):
+        ReaderConfig(views=["box", "box"])
+    with pytest.raises(ValidationError, match="views"):
+        ReaderConfig(extra_views=["sideways"])
+    with pytest.raises(ValidationError, match="views"):
+        ReaderConfig(views=[])
