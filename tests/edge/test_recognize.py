@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_frame
 
-from common.config import DetectorConfig
+from common.config import DetectorConfig, ReaderConfig
 from edge.recognize import SnapshotRecognizer, format_table, load_image
 
 
@@ -71,3 +71,27 @@ def test_the_table_names_each_plate_and_each_failure(tmp_path: Path) -> None:
 def test_load_image_reads_a_good_file(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "ok.jpg"), render_frame(0, []))
     assert load_image(str(tmp_path / "ok.jpg")).shape == (360, 640, 3)
+
+
+def test_a_device_config_gives_still_images_their_own_views_and_confidence() -> None:
+    reader_config = ReaderConfig(snapshot_min_confidence=0.6, snapshot_extra_views=["box_wide"])
+    recognizer = SnapshotRecognizer.from_config(
+        ColourPlateDetector(), ColourPlateReader(), DetectorConfig(), reader_config
+    )
+    assert recognizer.min_confidence == 0.6
+    assert recognizer.views == ("box", "rectified") and recognizer.extra_views == ("box_wide",)
+    override = SnapshotRecognizer.from_config(
+        ColourPlateDetector(), ColourPlateReader(), DetectorConfig(), reader_config, min_confidence=0.2
+    )
+    assert override.min_confidence == 0.2
+
+
+def test_a_plausible_plate_is_read_again_in_the_extra_views() -> None:
+    reader = ColourPlateReader(confidence=0.95)
+    recognizer = SnapshotRecognizer.from_config(
+        ColourPlateDetector(), reader, DetectorConfig(), ReaderConfig()
+    )
+    plates = recognizer.recognize(render_frame(10, [Passing("blue", 0, 20, y=50)]))
+    assert len(plates) == 1
+    # The colour detector gives no corners: the box views only, box first, then wide and tight.
+    assert reader.batches == [1, 2]
