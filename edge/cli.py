@@ -183,6 +183,16 @@ def _open_store(config: EdgeConfig) -> Any:
     return EventStore.from_config(config.store)
 
 
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a confidence is between 0 and 1, got {value}")
+    return value
+
+
 def _when(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -274,11 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=None)
     demo.set_defaults(func=cmd_demo)
 
-    rec = sub.add_parser("recognize", help="read plates in still images (files or directories)")
-    rec.add_argument("paths", nargs="+", metavar="IMAGE_OR_DIR")
-    rec.add_argument("--json", action="store_true", help="one JSON object per image per line")
+    rec = sub.add_parser(
+        "recognize", help="read plates in still images (files or directories)",
+        description="Snapshot mode: the models load once, then every image is read (detector at "
+        "detector.snapshot_score_threshold, each plausible plate in several crop views, the surest "
+        "valid reading kept). An unreadable file gives a result with an error, not a crash.",
+    )
+    rec.add_argument("paths", nargs="+", metavar="IMAGE_OR_DIR", help="images, or directories of images")
     rec.add_argument(
-        "--min-confidence", type=float, default=None, help="default: reader.snapshot_min_confidence"
+        "--json", action="store_true",
+        help='one JSON object per image per line: {"image", "plates": [{"text", "latin", "confidence", '
+        '"box", "country", "format"}], "ms"}, or {"image", "error", "plates": []}',
+    )
+    rec.add_argument(
+        "--min-confidence", type=_confidence, default=None,
+        help="weaker readings are not output (default: reader.snapshot_min_confidence, 0.5)",
     )
     rec.add_argument(
         "--countries", metavar="CC[,CC...]", default=None,

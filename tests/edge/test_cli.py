@@ -57,6 +57,16 @@ def test_usage_errors_exit_2_and_help_lists_every_command(capsys: pytest.Capture
         assert command in help_text
 
 
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "high"])
+def test_recognize_refuses_a_confidence_outside_0_to_1(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["recognize", "--min-confidence", value, "photo.jpg"])
+    assert exc.value.code == 2
+    assert "--min-confidence" in capsys.readouterr().err
+
+
 def test_recognize_reads_for_the_countries_given_and_refuses_unknown_ones(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
