@@ -70,9 +70,10 @@ class ReaderConfig(ModelConfig):
     max_wait_ms: float = Field(default=10.0, ge=0, le=1000, description="how long a batch waits to fill")
     beam_width: int = Field(default=10, ge=1, le=100)
     countries: list[str] = Field(default_factory=list, description="device-wide country prior, e.g. [RU]")
-    # Video: 0.3 with require_valid. Read this way (two views, RU site, detector at 0.1) the real
-    # RU photos gave 100 of 114 plates right (INT8) and 94% of outputs correct, although the
-    # detector's boxes alone are under 5% precise at 0.1 (models/MODEL_CARD.md).
+    # Video reads two views per frame and keeps readings from 0.3 with require_valid. The real RU
+    # photos read that way (RU site, detector at 0.1) gave 100 of 114 plates right (INT8) and 94%
+    # of outputs correct, although the detector's boxes alone are under 5% precise at 0.1
+    # (models/MODEL_CARD.md).
     min_confidence: float = Field(default=0.3, ge=0, le=1, description="weaker readings make no event")
     require_valid: bool = Field(
         default=True, description="readings that fit no known plate format make no event or result"

@@ -18,7 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from common.config import CameraConfig, ConfigError, EdgeConfig, load_edge_config
+from pydantic import ValidationError
+
+from common.config import CameraConfig, ConfigError, EdgeConfig, ReaderConfig, load_edge_config
 
 log = logging.getLogger("edge.cli")
 
@@ -183,14 +185,12 @@ def _open_store(config: EdgeConfig) -> Any:
     return EventStore.from_config(config.store)
 
 
-def _confidence(text: str) -> float:
+def _snapshot_confidence(text: str) -> float:
+    """--min-confidence, held to the bounds of the config field it overrides."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"a confidence is between 0 and 1, got {value}")
-    return value
+        return ReaderConfig(snapshot_min_confidence=text).snapshot_min_confidence  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc.errors()[0]['msg']}") from None
 
 
 def _when(text: str) -> datetime:
@@ -297,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
         '"box", "country", "format"}], "ms"}, or {"image", "error", "plates": []}',
     )
     rec.add_argument(
-        "--min-confidence", type=_confidence, default=None,
-        help="weaker readings are not output (default: reader.snapshot_min_confidence, 0.5)",
+        "--min-confidence", type=_snapshot_confidence, default=None,
+        help="weaker readings are not output (default: reader.snapshot_min_confidence, "
+        f"{ReaderConfig().snapshot_min_confidence})",
     )
     rec.add_argument(
         "--countries", metavar="CC[,CC...]", default=None,
