@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from common.messages import DeviceStats, DeviceStatus, decode_message
 from common.topics import device_topic
 from edge.store.store import EventStore
 from edge.sync import Backoff, SyncPublisher
+from edge.sync.outbox import Outbox, OutboxItem
 from provisioning.local_broker import LocalBroker
 
 pytestmark = pytest.mark.broker
@@ -29,7 +31,25 @@ def received_ids(subscriber: Subscriber) -> list[uuid.UUID]:
     return [uuid.UUID(json.loads(payload)["event_id"]) for payload in subscriber.payloads()]
 
 
-def make_publisher(broker: LocalBroker, store: EventStore, **mqtt: object) -> SyncPublisher:
+class GatedOutbox:
+    """The store as the publisher's outbox, hiding new events while the gate is shut, so a test
+    can make several events appear to the publisher at once."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.shut = threading.Event()
+
+    def pending(self, limit: int, newest_first: bool = False) -> Sequence[OutboxItem]:
+        return [] if self.shut.is_set() else self.store.pending(limit, newest_first)
+
+    def mark_synced(self, event_ids: Iterable[Hashable]) -> int:
+        return self.store.mark_synced(event_ids)  # type: ignore[arg-type]
+
+    def pending_count(self) -> int:
+        return self.store.pending_count()
+
+
+def make_publisher(broker: LocalBroker, store: Outbox, **mqtt: object) -> SyncPublisher:
     return SyncPublisher(
         edge_config(broker, **mqtt),
         store,
@@ -69,14 +89,18 @@ def test_an_event_stays_pending_until_its_puback(
 ) -> None:
     """A frozen broker takes the packets but acknowledges nothing: the window fills and stops."""
     fill(store, 0, 50)
-    publisher = make_publisher(broker, store, max_inflight=8)
+    outbox = GatedOutbox(store)
+    publisher = make_publisher(broker, outbox, max_inflight=8)
     publisher.start()
     try:
-        # Frozen only once the first 50 are through: frozen mid-stream, a window part full may
-        # rightly wait (refills come in half-window chunks) and never reach 8.
+        # A window part full rightly waits for PUBACKs (refills come in half-window chunks), so
+        # the window can only fill if it starts empty and the new events appear all at once:
+        # freeze once the first 50 are through, and show the next 10 only when all are stored.
         wait_until(lambda: store.pending_count() == 0, 20, "the first events to be acknowledged")
         broker.pause()
+        outbox.shut.set()
         fill(store, 50, 10)
+        outbox.shut.clear()
         wait_until(lambda: publisher.counters().inflight == 8, 30, "a full window")
         counters = publisher.counters()
         assert counters.published - counters.acked == 8  # never more than the window outstanding
