@@ -18,12 +18,31 @@ from common.plates.template import Slot
 Script = Literal["cyrillic", "latin"]
 
 
+ColorName = Literal["white", "black", "yellow", "blue", "red", "green"]
+
+# How light each colour looks in a camera's grey image, 0 (black) to 1 (white): enough to say
+# whether a plate's glyphs are lighter than its ground.
+COLOR_LIGHTNESS: Mapping[str, float] = {
+    "white": 1.0,
+    "yellow": 0.85,
+    "green": 0.45,
+    "red": 0.4,
+    "blue": 0.3,
+    "black": 0.0,
+}
+
+
 @dataclass(frozen=True)
 class Colors:
-    """Plate background and glyph colour, as words (white, black, yellow, blue, red ...)."""
+    """Plate background and glyph colour, as words (white, black, yellow, blue, red, green)."""
 
     background: str
     text: str
+
+    @property
+    def light_text(self) -> bool:
+        """Glyphs lighter than the ground (military, police, diplomatic plates)."""
+        return COLOR_LIGHTNESS[self.text] > COLOR_LIGHTNESS[self.background]
 
 
 @dataclass(frozen=True)

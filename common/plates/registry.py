@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from common.plates.alphabet import LATIN_LETTERS
-from common.plates.formats import Colors, Country, PlateFormat, Script, check_script
+from common.plates.formats import ColorName, Colors, Country, PlateFormat, Script, check_script
 from common.plates.normalize import normalize_plate
 from common.plates.template import TemplateError, parse_template
 
@@ -33,8 +33,8 @@ class PlateFormatError(ValueError):
 
 class _ColorsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    background: StrictStr
-    text: StrictStr
+    background: ColorName
+    text: ColorName
 
 
 class _FormatSpec(BaseModel):

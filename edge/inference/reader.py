@@ -2,12 +2,18 @@
 
 Every crop is read as a one-row plate. Crops whose shape allows a two-row plate are also read
 in the two-row view (halves side by side, see `reader_input`); the view whose reading is a
-valid plate of a matching layout wins, then the more confident one.
+valid plate wins, then the more confident one.
+
+A reading is valid only for a format the crop can show: one with the view's row count (a
+one-row read of a wide crop is never a two-row motorcycle plate), and not one printed light on
+dark when the crop plainly shows dark glyphs on a light ground (`text_polarity`). The next most
+probable reading that fits is taken instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +29,13 @@ from edge.inference.reader_input import (
     prepare_reader_batch,
 )
 from edge.inference.runtime import BackendName, ModelLoadError, open_session
+from edge.inference.text_polarity import shows_dark_text
 
 __all__ = ["OnnxPlateReader", "prepare_reader_batch"]
 
 MAX_BATCH = 8
+# Readings of one view looked at for one whose format the view can show.
+TOP_CANDIDATES = 8
 
 
 def _default_model_path() -> Path:
@@ -76,38 +85,37 @@ class OnnxPlateReader:
             return np.zeros((0, 0, NUM_CLASSES), np.float32)
         return np.concatenate(outputs)
 
-    def _decode(self, logprobs: np.ndarray, view_rows: int) -> PlateCandidate:
-        """Best reading of one view; among formats sharing the best string (RU square and
-        standard plates spell alike), the one with the view's row count."""
+    def _decode(self, logprobs: np.ndarray, view_rows: int, dark_text: bool) -> PlateCandidate:
+        """Most probable reading of one view whose format the view can show (see the module
+        docstring); the best string, not valid, when none of the top candidates fits."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         candidates = decode_plate(
-            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=5
+            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES
         )
-        best = candidates[0]
         for candidate in candidates:
-            if candidate.latin == best.latin and self._rows(candidate) == view_rows:
+            if candidate.valid and self._fits(candidate, view_rows, dark_text):
                 return candidate
-        return best
+        best = candidates[0]
+        return replace(best, text=best.latin, country=None, format=None, region=None, region_name=None,
+                       valid=False)
 
-    def _rows(self, candidate: PlateCandidate) -> int | None:
-        if not candidate.valid or candidate.country is None or candidate.format is None:
-            return None
-        return self.registry.get(candidate.country, candidate.format).rows
-
-    def _rank(self, candidate: PlateCandidate, view_rows: int) -> tuple[bool, float]:
-        return (self._rows(candidate) == view_rows, candidate.confidence)
+    def _fits(self, candidate: PlateCandidate, view_rows: int, dark_text: bool) -> bool:
+        fmt = self.registry.get(candidate.country or "", candidate.format or "")
+        return fmt.rows == view_rows and not (dark_text and fmt.colors.light_text)
 
     def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
         if len(crops) == 0:
             return []
-        one_row = [self._decode(lp, 1) for lp in self.logprobs(crops)]
+        dark_text = [shows_dark_text(crop) for crop in crops]
+        logprobs = self.logprobs(crops)
+        one_row = [self._decode(lp, 1, dark) for lp, dark in zip(logprobs, dark_text, strict=True)]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
             for i, lp in zip(ambiguous, two_lp, strict=True):
-                candidate = self._decode(lp, 2)
-                if self._rank(candidate, 2) > self._rank(one_row[i], 1):
+                candidate = self._decode(lp, 2, dark_text[i])
+                if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return [_reading(c) for c in best]
 
