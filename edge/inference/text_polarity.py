@@ -15,13 +15,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
+
 # Below this log ratio a crop counts as dark glyphs on a light ground. Chosen on synthetic crops
 # (3000 of every format): none of the 95 light-glyph plates (RU military, police, diplomatic) fell
 # below it, half of the dark-glyph plates did. The 114 real RU plates (all dark on light) range from -0.6
 # to 0.15: the measure errs towards "not sure", which vetoes nothing.
 DARK_TEXT_LOG_RATIO = -0.2
 
-_SIZE = (160, 32)  # the reader's input size: strokes have the scale the kernel expects
+_SIZE = (READER_WIDTH, READER_HEIGHT)  # the reader's input: strokes have the scale the kernel expects
 _STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 
 
