@@ -85,9 +85,10 @@ class OnnxPlateReader:
             return np.zeros((0, 0, NUM_CLASSES), np.float32)
         return np.concatenate(outputs)
 
-    def _decode(self, logprobs: np.ndarray, view_rows: int, dark_text: bool) -> PlateCandidate:
-        """Most probable reading of one view whose format the view can show (see the module
-        docstring); the best string, not valid, when none of the top candidates fits."""
+    def decode_view(self, logprobs: np.ndarray, view_rows: int, dark_text: bool) -> PlateCandidate:
+        """Most probable reading of one view's (T, C) log-probabilities whose format the view can
+        show (see the module docstring); the best string, not valid, when none of the top
+        candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         candidates = decode_plate(
             np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES
@@ -108,13 +109,13 @@ class OnnxPlateReader:
             return []
         dark_text = [shows_dark_text(crop) for crop in crops]
         logprobs = self.logprobs(crops)
-        one_row = [self._decode(lp, 1, dark) for lp, dark in zip(logprobs, dark_text, strict=True)]
+        one_row = [self.decode_view(lp, 1, dark) for lp, dark in zip(logprobs, dark_text, strict=True)]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
             for i, lp in zip(ambiguous, two_lp, strict=True):
-                candidate = self._decode(lp, 2, dark_text[i])
+                candidate = self.decode_view(lp, 2, dark_text[i])
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return [_reading(c) for c in best]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.plates.alphabet import to_latin
+from common.plates.alphabet import NUM_CLASSES, to_latin
 from edge.inference.crops import crop_plate
 from edge.inference.protocols import PlateDetection, PlateReader
 from edge.inference.reader_input import (
@@ -16,6 +16,7 @@ from edge.inference.reader_input import (
     reader_image,
 )
 from edge.inference.runtime import ModelLoadError
+from edge.inference.text_polarity import shows_dark_text
 from models.paths import READER_FP32, READER_INT8
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
@@ -166,3 +167,66 @@ def test_wrong_model_file_is_refused(tmp_path) -> None:
     if READER_FP32.is_file():
         reader = OnnxPlateReader(READER_FP32, backend="onnxruntime")
         assert reader.session.input_shape[1:] == (1, READER_HEIGHT, READER_WIDTH)
+
+
+# --- which formats a view can show -------------------------------------------------------------
+
+
+def _spelling(options: list[dict[str, float]], frames_per_glyph: int = 4) -> np.ndarray:
+    """(T, C) log-probabilities that spell one glyph slot per entry of `options` ({glyph: p}),
+    each slot followed by blanks, as a CTC reader would."""
+    from common.plates.alphabet import BLANK_INDEX, encode
+
+    rows = []
+    for slot in options:
+        frame = np.full(NUM_CLASSES, 1e-6)
+        for glyph, p in slot.items():
+            frame[encode(glyph)[0]] = p
+        rows.append(frame)
+        blank = np.full(NUM_CLASSES, 1e-6)
+        blank[BLANK_INDEX] = 1.0
+        rows.extend([blank] * (frames_per_glyph - 1))
+    lp = np.array(rows)
+    return np.log(lp / lp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+# `6777XA70` is a valid RU military plate (light glyphs on black) and, in two rows, a motorcycle
+# plate; with `C` for the first glyph it is an ordinary standard plate.
+_MISREAD_FIRST_LETTER = [{"6": 0.7, "C": 0.3}] + [{g: 1.0} for g in "777XA70"]
+
+
+@shipped
+def test_a_light_on_dark_format_is_not_read_from_dark_glyphs(reader) -> None:
+    lp = _spelling(_MISREAD_FIRST_LETTER)
+    light = reader.decode_view(lp, view_rows=1, dark_text=False)
+    assert (light.latin, light.format, light.valid) == ("6777XA70", "military", True)
+    dark = reader.decode_view(lp, view_rows=1, dark_text=True)
+    assert (dark.text, dark.format, dark.valid) == ("С777ХА70", "standard", True)
+
+
+@shipped
+def test_a_two_row_format_is_only_read_from_the_two_row_view(reader) -> None:
+    lp = _spelling(_MISREAD_FIRST_LETTER)
+    two_rows = reader.decode_view(lp, view_rows=2, dark_text=True)
+    assert (two_rows.latin, two_rows.format) == ("6777XA70", "motorcycle")
+    only_military = _spelling([{g: 1.0} for g in "6777XA70"])
+    one_row = reader.decode_view(only_military, view_rows=1, dark_text=True)
+    assert not one_row.valid and one_row.text == one_row.latin == "6777XA70" and one_row.format is None
+
+
+@shipped
+@needs_font
+def test_light_on_dark_plates_are_still_read_as_their_format(reader) -> None:
+    from models.synth.augment import DegradeParams
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import OcrSampleFactory
+    from models.synth.plate_render import PLATE_STYLES
+
+    mild = DegradeParams(night_p=0.0, glare_p=0.0, dirt_p=0.0, occlude_p=0.0, jpeg_range=(60, 95))
+    for style, format_id in (("RU/military", "military"), ("RU/police", "police")):
+        factory = OcrSampleFactory(FontSet.discover(), styles=[PLATE_STYLES[style]], degrade=mild)
+        samples = [factory.sample(7, i) for i in range(8)]
+        assert not any(shows_dark_text(s.crop) for s in samples)
+        readings = reader.read([s.crop for s in samples])
+        right = sum(r.latin == s.text and r.format == format_id for r, s in zip(readings, samples, strict=True))
+        assert right >= 6, [(r.latin, r.format, s.text) for r, s in zip(readings, samples, strict=True)]

@@ -1,0 +1,43 @@
+"""Glyph polarity: whether a crop plainly shows dark glyphs on a light ground."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.inference.text_polarity import DARK_TEXT_LOG_RATIO, shows_dark_text, stroke_log_ratio
+
+
+def _text_crop(ink: int, ground: int, h: int = 44, w: int = 200) -> np.ndarray:
+    crop = np.full((h, w, 3), ground, np.uint8)
+    cv2.putText(crop, "A123BC", (8, h - 10), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (ink, ink, ink), 3, cv2.LINE_AA)
+    return crop
+
+
+def test_black_glyphs_on_white_count_as_dark_text() -> None:
+    crop = _text_crop(ink=25, ground=225)
+    assert stroke_log_ratio(crop) < DARK_TEXT_LOG_RATIO
+    assert shows_dark_text(crop)
+
+
+def test_white_glyphs_on_black_do_not() -> None:
+    crop = _text_crop(ink=230, ground=30)
+    assert stroke_log_ratio(crop) > 0.0
+    assert not shows_dark_text(crop)
+
+
+def test_the_measure_ignores_exposure_and_colour_channels() -> None:
+    bright = _text_crop(ink=25, ground=225)
+    dim = (bright * 0.4).astype(np.uint8)
+    assert shows_dark_text(dim) and shows_dark_text(bright[..., 0])
+
+
+def test_a_crop_without_strokes_is_not_evidence_either_way() -> None:
+    assert stroke_log_ratio(np.full((40, 180, 3), 128, np.uint8)) == pytest.approx(0.0)
+    assert not shows_dark_text(np.full((40, 180), 128, np.uint8))
+
+
+def test_an_empty_crop_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="non-empty image"):
+        stroke_log_ratio(np.zeros((0, 10, 3), np.uint8))
