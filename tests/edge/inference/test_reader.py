@@ -228,5 +228,6 @@ def test_light_on_dark_plates_are_still_read_as_their_format(reader) -> None:
         samples = [factory.sample(7, i) for i in range(8)]
         assert not any(shows_dark_text(s.crop) for s in samples)
         readings = reader.read([s.crop for s in samples])
-        right = sum(r.latin == s.text and r.format == format_id for r, s in zip(readings, samples, strict=True))
-        assert right >= 6, [(r.latin, r.format, s.text) for r, s in zip(readings, samples, strict=True)]
+        pairs = list(zip(readings, samples, strict=True))
+        right = sum(r.latin == s.text and r.format == format_id for r, s in pairs)
+        assert right >= 6, [(r.latin, r.format, s.text) for r, s in pairs]
