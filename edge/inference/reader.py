@@ -26,7 +26,9 @@ from edge.inference.reader_input import (
     READER_HEIGHT,
     READER_WIDTH,
     may_be_two_row,
+    normalise,
     prepare_reader_batch,
+    reader_image,
 )
 from edge.inference.runtime import BackendName, ModelLoadError, open_session
 from edge.inference.text_polarity import shows_dark_text
@@ -74,10 +76,14 @@ class OnnxPlateReader:
     def logprobs(self, crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None) -> np.ndarray:
         """(N, T, C) log-probabilities of the crops, run in batches of at most `batch_size`."""
         flags = [False] * len(crops) if two_row is None else list(two_row)
+        if len(flags) != len(crops):
+            raise ValueError("two_row must have one flag per crop")
+        return self._run([reader_image(c, f) for c, f in zip(crops, flags, strict=True)])
+
+    def _run(self, images: Sequence[np.ndarray]) -> np.ndarray:
         outputs = []
-        for i in range(0, len(crops), self.batch_size):
-            batch = prepare_reader_batch(crops[i : i + self.batch_size], flags[i : i + self.batch_size])
-            out = self.session.run(batch)[0]
+        for i in range(0, len(images), self.batch_size):
+            out = self.session.run(normalise(np.stack(images[i : i + self.batch_size])))[0]
             if out.ndim != 3 or out.shape[2] != NUM_CLASSES:
                 raise ModelLoadError(f"reader output has shape {out.shape}, expected (N, T, {NUM_CLASSES})")
             outputs.append(out.astype(np.float32))
@@ -107,8 +113,9 @@ class OnnxPlateReader:
     def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
         if len(crops) == 0:
             return []
-        dark_text = [shows_dark_text(crop) for crop in crops]
-        logprobs = self.logprobs(crops)
+        images = [reader_image(crop) for crop in crops]
+        dark_text = [shows_dark_text(image) for image in images]
+        logprobs = self._run(images)
         one_row = [self.decode_view(lp, 1, dark) for lp, dark in zip(logprobs, dark_text, strict=True)]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]

@@ -39,5 +39,5 @@ def test_a_crop_without_strokes_is_not_evidence_either_way() -> None:
 
 
 def test_an_empty_crop_is_refused_clearly() -> None:
-    with pytest.raises(ValueError, match="non-empty image"):
+    with pytest.raises(ValueError, match="too small"):
         stroke_log_ratio(np.zeros((0, 10, 3), np.uint8))
