@@ -17,7 +17,12 @@ import numpy as np
 
 from common.config import CropView, DetectorConfig, ReaderConfig
 from edge.inference.crops import FIRST_VIEWS, read_plates
-from edge.inference.protocols import PlateDetector, PlateReader
+from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader, PlateReading
+from edge.inference.second_look import look_again
+from edge.tracking.tracker import iou
+
+# A plate read again, or in a second look, is the same plate as one already output above this.
+SAME_PLATE_IOU = 0.3
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
@@ -102,6 +107,7 @@ class SnapshotRecognizer:
         require_valid: bool = True,
         views: Sequence[CropView] = FIRST_VIEWS,
         extra_views: Sequence[CropView] = (),
+        second_looks: int = 0,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -110,6 +116,7 @@ class SnapshotRecognizer:
         self.require_valid = require_valid
         self.views = tuple(views)
         self.extra_views = tuple(extra_views)
+        self.second_looks = second_looks
 
     @classmethod
     def from_config(
@@ -129,28 +136,57 @@ class SnapshotRecognizer:
             reader_config.require_valid,
             reader_config.views,
             reader_config.snapshot_extra_views,
+            detector_config.snapshot_second_looks,
         )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
-        h, w = image.shape[:2]
-        detections = [
-            d for d in self.detector.detect(image)
+        found = read_plates(
+            self.reader.read, image, self._usable(self.detector.detect(image)), self.views, self.extra_views
+        )
+        plates = [self._plate(det, reading, image) for det, _crop, reading in found if self._accepts(reading)]
+        if self.second_looks:
+            plates += self._look_again(image, found, plates)
+        return sorted(plates, key=lambda p: (p.box[0], p.box[1]))
+
+    def _look_again(
+        self,
+        image: np.ndarray,
+        found: list[tuple[PlateDetection, np.ndarray, PlateReading]],
+        plates: list[RecognizedPlate],
+    ) -> list[RecognizedPlate]:
+        """New plates from a zoomed second look at the strongest boxes that gave no reading."""
+        unread = [
+            det for det, _crop, reading in found
+            if not self._accepts(reading) and all(iou(det.box, p.box) < SAME_PLATE_IOU for p in plates)
+        ]
+        strongest = sorted(unread, key=lambda d: -d.score)[: self.second_looks]
+        again = [look_again(self.detector, image, det.box) for det in strongest]
+        usable = self._usable([d for d in again if d is not None])
+        new: list[RecognizedPlate] = []
+        for det, _crop, reading in read_plates(self.reader.read, image, usable, self.views, self.extra_views):
+            plate = self._plate(det, reading, image)
+            if self._accepts(reading) and all(iou(plate.box, p.box) < SAME_PLATE_IOU for p in plates + new):
+                new.append(plate)
+        return new
+
+    def _usable(self, detections: Sequence[PlateDetection]) -> list[PlateDetection]:
+        return [
+            d for d in detections
             if d.score >= self.detector_config.snapshot_score_threshold
             and d.box[2] - d.box[0] >= self.detector_config.min_plate_width
         ]
-        plates = []
-        found = read_plates(self.reader.read, image, detections, self.views, self.extra_views)
-        for det, _crop, reading in found:
-            if not reading.acceptable(self.min_confidence, self.require_valid):
-                continue
-            x1, y1, x2, y2 = det.box
-            box = (
-                int(max(0, round(x1))), int(max(0, round(y1))), int(min(w, round(x2))), int(min(h, round(y2)))
-            )
-            plates.append(RecognizedPlate(
-                reading.text, reading.latin, reading.confidence, box, reading.country, reading.format
-            ))
-        return sorted(plates, key=lambda p: (p.box[0], p.box[1]))
+
+    def _accepts(self, reading: PlateReading) -> bool:
+        return reading.acceptable(self.min_confidence, self.require_valid)
+
+    @staticmethod
+    def _plate(det: PlateDetection, reading: PlateReading, image: np.ndarray) -> RecognizedPlate:
+        h, w = image.shape[:2]
+        x1, y1, x2, y2 = det.box
+        box = (int(max(0, round(x1))), int(max(0, round(y1))), int(min(w, round(x2))), int(min(h, round(y2))))
+        return RecognizedPlate(
+            reading.text, reading.latin, reading.confidence, box, reading.country, reading.format
+        )
 
     def run(self, paths: Iterable[str]) -> Iterator[ImageResult]:
         for path in expand_paths(paths):

@@ -8,6 +8,7 @@ import cv2
 from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_frame
 
 from common.config import DetectorConfig, ReaderConfig
+from edge.inference.protocols import PlateDetection
 from edge.recognize import SnapshotRecognizer, format_table, load_image
 
 
@@ -95,3 +96,40 @@ def test_a_plausible_plate_is_read_again_in_the_extra_views() -> None:
     assert len(plates) == 1
     # The colour detector gives no corners: the box views only, box first, then wide and tight.
     assert reader.batches == [1, 2]
+
+
+class _OffsetFirstLook(ColourPlateDetector):
+    """On the whole image, boxes land one plate width to the right of the plate (no plate in the
+    crop); on a smaller window the colour detector's exact box."""
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        found = super().detect(frame)
+        if frame.shape[:2] != (360, 640):
+            return found
+        return [
+            PlateDetection((x1 + (x2 - x1), y1, x2 + (x2 - x1), y2), d.score)
+            for d in found
+            for x1, y1, x2, y2 in [d.box]
+        ]
+
+
+def test_a_box_that_gave_no_reading_is_looked_at_again_zoomed() -> None:
+    frame = render_frame(0, [Passing("green", 0, 10, y=100)])
+    off = SnapshotRecognizer.from_config(
+        _OffsetFirstLook(), ColourPlateReader(), DetectorConfig(snapshot_second_looks=0), ReaderConfig()
+    )
+    assert off.recognize(frame) == []
+    on = SnapshotRecognizer.from_config(
+        _OffsetFirstLook(), ColourPlateReader(), DetectorConfig(), ReaderConfig()
+    )
+    plates = on.recognize(frame)
+    assert [(p.latin, p.box) for p in plates] == [("E456KM99", (20, 100, 121, 125))]
+
+
+def test_a_plate_read_at_once_is_not_looked_at_again() -> None:
+    detector = ColourPlateDetector()
+    recognizer = SnapshotRecognizer.from_config(
+        detector, ColourPlateReader(), DetectorConfig(), ReaderConfig()
+    )
+    assert len(recognizer.recognize(render_frame(0, [Passing("green", 0, 10, y=100)]))) == 1
+    assert detector.calls == 1
