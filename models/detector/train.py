@@ -52,6 +52,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--eval-scenes", type=int, default=150)
+    p.add_argument(
+        "--roll-sigma", type=float, default=SceneConfig.roll_sigma_deg,
+        help="in-plane tilt spread of training plates, degrees (test scenes keep the default)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of a detector FP32 ONNX file "
@@ -122,7 +126,7 @@ def main(argv: list[str]) -> int:
     last = args.out / "last.pt"
 
     plates = RenderedPlateSource(args.font_dir)
-    cfg = SceneConfig(height=args.scene_size, width=args.scene_size)
+    cfg = SceneConfig(height=args.scene_size, width=args.scene_size, roll_sigma_deg=args.roll_sigma)
     t0 = time.perf_counter()
     model = PlateDetectorNet()
     if args.init_from is not None and not args.resume:
