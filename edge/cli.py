@@ -288,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         "recognize", help="read plates in still images (files or directories)",
         description="Snapshot mode: the models load once, then every image is read (detector at "
         "detector.snapshot_score_threshold, each plausible plate in several crop views, the surest "
-        "valid reading kept). An unreadable file gives a result with an error, not a crash.",
+        "valid reading kept; the strongest boxes that gave no reading are looked at again, zoomed: "
+        "detector.snapshot_second_looks). An unreadable file gives a result with an error, not a crash.",
     )
     rec.add_argument("paths", nargs="+", metavar="IMAGE_OR_DIR", help="images, or directories of images")
     rec.add_argument(
