@@ -149,9 +149,12 @@ def test_detection_from_a_jpeg_view_matches_detection_on_the_full_frame(backend:
     from models.synth.scene_plates import RenderedPlateSource
     from models.synth.scenes import SceneConfig, render_scene
 
-    detector = OnnxPlateDetector(DETECTOR_INT8, backend=backend, threads=1)
+    # The JPEG view is libjpeg's scaled decode, not an exact area average, so a box scored near a
+    # threshold may fall on either side of it: every clear box (>= 0.4) of one must be in the
+    # other's boxes at 0.2.
+    detector = OnnxPlateDetector(DETECTOR_INT8, backend=backend, threads=1, score_threshold=0.2)
     cfg = SceneConfig(height=480, width=640, empty_scene_rate=0.0, close_up_rate=1.0, min_plate_width=60)
-    matched = hits = 0
+    clear = hits = 0
     for seed in range(4):
         scene = render_scene(np.random.default_rng([99, seed]), RenderedPlateSource(), cfg)
         image = cv2.resize(scene.image, (1920, 1440), interpolation=cv2.INTER_LINEAR)  # a 4:3 camera
@@ -159,9 +162,13 @@ def test_detection_from_a_jpeg_view_matches_detection_on_the_full_frame(backend:
         view, reduction = frame.gray_view(detector.view_factor(frame.hw))
         from_view = detector.detect_view(view, reduction, frame.hw)
         from_full = detector.detect(frame.image)
-        assert reduction == 4 and len(from_view) == len(from_full)
-        matched += sum(iou(a.box, b.box) > 0.9 for a, b in zip(from_view, from_full, strict=True))
+        assert reduction == 4
+        for ours, theirs in ((from_view, from_full), (from_full, from_view)):
+            for d in ours:
+                if d.score >= 0.4:
+                    clear += 1
+                    assert any(iou(d.box, e.box) > 0.9 for e in theirs), (d, theirs)
         for truth in scene.boxes:  # boxes come back in full-frame pixels (the scene was scaled by 3)
             hits += any(iou(tuple(float(v) * 3 for v in truth), d.box) > 0.5 for d in from_view)  # type: ignore[arg-type]
-    assert matched >= 3 and hits >= 3
+    assert clear >= 6 and hits >= 3
 
