@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from edge.inference.reader_input import normalise
-from models.reader.cache import CacheSpec, build_cache, load_shards
+from models.reader.cache import SHARD_SIZE, CacheSpec, build_cache, load_shards
 from models.reader.metrics import greedy_texts, score_texts
 from models.reader.net import PlateReaderNet, count_parameters
 from models.warm_start import load_folded_onnx
@@ -46,7 +46,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--test-seed", type=int, default=2)
     p.add_argument("--test-count", type=int, default=2000)
     p.add_argument("--render-workers", type=int, default=1)
-    p.add_argument("--min-shards", type=int, default=24, help="start once this many training shards exist")
+    p.add_argument(
+        "--min-shards", type=int, default=24,
+        help="start once this many training shards exist (rendering only those if missing)",
+    )
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument(
         "--minutes", type=float, default=None, help="schedule over wall-clock time instead of steps"
@@ -124,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     test_images, test_labels, test_lengths, _ = load_shards(test_paths)
     test_texts = _label_texts(test_labels, test_lengths)
     if len(_shard_paths(args)) < args.min_shards:
-        spec = CacheSpec(seed=args.data_seed, count=args.count, font_dir=args.font_dir)
+        # Only the shards training needs to start: a renderer running beside it (`models.reader.
+        # cache`, same seed) supplies the rest, which training picks up as they land.
+        needed = min(args.count, args.min_shards * SHARD_SIZE)
+        spec = CacheSpec(seed=args.data_seed, count=needed, font_dir=args.font_dir)
         build_cache(spec, args.cache, workers=args.render_workers, progress=not args.no_progress)
 
     model = PlateReaderNet()
