@@ -66,7 +66,8 @@ class DetectorConfig(ModelConfig):
     # A still photo gives one chance, and the detector's boxes are least accurate for plates that
     # are small in its input or sit in a larger box (holder frame, car front). On the real RU
     # photos, a zoomed second look at the 3 strongest boxes that gave no reading read 107 of 114
-    # plates against 105 (INT8), for about a third more time per photo (edge/inference/second_look.py).
+    # plates against 105 (INT8, session-9 models), for a third more time per photo
+    # (edge/inference/second_look.py).
     snapshot_second_looks: int = Field(
         default=3, ge=0, le=20,
         description="`recognize`: this many of the strongest boxes that gave no reading are looked at "
