@@ -160,8 +160,14 @@ class SnapshotRecognizer:
             if not self._accepts(reading) and all(iou(det.box, p.box) < SAME_PLATE_IOU for p in plates)
         ]
         strongest = sorted(unread, key=lambda d: -d.score)[: self.second_looks]
-        again = [look_again(self.detector, image, det.box) for det in strongest]
-        usable = self._usable([d for d in again if d is not None])
+        usable: list[PlateDetection] = []
+        for det in strongest:
+            again = look_again(self.detector, image, det.box)
+            if again is None or not self._usable([again]):
+                continue
+            # Neighbouring boxes of one plate often zoom to the same box: read it once.
+            if all(iou(again.box, u.box) < SAME_PLATE_IOU for u in usable):
+                usable.append(again)
         new: list[RecognizedPlate] = []
         for det, _crop, reading in read_plates(self.reader.read, image, usable, self.views, self.extra_views):
             plate = self._plate(det, reading, image)

@@ -28,7 +28,7 @@ from edge.inference.reader_input import (
     may_be_two_row,
     normalise,
     prepare_reader_batch,
-    reader_image,
+    reader_images,
 )
 from edge.inference.runtime import BackendName, ModelLoadError, open_session
 from edge.inference.text_polarity import shows_dark_text
@@ -75,15 +75,13 @@ class OnnxPlateReader:
 
     def logprobs(self, crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None) -> np.ndarray:
         """(N, T, C) log-probabilities of the crops, run in batches of at most `batch_size`."""
-        flags = [False] * len(crops) if two_row is None else list(two_row)
-        if len(flags) != len(crops):
-            raise ValueError("two_row must have one flag per crop")
-        return self._run([reader_image(c, f) for c, f in zip(crops, flags, strict=True)])
+        return self._run(reader_images(crops, two_row))
 
-    def _run(self, images: Sequence[np.ndarray]) -> np.ndarray:
+    def _run(self, images: np.ndarray) -> np.ndarray:
+        """(N, T, C) log-probabilities of (N, H, W) uint8 reader images."""
         outputs = []
         for i in range(0, len(images), self.batch_size):
-            out = self.session.run(normalise(np.stack(images[i : i + self.batch_size])))[0]
+            out = self.session.run(normalise(images[i : i + self.batch_size]))[0]
             if out.ndim != 3 or out.shape[2] != NUM_CLASSES:
                 raise ModelLoadError(f"reader output has shape {out.shape}, expected (N, T, {NUM_CLASSES})")
             outputs.append(out.astype(np.float32))
@@ -113,7 +111,7 @@ class OnnxPlateReader:
     def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
         if len(crops) == 0:
             return []
-        images = [reader_image(crop) for crop in crops]
+        images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
         logprobs = self._run(images)
         one_row = [self.decode_view(lp, 1, dark) for lp, dark in zip(logprobs, dark_text, strict=True)]

@@ -58,6 +58,21 @@ def normalise(images: np.ndarray) -> np.ndarray:
     return ((x - mean) / std)[:, None, :, :]
 
 
+def reader_images(
+    crops: Sequence[np.ndarray],
+    two_row: Sequence[bool] | None = None,
+    height: int = READER_HEIGHT,
+    width: int = READER_WIDTH,
+) -> np.ndarray:
+    """uint8 (N, H, W) reader images of the crops (`reader_image` of each), before normalisation."""
+    if len(crops) == 0:
+        return np.zeros((0, height, width), np.uint8)
+    flags = [False] * len(crops) if two_row is None else list(two_row)
+    if len(flags) != len(crops):
+        raise ValueError("two_row must have one flag per crop")
+    return np.stack([reader_image(c, f, height, width) for c, f in zip(crops, flags, strict=True)])
+
+
 def prepare_reader_batch(
     crops: Sequence[np.ndarray],
     two_row: Sequence[bool] | None = None,
@@ -65,13 +80,7 @@ def prepare_reader_batch(
     width: int = READER_WIDTH,
 ) -> np.ndarray:
     """float32 (N, 1, H, W) network input for BGR (or gray) uint8 plate crops."""
-    if len(crops) == 0:
-        return np.zeros((0, 1, height, width), np.float32)
-    flags = [False] * len(crops) if two_row is None else list(two_row)
-    if len(flags) != len(crops):
-        raise ValueError("two_row must have one flag per crop")
-    images = np.stack([reader_image(c, f, height, width) for c, f in zip(crops, flags, strict=True)])
-    return normalise(images)
+    return normalise(reader_images(crops, two_row, height, width))
 
 
 def may_be_two_row(crop: np.ndarray) -> bool:

@@ -17,9 +17,10 @@ import numpy as np
 
 from edge.inference.protocols import PlateDetection, PlateDetector
 
-# Window around a box, in box widths; at least ZOOM_MIN_HEIGHT_RATIO of its width high (so the
-# plate's surroundings show, as in the scenes the detector learnt from), and never taller than
-# the detector input's aspect allows to fill it.
+# Window around a box: ZOOM_WIDTH box widths wide and ZOOM_HEIGHT box heights high, but at least
+# ZOOM_MIN_HEIGHT_RATIO of its width high (so the plate's surroundings show, as in the scenes the
+# detector learnt from) and at least ZOOM_MIN_ASPECT times as wide as high (the detector input is
+# 416x320, so a taller window would waste its width).
 ZOOM_WIDTH = 3.0
 ZOOM_HEIGHT = 3.0
 ZOOM_MIN_HEIGHT_RATIO = 0.6
@@ -45,9 +46,9 @@ def zoom_window(
     return wx1, wy1, wx2, wy2
 
 
-def look_again(detector: PlateDetector, frame: np.ndarray, box: tuple[float, float, float, float]) -> (
-    PlateDetection | None
-):
+def look_again(
+    detector: PlateDetector, frame: np.ndarray, box: tuple[float, float, float, float]
+) -> PlateDetection | None:
     """The strongest plate the detector finds in the zoom window around `box`, in frame pixels;
     None when it finds none there."""
     window = zoom_window(box, frame.shape[:2])
