@@ -16,7 +16,8 @@ READER_HEIGHT = 32
 READER_WIDTH = 160
 # Below this width/height ratio a crop may hold a two-row plate (a tilted one-row plate can too).
 TWO_ROW_MAX_ASPECT = 2.8
-_MIN_STD = 8.0
+# Flat crops (a blank panel, a blown-out frame) are not stretched into noise.
+MIN_STD = 8.0
 
 
 def _check_crop(crop: np.ndarray) -> None:
@@ -54,7 +55,7 @@ def normalise(images: np.ndarray) -> np.ndarray:
     """(N, H, W) uint8 -> (N, 1, H, W) float32, each image standardised (exposure-invariant)."""
     x = images.astype(np.float32)
     mean = x.mean(axis=(1, 2), keepdims=True)
-    std = np.maximum(x.std(axis=(1, 2), keepdims=True), _MIN_STD)
+    std = np.maximum(x.std(axis=(1, 2), keepdims=True), MIN_STD)
     return ((x - mean) / std)[:, None, :, :]
 
 

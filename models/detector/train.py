@@ -56,6 +56,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--roll-sigma", type=float, default=SceneConfig.roll_sigma_deg,
         help="in-plane tilt spread of training plates, degrees (test scenes keep the default)",
     )
+    p.add_argument(
+        "--max-roll", type=float, default=SceneConfig.max_roll_deg,
+        help="largest in-plane tilt of a whole car and its plate, degrees",
+    )
+    p.add_argument(
+        "--crooked-rate", type=float, default=SceneConfig.crooked_rate,
+        help="share of cars whose plate is mounted crooked (tilted on a level car)",
+    )
+    p.add_argument(
+        "--max-crooked", type=float, default=SceneConfig.max_crooked_deg,
+        help="largest tilt of a crooked plate on its car, degrees",
+    )
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of a detector FP32 ONNX file "
@@ -126,7 +138,10 @@ def main(argv: list[str]) -> int:
     last = args.out / "last.pt"
 
     plates = RenderedPlateSource(args.font_dir)
-    cfg = SceneConfig(height=args.scene_size, width=args.scene_size, roll_sigma_deg=args.roll_sigma)
+    cfg = SceneConfig(
+        height=args.scene_size, width=args.scene_size, roll_sigma_deg=args.roll_sigma,
+        max_roll_deg=args.max_roll, crooked_rate=args.crooked_rate, max_crooked_deg=args.max_crooked,
+    )
     t0 = time.perf_counter()
     model = PlateDetectorNet()
     if args.init_from is not None and not args.resume:

@@ -129,10 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=120_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument(
+        "--shard-size", type=int, default=SHARD_SIZE,
+        help="samples per shard (smaller shards reach a trainer running beside the renderer sooner)",
+    )
+    parser.add_argument(
         "--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)"
     )
     args = parser.parse_args(argv)
-    build_cache(CacheSpec(seed=args.seed, count=args.count, font_dir=args.font_dir), args.out, args.workers)
+    spec = CacheSpec(seed=args.seed, count=args.count, font_dir=args.font_dir, shard_size=args.shard_size)
+    build_cache(spec, args.out, args.workers)
     return 0
 
 

@@ -20,7 +20,7 @@ from models.reader.net import PlateReaderNet
 
 def load_checkpoint(path: Path) -> tuple[PlateReaderNet, dict[str, object]]:
     state = torch.load(path, map_location="cpu", weights_only=False)
-    model = PlateReaderNet()
+    model = PlateReaderNet(width=float(state.get("args", {}).get("width", 1.0)))
     model.load_state_dict(state["model"])
     return model.eval(), state
 
@@ -36,6 +36,7 @@ def export_reader(checkpoint: Path, output: Path = READER_FP32) -> Path:
         "output": "log-probabilities (N, T, classes); class 0 = CTC blank, class i = alphabet[i-1]",
         "two_row": "halves side by side (edge.inference.reader_input.reader_image)",
         "training_steps": str(state.get("step", "")),
+        "width": str(model.width),
     }
     return export_onnx(
         model,

@@ -16,6 +16,13 @@ from torch import nn
 from common.plates.alphabet import NUM_CLASSES
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 
+BASE_CHANNELS = (16, 48, 64, 96, 128)
+
+
+def _channels(base: int, width: float) -> int:
+    """Channels of one layer at a width multiplier, a multiple of 8 (what INT8 kernels like)."""
+    return max(8, round(base * width / 8) * 8)
+
 
 def _conv_bn(
     cin: int, cout: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
@@ -51,14 +58,17 @@ class PlateReaderNet(nn.Module):
     def __init__(
         self,
         num_classes: int = NUM_CLASSES,
-        width: int = 1,
+        width: float = 1.0,
         height: int = READER_HEIGHT,
         input_width: int = READER_WIDTH,
     ) -> None:
         super().__init__()
         if height != 32 or input_width % 4:
             raise ValueError("the reader expects 32 px high input and a width divisible by 4")
-        c1, c2, c3, c4, c5 = (16 * width, 48 * width, 64 * width, 96 * width, 128 * width)
+        if width <= 0:
+            raise ValueError(f"the channel width multiplier must be positive, got {width}")
+        c1, c2, c3, c4, c5 = (_channels(base, width) for base in BASE_CHANNELS)
+        self.width = width
         self.height = height
         self.input_width = input_width
         self.features = nn.Sequential(

@@ -1,8 +1,10 @@
 """Train the plate reader on pre-rendered synthetic crops: `python -m models.train ocr [options]`.
 
 Recipe: AdamW, one-cycle (warm-up + cosine) learning rate, CTC loss, batch 64, gray 32x160.
-Samples come from the shard cache (`models.reader.cache`); shards that appear while training
-runs (a renderer working in parallel) are picked up within `--refresh-every` steps. The schedule runs over
+Samples come from the shard cache (`models.reader.cache`), held on the training device and drawn
+at random; shards that appear while training runs (a renderer working in parallel) are picked up
+within `--refresh-every` steps. A CUDA GPU is used when torch sees one
+(`models/reader/gpu_burst.sh` renders and trains on a lent GPU machine). The schedule runs over
 `--steps`, or over wall-clock `--minutes` when given (useful on a shared CPU).
 Checkpoints: <out>/last.pt every `--ckpt-every` steps and at the end; `--resume` continues it.
 """
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from edge.inference.reader_input import normalise
+from models.reader.batches import ShardPool, jitter, normalise_tensor
 from models.reader.cache import SHARD_SIZE, CacheSpec, build_cache, load_shards
 from models.reader.metrics import greedy_texts, score_texts
 from models.reader.net import PlateReaderNet, count_parameters
@@ -55,6 +58,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--minutes", type=float, default=None, help="schedule over wall-clock time instead of steps"
     )
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument(
+        "--width", type=float, default=None,
+        help="channel width multiplier of the network (1: 342k parameters, 2: 1.36 M, the shipped "
+        "reader); default: that of --init-from's file, else 1 (a resumed run keeps its own)",
+    )
+    p.add_argument(
+        "--augment", action="store_true",
+        help="jitter framing and add noise to each batch (for pools seen many times, e.g. on a GPU)",
+    )
+    p.add_argument(
+        "--wait-for-shards", action="store_true",
+        help="wait for a renderer beside training to write --min-shards shards instead of rendering them",
+    )
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--warmup", type=int, default=300)
@@ -107,11 +123,32 @@ def _label_texts(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
     return [decode(list(row[:n])) for row, n in zip(labels, lengths, strict=True)]
 
 
+def network_width(args: argparse.Namespace) -> float:
+    """The width multiplier to build: the resumed run's, else --width, else --init-from's file's."""
+    ckpt = args.out / "last.pt"
+    if args.resume and ckpt.exists():
+        saved = torch.load(ckpt, map_location="cpu", weights_only=False).get("args", {})
+        return float(saved.get("width") or 1.0)
+    if args.width is not None:
+        return args.width
+    if args.init_from is not None:
+        from models.export import read_metadata
+
+        return float(read_metadata(args.init_from).get("width", 1.0))
+    return 1.0
+
+
+def _wait_for_shards(args: argparse.Namespace) -> None:
+    """Block until a renderer beside training has written `--min-shards` training shards."""
+    while len(_shard_paths(args)) < args.min_shards:
+        print(f"waiting for {args.min_shards} shards of seed {args.data_seed} in {args.cache}", flush=True)
+        time.sleep(5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / "log.jsonl"
@@ -126,14 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     test_images, test_labels, test_lengths, _ = load_shards(test_paths)
     test_texts = _label_texts(test_labels, test_lengths)
-    if len(_shard_paths(args)) < args.min_shards:
+    if args.wait_for_shards:
+        _wait_for_shards(args)
+    elif len(_shard_paths(args)) < args.min_shards:
         # Only the shards training needs to start: a renderer running beside it (`models.reader.
         # cache`, same seed) supplies the rest, which training picks up as they land.
         needed = min(args.count, args.min_shards * SHARD_SIZE)
         spec = CacheSpec(seed=args.data_seed, count=needed, font_dir=args.font_dir)
         build_cache(spec, args.cache, workers=args.render_workers, progress=not args.no_progress)
 
-    model = PlateReaderNet()
+    args.width = network_width(args)
+    model = PlateReaderNet(width=args.width)
     if args.init_from is not None and not (args.resume and (args.out / "last.pt").exists()):
         sample = torch.from_numpy(normalise(test_images[:256]))
         diff = load_folded_onnx(model, args.init_from, sample)
@@ -148,10 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed_before = state["step"], state["elapsed"]
-        rng = np.random.default_rng([args.seed, step])
         print(f"resumed from {ckpt_path} at step {step}", flush=True)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(args.seed * 1_000_003 + step)
     print(
-        f"reader: {count_parameters(model)} parameters, device {device}, {args.threads} thread(s)", flush=True
+        f"reader: {count_parameters(model)} parameters (width {args.width}), device {device}, "
+        f"{args.threads} thread(s)",
+        flush=True,
     )
 
     def save(path: Path) -> None:
@@ -169,62 +212,55 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     start = time.perf_counter()
-    total = args.steps
     bar = tqdm(
-        total=total, initial=step, unit="step", disable=args.no_progress, mininterval=20, dynamic_ncols=True
+        total=args.steps, initial=step, unit="step", disable=args.no_progress, mininterval=20,
+        dynamic_ncols=True,
     )
-    loaded: list[Path] = []
-    images = labels = lengths = None
-    done = False
-    while not done:
-        paths = _shard_paths(args)
-        if paths != loaded:
-            images, labels, lengths, _ = load_shards(paths)
-            loaded = paths
-            print(f"step {step}: training on {len(images)} samples from {len(paths)} shards", flush=True)
-        assert images is not None and labels is not None and lengths is not None
-        order = rng.permutation(len(images))
-        for i in range(0, len(order) - args.batch + 1, args.batch):
-            elapsed = elapsed_before + time.perf_counter() - start
-            progress = elapsed / (args.minutes * 60) if args.minutes else step / total
-            if progress >= 1.0 or (not args.minutes and step >= total):
-                done = True
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(progress, step, args)
-            idx = np.sort(order[i : i + args.batch])
-            x = torch.from_numpy(normalise(images[idx])).to(device)
-            lens = torch.from_numpy(lengths[idx])
-            targets = torch.from_numpy(labels[idx])
-            logprobs = model(x)  # (N, T, C)
-            frames = torch.full((len(idx),), logprobs.shape[1], dtype=torch.long)
-            loss = ctc(logprobs.permute(1, 0, 2).cpu(), targets, frames, lens)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            step += 1
-            bar.update()
-            if args.minutes:
-                bar.set_postfix(loss=f"{loss.item():.3f}", time=f"{progress:.0%}", refresh=False)
-            else:
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-            if step % args.ckpt_every == 0:
-                save(ckpt_path)
-            if step % args.eval_every == 0:
-                metrics = evaluate(model, test_images, test_texts, device)
-                record = {
-                    "step": step,
-                    "elapsed_s": round(elapsed, 1),
-                    "loss": round(loss.item(), 4),
-                    "lr": optimizer.param_groups[0]["lr"],
-                    **metrics,
-                }
-                with log_path.open("a") as f:
-                    f.write(json.dumps(record) + "\n")
-                print(json.dumps(record), flush=True)
-            if step % args.refresh_every == 0 and _shard_paths(args) != loaded:
-                break  # new shards on disk: reload and reshuffle
+    pool = ShardPool(device)
+    model.train()
+    while True:
+        if step % args.refresh_every == 0 or not len(pool):
+            added = pool.add(_shard_paths(args))
+            if added:
+                shards = len(pool.paths)
+                print(f"step {step}: training on {len(pool)} samples from {shards} shards", flush=True)
+        elapsed = elapsed_before + time.perf_counter() - start
+        progress = elapsed / (args.minutes * 60) if args.minutes else step / args.steps
+        if progress >= 1.0 or (not args.minutes and step >= args.steps):
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(progress, step, args)
+        images, targets, lens = pool.batch(args.batch, generator)
+        x = normalise_tensor(images)
+        if args.augment:
+            x = jitter(x, generator)
+        logprobs = model(x)  # (N, T, C)
+        frames = torch.full((len(lens),), logprobs.shape[1], dtype=torch.long, device=device)
+        loss = ctc(logprobs.permute(1, 0, 2), targets, frames, lens)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        step += 1
+        bar.update()
+        if step % 50 == 0:  # reading the loss waits for the device: not every step
+            postfix = {"loss": f"{loss.item():.3f}"} | ({"time": f"{progress:.0%}"} if args.minutes else {})
+            bar.set_postfix(postfix, refresh=False)
+        if step % args.ckpt_every == 0:
+            save(ckpt_path)
+        if step % args.eval_every == 0:
+            metrics = evaluate(model, test_images, test_texts, device)
+            record = {
+                "step": step,
+                "elapsed_s": round(elapsed, 1),
+                "loss": round(loss.item(), 4),
+                "lr": optimizer.param_groups[0]["lr"],
+                "samples": len(pool),
+                **metrics,
+            }
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            print(json.dumps(record), flush=True)
     bar.close()
     metrics = evaluate(model, test_images, test_texts, device)
     save(ckpt_path)
@@ -232,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "step": step,
         "elapsed_s": round(elapsed_before + time.perf_counter() - start, 1),
         "parameters": count_parameters(model),
+        "samples": len(pool),
         "final": True,
         **metrics,
     }

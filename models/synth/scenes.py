@@ -53,6 +53,11 @@ class SceneConfig:
     max_yaw_deg: float = 55.0  # squashes a plate to ~0.57 of its width
     roll_sigma_deg: float = 5.0
     max_roll_deg: float = 20.0
+    # Plates mounted crooked on a level car (bent bracket, one screw lost): the plate rolls on its
+    # own, up to `max_crooked_deg` either way, on this share of cars. 0 keeps the scene stream of
+    # the earlier training stages unchanged.
+    crooked_rate: float = 0.0
+    max_crooked_deg: float = 25.0
     empty_scene_rate: float = 0.08
     close_up_rate: float = 0.5
     jpeg_rate: float = 0.6
@@ -79,15 +84,19 @@ def _apply_h(matrix: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def _paste_plate(
     canvas: np.ndarray, plate: PlateImage, center: tuple[float, float], width: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator, tilt_deg: float = 0.0,
 ) -> np.ndarray:
-    """Paste a plate face-on so its corner width is `width`; returns its corners on `canvas`."""
+    """Paste a plate so its corner width is `width`, face-on or turned by `tilt_deg` in the plane;
+    returns its corners on `canvas`."""
     corner_w = float(np.linalg.norm(plate.corners[1] - plate.corners[0]))
     scale = width / max(corner_w, 1.0)
     ph, pw = plate.image.shape[:2]
+    shade = rng.uniform(0.55, 1.15)  # shade or glare on the plate relative to the car
+    if tilt_deg:
+        return _paste_tilted(canvas, plate, center, scale, shade, tilt_deg)
     new_w, new_h = max(2, round(pw * scale)), max(2, round(ph * scale))
     small = cv2.resize(plate.image, (new_w, new_h), interpolation=cv2.INTER_AREA).astype(np.float32)
-    small *= rng.uniform(0.55, 1.15)  # shade or glare on the plate relative to the car
+    small *= shade
     corners = plate.corners * np.array([new_w / pw, new_h / ph], np.float32)
     mid = corners.mean(axis=0)
     x0, y0 = round(center[0] - mid[0]), round(center[1] - mid[1])
@@ -96,6 +105,25 @@ def _paste_plate(
     if cx1 > cx0 and cy1 > cy0:
         canvas[cy0:cy1, cx0:cx1] = small[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
     return corners + np.array([x0, y0], np.float32)
+
+
+def _paste_tilted(
+    canvas: np.ndarray, plate: PlateImage, center: tuple[float, float], scale: float, shade: float,
+    tilt_deg: float,
+) -> np.ndarray:
+    """The plate image scaled, turned about its plate centre and laid over `canvas` through its
+    own warped outline (no square of background around a turned plate)."""
+    mid = plate.corners.mean(axis=0)
+    matrix = cv2.getRotationMatrix2D((float(mid[0]), float(mid[1])), tilt_deg, scale)
+    matrix[:, 2] += np.array(center, np.float64) - mid
+    h, w = canvas.shape[:2]
+    src = (plate.image.astype(np.float32) * shade).clip(0, 255)
+    warped = cv2.warpAffine(src, matrix, (w, h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    ones = np.ones(plate.image.shape[:2], np.float32)
+    alpha = cv2.warpAffine(ones, matrix, (w, h), flags=cv2.INTER_LINEAR)[:, :, None]
+    canvas *= 1.0 - alpha
+    canvas += warped * alpha
+    return cv2.transform(plate.corners.reshape(-1, 1, 2).astype(np.float32), matrix).reshape(4, 2)
 
 
 def _random_pose(rng: np.random.Generator, cfg: SceneConfig, size: float) -> tuple[float, ...]:
@@ -261,7 +289,10 @@ def render_scene(
             center, width = (side / 2, side / 2), float(plate_w)
         plate_corners = None
         if with_plate:
-            plate_corners = _paste_plate(patch, plate_source(rng), center, width, rng)
+            tilt = 0.0
+            if cfg.crooked_rate and on_car and rng.random() < cfg.crooked_rate:
+                tilt = float(rng.uniform(-cfg.max_crooked_deg, cfg.max_crooked_deg))
+            plate_corners = _paste_plate(patch, plate_source(rng), center, width, rng, tilt)
             if not on_car:
                 x0, y0 = plate_corners.min(axis=0).astype(int)
                 x1, y1 = plate_corners.max(axis=0).astype(int)

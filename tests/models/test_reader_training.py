@@ -71,3 +71,80 @@ def test_training_writes_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert main(["ocr", *common, "--steps", "3", "--resume"]) == 0
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == 3
+
+
+def test_export_builds_the_network_width_the_checkpoint_was_trained_at(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    import torch
+
+    from models.reader.export import export_reader
+    from models.reader.net import PlateReaderNet
+
+    torch.manual_seed(0)
+    net = PlateReaderNet(width=1.5).eval()
+    checkpoint = tmp_path / "weights.pt"
+    torch.save({"model": net.state_dict(), "step": 7, "args": {"width": 1.5}}, checkpoint)
+    path = export_reader(checkpoint, tmp_path / "wide.onnx")
+    x = torch.randn(3, 1, 32, 160)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, net(x).numpy(), atol=1e-4)
+
+
+@pytest.mark.slow
+@needs_font
+def test_the_gpu_burst_recipe_renders_trains_and_returns_weights(tmp_path: Path) -> None:
+    """The lent-GPU recipe, shrunk to seconds on the CPU: renderer and trainers side by side."""
+    import os
+    import subprocess
+    import sys
+    import tarfile
+
+    repo = Path(__file__).resolve().parents[2]
+    env = os.environ | {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "FONT_DIR": str(DEFAULT_FONT_DIR),
+        "CACHE": str(tmp_path / "cache"),
+        "RENDER_WORKERS": "1",
+        "SHARD_SIZE": "8",
+        "MIN_SHARDS": "1",
+        "TEST_COUNT": "8",
+        "EVAL_EVERY": "2",
+        "BATCH": "4",
+        "TRAINERS": "tiny:0.5:1e-3:2:",
+    }
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["bash", "models/reader/gpu_burst.sh", str(out), "0.05"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["logs.tgz", "weights_tiny.pt"]
+    with tarfile.open(out / "logs.tgz") as logs:
+        names = logs.getnames()
+    assert "logs/train_tiny.log" in names and "runs/tiny/log.jsonl" in names
+
+    from models.reader.export import load_checkpoint
+
+    model, state = load_checkpoint(out / "weights_tiny.pt")
+    assert model.width == 0.5 and "optimizer" not in state and state["step"] > 0
+
+
+def test_the_network_width_comes_from_the_run_the_option_or_the_starting_file(tmp_path: Path) -> None:
+    import torch
+
+    from models.reader.export import export_reader
+    from models.reader.net import PlateReaderNet
+    from models.reader.train import network_width, parse_args
+
+    out = ["--out", str(tmp_path / "run")]
+    assert network_width(parse_args(out)) == 1.0
+    assert network_width(parse_args([*out, "--width", "1.5"])) == 1.5
+    checkpoint = tmp_path / "wide.pt"
+    torch.save({"model": PlateReaderNet(width=1.5).state_dict(), "args": {"width": 1.5}}, checkpoint)
+    wide = export_reader(checkpoint, tmp_path / "wide.onnx")
+    assert network_width(parse_args([*out, "--init-from", str(wide)])) == 1.5
+    (tmp_path / "run").mkdir()
+    torch.save({"args": {"width": 0.5}}, tmp_path / "run" / "last.pt")
+    assert network_width(parse_args([*out, "--resume", "--width", "2"])) == 0.5  # a run keeps its shape
