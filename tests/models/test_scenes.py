@@ -108,3 +108,32 @@ def test_perspective_quad_yaw_foreshortens_the_width() -> None:
     quad = perspective_quad(100, 20, math.radians(50), 0.0, 0.0, 1e6)
     width = quad[1, 0] - quad[0, 0]
     assert width == pytest.approx(100 * math.cos(math.radians(50)), rel=1e-3)
+
+
+def test_a_crooked_plate_is_labelled_where_its_turned_pixels_are() -> None:
+    from models.synth.scenes import _paste_plate
+
+    source = flat_plate((255, 255, 255))
+    canvas = np.zeros((200, 300, 3), np.float32)
+    corners = _paste_plate(canvas, source(np.random.default_rng(0)), (150, 100), 140.0,
+                           np.random.default_rng(1), tilt_deg=20.0)
+    top = corners[1] - corners[0]
+    assert math.degrees(math.atan2(-top[1], top[0])) == pytest.approx(20.0, abs=0.5)  # turned as asked
+    assert np.linalg.norm(top) == pytest.approx(140.0, rel=0.01)  # at the asked width
+    inside = np.zeros(canvas.shape[:2], np.uint8)
+    cv2.fillConvexPoly(inside, np.round(corners).astype(np.int32), 1)
+    inner = cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
+    outer = ~cv2.dilate(inside, np.ones((5, 5), np.uint8)).astype(bool)
+    assert canvas[inner].min() > 100 and canvas[outer].max() == 0  # no square of background
+
+
+def test_crooked_mounting_is_off_by_default_and_turns_plates_when_asked() -> None:
+    assert SceneConfig().crooked_rate == 0.0  # the earlier stages' scene stream
+    crooked = SceneConfig(height=160, width=224, crooked_rate=1.0, close_up_rate=1.0, empty_scene_rate=0.0)
+    tilts = []
+    for seed in range(12):
+        scene = render_scene(np.random.default_rng(seed), flat_plate((200, 200, 200)), crooked)
+        for quad in scene.corners:
+            top = quad[1] - quad[0]
+            tilts.append(abs(math.degrees(math.atan2(top[1], top[0]))))
+    assert tilts and max(tilts) > 12  # plates turned beyond the cars' own modest roll
