@@ -9,6 +9,14 @@
 # run's weights (weights_NAME.pt: the checkpoint less its optimizer, for models.reader.export)
 # and logs.tgz (render and training logs). Trainers are named in TRAINERS as
 # "name:width:lr:warmup:extra options"; an `init` option starts from the shipped FP32 reader.
+#
+# The lent machine has PyTorch but neither our fonts nor pydantic, and reaches no registry. The
+# session-11 call carried the Debian font files (under .carry/fonts/usr/share/fonts/...), the GOST
+# font and cp312 wheels of pydantic, pydantic-core, annotated-types, typing-inspection and
+# typing-extensions (.whl/), then ran:
+#   cp -r .carry/fonts/usr / && mkdir -p /tmp/fonts && cp .carry/RoadNumbers2.0.ttf /tmp/fonts/ &&
+#   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
+#   export PYTHONPATH=/tmp/site:$PWD && FONT_DIR=/tmp/fonts bash models/reader/gpu_burst.sh $OUT 6.5
 set -uo pipefail
 OUT_DIR=${1:?usage: gpu_burst.sh OUT_DIR [MINUTES]}
 MINUTES=${2:-7}
