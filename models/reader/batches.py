@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from edge.inference.reader_input import MIN_STD
+from models.reader.cache import load_shards
 
 
 def normalise_tensor(images: torch.Tensor) -> torch.Tensor:
@@ -42,18 +42,18 @@ class ShardPool:
 
     def add(self, paths: list[Path]) -> int:
         """Load the shards in `paths` not loaded yet; returns how many samples were added."""
-        new = [p for p in paths if p not in set(self.paths)]
+        loaded = set(self.paths)
+        new = [p for p in paths if p not in loaded]
         if not new:
             return 0
-        parts = [np.load(p) for p in new]
-        images = [torch.from_numpy(p["images"]).to(self.device) for p in parts]
-        labels = [torch.from_numpy(p["labels"]).to(self.device) for p in parts]
-        lengths = [torch.from_numpy(p["lengths"]).to(self.device) for p in parts]
+        arrays = load_shards(new)[:3]
+        added = [torch.from_numpy(a).to(self.device) for a in arrays]
         if len(self):
-            images, labels, lengths = [self.images, *images], [self.labels, *labels], [self.lengths, *lengths]
-        self.images, self.labels, self.lengths = torch.cat(images), torch.cat(labels), torch.cat(lengths)
+            current = (self.images, self.labels, self.lengths)
+            added = [torch.cat([old, a]) for old, a in zip(current, added, strict=True)]
+        self.images, self.labels, self.lengths = added
         self.paths += new
-        return sum(len(p["lengths"]) for p in parts)
+        return len(arrays[2])
 
     def batch(
         self, size: int, generator: torch.Generator
