@@ -38,10 +38,11 @@ from central.db.migrate import migrated_scratch_schema, upgrade
 from central.db.models import Event
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
-from central.plate_keys import skeleton, stored_plate_key
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
 from common.ids import uuid7
 from common.plates.alphabet import to_latin
+from common.plates.reading import PlateReading
+from common.plates.search import fuzzy_key, stored_plate_key
 from common.topics import device_topic
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -87,7 +88,7 @@ def make_payloads(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
             captured_at=at,
             first_seen=at,
             last_seen=at,
-            plate=PlateText(
+            plate=PlateReading(confidence=0.9,
                 text=plate, latin=to_latin(plate), country="RU", format="standard", region="77", valid=True
             ),
             confidence=0.9,
@@ -201,7 +202,7 @@ def synthetic_rows(count: int, rng: random.Random) -> Iterator[dict[str, object]
             "plate_text": plate,
             "plate_latin": to_latin(plate),
             "plate_norm": norm,
-            "plate_skeleton": skeleton(norm),
+            "plate_skeleton": fuzzy_key(plate),
             "country": "RU",
             "plate_format": "standard",
             "region": "77",

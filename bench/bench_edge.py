@@ -124,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip", type=Path, help="a 1080p clip (default: made from the sample clip)")
     parser.add_argument("--detector", help="detector ONNX file (default: the shipped one)")
     parser.add_argument("--reader", help="reader ONNX file (default: the shipped one)")
-    parser.add_argument("--backend", choices=["auto", "onnxruntime", "openvino"], default="auto")
+    parser.add_argument("--runtime", choices=["auto", "onnxruntime", "openvino"], default="auto")
     args = parser.parse_args(argv)
-    models: Models = {"detector": {"backend": args.backend}, "reader": {"backend": args.backend}}
+    models: Models = {"detector": {"runtime": args.runtime}, "reader": {"runtime": args.runtime}}
     if args.detector:
         models["detector"]["path"] = args.detector
     if args.reader:

@@ -1,13 +1,13 @@
 """`anpr-edge recognize` on the real RU photos, beside the models' own end-to-end figure.
 
-    python bench/bench_recognize_real.py [--countries RU] [--backend onnxruntime] [--realdata DIR]
+    python bench/bench_recognize_real.py [--countries RU] [--runtime onnxruntime] [--realdata DIR]
 
 Runs the installed CLI exactly as a user would (`anpr-edge recognize --json --countries RU
 DIR`), matches its plates to the labelled boxes (IoU 0.5) and prints exact match, outputs,
 output precision and ms per photo next to the INT8 end-to-end row of
 `models/reports/evaluation.json` (`python -m models.evaluate`). The two must agree: the CLI and
 the evaluation share `SnapshotRecognizer`, so a gap is a loss in the plumbing. The evaluation
-runs ONNX Runtime; `--backend auto` (the product default) picks OpenVINO on x86, which computes
+runs ONNX Runtime; `--runtime auto` (the product default) picks OpenVINO on x86, which computes
 differently enough to move a plate or two.
 """
 
@@ -33,7 +33,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--countries", default="RU")
-    parser.add_argument("--backend", default="onnxruntime", choices=["auto", "onnxruntime", "openvino"])
+    parser.add_argument("--runtime", default="onnxruntime", choices=["auto", "onnxruntime", "openvino"])
     parser.add_argument("--realdata", default=None, help="ru-dev folder (default ../shared/realdata/ru-dev)")
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
@@ -41,7 +41,7 @@ def main() -> int:
     images = str(realdata_dir(args.realdata) / "images")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "edge.yaml"
-        config.write_text(f"detector:\n  backend: {args.backend}\nreader:\n  backend: {args.backend}\n")
+        config.write_text(f"detector:\n  runtime: {args.runtime}\nreader:\n  runtime: {args.runtime}\n")
         command = [str(cli), "recognize", "--json", "--countries", args.countries, "-c", str(config), images]
         started = time.perf_counter()
         run = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -67,7 +67,7 @@ def main() -> int:
             correct_outputs += ok
     report = REPO / "models" / "reports" / "evaluation.json"
     reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"] if report.is_file() else None
-    print(f"{len(results)} photos, {plates} labelled plates; backend {args.backend}; "
+    print(f"{len(results)} photos, {plates} labelled plates; runtime {args.runtime}; "
           f"CLI wall time {wall_s:.1f} s (model loading included)")
     print(f"{'':32} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
     ref_exact = f"{reference['exact_match']:.1%}" if reference else "-"

@@ -40,7 +40,8 @@ from paho.mqtt.properties import Properties
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.config import EdgeConfig, MqttConfig
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
+from common.plates.reading import PlateReading
 from common.topics import device_topic
 from edge.store.store import EventStore
 from edge.sync import Backoff, SyncPublisher
@@ -59,7 +60,8 @@ def make_event(index: int) -> PlateEvent:
         captured_at=at,
         first_seen=at,
         last_seen=at,
-        plate=PlateText(text=f"А{index % 1000:03d}ВС77", latin=f"A{index % 1000:03d}BC77", valid=True),
+        plate=PlateReading(
+            confidence=0.9, text=f"А{index % 1000:03d}ВС77", latin=f"A{index % 1000:03d}BC77", valid=True),
         confidence=0.9,
         box=(10, 20, 110, 45),
         frames=3,

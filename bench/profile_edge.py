@@ -1,6 +1,6 @@
 """CPU time per frame, stage by stage, of one edge channel on a 1080p MJPEG clip.
 
-    python bench/profile_edge.py [--frames 400] [--clip PATH] [--backend auto] [--threads 1]
+    python bench/profile_edge.py [--frames 400] [--clip PATH] [--runtime auto] [--threads 1]
 
 Runs the pipeline's stages in one thread over the clip, unpaced, with the real components
 (capture, motion gate, detector, tracker, reader) and prints the CPU milliseconds each stage
@@ -32,12 +32,12 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_edge import make_1080p_clip  # noqa: E402
 from common.config import DetectorConfig, ReaderConfig  # noqa: E402
-from edge.backends import load_models  # noqa: E402
 from edge.capture.frames import Frame  # noqa: E402
+from edge.capture.motion import MotionGate  # noqa: E402
 from edge.capture.sources import enable_jpeg_passthrough, open_capture, parse_source  # noqa: E402
 from edge.inference.crops import read_plates  # noqa: E402
 from edge.inference.detector import OnnxPlateDetector, decode_detections, prepare_detector_input  # noqa: E402
-from edge.motion import MotionGate  # noqa: E402
+from edge.inference.models import load_models  # noqa: E402
 from edge.pipeline import SETTLED_READS  # noqa: E402
 from edge.tracking.tracker import Observation, PlateTracker  # noqa: E402
 
@@ -118,12 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=400)
     parser.add_argument("--clip", type=Path, help="a 1080p MJPEG clip (default: made from the sample clip)")
-    parser.add_argument("--backend", choices=["auto", "onnxruntime", "openvino"], default="auto")
+    parser.add_argument("--runtime", choices=["auto", "onnxruntime", "openvino"], default="auto")
     parser.add_argument("--threads", type=int, default=1, help="detector intra-op threads")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # as the agent does
     models = load_models(
-        DetectorConfig(backend=args.backend, threads=args.threads), ReaderConfig(backend=args.backend)
+        DetectorConfig(runtime={"type": args.runtime, "threads": args.threads}),
+        ReaderConfig(runtime=args.runtime),
     )
     detector = models.detector
     assert isinstance(detector, OnnxPlateDetector)
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             name: profile(clip, name == "jpeg", args.frames, detector, models.reader)
             for name in ("ffmpeg", "jpeg")
         }
-    print(f"CPU ms per frame, one channel, {detector.backend} detector with {args.threads} thread(s)")
+    print(f"CPU ms per frame, one channel, {detector.runtime} detector with {args.threads} thread(s)")
     print(f"{'stage':>14}" + "".join(f"{name:>10}" for name in rows))
     for stage in (*STAGES, "total"):
         print(f"{stage:>14}" + "".join(f"{row[stage]:>10.2f}" for row in rows.values()))

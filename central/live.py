@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from central.api.schemas import EventSummary
+from central.event_summary import EventSummary
 
 QUEUE_SIZE = 200
 
@@ -23,7 +23,6 @@ class Subscriber:
     site_id: str | None = None
     plate_prefix: str | None = None  # a normalized key
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    dropped: int = 0
 
     def wants(self, row: dict[str, Any]) -> bool:
         if self.site_id is not None and row["site_id"] != self.site_id:
@@ -33,7 +32,6 @@ class Subscriber:
     def _offer(self, message: dict[str, Any]) -> None:
         if self.queue.full():
             self.queue.get_nowait()
-            self.dropped += 1
         self.queue.put_nowait(message)
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from central.db.models import Event
-from central.plate_keys import normalize_plate_key, one_edit_skeletons
+from common.plates.normalize import normalize_plate
+from common.plates.search import one_edit_fuzzy_keys
 
 # Greater than every character a key can hold, so [prefix, prefix + _TOP) is the prefix range.
 _TOP = "\U0010ffff"
@@ -85,7 +86,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def _plate_key(plate: str) -> str:
     try:
-        key = normalize_plate_key(plate)
+        key = normalize_plate(plate)
     except ValueError as exc:
         raise SearchError(str(exc)) from exc
     if not key:
@@ -102,7 +103,7 @@ def _source(query: EventQuery, dialect: str) -> tuple[Any, Select[Any]]:
         return Event, select(Event).where(Event.plate_norm == key)
     if query.match is PlateMatch.prefix:
         return Event, select(Event).where(Event.plate_norm >= key, Event.plate_norm < key + _TOP)
-    candidates = sorted(one_edit_skeletons(key))
+    candidates = sorted(one_edit_fuzzy_keys(key))
     if dialect != "postgresql":
         return Event, select(Event).where(Event.plate_skeleton.in_(candidates))
     # PostgreSQL overestimates ~500 candidates and walks the time index backwards through the whole

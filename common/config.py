@@ -8,7 +8,7 @@ Secrets (the store key, the MQTT password) are never in this file, only paths to
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -27,11 +27,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The clip bundled with the edge agent (edge/samples/), so that a config without cameras runs.
+SAMPLE_SOURCE = "sample:clip"
+
+
 class CameraConfig(_Section):
     id: str = Field(pattern=ID_PATTERN, description="channel id, unique on the device")
     source: str = Field(
         min_length=1,
-        description="rtsp://, http(s)://, a video file path, or usb:N for a local camera",
+        description=f"rtsp://, http(s)://, a video file path, usb:N for a local camera, or {SAMPLE_SOURCE}",
     )
     enabled: bool = True
     fps_limit: float | None = Field(default=None, gt=0, le=120, description="process at most this rate")
@@ -46,10 +50,73 @@ class CameraConfig(_Section):
     countries: list[str] = Field(default_factory=list, description="country prior for this channel")
 
 
+class OnnxRuntimeSettings(_Section):
+    """ONNX Runtime on the CPU: runs on every box (edge/inference/runtimes/onnx_runtime.py)."""
+
+    type: Literal["onnxruntime"] = "onnxruntime"
+    threads: int = Field(default=1, ge=1, le=64, description="intra-op threads per model")
+
+
+class OpenVinoSettings(_Section):
+    """Intel's OpenVINO: usually the faster one on x86 CPUs (edge/inference/runtimes/openvino_runtime.py)."""
+
+    type: Literal["openvino"] = "openvino"
+    threads: int = Field(default=1, ge=1, le=64, description="inference threads per model")
+    # LATENCY runs one request on the given threads; THROUGHPUT splits the CPU into streams,
+    # which only pays when many requests are in flight at once (not so for one frame at a time).
+    performance_hint: Literal["LATENCY", "THROUGHPUT"] = "LATENCY"
+    device: str = Field(
+        default="CPU", pattern=r"^[A-Z]+(\.[0-9]+)?$", description="OpenVINO device, e.g. CPU or GPU"
+    )
+
+
+class AutoRuntimeSettings(_Section):
+    """OpenVINO on x86 CPUs where it is installed, else ONNX Runtime, each with its defaults."""
+
+    type: Literal["auto"] = "auto"
+    threads: int = Field(default=1, ge=1, le=64)
+
+
+RuntimeSettings = Annotated[
+    AutoRuntimeSettings | OnnxRuntimeSettings | OpenVinoSettings, Field(discriminator="type")
+]
+RUNTIME_TYPES: tuple[str, ...] = ("auto", "onnxruntime", "openvino")
+
+
+def runtime_settings(runtime: str | RuntimeSettings, threads: int | None = None) -> RuntimeSettings:
+    """Settings from a runtime's name (with its defaults) or the settings themselves."""
+    if not isinstance(runtime, str):
+        return runtime if threads is None else runtime.model_copy(update={"threads": threads})
+    if runtime not in RUNTIME_TYPES:
+        raise ValueError(f"unknown inference runtime {runtime!r}; choose from {list(RUNTIME_TYPES)}")
+    data: dict[str, Any] = {"type": runtime} | ({} if threads is None else {"threads": threads})
+    return ModelConfig.model_validate({"runtime": data}).runtime
+
+
 class ModelConfig(_Section):
     path: Path | None = Field(default=None, description="ONNX file; default: the shipped INT8 model")
-    backend: Literal["auto", "onnxruntime", "openvino"] = "auto"
-    threads: int = Field(default=1, ge=1, le=64)
+    runtime: RuntimeSettings = Field(
+        default_factory=AutoRuntimeSettings,
+        description="auto, onnxruntime or openvino, by name or as a mapping with its settings",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _runtime_by_name(cls, data: Any) -> Any:
+        """`runtime: openvino` names a runtime with its defaults; configs written before runtimes
+        had settings say `backend: NAME` and `threads: N` beside `path`, and still load."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "backend" in data or "threads" in data:
+            if "runtime" in data:
+                raise ValueError("give `runtime` alone, not beside the older `backend`/`threads` keys")
+            data["runtime"] = {"type": data.pop("backend", "auto")}
+            if "threads" in data:
+                data["runtime"]["threads"] = data.pop("threads")
+        if isinstance(data.get("runtime"), str):
+            data["runtime"] = {"type": data["runtime"]}
+        return data
 
 
 class DetectorConfig(ModelConfig):
@@ -67,7 +134,7 @@ class DetectorConfig(ModelConfig):
     # A still photo gives one chance, and the detector's boxes are least accurate for plates that
     # are small in its input or sit in a larger box (holder frame, car front). On the real RU
     # photos, a zoomed second look at the 3 strongest boxes that gave no reading read 107 of 114
-    # plates against 105 (INT8, session-9 models), for a third more time per photo
+    # plates against 105 (INT8, with earlier models), for a third more time per photo
     # (edge/inference/second_look.py).
     snapshot_second_looks: int = Field(
         default=3, ge=0, le=20,
@@ -175,9 +242,7 @@ class LoggingConfig(_Section):
 
 
 def _default_cameras() -> list[CameraConfig]:
-    from edge.samples import SAMPLE_CLIP  # late import: common must not need edge at import time
-
-    return [CameraConfig(id="sample", source=str(SAMPLE_CLIP))]
+    return [CameraConfig(id="sample", source=SAMPLE_SOURCE)]
 
 
 class EdgeConfig(_Section):

@@ -11,11 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from common.ids import uuid7
+from common.plates.reading import PlateReading
 
 EVENT_SCHEMA_VERSION = 1
+MAX_PLATE_CHARS = 16
 
 # JPEG bytes travel as base64 in JSON; in Python they stay bytes.
 Base64Bytes = Annotated[
@@ -35,19 +37,6 @@ def _decode_base64(value: object) -> object:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class PlateText(BaseModel):
-    """A plate as read and understood by the grammar."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    text: str = Field(min_length=1, max_length=16, description="canonical text, e.g. А123ВС77")
-    latin: str = Field(min_length=1, max_length=16, description="Latin transliteration, e.g. A123BC77")
-    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, when the format is known")
-    format: str | None = Field(default=None, description="format id within the country, e.g. standard")
-    region: str | None = Field(default=None, description="region name from the country's table")
-    valid: bool = Field(default=False, description="the text matches a known format")
 
 
 class ModelVersions(BaseModel):
@@ -70,13 +59,30 @@ class PlateEvent(BaseModel):
     captured_at: datetime = Field(description="UTC time of the best frame")
     first_seen: datetime
     last_seen: datetime
-    plate: PlateText
+    plate: PlateReading
     confidence: float = Field(ge=0.0, le=1.0)
     box: tuple[int, int, int, int] = Field(description="x1, y1, x2, y2 in frame pixels")
     frames: int = Field(ge=1, description="frames in which the track was read")
     crop_jpeg: Base64Bytes | None = None
     thumbnail_jpeg: Base64Bytes | None = None
     models: ModelVersions
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plate_confidence_from_the_event(cls, data: object) -> object:
+        """Events written before the plate carried its own confidence: it is the event's."""
+        plate = data.get("plate") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(plate, dict) and "confidence" not in plate:
+            return data | {"plate": plate | {"confidence": data.get("confidence")}}
+        return data
+
+    @field_validator("plate")
+    @classmethod
+    def _plate_has_text(cls, plate: PlateReading) -> PlateReading:
+        for name in ("text", "latin"):
+            if not 1 <= len(getattr(plate, name)) <= MAX_PLATE_CHARS:
+                raise ValueError(f"plate {name} must have 1 to {MAX_PLATE_CHARS} characters")
+        return plate
 
     @field_validator("captured_at", "first_seen", "last_seen")
     @classmethod

@@ -37,8 +37,3 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand
     return uuid.UUID(int=value)
-
-
-def uuid7_time_ms(value: uuid.UUID) -> int:
-    """Unix milliseconds encoded in a UUIDv7."""
-    return value.int >> 80

@@ -16,8 +16,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from common.topics import TopicKind
-
 MESSAGE_SCHEMA_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # Versions are stored by central as 32-bit integers; a push with a huge version would also lock a
@@ -165,13 +163,6 @@ class DeviceStats(_Message):
 
 
 MessageT = TypeVar("MessageT", bound=_Message)
-
-MESSAGE_FOR_KIND: dict[TopicKind, type[_Message]] = {
-    "status": DeviceStatus,
-    "config": ConfigPush,
-    "config/ack": ConfigAck,
-    "stats": DeviceStats,
-}
 
 
 def decode_message(model: type[MessageT], payload: bytes | str) -> MessageT:

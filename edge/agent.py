@@ -15,21 +15,28 @@ import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 
-from common.config import EdgeConfig, load_edge_config
-from edge.backends import ModelSet, load_models
-from edge.batching import ReadBatcher
+from common.config import CameraConfig, EdgeConfig, load_edge_config
+from common.events import PlateEvent
 from edge.capture.channel import Backoff, CaptureChannel
-from edge.event_builder import EventFactory
+from edge.events.builder import EventFactory
+from edge.events.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink
+from edge.inference.batching import ReadBatcher
+from edge.inference.models import ModelSet, load_models
 from edge.inference.protocols import PlateDetector
 from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
 from edge.pipeline import ChannelWorker, PipelineSettings
-from edge.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink, StoreSink
+from edge.store.sink import StoreSink
+from edge.sync.outbox import Outbox
+
+if TYPE_CHECKING:
+    from edge.store.store import StoreStats
+    from edge.sync.stats import AgentStats, SyncCounters
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +46,35 @@ RETENTION_INTERVAL_S = 3600.0
 STALL_S = 20.0
 
 
+class AgentStore(Outbox, Protocol):
+    """The event store as the agent uses it: edge.store.EventStore, or a test's own."""
+
+    stats: StoreStats
+
+    def add(self, event: PlateEvent) -> None: ...
+
+    def enforce_retention(self) -> object: ...
+
+    def close(self) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """What the agent starts, stops and reads counters from: edge.sync.SyncPublisher."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+    def counters(self) -> SyncCounters: ...
+
+
 class EdgeAgent:
     def __init__(
         self,
         config: EdgeConfig,
         *,
         models: ModelSet | None = None,
-        store: Any | None = None,
+        store: AgentStore | None = None,
         sinks: Sequence[EventSink] = (),
         config_path: Path | None = None,
         backoff: Backoff | None = None,
@@ -72,7 +101,7 @@ class EdgeAgent:
         self.dispatcher: EventDispatcher | None = None
         self.batcher: ReadBatcher | None = None
         self.http: ObservabilityServer | None = None
-        self.publisher: Any | None = None
+        self.publisher: EventPublisher | None = None
         self._shared_detector_lock: AbstractContextManager[object] = threading.Lock()
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
@@ -163,9 +192,8 @@ class EdgeAgent:
                 self.publisher.stop()
             if self.http is not None:
                 self.http.stop()
-            close = getattr(self.store, "close", None)
-            if close is not None:
-                close()
+            if self.store is not None:
+                self.store.close()
             self.started = False
 
     def wait_until_finished(self, timeout: float | None = None) -> bool:
@@ -182,7 +210,7 @@ class EdgeAgent:
     def _settings(self, config: EdgeConfig) -> PipelineSettings:
         return PipelineSettings(config.detector, config.reader, config.tracking)
 
-    def _start_channel(self, camera: Any, previous: ChannelWorker | None = None) -> None:
+    def _start_channel(self, camera: CameraConfig, previous: ChannelWorker | None = None) -> None:
         assert self.models is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
@@ -290,22 +318,21 @@ class EdgeAgent:
             for w in list(self.workers.values())
         ]
         pending: int | None = None
-        count = getattr(self.store, "pending_count", None)
-        if count is not None and self.started:
+        if self.store is not None and self.started:
             try:
-                pending = int(count())
+                pending = int(self.store.pending_count())
             except Exception:  # a store busy or closing must not break the scrape
                 pending = None
-        publisher_counters = getattr(self.publisher, "counters", None)
+
         return AgentState(
             channels=channels,
             held_events=len(self.store_sink.held) if self.store_sink is not None else 0,
             outbox_pending=pending,
-            store=getattr(self.store, "stats", None),
-            sync=publisher_counters() if publisher_counters is not None else None,
+            store=self.store.stats if self.store is not None else None,
+            sync=self.publisher.counters() if self.publisher is not None else None,
         )
 
-    def agent_stats(self) -> Any:
+    def agent_stats(self) -> AgentStats:
         """Frame and event counters for the sync publisher's periodic stats message."""
         from common.messages import ChannelStats
         from edge.sync.stats import AgentStats
@@ -363,7 +390,7 @@ class EdgeAgent:
         while not self._stop.wait(interval):
             if watchdog is not None and self.health()[0]:
                 notify("WATCHDOG=1")
-            if time.monotonic() >= next_retention and hasattr(self.store, "enforce_retention"):
+            if time.monotonic() >= next_retention  and self.store is not None:
                 next_retention = time.monotonic() + RETENTION_INTERVAL_S
                 try:
                     self.store.enforce_retention()
@@ -373,12 +400,12 @@ class EdgeAgent:
 
 def _model_settings(config: EdgeConfig) -> tuple[object, ...]:
     reader = config.reader
-    return config.detector, reader.path, reader.backend, reader.threads, reader.beam_width, reader.countries
+    return config.detector, reader.path, reader.runtime, reader.beam_width, reader.countries
 
 
 def _thread_safe(detector: object) -> bool:
     """ONNX Runtime sessions may run from many threads at once; an OpenVINO infer request may not."""
-    return getattr(detector, "backend", None) == "onnxruntime"
+    return bool(getattr(detector, "thread_safe", False))
 
 
 def agent_version() -> str:
@@ -388,7 +415,7 @@ def agent_version() -> str:
         return "0+unknown"
 
 
-def open_store(config: EdgeConfig) -> Any:
+def open_store(config: EdgeConfig) -> AgentStore:
     """The encrypted event store named by the config, its key loaded (or created on first run)."""
     from edge.store import EventStore
 
@@ -396,11 +423,11 @@ def open_store(config: EdgeConfig) -> Any:
     return EventStore.from_config(config.store)
 
 
-def _start_publisher(agent: EdgeAgent) -> Any:
+def _start_publisher(agent: EdgeAgent) -> EventPublisher:
     from edge.sync import ConfigApplier, SyncPublisher
 
     applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
-    assert agent.models is not None
+    assert agent.models is not None and agent.store is not None
     publisher = SyncPublisher(
         agent.config, agent.store, agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},

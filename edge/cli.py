@@ -86,7 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level or "WARNING", mask_plates=True)
     from common.events import PlateEvent
     from edge.agent import EdgeAgent
-    from edge.sinks import CallbackSink
+    from edge.events.sinks import CallbackSink
 
     seen: list[PlateEvent] = []
 
@@ -134,7 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_recognize(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     _setup_logging(args.log_level or "WARNING", config.logging.mask_plates)
-    from edge.backends import load_models
+    from edge.inference.models import load_models
     from edge.recognize import SnapshotRecognizer, format_table
 
     reader_config = config.reader

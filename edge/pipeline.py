@@ -21,14 +21,14 @@ import numpy as np
 
 from common.config import CameraConfig, DetectorConfig, ReaderConfig, TrackingConfig
 from common.events import PlateEvent
-from edge.batching import ReadBatcher
 from edge.capture.channel import CaptureChannel
 from edge.capture.frames import Frame
 from edge.capture.jpeg import JpegError
-from edge.event_builder import EventFactory
+from edge.capture.motion import MotionGate, gate_factor
+from edge.events.builder import EventFactory
+from edge.inference.batching import ReadBatcher
 from edge.inference.crops import read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector, ViewPlateDetector
-from edge.motion import MotionGate, gate_factor
 from edge.tracking.passages import PassageJudge
 from edge.tracking.tracker import Observation, PlateTracker, Track
 
@@ -60,7 +60,6 @@ class WorkerStats:
     processed: int = 0  # frames the worker took from the slot
     gated: int = 0  # of those, skipped by the motion gate
     detections: int = 0
-    reads: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
     # Recent frame-to-result latencies of frames with plates, for the benchmark's percentiles.
     plate_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))
@@ -233,7 +232,6 @@ class ChannelWorker:
         reader = self.settings.reader
         detections = [det for det, _ in items]
         results = read_plates(self.batcher.read, frame.image, detections, reader.views, reader.extra_views)
-        self.stats.reads += len(results)
         for det, crop, reading in results:
             if not reading.latin:
                 continue

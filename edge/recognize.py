@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 
 from common.config import CropView, DetectorConfig, ReaderConfig
+from common.plates.reading import PlateReading
 from edge.inference.crops import FIRST_VIEWS, read_plates
-from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader, PlateReading
+from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader
 from edge.inference.second_look import look_again
 from edge.tracking.tracker import iou
 

@@ -31,7 +31,7 @@ from edge.inference.protocols import PlateDetection
 from edge.inference.reader import OnnxPlateReader
 from edge.recognize import SnapshotRecognizer
 from models.metrics import DetectionScore, ReadingScore, match_boxes
-from models.paths import DETECTOR_FP32, DETECTOR_INT8, MODELS_DIR, READER_FP32, READER_INT8
+from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, REPORTS_DIR
 from models.reader.eval_real import latency_ms_per_plate
 from models.realdata import LabelledPhoto, load_real_photos
 
@@ -210,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--out", type=Path, default=MODELS_DIR / "reports")
+    parser.add_argument("--out", type=Path, default=REPORTS_DIR)
     parser.add_argument("--realdata", default=None, help="ru-dev folder (default ../shared/realdata/ru-dev)")
     parser.add_argument("--scenes", type=int, default=200, help="synthetic detector scenes")
     parser.add_argument("--crops", type=int, default=1000, help="synthetic reader crops")
-    parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino"])
+    parser.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino"])
     parser.add_argument(
         "--countries", nargs="*", default=["RU"],
         help="the reader's country setting for the real photos, as a site there is configured "
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     photos = load_real_photos(args.realdata)
     scenes, samples = synthetic_sets(args.scenes, args.crops)
     report: dict[str, Any] = {
-        "backend": args.backend,
+        "backend": args.runtime,
         "countries": args.countries or "all",
         "sizes": model_sizes(variants),
         "baselines": BASELINES,
@@ -239,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     for variant in variants:
         print(f"evaluating {variant.name} ...", file=sys.stderr)
-        report["real"][variant.name] = evaluate_real(variant, photos, args.backend, args.countries or None)
-        report["synthetic"][variant.name] = evaluate_synthetic(variant, scenes, samples, args.backend)
+        report["real"][variant.name] = evaluate_real(variant, photos, args.runtime, args.countries or None)
+        report["synthetic"][variant.name] = evaluate_synthetic(variant, scenes, samples, args.runtime)
 
     from models.report import write_report
 

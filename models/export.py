@@ -1,7 +1,7 @@
 """Export a trained torch model to ONE self-contained ONNX file with descriptive metadata.
 
     from models.export import export_onnx
-    export_onnx(model, example_input, "models/reader_fp32.onnx", kind="reader",
+    export_onnx(model, example_input, "edge/inference/weights/reader_fp32.onnx", kind="reader",
                 metadata={"alphabet": READER_ALPHABET})
 
 The exporter writes weights into the .onnx file itself (no side `.onnx.data`), folds BatchNorm

@@ -1,12 +1,18 @@
-"""Where shipped model files live: next to this code, never found by a bare package import."""
+"""Where the training side finds and writes model files.
+
+Shipped weights live with the runtime that reads them (edge/inference/weights/); training code
+writes them there and reads them for evaluation and warm starts. Reports stay beside this code.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent
+from edge.inference.weights import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, WEIGHTS_DIR
 
-READER_INT8 = MODELS_DIR / "reader_int8.onnx"
-READER_FP32 = MODELS_DIR / "reader_fp32.onnx"
-DETECTOR_INT8 = MODELS_DIR / "detector_int8.onnx"
-DETECTOR_FP32 = MODELS_DIR / "detector_fp32.onnx"
+MODELS_DIR = Path(__file__).resolve().parent
+REPORTS_DIR = MODELS_DIR / "reports"
+
+__all__ = [
+    "DETECTOR_FP32", "DETECTOR_INT8", "MODELS_DIR", "READER_FP32", "READER_INT8", "REPORTS_DIR", "WEIGHTS_DIR"
+]

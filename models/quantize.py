@@ -1,6 +1,7 @@
 """Static INT8 quantisation of a shipped ONNX model with onnxruntime.
 
-    python -m models.quantize --input models/reader_fp32.onnx --output models/reader_int8.onnx \
+    python -m models.quantize --input edge/inference/weights/reader_fp32.onnx \
+        --output edge/inference/weights/reader_int8.onnx \
         --calibration-data DIR [--kind reader|detector] [--limit 400]
 
 QDQ format, QUInt8 activations (OpenVINO's CPU plugin refuses QInt8 activations), per-channel

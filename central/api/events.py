@@ -11,8 +11,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from central import audit, metrics
 from central.api.deps import SessionDep, Viewer, client_address
-from central.api.schemas import EventDetail, EventPage, EventSummary
+from central.api.schemas import EventDetail, EventPage
 from central.db.models import Event, EventImage
+from central.event_summary import EventSummary
 from central.search import MAX_PAGE, EventQuery, PlateMatch, SearchError, search_events
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])

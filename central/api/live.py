@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central import audit, metrics
 from central.api.deps import AuthError, Principal, get_ctx, principal_for_token
-from central.plate_keys import normalize_plate_key
+from common.plates.normalize import normalize_plate
 
 router = APIRouter()
 FIRST_MESSAGE_TIMEOUT_S = 10.0
@@ -46,7 +46,7 @@ async def live_events(websocket: WebSocket) -> None:
     site = websocket.query_params.get("site") or None
     plate = websocket.query_params.get("plate") or None
     try:
-        prefix = normalize_plate_key(plate) if plate else None
+        prefix = normalize_plate(plate) if plate else None
     except ValueError as exc:
         await websocket.send_json({"type": "error", "detail": str(exc)})
         await websocket.close(status.WS_1008_POLICY_VIOLATION)

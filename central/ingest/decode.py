@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from central.plate_keys import skeleton, stored_plate_key
 from common.events import PlateEvent
 from common.messages import ConfigAck, DeviceStats, DeviceStatus, MessageError, decode_message
+from common.plates.search import fuzzy_key, stored_plate_key
 from common.topics import parse_device_topic
 
 MAX_EVENT_BYTES = 4 * 1024 * 1024
@@ -58,15 +58,6 @@ class Rejected:
 
 
 Decoded = EventRecord | StatusRecord | AckRecord | StatsRecord | Rejected
-REJECT_KINDS = (
-    "bad_topic",
-    "too_large",
-    "bad_json",
-    "invalid",
-    "topic_mismatch",
-    "unknown_config",
-    "db_rejected",
-)
 
 
 class _Reject(Exception):
@@ -108,7 +99,7 @@ def _event_row(event: PlateEvent, received_at: datetime) -> dict[str, Any]:
         "plate_text": plate.text,
         "plate_latin": plate.latin,
         "plate_norm": norm,
-        "plate_skeleton": skeleton(norm),
+        "plate_skeleton": fuzzy_key(plate.text),
         "country": plate.country,
         "plate_format": plate.format,
         "region": plate.region,

@@ -9,32 +9,30 @@ See docs/plates.md.
 
 from common.plates.correct import Correction, correct
 from common.plates.ctc import Hypothesis, greedy_decode, prefix_beam_search
-from common.plates.decode import PlateCandidate, decode_plate, decode_plate_batch
+from common.plates.decode import decode_plate, decode_plate_batch
 from common.plates.formats import PlateFormat
 from common.plates.normalize import normalize_plate
+from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, PlateFormatError, load_registry
-from common.plates.search import fuzzy_key, same_plate, search_variants
-from common.plates.validate import PlateMatch, ValidationResult, detect_country, validate
+from common.plates.search import fuzzy_key
+from common.plates.validate import PlateMatch, ValidationResult, validate
 
 __all__ = [
     "Correction",
     "FormatRegistry",
     "Hypothesis",
-    "PlateCandidate",
     "PlateFormat",
     "PlateFormatError",
     "PlateMatch",
+    "PlateReading",
     "ValidationResult",
     "correct",
     "decode_plate",
     "decode_plate_batch",
-    "detect_country",
     "fuzzy_key",
     "greedy_decode",
     "load_registry",
     "normalize_plate",
     "prefix_beam_search",
-    "same_plate",
-    "search_variants",
     "validate",
 ]

@@ -95,11 +95,6 @@ class PlateAutomaton:
     formats: tuple[PlateFormat, ...]
 
     @cached_property
-    def glyphs_needed_after(self) -> np.ndarray:
-        """(S, C): glyphs still needed to reach acceptance after taking class c in state s."""
-        return self.min_remaining[self.transitions]
-
-    @cached_property
     def transition_lists(self) -> list[list[int]]:
         """``transitions`` as nested lists: the beam search indexes single cells, which lists do fastest."""
         return self.transitions.tolist()

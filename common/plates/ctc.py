@@ -191,17 +191,3 @@ def prefix_beam_search(
     finals.sort(key=lambda item: item[1][0] + item[1][1], reverse=True)
     limit = beam_width if top_n is None else top_n
     return [Hypothesis(prefix, math.log(v[0] + v[1]) + log_scale, int(v[2])) for prefix, v in finals[:limit]]
-
-
-def prefix_beam_search_batch(
-    logprobs: np.ndarray,
-    beam_width: int = 10,
-    top_n: int | None = None,
-    automaton: PlateAutomaton | None = None,
-    min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
-    prune_ratio: float = DEFAULT_PRUNE_RATIO,
-) -> list[list[Hypothesis]]:
-    arr = _check(logprobs, 3)
-    return [
-        prefix_beam_search(item, beam_width, top_n, automaton, min_char_prob, prune_ratio) for item in arr
-    ]

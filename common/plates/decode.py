@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,32 +21,11 @@ from common.plates.ctc import (
     greedy_decode,
     prefix_beam_search,
 )
+from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 
 # Valid plates the reader gives less probability than this are not offered; see decode_plate.
 DEFAULT_MIN_CONFIDENCE = 1e-4
-
-
-@dataclass(frozen=True)
-class PlateCandidate:
-    """One reading of a plate.
-
-    ``confidence`` is the reader's probability of this glyph string (0..1), summed over the
-    alignments the beam kept; candidates sharing a string (one text, several formats) share it.
-    """
-
-    text: str
-    latin: str
-    confidence: float
-    country: str | None
-    format: str | None
-    region: str | None
-    region_name: str | None
-    valid: bool
-
-    @property
-    def format_key(self) -> str | None:
-        return f"{self.country}/{self.format}" if self.country and self.format else None
 
 
 def country_prior(priors: Mapping[str, float] | None, country: str) -> float:
@@ -70,7 +48,7 @@ def decode_plate(
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-) -> list[PlateCandidate]:
+) -> list[PlateReading]:
     """Best valid plates for one (T, C) log-probability matrix, most likely first.
 
     Ranking: reader probability times the country prior; among formats of one string, the
@@ -93,7 +71,7 @@ def decode_plate(
     if not ranked:
         return [_invalid_reading(arr)]
     ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    out: list[PlateCandidate] = []
+    out: list[PlateReading] = []
     for _, _, h, label in ranked[:top_n]:
         hyp, fmt = hyps[h], automaton.formats[label]
         latin = decode(list(hyp.labels))
@@ -101,7 +79,7 @@ def decode_plate(
         if parsed is None:  # the automaton and the regex are built from the same slots
             raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
         out.append(
-            PlateCandidate(
+            PlateReading(
                 text=parsed.canonical,
                 latin=latin,
                 confidence=min(1.0, hyp.probability),
@@ -115,13 +93,13 @@ def decode_plate(
     return out
 
 
-def _invalid_reading(arr: np.ndarray) -> PlateCandidate:
+def _invalid_reading(arr: np.ndarray) -> PlateReading:
     # Best path, not a beam search: most crops that fit no format are not plates at all (the
     # detector's false boxes), their text is only shown, and a beam search here cost 3.5 ms each,
     # more than the reading itself.
     best = greedy_decode(arr)
     latin = decode(list(best.labels))
-    return PlateCandidate(latin, latin, min(1.0, best.probability), None, None, None, None, valid=False)
+    return PlateReading(latin, latin, min(1.0, best.probability))
 
 
 def decode_plate_batch(
@@ -134,7 +112,7 @@ def decode_plate_batch(
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-) -> list[list[PlateCandidate]]:
+) -> list[list[PlateReading]]:
     """``decode_plate`` for each item of an (N, T, C) batch."""
     arr = _check(logprobs, 3)
     options = (beam_width, top_n, priors, min_char_prob, prune_ratio, min_confidence)

@@ -87,17 +87,6 @@ class PlateFormat:
     def rows(self) -> int:
         return self.slots[-1].row + 1
 
-    @property
-    def row_split(self) -> tuple[tuple[int, int], ...]:
-        """Slot index ranges [start, end) of each row; ``split_rows`` applies them to a text."""
-        spans: list[tuple[int, int]] = []
-        start = 0
-        for i in range(1, len(self.slots) + 1):
-            if i == len(self.slots) or self.slots[i].row != self.slots[start].row:
-                spans.append((start, i))
-                start = i
-        return tuple(spans)
-
     @cached_property
     def regex(self) -> str:
         """Regular expression over the glyph form; slot i is group ``s{i}``."""
@@ -146,13 +135,6 @@ class PlateFormat:
 
     def is_valid(self, text: str) -> bool:
         return self.parse(text) is not None
-
-    def split_rows(self, text: str) -> list[str]:
-        """Canonical text of each row (one string for one-row plates)."""
-        parsed = self.parse(text)
-        if parsed is None:
-            raise ValueError(f"{text!r} is not a {self.key} plate")
-        return [self.to_canonical("".join(parsed.parts[a:b])) for a, b in self.row_split]
 
     def layout(self, text: str) -> list[list[str]]:
         """Canonical display groups per row, e.g. [["А", "123", "ВС", "77"]] for RU standard."""

@@ -1,49 +1,56 @@
-"""Search keys for plates: exact (glyph form) and fuzzy (look-alike aware).
+"""Search keys of a plate: the glyph form, the look-alike aware fuzzy key, and fuzzy candidates.
 
-Edge and central index plates by ``normalize_plate`` (so "А123ВС77", "a 123 bc 77" and
-"A123BC77" are one plate) and may add ``fuzzy_key`` to find readings that confused look-alike
-glyphs. ``search_variants`` expands a query into the readings an OCR would likely have stored
-for it, for stores that can only match exact keys (a blind index, say).
+Edge and central index plates by their glyph form (``common.plates.normalize_plate``), so
+Cyrillic "А123ВС77", "a 123 bc 77" and Latin "A123BC77" are one plate: a query is keyed by
+``normalize_plate`` itself (it names characters no plate carries), a stored reading by
+``stored_plate_key`` (the same folding, keeping characters outside the reader alphabet).
+
+``fuzzy_key`` folds the glyphs OCR confuses (0/O/D/Q, 8/B, ...: the plate grammar's
+``common.plates.confusions.FUZZY_GROUPS``) to one representative, so a fuzzy search is "fuzzy key
+within one edit": ``one_edit_fuzzy_keys`` generates the candidates, which an index looks up with
+IN (...) / = ANY(...), fast on SQLite and PostgreSQL alike without trigram extensions.
 """
 
 from __future__ import annotations
 
-import itertools
+from common.plates.alphabet import READER_ALPHABET, to_latin
+from common.plates.confusions import fuzzy_glyph
+from common.plates.normalize import SEPARATORS, normalize_plate
 
-from common.plates.confusions import confusable_glyphs, fuzzy_glyph
-from common.plates.normalize import normalize_plate
+# Longest key a fuzzy candidate grows to: a plate's text is at most 16 glyphs (common.events).
+_MAX_KEY = 16
+# The representatives fuzzy keys are spelled with: one glyph per look-alike group.
+_FUZZY_ALPHABET = "".join(ch for ch in READER_ALPHABET if fuzzy_glyph(ch) == ch)
 
 
-def same_plate(a: str, b: str) -> bool:
-    """Whether two spellings (Cyrillic/Latin, any separators) are the same plate."""
-    return normalize_plate(a) == normalize_plate(b)
+def stored_plate_key(text: str) -> str:
+    """Key of a plate read by an edge: the glyph form, or for characters outside the reader
+    alphabet (a newer reader, a foreign plate) the same folding without refusing them."""
+    try:
+        return normalize_plate(text)
+    except ValueError:
+        return "".join(ch for ch in to_latin(text) if ch not in SEPARATORS)
 
 
 def fuzzy_key(text: str) -> str:
-    """Glyph form with every look-alike group collapsed to one glyph (O, D, Q -> 0; B -> 8 ...)."""
-    return "".join(fuzzy_glyph(ch) for ch in normalize_plate(text))
+    """Glyph form with every look-alike group collapsed to one glyph (O, D, Q -> 0; B -> 8 ...).
+
+    Takes plate text or a key (a key is its own glyph form); the stored fuzzy index column.
+    """
+    return "".join(fuzzy_glyph(ch) for ch in stored_plate_key(text))
 
 
-def search_variants(text: str, max_substitutions: int = 1, max_variants: int = 500) -> list[str]:
-    """The plate in glyph form and the readings an OCR is likely to have made of it: up to
-    ``max_substitutions`` look-alike substitutions, and each doubled glyph read once (a CTC
-    reader that missed the blank between them). The exact form comes first."""
-    if max_substitutions < 0:
-        raise ValueError("max_substitutions must be >= 0")
-    glyphs = normalize_plate(text)
-    variants: dict[str, None] = {glyphs: None}
-    positions = [(i, confusable_glyphs(ch)) for i, ch in enumerate(glyphs)]
-    positions = [(i, alts) for i, alts in positions if alts]
-    for n in range(1, max_substitutions + 1):
-        for chosen in itertools.combinations(positions, n):
-            for replacement in itertools.product(*(alts for _, alts in chosen)):
-                chars = list(glyphs)
-                for (i, _), ch in zip(chosen, replacement, strict=True):
-                    chars[i] = ch
-                variants["".join(chars)] = None
-                if len(variants) >= max_variants:
-                    return list(variants)
-    for i in range(1, len(glyphs)):
-        if glyphs[i] == glyphs[i - 1]:
-            variants[glyphs[:i] + glyphs[i + 1 :]] = None
-    return list(variants)[:max_variants]
+def one_edit_fuzzy_keys(text: str) -> set[str]:
+    """Every fuzzy key within one substitution, insertion or deletion of ``text``'s fuzzy key."""
+    base = fuzzy_key(text)
+    out = {base}
+    for i in range(len(base)):
+        out.add(base[:i] + base[i + 1 :])
+        for ch in _FUZZY_ALPHABET:
+            out.add(base[:i] + ch + base[i + 1 :])
+    if len(base) < _MAX_KEY:
+        for i in range(len(base) + 1):
+            for ch in _FUZZY_ALPHABET:
+                out.add(base[:i] + ch + base[i:])
+    out.discard("")
+    return out

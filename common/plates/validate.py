@@ -81,19 +81,6 @@ def validate(
     return ValidationResult(text, latin, matches, None)
 
 
-def detect_country(
-    text: str,
-    registry: FormatRegistry | None = None,
-    countries: Sequence[str] | None = None,
-    priors: Mapping[str, float] | None = None,
-) -> list[tuple[str, float]]:
-    """Countries whose formats fit ``text``, with their likelihood share, most likely first."""
-    shares: dict[str, float] = {}
-    for match in validate(text, registry, countries, priors).matches:
-        shares[match.country] = shares.get(match.country, 0.0) + match.likelihood
-    return sorted(shares.items(), key=lambda kv: kv[1], reverse=True)
-
-
 @lru_cache(maxsize=1024)
 def _format_automaton(fmt: PlateFormat) -> PlateAutomaton:
     return PlateAutomaton.from_formats([fmt])

@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 import cv2
 import numpy as np
 
+from common.config import SAMPLE_SOURCE
+
 SourceKind = Literal["rtsp", "http", "file", "usb"]
 
 # FFmpeg otherwise waits ~30 s on a dead RTSP server before giving up.
@@ -59,8 +61,15 @@ def parse_source(source: str) -> SourceSpec:
         if not index.isdigit():
             raise ValueError(f"usb source needs a device number, e.g. usb:0, not {source!r}")
         return SourceSpec("usb", index)
+    if lowered == SAMPLE_SOURCE:
+        from edge.samples import SAMPLE_CLIP
+
+        return SourceSpec("file", str(SAMPLE_CLIP))
     if "://" in text:
-        raise ValueError(f"unsupported source scheme in {source!r}: use rtsp://, http(s)://, a file or usb:N")
+        raise ValueError(
+            f"unsupported source scheme in {source!r}: "
+            f"use rtsp://, http(s)://, a file, usb:N or {SAMPLE_SOURCE}"
+        )
     return SourceSpec("file", str(Path(text).expanduser()))
 
 

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from common.config import CROP_VIEWS, CropView
-from edge.inference.protocols import PlateDetection, PlateReading
+from common.plates.reading import PlateReading
+from edge.inference.protocols import PlateDetection
 
 log = logging.getLogger(__name__)
 

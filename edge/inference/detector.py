@@ -15,8 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from common.config import RuntimeSettings
 from edge.inference.protocols import PlateDetection
-from edge.inference.runtime import BackendName, open_session
+from edge.inference.runtimes import open_session
 
 DETECTOR_INPUT_HW = (320, 416)  # fits 4:3 frames exactly; 16:9 frames get bands top and bottom
 LETTERBOX_FILL = 114
@@ -177,21 +178,22 @@ class OnnxPlateDetector:
     def __init__(
         self,
         model_path: str | Path,
-        backend: BackendName = "auto",
-        threads: int = 2,
+        runtime: str | RuntimeSettings = "auto",
+        threads: int | None = None,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         nms_iou: float = DEFAULT_NMS_IOU,
     ) -> None:
         if not 0.0 < score_threshold < 1.0:
             raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold}")
-        self._session = open_session(model_path, backend, threads)
+        self._session = open_session(model_path, runtime, threads)
         shape = self._session.input_shape
         if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
             raise ValueError(f"detector model needs a fixed (1, 1, H, W) input, got {shape}")
         self.input_hw = (int(shape[2]), int(shape[3]))  # type: ignore[arg-type]
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
-        self.backend = self._session.backend
+        self.runtime = self._session.runtime
+        self.thread_safe = self._session.thread_safe
 
     def detect(self, frame: np.ndarray) -> list[PlateDetection]:
         return self._run(*prepare_detector_input(frame, self.input_hw))

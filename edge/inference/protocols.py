@@ -8,6 +8,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from common.plates.reading import PlateReading
+
 
 @dataclass(frozen=True)
 class PlateDetection:
@@ -18,23 +20,6 @@ class PlateDetection:
     # Plate corners (top-left, top-right, bottom-right, bottom-left), shape (4, 2), when the
     # detector predicts them; lets the reader rectify a tilted plate.
     corners: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class PlateReading:
-    """What the reader made of one plate crop, after format-aware decoding."""
-
-    text: str  # canonical: Cyrillic capitals for Cyrillic-script countries
-    latin: str  # glyph-for-glyph Latin transliteration
-    confidence: float  # probability of `text`, 0..1
-    country: str | None = None
-    format: str | None = None
-    region: str | None = None
-    valid: bool = False  # True when `text` matches a known plate format
-
-    def acceptable(self, min_confidence: float, require_valid: bool) -> bool:
-        """Whether this reading may make an event or a snapshot result."""
-        return bool(self.text) and self.confidence >= min_confidence and (self.valid or not require_valid)
 
 
 class PlateDetector(Protocol):

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common.config import RuntimeSettings
 from common.plates.alphabet import NUM_CLASSES
-from common.plates.decode import PlateCandidate, decode_plate
+from common.plates.decode import decode_plate
+from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
-from edge.inference.protocols import PlateReading
 from edge.inference.reader_input import (
     READER_HEIGHT,
     READER_WIDTH,
@@ -30,7 +31,7 @@ from edge.inference.reader_input import (
     prepare_reader_batch,
     reader_images,
 )
-from edge.inference.runtime import BackendName, ModelLoadError, open_session
+from edge.inference.runtimes import ModelLoadError, open_session
 from edge.inference.text_polarity import shows_dark_text
 
 __all__ = ["OnnxPlateReader", "prepare_reader_batch"]
@@ -41,7 +42,7 @@ TOP_CANDIDATES = 8
 
 
 def _default_model_path() -> Path:
-    from models.paths import READER_INT8
+    from edge.inference.weights import READER_INT8
 
     return READER_INT8
 
@@ -52,8 +53,8 @@ class OnnxPlateReader:
     def __init__(
         self,
         path: str | Path | None = None,
-        backend: BackendName = "auto",
-        threads: int = 1,
+        runtime: str | RuntimeSettings = "auto",
+        threads: int | None = None,
         beam_width: int = 10,
         countries: Sequence[str] | None = None,
         batch_size: int = MAX_BATCH,
@@ -61,7 +62,7 @@ class OnnxPlateReader:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.session = open_session(path if path is not None else _default_model_path(), backend, threads)
+        self.session = open_session(path if path is not None else _default_model_path(), runtime, threads)
         shape = self.session.input_shape
         if len(shape) != 4 or shape[1] != 1 or shape[2] != READER_HEIGHT or shape[3] != READER_WIDTH:
             raise ModelLoadError(
@@ -89,7 +90,7 @@ class OnnxPlateReader:
             return np.zeros((0, 0, NUM_CLASSES), np.float32)
         return np.concatenate(outputs)
 
-    def decode_view(self, logprobs: np.ndarray, view_rows: int, dark_text: bool) -> PlateCandidate:
+    def decode_view(self, logprobs: np.ndarray, view_rows: int, dark_text: bool) -> PlateReading:
         """Most probable reading of one view's (T, C) log-probabilities whose format the view can
         show (see the module docstring); the best string, not valid, when none of the top
         candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view."""
@@ -104,7 +105,7 @@ class OnnxPlateReader:
         return replace(best, text=best.latin, country=None, format=None, region=None, region_name=None,
                        valid=False)
 
-    def _fits(self, candidate: PlateCandidate, view_rows: int, dark_text: bool) -> bool:
+    def _fits(self, candidate: PlateReading, view_rows: int, dark_text: bool) -> bool:
         fmt = self.registry.get(candidate.country or "", candidate.format or "")
         return fmt.rows == view_rows and not (dark_text and fmt.colors.light_text)
 
@@ -123,16 +124,5 @@ class OnnxPlateReader:
                 candidate = self.decode_view(lp, 2, dark_text[i])
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
-        return [_reading(c) for c in best]
+        return best
 
-
-def _reading(candidate: PlateCandidate) -> PlateReading:
-    return PlateReading(
-        text=candidate.text,
-        latin=candidate.latin,
-        confidence=float(candidate.confidence),
-        country=candidate.country,
-        format=candidate.format,
-        region=candidate.region,
-        valid=candidate.valid,
-    )

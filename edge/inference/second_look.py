@@ -7,8 +7,9 @@ front. Running the same detector again on a window around such a box, scaled so 
 about a third of the input width, gives a tighter box and corners that the reader can use.
 
 On the 110 real RU photos, looking again at the 3 strongest boxes of each photo that gave no
-reading read 107 of 114 plates against 105 (INT8, the session-9 models), and found 3 plates of
-background cars that the set does not label (`models/MODEL_CARD.md`).
+reading read 107 of 114 plates against 105 (INT8, with the models shipped before the
+crooked-plate detector), and found 3 plates of background cars that the set does not label
+(`models/MODEL_CARD.md`).
 """
 
 from __future__ import annotations

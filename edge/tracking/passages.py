@@ -39,16 +39,16 @@ class PassageJudge:
         if len(confident) < self.tracking.min_reads:
             return "too_few_reads", None
         result = vote(confident)
-        if result is None or result.confidence < self.min_confidence:
+        if result is None or result.reading.confidence < self.min_confidence:
             return "low_confidence", None
-        previous = self._last_event.get(result.latin)
+        previous = self._last_event.get(result.reading.latin)
         window = self.tracking.repeat_window_s
         self._forget_before(track.last_seen, window)
         if previous is not None and (track.first_seen - previous).total_seconds() <= window:
-            self._last_event[result.latin] = max(previous, track.last_seen)
+            self._last_event[result.reading.latin] = max(previous, track.last_seen)
             return "repeat", None
-        self._last_event[result.latin] = track.last_seen
-        best = track.best_for(result.latin)
+        self._last_event[result.reading.latin] = track.last_seen
+        best = track.best_for(result.reading.latin)
         if best is None:
             return "low_confidence", None
         return "event", Passage(track, result, best)

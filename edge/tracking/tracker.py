@@ -13,7 +13,8 @@ from datetime import datetime
 
 import numpy as np
 
-from edge.inference.protocols import PlateDetection, PlateReading
+from common.plates.reading import PlateReading
+from edge.inference.protocols import PlateDetection
 
 Box = tuple[float, float, float, float]
 

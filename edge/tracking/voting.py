@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from edge.inference.protocols import PlateReading
+from common.plates.reading import PlateReading
 
 # A reading that fits a plate format is worth this many that do not.
 VALID_FORMAT_WEIGHT = 3.0
@@ -21,11 +21,10 @@ VALID_FORMAT_WEIGHT = 3.0
 
 @dataclass(frozen=True)
 class Vote:
-    text: str  # canonical text, as the reader spells it
-    latin: str
-    confidence: float  # 0..1: the mean winning share per position times the best agreeing confidence
+    # The best reading with exactly the voted text; its confidence is the track's: the mean
+    # winning share per position times that reading's own confidence.
+    reading: PlateReading
     support: int  # readings that agree with the voted text exactly
-    reading: PlateReading  # a reading with exactly this text (the best one), for country/format
 
 
 def _weight(reading: PlateReading) -> float:
@@ -67,10 +66,4 @@ def vote(readings: Sequence[PlateReading]) -> Vote | None:
         shares = [totals[voted_latin] / sum(totals.values())]
     best = max(agreeing, key=lambda r: (r.valid, r.confidence))
     share = sum(shares) / len(shares)
-    return Vote(
-        text=best.text,
-        latin=best.latin,
-        confidence=round(min(1.0, best.confidence * share), 4),
-        support=len(agreeing),
-        reading=best,
-    )
+    return Vote(replace(best, confidence=round(min(1.0, best.confidence * share), 4)), support=len(agreeing))

@@ -1,7 +1,7 @@
 """Measure the shipped detector: recall/precision on the real RU photos and a fixed synthetic set,
 and latency per 1080p frame including letterbox resize.
 
-    python -m models.detector.eval_real [--models fp32 int8] [--backend onnxruntime] [--threads 2]
+    python -m models.detector.eval_real [--models fp32 int8] [--runtime onnxruntime] [--threads 2]
 
 EVALUATION ONLY: the real photos are never used for training; `--sweep` prints the
 recall/precision trade-off over score thresholds, which is how the shipped default was chosen.
@@ -59,7 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.detector.eval_real", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["fp32", "int8"], help="fp32, int8, or .onnx paths")
-    p.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino", "auto"])
+    p.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino", "auto"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--realdata", type=Path, default=None, help="default ../shared/realdata/ru-dev")
     p.add_argument("--score-threshold", type=float, default=DEFAULT_SCORE_THRESHOLD)
@@ -92,18 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         path = paths.get(name, Path(name))
         # collect everything above a low threshold once, then score any threshold from it
-        detector = OnnxPlateDetector(path, args.backend, args.threads, score_threshold=0.05)
+        detector = OnnxPlateDetector(path, args.runtime, args.threads, score_threshold=0.05)
         real_found = [detector.detect(f) for f in frames]
         synth_found = [detector.detect(s.image) for s in synth_scenes]
         real = score_at(real_truth, real_found, args.score_threshold)  # type: ignore[arg-type]
         median, p90, cpu_ms = latency_ms(detector, frame_1080, args.latency_runs)
         entry: dict[str, object] = {
-            "model": str(path), "backend": detector.backend, "threads": args.threads,
+            "model": str(path), "backend": detector.runtime, "threads": args.threads,
             "size_bytes": path.stat().st_size, "score_threshold": args.score_threshold,
             "real": real.as_dict(), "latency_1080p_ms_median": median, "latency_1080p_ms_p90": p90,
             "cpu_ms_per_1080p_frame": cpu_ms,
         }
-        print(f"{name}: {path.name} ({path.stat().st_size / 1024:.0f} KiB) on {detector.backend}, "
+        print(f"{name}: {path.name} ({path.stat().st_size / 1024:.0f} KiB) on {detector.runtime}, "
               f"{args.threads} threads, score >= {args.score_threshold}")
         print(f"  real RU photos: recall {real.recall:.1%} precision {real.precision:.1%} "
               f"({real.hits}/{real.truths} plates, {real.predictions} boxes)")

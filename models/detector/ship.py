@@ -2,9 +2,9 @@
 
     python -m models.detector.ship --checkpoint runs/detector/main/last.pt
 
-Writes `models/detector_fp32.onnx` (Nx1x320x416 input, outputs heatmap/box/corners),
+Writes `edge/inference/weights/detector_fp32.onnx` (Nx1x320x416 input, outputs heatmap/box/corners),
 renders synthetic calibration frames, quantises with `models.quantize` (QDQ, QUInt8
-activations, per-channel QInt8 weights) into `models/detector_int8.onnx`, and checks that
+activations, per-channel QInt8 weights) into `edge/inference/weights/detector_int8.onnx`, and checks that
 ONNX Runtime and OpenVINO both load and run both files.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from edge.inference.detector import DEFAULT_SCORE_THRESHOLD, DETECTOR_INPUT_HW
-from edge.inference.runtime import open_session
+from edge.inference.runtimes import open_session
 from models.export import export_onnx
 from models.paths import DETECTOR_FP32, DETECTOR_INT8
 from models.quantize import quantize_model

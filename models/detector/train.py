@@ -71,7 +71,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from the weights of a detector FP32 ONNX file "
-                   "(e.g. models/detector_fp32.onnx) instead of from scratch; ignored with --resume")
+                   "(e.g. edge/inference/weights/detector_fp32.onnx) instead of from scratch; "
+                   "ignored with --resume")
     args = p.parse_args(argv)
     if args.scene_size % 32:
         p.error("--scene-size must be a multiple of 32")

@@ -1,7 +1,8 @@
 """The reader alone on real RU photos: labelled boxes -> crops -> edge runtime reader.
 
-    python -m models.reader.eval_real [--fp32 models/reader_fp32.onnx] [--int8 models/reader_int8.onnx]
-        [--realdata ../shared/realdata/ru-dev] [--backend onnxruntime] [--countries RU]
+    python -m models.reader.eval_real [--fp32 edge/inference/weights/reader_fp32.onnx]
+        [--int8 edge/inference/weights/reader_int8.onnx]
+        [--realdata ../shared/realdata/ru-dev] [--runtime onnxruntime] [--countries RU]
 
 Prints exact plate match and CER (format-constrained decoding, as on the edge box) per model,
 and the reader's latency per plate at batch 8 on one thread. Evaluation only: never train on
@@ -60,7 +61,7 @@ def latency_ms_per_plate(
 def evaluate_model(
     path: Path, crops: list[np.ndarray], texts: list[str], backend: str, countries: list[str] | None
 ) -> dict[str, object]:
-    reader = OnnxPlateReader(path, backend=backend, threads=1, countries=countries)  # type: ignore[arg-type]
+    reader = OnnxPlateReader(path, runtime=backend, threads=1, countries=countries)  # type: ignore[arg-type]
     readings = reader.read(crops)
     predicted = [r.latin for r in readings]
     truth = [to_latin(t) for t in texts]
@@ -70,7 +71,7 @@ def evaluate_model(
     ]
     return {
         "model": str(path),
-        "backend": reader.session.backend,
+        "backend": reader.session.runtime,
         "plates": len(texts),
         **score_texts(predicted, truth),
         "ms_per_plate_b8": round(wall_ms, 3),
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fp32", type=Path, default=READER_FP32)
     parser.add_argument("--int8", type=Path, default=READER_INT8)
     parser.add_argument("--realdata", default=None, help="ru-dev folder (default ../shared/realdata/ru-dev)")
-    parser.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino", "auto"])
+    parser.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino", "auto"])
     parser.add_argument("--countries", nargs="*", default=None, help="country prior, e.g. RU (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"{label}: {path} not found, skipped", file=sys.stderr)
             continue
-        result = evaluate_model(path, crops, texts, args.backend, args.countries) | {"precision": label}
+        result = evaluate_model(path, crops, texts, args.runtime, args.countries) | {"precision": label}
         results.append(result)
         print(
             f"{label} {path.name} [{result['backend']}]: exact {result['exact']:.1%}  "

@@ -1,6 +1,7 @@
 """The shipped reader models on the held-out synthetic test shards (render seed 2).
 
-    python -m models.reader.eval_synth [--fp32 models/reader_fp32.onnx] [--int8 models/reader_int8.onnx]
+    python -m models.reader.eval_synth [--fp32 edge/inference/weights/reader_fp32.onnx]
+        [--int8 edge/inference/weights/reader_int8.onnx]
 
 Prints exact match and CER with greedy and with format-constrained decoding, overall and for
 Russian one-row plates, so INT8 can be compared with FP32 on more plates than the real set has.
@@ -25,7 +26,7 @@ from common.plates.correct import correct
 from common.plates.decode import decode_plate
 from common.plates.validate import validate
 from edge.inference.reader_input import normalise
-from edge.inference.runtime import open_session
+from edge.inference.runtimes import open_session
 from models.metrics import edit_distance
 from models.paths import READER_FP32, READER_INT8
 from models.reader.cache import CacheSpec, build_cache, load_shards

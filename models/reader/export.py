@@ -1,6 +1,7 @@
 """Export a reader checkpoint to the shipped single-file ONNX model.
 
-python -m models.reader.export --checkpoint runs/reader/main/last.pt --output models/reader_fp32.onnx
+python -m models.reader.export --checkpoint runs/reader/main/last.pt \
+    --output edge/inference/weights/reader_fp32.onnx
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ for spec in $TRAINERS; do
         --test-count "$TEST_COUNT" --wait-for-shards --min-shards "$MIN_SHARDS" --batch "$BATCH"
         --width "$width" --lr "$lr" --warmup "$warmup" --minutes "$MINUTES" --steps 10000000
         --eval-every "$EVAL_EVERY" --ckpt-every "$EVAL_EVERY" --refresh-every 100 --augment --no-progress)
-  [ "$extra" = init ] && opts+=(--init-from models/reader_fp32.onnx)
+  [ "$extra" = init ] && opts+=(--init-from edge/inference/weights/reader_fp32.onnx)
   timeout $(( ${MINUTES%.*} * 60 + 240 )) python3 -m models.train ocr "${opts[@]}" \
       >"$OUT_DIR/logs/train_$name.log" 2>&1 &
   pids+=($!)

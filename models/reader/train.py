@@ -84,7 +84,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--init-from",
         type=Path,
         default=None,
-        help="start from the weights of a reader FP32 ONNX file (e.g. models/reader_fp32.onnx) "
+        help="start from the weights of a reader FP32 ONNX file "
+        "(e.g. edge/inference/weights/reader_fp32.onnx) "
         "instead of from scratch; ignored when resuming",
     )
     p.add_argument("--no-progress", action="store_true")

@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
 from common.ids import uuid7
 from common.messages import ConfigAck, DeviceStats, DeviceStatus
 from common.plates.alphabet import to_latin
+from common.plates.reading import PlateReading
 from common.topics import device_topic
 
 # A tiny valid JPEG (1x1 grey), enough to check bytes survive the round trip.
@@ -46,7 +47,7 @@ def make_event(
         captured_at=at,
         first_seen=at - timedelta(seconds=1),
         last_seen=at + timedelta(seconds=1),
-        plate=PlateText(
+        plate=PlateReading(confidence=0.9,
             text=plate, latin=to_latin(plate), country=country, format="standard", region="77", valid=True
         ),
         confidence=confidence,

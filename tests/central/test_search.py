@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
-from central.plate_keys import one_edit_skeletons, skeleton
 from central.search import EventQuery, PlateMatch, SearchError, search_events
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)
@@ -92,12 +91,3 @@ def test_bad_queries_are_refused_clearly(loaded: Engine) -> None:
         ):
             with pytest.raises(SearchError, match=words):
                 search_events(session, query)
-
-
-def test_one_edit_candidates_are_exactly_distance_one() -> None:
-    candidates = one_edit_skeletons("K7")
-    assert skeleton("K7") in candidates and "K" in candidates and "7" in candidates
-    assert "KK7" in candidates and "K77" in candidates and "C7" in candidates
-    assert "CC" not in candidates and "C77" not in candidates
-    # Look-alikes fold before editing: "O8" is the skeleton "08", one edit from "0".
-    assert skeleton("O8") == "08" and "0" in one_edit_skeletons("O8")

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from common.config import ConfigError, EdgeConfig, load_edge_config, parse_edge_config
-from edge.samples import SAMPLE_CLIP
+from common.config import SAMPLE_SOURCE, ConfigError, EdgeConfig, load_edge_config, parse_edge_config
 
 
 def test_defaults_run_on_the_bundled_sample_clip() -> None:
     config = load_edge_config(None)
-    assert [camera.source for camera in config.cameras] == [str(SAMPLE_CLIP)]
+    assert [camera.source for camera in config.cameras] == [SAMPLE_SOURCE]
     assert config.reader.batch_size == 8
     assert config.logging.mask_plates is True
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
+from common.plates.reading import PlateReading
 
 
 def make_event(**overrides: object) -> PlateEvent:
@@ -21,7 +22,8 @@ def make_event(**overrides: object) -> PlateEvent:
         "captured_at": now,
         "first_seen": now - timedelta(seconds=2),
         "last_seen": now + timedelta(seconds=1),
-        "plate": PlateText(text="А123ВС77", latin="A123BC77", country="RU", format="standard",
+        "plate": PlateReading(
+            confidence=0.9, text="А123ВС77", latin="A123BC77", country="RU", format="standard",
                            region="Москва", valid=True),
         "confidence": 0.97,
         "box": (10, 20, 110, 45),

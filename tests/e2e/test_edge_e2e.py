@@ -18,9 +18,9 @@ import pytest
 from common.config import EdgeConfig
 from common.events import PlateEvent
 from edge.agent import EdgeAgent
-from edge.backends import detector_path, reader_path
+from edge.events.sinks import CallbackSink
+from edge.inference.models import detector_path, reader_path
 from edge.samples import SAMPLE_CLIP, SAMPLE_CLIP_TRUTH
-from edge.sinks import CallbackSink
 
 _DEFAULTS = EdgeConfig()
 _MODELS = (detector_path(_DEFAULTS.detector), reader_path(_DEFAULTS.reader))

@@ -13,9 +13,9 @@ from edge_scene import ColourPlateDetector, ColourPlateReader
 from common.config import EdgeConfig
 from common.events import ModelVersions
 from edge.agent import EdgeAgent
-from edge.backends import ModelSet
 from edge.capture import Backoff
-from edge.sinks import EventSink
+from edge.events.sinks import EventSink
+from edge.inference.models import ModelSet
 from edge.store import EventStore
 
 FAST_BACKOFF = Backoff(initial_s=0.05, factor=2.0, max_s=0.2)

@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.inference.protocols import PlateDetection, PlateReading
+from common.plates.reading import PlateReading
+from edge.inference.protocols import PlateDetection
 
 # Hue (OpenCV 0..179) of each test plate colour and the plate it carries.
 PLATE_COLOURS: dict[str, tuple[int, str, str]] = {
@@ -36,7 +37,7 @@ def bgr_of(colour: str) -> tuple[int, int, int]:
 class ColourPlateDetector:
     """Saturated rectangles are plates; thread-safe (no state)."""
 
-    backend = "onnxruntime"  # stateless, like an ONNX Runtime session: no detector lock needed
+    thread_safe = True  # stateless, like an ONNX Runtime session: no detector lock needed
 
     def __init__(self, min_area: int = 100) -> None:
         self.min_area = min_area

@@ -14,10 +14,11 @@ import pytest
 from agent_helpers import TEST_VERSIONS, colour_models, make_agent, make_config, open_test_store, wait_for
 from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, write_clip
 
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
+from common.plates.reading import PlateReading
 from edge.agent import EdgeAgent
-from edge.backends import ModelSet
-from edge.sinks import CallbackSink
+from edge.events.sinks import CallbackSink
+from edge.inference.models import ModelSet
 from edge.store import StoreFullError
 
 THREE_CARS = [Passing("red", 5, 40), Passing("green", 60, 40, y=120), Passing("blue", 115, 40, y=260)]
@@ -109,11 +110,13 @@ def test_a_full_disk_holds_events_retries_them_and_other_channels_go_on(
 ) -> None:
     key = os.urandom(32)
     store = open_test_store(tmp_path / "full.db", key, size_limit_mb=0.5, max_disk_mb=0.1, retention_days=1)
-    # Fill the disk with old, already-synced events until the store refuses.
+    # Fill the disk with old, already-synced events until the store refuses, ever smaller ones
+    # last, so that no room is left for even a small new event.
     old = datetime.now(UTC) - timedelta(days=10)
-    with pytest.raises(StoreFullError):
-        for _ in range(10_000):
-            store.add(_old_event(old))
+    for crop_bytes in (20_000, 2_000, 200):
+        with pytest.raises(StoreFullError):
+            for _ in range(10_000):
+                store.add(_old_event(old, crop_bytes))
     store.mark_synced(e.event_id for e in store.query(limit=10_000))
 
     clip = three_cars
@@ -126,7 +129,7 @@ def test_a_full_disk_holds_events_retries_them_and_other_channels_go_on(
         ],
     )
     agent = make_agent(config, store, event_retry_s=0.05)
-    with caplog.at_level(logging.ERROR, logger="edge.sinks"):
+    with caplog.at_level(logging.ERROR, logger="edge.store.sink"):
         agent.start()
         try:
             assert wait_for(lambda: agent.workers["gate"].finished, timeout=60)
@@ -145,7 +148,7 @@ def test_a_full_disk_holds_events_retries_them_and_other_channels_go_on(
     assert latins == ["A123BC77", "E456KM99", "O789PT50"]
 
 
-def _old_event(when: datetime) -> PlateEvent:
+def _old_event(when: datetime, crop_bytes: int = 20_000) -> PlateEvent:
     return PlateEvent(
         site_id="s",
         device_id="d",
@@ -153,11 +156,11 @@ def _old_event(when: datetime) -> PlateEvent:
         captured_at=when,
         first_seen=when,
         last_seen=when,
-        plate=PlateText(text="Х999ХХ99", latin="X999XX99", country="RU", valid=True),
+        plate=PlateReading(confidence=0.9, text="Х999ХХ99", latin="X999XX99", country="RU", valid=True),
         confidence=0.9,
         box=(0, 0, 10, 10),
         frames=3,
-        crop_jpeg=os.urandom(20_000),
+        crop_jpeg=os.urandom(crop_bytes),
         models=ModelVersions(detector="d", reader="r"),
     )
 
@@ -187,7 +190,7 @@ def test_plates_outside_the_camera_roi_are_ignored(tmp_path: Path, three_cars: P
 class _SingleThreadDetector(ColourPlateDetector):
     """Like an OpenVINO infer request: one detect() at a time per instance, or it is corrupted."""
 
-    backend = "openvino"
+    thread_safe = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -229,8 +232,8 @@ def test_the_shipped_detector_runs_from_reduced_grey_views_of_mjpeg_frames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from common.config import DetectorConfig, ReaderConfig
-    from edge.backends import load_models
     from edge.inference.detector import OnnxPlateDetector
+    from edge.inference.models import load_models
 
     views: list[tuple[tuple[int, ...], int, tuple[int, int]]] = []
     detect_view = OnnxPlateDetector.detect_view

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from edge_scene import Passing, write_clip
 
-from common.config import CameraConfig
+from common.config import SAMPLE_SOURCE, CameraConfig
 from edge.capture import Backoff, CaptureChannel, Frame, LatestFrameSlot, parse_source
 from edge.capture.frames import SlotClosed
+from edge.samples import SAMPLE_CLIP
 
 FAST_BACKOFF = Backoff(initial_s=0.05, factor=2.0, max_s=0.2)
 
@@ -77,6 +78,12 @@ def test_slot_closed_refuses_producers_and_wakes_consumers() -> None:
 )
 def test_sources_are_recognised_by_their_form(source: str, kind: str) -> None:
     assert parse_source(source).kind == kind
+
+
+def test_the_default_config_source_is_the_bundled_sample_clip() -> None:
+    spec = parse_source(SAMPLE_SOURCE)
+    assert (spec.kind, spec.target) == ("file", str(SAMPLE_CLIP))
+    assert SAMPLE_CLIP.is_file()
 
 
 def test_credentials_never_appear_in_the_source_description() -> None:

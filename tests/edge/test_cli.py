@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from common.crypto import load_or_create_key_file
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
+from common.plates.reading import PlateReading
 from edge.cli import build_parser, main
 from edge.store import EventStore
 
@@ -91,7 +92,8 @@ def _event(plate: str, latin: str, channel: str, minutes_ago: int) -> PlateEvent
         captured_at=when,
         first_seen=when,
         last_seen=when,
-        plate=PlateText(text=plate, latin=latin, country="RU", format="standard", valid=True),
+        plate=PlateReading(
+            confidence=0.9, text=plate, latin=latin, country="RU", format="standard", valid=True),
         confidence=0.93,
         box=(1, 2, 30, 12),
         frames=4,

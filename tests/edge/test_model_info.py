@@ -7,7 +7,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from edge.model_info import model_version, onnx_metadata
+from edge.inference.model_info import model_version, onnx_metadata
 
 
 def _tiny_onnx(path: Path, metadata: dict[str, str]) -> Path:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from edge_scene import ColourPlateReader, Passing, bgr_of, render_frame
 
-from edge.batching import BatcherStopped, ReadBatcher
-from edge.motion import MotionGate
+from edge.capture.motion import MotionGate
+from edge.inference.batching import BatcherStopped, ReadBatcher
 
 
 def test_a_still_scene_is_skipped_and_motion_wakes_detection() -> None:

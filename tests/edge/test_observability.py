@@ -11,7 +11,7 @@ import pytest
 from agent_helpers import TEST_VERSIONS, make_agent, make_config, open_test_store, wait_for
 from edge_scene import ColourPlateReader, Passing, write_clip
 
-from edge.backends import ModelSet
+from edge.inference.models import ModelSet
 from edge.observability.sdnotify import notify, watchdog_interval_s
 
 
@@ -131,7 +131,7 @@ def test_notify_outside_systemd_is_a_quiet_no_op(monkeypatch: pytest.MonkeyPatch
 class _WedgedDetector:
     """A detector that hangs on its second frame, like a runtime stuck in a driver call."""
 
-    backend = "onnxruntime"
+    thread_safe = True
 
     def __init__(self) -> None:
         self.release = threading.Event()

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from common.config import TrackingConfig
-from edge.inference.protocols import PlateDetection, PlateReading
+from common.plates.reading import PlateReading
+from edge.inference.protocols import PlateDetection
 from edge.tracking import Observation, PassageJudge, PlateTracker, Track, iou, vote
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -65,7 +66,7 @@ def test_character_voting_corrects_a_minority_of_misreads() -> None:
     readings = [_reading("A123BC77")] * 3 + [_reading("A128BC77"), _reading("A123BC71")]
     result = vote(readings)
     assert result is not None
-    assert result.latin == "A123BC77" and result.support == 3
+    assert result.reading.latin == "A123BC77" and result.support == 3
 
 
 def test_voting_prefers_the_majority_length_and_format_valid_readings() -> None:
@@ -75,14 +76,14 @@ def test_voting_prefers_the_majority_length_and_format_valid_readings() -> None:
         _reading("A123BC77", 0.7),
     ]
     result = vote(readings)
-    assert result is not None and result.latin == "A123BC77"
+    assert result is not None and result.reading.latin == "A123BC77"
 
 
 def test_voting_never_invents_a_text_nobody_read() -> None:
     # Per-position majority would give "A123BC77" from these three although no frame read it.
     readings = [_reading("A123XY77"), _reading("A1239C77"), _reading("XY23BC77")]
     result = vote(readings)
-    assert result is not None and result.latin in {r.latin for r in readings}
+    assert result is not None and result.reading.latin in {r.latin for r in readings}
 
 
 def test_voting_of_nothing_is_none() -> None:
@@ -101,7 +102,7 @@ def test_a_passage_needs_min_reads_confident_readings() -> None:
     weak = [_reading("A123BC77", 0.9), _reading("A123BC77", 0.9), _reading("A123BC77", 0.2)]
     assert judge.judge(_track(weak, 0, 1)) == ("too_few_reads", None)
     verdict, passage = judge.judge(_track([_reading("A123BC77")] * 3, 5, 6))
-    assert verdict == "event" and passage is not None and passage.vote.latin == "A123BC77"
+    assert verdict == "event" and passage is not None and passage.vote.reading.latin == "A123BC77"
 
 
 def test_the_same_plate_within_the_repeat_window_is_one_event() -> None:

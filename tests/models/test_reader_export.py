@@ -121,7 +121,7 @@ def test_int8_model_is_quantised_small_and_loads_in_both_runtimes(exported: Path
     assert all(z.data_type == onnx.TensorProto.UINT8 for z in activation_zero_points)
     assert read_metadata(out)["anpr_kind"] == "reader"
 
-    from edge.inference.runtime import open_session
+    from edge.inference.runtimes import open_session
 
     x = prepare_reader_batch([cv2.imread(str(calib / "0.png"))] * 8)
     fp32 = open_session(exported, "onnxruntime").run(x)[0]

@@ -153,8 +153,9 @@ def test_the_provisioned_edge_yaml_connects_and_delivers_events(
 ) -> None:
     import os
 
-    from common.events import ModelVersions, PlateEvent, PlateText
+    from common.events import ModelVersions, PlateEvent
     from common.events import utc_now as now
+    from common.plates.reading import PlateReading
 
     config = load_edge_config(fleet.device_dir(*NORTH) / "edge.yaml")
     config = config.model_copy(
@@ -172,7 +173,7 @@ def test_the_provisioned_edge_yaml_connects_and_delivers_events(
             captured_at=now(),
             first_seen=now(),
             last_seen=now(),
-            plate=PlateText(text="А123ВС77", latin="A123BC77"),
+            plate=PlateReading(confidence=0.9, text="А123ВС77", latin="A123BC77"),
             confidence=0.9,
             box=(1, 2, 3, 4),
             frames=2,
@@ -224,8 +225,9 @@ def test_events_refused_by_the_acl_stay_in_the_outbox(
     fleet: Provisioner, fleet_broker: FleetBroker, tmp_path: Path
 ) -> None:
     """North's credentials with south's identity: the broker refuses, nothing is marked synced."""
-    from common.events import ModelVersions, PlateEvent, PlateText
+    from common.events import ModelVersions, PlateEvent
     from common.events import utc_now as now
+    from common.plates.reading import PlateReading
 
     config = load_edge_config(fleet.device_dir(*NORTH) / "edge.yaml")
     config = config.model_copy(
@@ -244,7 +246,7 @@ def test_events_refused_by_the_acl_stay_in_the_outbox(
                     captured_at=now(),
                     first_seen=now(),
                     last_seen=now(),
-                    plate=PlateText(text="А123ВС77", latin="A123BC77"),
+                    plate=PlateReading(confidence=0.9, text="А123ВС77", latin="A123BC77"),
                     confidence=0.9,
                     box=(1, 2, 3, 4),
                     frames=2,

@@ -11,12 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.plates.automaton import PlateAutomaton
-from common.plates.ctc import (
-    greedy_decode,
-    greedy_decode_batch,
-    prefix_beam_search,
-    prefix_beam_search_batch,
-)
+from common.plates.ctc import greedy_decode, greedy_decode_batch, prefix_beam_search
 
 
 def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
@@ -115,14 +110,11 @@ def test_repeats_need_a_blank_between_them() -> None:
     assert prefix_beam_search(p, beam_width=5)[0].labels == (1, 1)
 
 
-def test_batches_decode_item_by_item() -> None:
+def test_a_greedy_batch_decodes_item_by_item() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 6, 4))
     logprobs = x - np.logaddexp.reduce(x, axis=2, keepdims=True)
     assert greedy_decode_batch(logprobs) == [greedy_decode(item) for item in logprobs]
-    assert prefix_beam_search_batch(logprobs, beam_width=4) == [
-        prefix_beam_search(item, beam_width=4) for item in logprobs
-    ]
 
 
 def test_probabilities_are_not_log_probabilities() -> None:

@@ -117,11 +117,9 @@ def test_two_row_formats_split_their_text_into_rows() -> None:
     registry = load_registry()
     square = registry.get("RU", "square")
     assert square.rows == 2
-    assert square.row_split == ((0, 4), (4, 7))
-    assert square.split_rows("М456ОР197") == ["М456", "ОР197"]
     assert square.layout("M456OP197") == [["М", "456"], ["ОР", "197"]]
     moto = registry.get("RU", "motorcycle")
-    assert moto.split_rows("1234 AB 77") == ["1234", "АВ77"]
+    assert moto.layout("1234 AB 77") == [["1234"], ["АВ", "77"]]
     assert registry.get("RU", "standard").rows == 1
 
 

@@ -1,11 +1,11 @@
-"""Search keys: one plate whatever its spelling, and look-alike aware variants."""
+"""Search keys: one plate whatever its spelling, a look-alike aware fuzzy key, fuzzy candidates."""
 
 from __future__ import annotations
 
 import pytest
 
 from common.plates.normalize import normalize_plate
-from common.plates.search import fuzzy_key, same_plate, search_variants
+from common.plates.search import fuzzy_key, one_edit_fuzzy_keys, stored_plate_key
 
 
 def test_normal_form_is_upper_latin_glyphs_without_separators() -> None:
@@ -22,9 +22,10 @@ def test_text_that_no_plate_carries_is_refused_by_name() -> None:
         normalize_plate("A123#BC77")
 
 
-def test_cyrillic_and_latin_spellings_are_the_same_plate() -> None:
-    assert same_plate("А123ВС77", "a 123 bc 77")
-    assert not same_plate("А123ВС77", "А123ВС777")
+def test_stored_key_is_the_glyph_form_and_keeps_characters_outside_the_alphabet() -> None:
+    assert stored_plate_key("а123вс 77") == normalize_plate("а123вс 77") == "A123BC77"
+    assert stored_plate_key("ж123-вс 77") == "Ж123BC77"
+    assert fuzzy_key("ж123-вс 77") == "Ж1238C77"
 
 
 def test_fuzzy_key_merges_look_alikes_only() -> None:
@@ -32,14 +33,13 @@ def test_fuzzy_key_merges_look_alikes_only() -> None:
     assert fuzzy_key("K001KK197") == fuzzy_key("KOO1KK197")
     assert fuzzy_key("B123") == fuzzy_key("8123")
     assert fuzzy_key("X999XX50") != fuzzy_key("X988XX50")
+    assert fuzzy_key("A123BC77") == fuzzy_key("4123BC77") == "41238C77"
 
 
-def test_variants_cover_look_alike_misreadings_and_merged_repeats() -> None:
-    variants = search_variants("А108ВС77")
-    assert variants[0] == "A108BC77"
-    assert {"A1O8BC77", "A10BBC77", "AI08BC77", "A108BC7"} <= set(variants)
-    assert len(variants) == len(set(variants))
-    two = search_variants("A108BC77", max_substitutions=2)
-    assert "AIO8BC77" in two and set(variants) <= set(two)
-    assert len(search_variants("A108BC77", max_substitutions=2, max_variants=10)) == 10
-    assert search_variants("XXX", max_substitutions=0) == ["XXX", "XX"]
+def test_one_edit_candidates_are_exactly_distance_one() -> None:
+    candidates = one_edit_fuzzy_keys("K7")
+    assert fuzzy_key("K7") in candidates and "K" in candidates and "7" in candidates
+    assert "KK7" in candidates and "K77" in candidates and "C7" in candidates
+    assert "CC" not in candidates and "C77" not in candidates
+    # Look-alikes fold before editing: "O8" is the fuzzy key "08", one edit from "0".
+    assert fuzzy_key("O8") == "08" and "0" in one_edit_fuzzy_keys("O8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.plates.validate import detect_country, validate
+from common.plates.validate import validate
 
 
 def test_cyrillic_and_latin_spellings_are_the_same_valid_plate() -> None:
@@ -40,11 +40,11 @@ def test_reasons_for_foreign_characters_short_and_long_text() -> None:
 
 
 def test_several_countries_are_ranked_by_the_device_prior() -> None:
-    plain = detect_country("ABC 123")
-    assert {c for c, _ in plain} == {"LT", "MD", "FI", "DE"}
-    assert sum(share for _, share in plain) == 1.0 or abs(sum(s for _, s in plain) - 1.0) < 1e-9
-    ranked = detect_country("ABC 123", priors={"MD": 20.0, "LT": 5.0})
-    assert [c for c, _ in ranked][:2] == ["MD", "LT"]
+    plain = validate("ABC 123").matches
+    assert {m.country for m in plain} == {"LT", "MD", "FI", "DE"}
+    assert abs(sum(m.likelihood for m in plain) - 1.0) < 1e-9
+    ranked = validate("ABC 123", priors={"MD": 20.0, "LT": 5.0}).matches
+    assert [m.country for m in ranked][:2] == ["MD", "LT"]
     assert validate("ABC 123", priors={"MD": 20.0}).best.country == "MD"  # type: ignore[union-attr]
 
 

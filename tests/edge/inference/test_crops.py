@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from common.config import CROP_VIEWS, ReaderConfig
+from common.plates.reading import PlateReading
 from edge.inference.crops import (
     PLAUSIBLE_CONFIDENCE,
     RECTIFY_MARGIN_X,
@@ -19,7 +20,7 @@ from edge.inference.crops import (
     rectify_plate,
     view_crop,
 )
-from edge.inference.protocols import PlateDetection, PlateReading
+from edge.inference.protocols import PlateDetection
 
 
 def _tilted_plate_frame() -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,8 @@ from edge.inference.detector import (
     reduction_factor,
 )
 from edge.inference.protocols import PlateDetector
+from edge.inference.weights import DETECTOR_FP32, DETECTOR_INT8
 from models.metrics import iou
-from models.paths import DETECTOR_FP32, DETECTOR_INT8
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
 needs_font = pytest.mark.skipif(
@@ -104,7 +104,7 @@ def test_shipped_model_finds_the_plate_in_a_synthetic_frame(path, backend: str) 
     from models.synth.scene_plates import RenderedPlateSource
     from models.synth.scenes import SceneConfig, render_scene
 
-    detector: PlateDetector = OnnxPlateDetector(path, backend=backend, threads=1)
+    detector: PlateDetector = OnnxPlateDetector(path, runtime=backend, threads=1)
     cfg = SceneConfig(height=480, width=640, empty_scene_rate=0.0, close_up_rate=1.0, min_plate_width=60)
     hits = 0
     for seed in range(4):
@@ -152,7 +152,7 @@ def test_detection_from_a_jpeg_view_matches_detection_on_the_full_frame(backend:
     # The JPEG view is libjpeg's scaled decode, not an exact area average, so a box scored near a
     # threshold may fall on either side of it: every clear box (>= 0.4) of one must be in the
     # other's boxes at 0.2.
-    detector = OnnxPlateDetector(DETECTOR_INT8, backend=backend, threads=1, score_threshold=0.2)
+    detector = OnnxPlateDetector(DETECTOR_INT8, runtime=backend, threads=1, score_threshold=0.2)
     cfg = SceneConfig(height=480, width=640, empty_scene_rate=0.0, close_up_rate=1.0, min_plate_width=60)
     clear = hits = 0
     for seed in range(4):

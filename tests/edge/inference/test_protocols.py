@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.inference.protocols import PlateReading
+from common.plates.reading import PlateReading
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from edge.inference.reader_input import (
     prepare_reader_batch,
     reader_image,
 )
-from edge.inference.runtime import ModelLoadError
+from edge.inference.runtimes import ModelLoadError
 from edge.inference.text_polarity import shows_dark_text
-from models.paths import READER_FP32, READER_INT8
+from edge.inference.weights import READER_FP32, READER_INT8
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
 
@@ -83,7 +83,7 @@ def test_crop_is_the_detector_box_clipped_to_the_frame() -> None:
 # --- reading with the shipped model ---------------------------------------------------------------
 
 shipped = pytest.mark.skipif(
-    not READER_INT8.is_file(), reason="reader model not built yet (models/reader_int8.onnx)"
+    not READER_INT8.is_file(), reason="reader model not built yet (edge/inference/weights/reader_int8.onnx)"
 )
 needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
 
@@ -92,7 +92,7 @@ needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(
 def reader():
     from edge.inference.reader import OnnxPlateReader
 
-    return OnnxPlateReader(READER_INT8, backend="onnxruntime", threads=1, countries=["RU"])
+    return OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["RU"])
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_reader_reads_a_two_row_plate() -> None:
         degrade=clean,
         crop=CropParams(source_width=(250, 300)),
     )
-    reader = OnnxPlateReader(READER_INT8, backend="onnxruntime", countries=["RU"])
+    reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", countries=["RU"])
     samples = [factory.sample(5, i) for i in range(6)]
     readings = reader.read([s.crop for s in samples])
     assert (
@@ -165,7 +165,7 @@ def test_wrong_model_file_is_refused(tmp_path) -> None:
     with pytest.raises(ModelLoadError, match="not found"):
         OnnxPlateReader(tmp_path / "missing.onnx")
     if READER_FP32.is_file():
-        reader = OnnxPlateReader(READER_FP32, backend="onnxruntime")
+        reader = OnnxPlateReader(READER_FP32, runtime="onnxruntime")
         assert reader.session.input_shape[1:] == (1, READER_HEIGHT, READER_WIDTH)
 
 

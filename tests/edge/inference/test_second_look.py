@@ -7,8 +7,8 @@ import pytest
 
 from edge.inference.protocols import PlateDetection
 from edge.inference.second_look import look_again, zoom_window
+from edge.inference.weights import DETECTOR_INT8
 from edge.tracking.tracker import iou
-from models.paths import DETECTOR_INT8
 
 
 def test_the_window_is_three_box_widths_wide_around_the_box() -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
 from common.plates.alphabet import to_latin
+from common.plates.reading import PlateReading
 from edge.store import EventStore
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -38,7 +39,7 @@ def make_event(
         captured_at=captured_at,
         first_seen=captured_at - timedelta(seconds=2),
         last_seen=captured_at + timedelta(milliseconds=700),
-        plate=PlateText(
+        plate=PlateReading(confidence=0.9,
             text=text, latin=to_latin(text), country="RU", format="standard", region=region, valid=True
         ),
         confidence=0.9375,

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from common.crypto import load_or_create_key_file
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
+from common.plates.reading import PlateReading
 from edge.store import EventStore
 from edge.store.sqlite import Synchronous
 
@@ -39,7 +40,8 @@ def _writer(db_path: Path, key_path: Path, synchronous: Synchronous, out_fd: int
             captured_at=now,
             first_seen=now - timedelta(seconds=1),
             last_seen=now,
-            plate=PlateText(text=f"А{n % 1000:03d}ВС77", latin=f"A{n % 1000:03d}BC77", valid=True),
+            plate=PlateReading(
+                confidence=0.9, text=f"А{n % 1000:03d}ВС77", latin=f"A{n % 1000:03d}BC77", valid=True),
             confidence=0.9,
             box=(1, 2, 3, 4),
             frames=3,

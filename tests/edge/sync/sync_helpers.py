@@ -12,7 +12,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from common.config import EdgeConfig, MqttConfig
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
+from common.plates.reading import PlateReading
 from edge.store.store import EventStore
 from provisioning.local_broker import LocalBroker
 
@@ -30,7 +31,8 @@ def make_event(index: int, channel: str = "cam1") -> PlateEvent:
         captured_at=at,
         first_seen=at - timedelta(seconds=1),
         last_seen=at,
-        plate=PlateText(text=f"А{index % 1000:03d}ВС77", latin=f"A{index % 1000:03d}BC77", valid=True),
+        plate=PlateReading(
+            confidence=0.9, text=f"А{index % 1000:03d}ВС77", latin=f"A{index % 1000:03d}BC77", valid=True),
         confidence=0.9,
         box=(10, 20, 110, 45),
         frames=3,

@@ -1,9 +1,9 @@
-"""Registries of the plug-in parts, picked by name: plate detectors, plate readers, event sinks.
+"""The plate models a process runs, built from config: detector and reader implementations by name.
 
-The agent asks for "onnx" detectors and readers (our shipped models on ONNX Runtime or OpenVINO,
-as `backend` in their config says); another implementation of the PlateDetector or PlateReader
-protocol registers under its own name. Model classes are imported when first built, so a box
-that never loads a model never imports its runtime.
+The agent and `recognize` ask for "onnx" detectors and readers: our shipped models, run by the
+inference runtime their config names (edge.inference.runtimes). Another implementation of the
+PlateDetector or PlateReader protocol registers under its own name. Model classes are imported
+when first built, so a box that never loads a model never imports its runtime.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from common.config import DetectorConfig, ReaderConfig
 from common.events import ModelVersions
+from edge.inference.model_info import model_version
 from edge.inference.protocols import PlateDetector, PlateReader
-from edge.model_info import model_version
-from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8
+from edge.inference.weights import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8
 
 
 class ModelUnavailableError(RuntimeError):
@@ -42,7 +42,7 @@ def _onnx_detector(config: DetectorConfig) -> PlateDetector:
     from edge.inference.detector import OnnxPlateDetector
 
     return OnnxPlateDetector(
-        detector_path(config), backend=config.backend, threads=config.threads,
+        detector_path(config), runtime=config.runtime,
         # Video and snapshots filter the boxes at their own threshold.
         score_threshold=min(config.score_threshold, config.snapshot_score_threshold),
     )
@@ -52,13 +52,13 @@ def _onnx_reader(config: ReaderConfig) -> PlateReader:
     from edge.inference.reader import OnnxPlateReader
 
     return OnnxPlateReader(
-        reader_path(config), backend=config.backend, threads=config.threads,
+        reader_path(config), runtime=config.runtime,
         beam_width=config.beam_width, countries=config.countries or None,
     )
 
 
-DETECTOR_BACKENDS: dict[str, Callable[[DetectorConfig], PlateDetector]] = {"onnx": _onnx_detector}
-READER_BACKENDS: dict[str, Callable[[ReaderConfig], PlateReader]] = {"onnx": _onnx_reader}
+DETECTORS: dict[str, Callable[[DetectorConfig], PlateDetector]] = {"onnx": _onnx_detector}
+READERS: dict[str, Callable[[ReaderConfig], PlateReader]] = {"onnx": _onnx_reader}
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,12 @@ class ModelSet:
     make_detector: Callable[[], PlateDetector] | None = None
 
 
-def load_models(detector: DetectorConfig, reader: ReaderConfig, kind: str = "onnx") -> ModelSet:
+def load_models(detector: DetectorConfig, reader: ReaderConfig, implementation: str = "onnx") -> ModelSet:
     """Load both models; ModelUnavailableError says which file is missing or broken."""
-    if kind not in DETECTOR_BACKENDS or kind not in READER_BACKENDS:
-        raise ValueError(f"unknown model backend {kind!r}; choose from {sorted(DETECTOR_BACKENDS)}")
+    if implementation not in DETECTORS or implementation not in READERS:
+        raise ValueError(
+            f"unknown plate model implementation {implementation!r}; choose from {sorted(DETECTORS)}"
+        )
     for what, path in (("detector", detector_path(detector)), ("reader", reader_path(reader))):
         if not path.is_file():
             raise ModelUnavailableError(
@@ -81,12 +83,12 @@ def load_models(detector: DetectorConfig, reader: ReaderConfig, kind: str = "onn
                 f"(set {what}.path in the config or install the shipped models)"
             )
     try:
-        plate_detector = DETECTOR_BACKENDS[kind](detector)
-        plate_reader = READER_BACKENDS[kind](reader)
+        plate_detector = DETECTORS[implementation](detector)
+        plate_reader = READERS[implementation](reader)
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelUnavailableError(f"cannot load the plate models: {exc}") from exc
     versions = ModelVersions(
         detector=model_version(plate_detector, detector_path(detector)),
         reader=model_version(plate_reader, reader_path(reader)),
     )
-    return ModelSet(plate_detector, plate_reader, versions, lambda: DETECTOR_BACKENDS[kind](detector))
+    return ModelSet(plate_detector, plate_reader, versions, lambda: DETECTORS[implementation](detector))

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.inference.protocols import PlateReader, PlateReading
+from common.plates.reading import PlateReading
+from edge.inference.protocols import PlateReader
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ class ReadBatcher:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ocr-batcher", daemon=True)
         self.batches = 0
-        self.crops_read = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -109,7 +109,6 @@ class ReadBatcher:
             return
         elapsed = time.perf_counter() - started
         self.batches += 1
-        self.crops_read += len(batch)
         if self._on_batch is not None:
             self._on_batch(len(batch), elapsed)
         for request, reading in zip(batch, readings, strict=True):

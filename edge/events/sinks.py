@@ -1,9 +1,9 @@
-"""Where finished plate events go: the encrypted store (and through its outbox, MQTT), the console.
+"""Where finished plate events go: every `EventSink`, from one dispatcher thread.
 
 Sinks run on one dispatcher thread, fed by a queue from all channels, so a slow or failing sink
-never stalls frame processing and the SQLite store is written from a single thread. A store
-that refuses a write (disk full, quota reached, locked) keeps the event in memory and retries;
-events are not dropped while memory for them remains.
+never stalls frame processing and the SQLite store (edge.store.sink.StoreSink) is written from a
+single thread. A sink with a `retry()` method is called again between events, so one that holds
+events it could not deliver (a full disk) gets to deliver them.
 """
 
 from __future__ import annotations
@@ -11,85 +11,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from common.events import PlateEvent
-from edge.store.errors import DuplicateEventError
 
 log = logging.getLogger(__name__)
 
 RETRY_INTERVAL_S = 5.0
-MAX_HELD_EVENTS = 50_000  # ~2 GB of crops at worst; beyond this the oldest are lost, loudly
 
 
 class EventSink(Protocol):
     name: str
 
     def emit(self, event: PlateEvent) -> None: ...
-
-
-class EventWriter(Protocol):
-    def add(self, event: PlateEvent) -> object: ...
-
-
-class StoreSink:
-    """Writes events into the event store; failed writes are held and retried in order."""
-
-    name = "store"
-
-    def __init__(self, store: EventWriter, max_held: int = MAX_HELD_EVENTS) -> None:
-        self.store = store
-        self.held: deque[PlateEvent] = deque()
-        self.max_held = max_held
-        self.lost = 0
-        self.failures = 0
-        self._failing = False
-
-    def emit(self, event: PlateEvent) -> None:
-        if self.held:
-            self._hold(event)
-            self.retry()
-            return
-        try:
-            self.store.add(event)
-        except DuplicateEventError:
-            log.warning("event %s was already stored; not stored twice", event.event_id)
-        except Exception as exc:
-            self._note_failure(exc)
-            self._hold(event)
-
-    def retry(self) -> None:
-        """Write held events, oldest first, until the store refuses again."""
-        while self.held:
-            try:
-                self.store.add(self.held[0])
-            except DuplicateEventError:
-                pass  # stored by an earlier attempt that reported failure late
-            except Exception as exc:
-                self._note_failure(exc)
-                return
-            self.held.popleft()
-        if self._failing:
-            self._failing = False
-            log.warning("event store accepts writes again; all held events are stored")
-
-    def _hold(self, event: PlateEvent) -> None:
-        if len(self.held) >= self.max_held:
-            self.held.popleft()
-            self.lost += 1
-            log.error("event store unavailable with %d events held: the oldest one is lost", self.max_held)
-        self.held.append(event)
-
-    def _note_failure(self, exc: Exception) -> None:
-        self.failures += 1
-        if not self._failing:
-            self._failing = True
-            log.error(
-                "event store refused a write (%s: %s); holding events in memory and retrying every %.0f s",
-                type(exc).__name__, exc, RETRY_INTERVAL_S,
-            )
 
 
 class CallbackSink:

@@ -1,6 +1,6 @@
 """Generate the bundled sample clip: cars with readable plates driving up to a gate camera.
 
-    python -m edge.samples.make_sample_clip [--seed 7] [--out edge/samples/sample_clip.mp4]
+    python -m models.synth.sample_clip [--seed 7] [--out edge/samples/sample_clip.mp4]
 
 The scene is drawn by our synthetic engine (models.synth: street background, face-on cars,
 plates from the plate-format registry in the GOST font), so the clip is a pure function of its

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from common.events import ModelVersions, PlateEvent, PlateText
+from common.events import ModelVersions, PlateEvent
 from edge.tracking.passages import Passage
 
 CROP_JPEG_QUALITY = 90
@@ -53,15 +53,8 @@ class EventFactory:
             captured_at=best.captured_at,
             first_seen=passage.track.first_seen,
             last_seen=passage.track.last_seen,
-            plate=PlateText(
-                text=passage.vote.text,
-                latin=passage.vote.latin,
-                country=reading.country,
-                format=reading.format,
-                region=reading.region,
-                valid=reading.valid,
-            ),
-            confidence=passage.vote.confidence,
+            plate=reading,
+            confidence=reading.confidence,
             box=box,
             frames=len(passage.track.readings),
             crop_jpeg=encode_jpeg(best.crop, CROP_JPEG_QUALITY) if best.crop.size else None,
