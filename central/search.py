@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, select, tuple_
+from sqlalchemy import Select, String, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
@@ -25,6 +25,7 @@ from common.plates.search import one_edit_fuzzy_keys
 # Greater than every character a key can hold, so [prefix, prefix + _TOP) is the prefix range.
 _TOP = "\U0010ffff"
 MAX_PAGE = 500
+COUNT_CAP = 10_000
 
 
 class PlateMatch(StrEnum):
@@ -115,9 +116,8 @@ def _source(query: EventQuery, dialect: str) -> tuple[Any, Select[Any]]:
     return entity, select(entity)
 
 
-def build_statement(query: EventQuery, dialect: str = "sqlite") -> Select[tuple[Event]]:
-    if not 1 <= query.limit <= MAX_PAGE:
-        raise SearchError(f"limit must be between 1 and {MAX_PAGE}")
+def _filtered(query: EventQuery, dialect: str) -> tuple[Any, Select[Any]]:
+    """The entity and the statement with every filter but the page cursor."""
     entity, statement = _source(query, dialect)
     for column, value in (
         (entity.site_id, query.site_id),
@@ -133,10 +133,28 @@ def build_statement(query: EventQuery, dialect: str = "sqlite") -> Select[tuple[
         statement = statement.where(entity.captured_at < as_utc(query.until))
     if query.since is not None and query.until is not None and query.since >= query.until:
         raise SearchError("since must be before until")
+    return entity, statement
+
+
+def build_statement(query: EventQuery, dialect: str = "sqlite") -> Select[tuple[Event]]:
+    if not 1 <= query.limit <= MAX_PAGE:
+        raise SearchError(f"limit must be between 1 and {MAX_PAGE}")
+    entity, statement = _filtered(query, dialect)
     if query.cursor is not None:
         at, event_id = decode_cursor(query.cursor)
         statement = statement.where(tuple_(entity.captured_at, entity.event_id) < tuple_(at, event_id))
     return statement.order_by(entity.captured_at.desc(), entity.event_id.desc()).limit(query.limit + 1)
+
+
+def count_events(session: Session, query: EventQuery, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many events match (cursor ignored), counting at most `cap`: (count, capped).
+
+    Bounded so a count over a million rows costs what reading `cap` index entries costs.
+    """
+    entity, statement = _filtered(query, session.get_bind().dialect.name)
+    matched = statement.with_only_columns(entity.event_id).limit(cap + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(matched)) or 0
+    return min(found, cap), found > cap
 
 
 def search_events(session: Session, query: EventQuery) -> SearchPage:

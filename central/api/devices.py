@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from central import audit, config_push
 from central.api.deps import ContextDep, Operator, SessionDep, Viewer, client_address
-from central.api.schemas import ChannelOut, ConfigVersionOut, DeviceConfigOut, DeviceOut, SiteOut, device_out
+from central.api.schemas import (
+    CameraOut,
+    ChannelOut,
+    ConfigVersionOut,
+    DeviceConfigOut,
+    DeviceOut,
+    SiteOut,
+    device_out,
+)
 from central.db.models import Channel, Device, DeviceConfig
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
@@ -50,6 +58,26 @@ def sites(_user: Viewer, session: SessionDep, ctx: ContextDep) -> list[SiteOut]:
         if device.last_seen and (site.last_seen is None or device.last_seen > site.last_seen):
             site.last_seen = device.last_seen
     return list(out.values())
+
+
+@router.get("/cameras")
+def cameras(
+    _user: Viewer, session: SessionDep, site: Annotated[str | None, Query(max_length=64)] = None
+) -> list[CameraOut]:
+    """Every camera (device channel) central has heard of, with its site: the search pick-lists."""
+    statement = (
+        select(Device.site_id, Channel.device_id, Channel.channel_id, Channel.last_event_at)
+        .join(Device, Device.device_id == Channel.device_id)
+        .order_by(Device.site_id, Channel.device_id, Channel.channel_id)
+    )
+    if site is not None:
+        statement = statement.where(Device.site_id == site)
+    return [
+        CameraOut(
+            site_id=r.site_id, device_id=r.device_id, channel_id=r.channel_id, last_event_at=r.last_event_at
+        )
+        for r in session.execute(statement)
+    ]
 
 
 @router.get("/devices")

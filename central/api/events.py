@@ -14,7 +14,7 @@ from central.api.deps import SessionDep, Viewer, client_address
 from central.api.schemas import EventDetail, EventPage
 from central.db.models import Event, EventImage
 from central.event_summary import EventSummary
-from central.search import MAX_PAGE, EventQuery, PlateMatch, SearchError, search_events
+from central.search import MAX_PAGE, EventQuery, PlateMatch, SearchError, count_events, search_events
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 IdText = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -37,6 +37,9 @@ def search(
     until: Annotated[datetime | None, Query(description="captured before (ISO 8601 with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    count: Annotated[
+        bool, Query(description="also count the matches (up to 10,000), first page only")
+    ] = False,
 ) -> EventPage:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
@@ -45,6 +48,7 @@ def search(
     started = time.perf_counter()
     try:
         page = search_events(session, query)
+        total = count_events(session, query) if count and cursor is None else None
     except SearchError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)
@@ -52,7 +56,12 @@ def search(
         detail = {**query.audit_detail(), "results": len(page.events)}
         audit.record(session, user.username, "search", detail, client_address(request))
         session.commit()
-    return EventPage(events=[EventSummary.from_row(e) for e in page.events], next_cursor=page.next_cursor)
+    return EventPage(
+        events=[EventSummary.from_row(e) for e in page.events],
+        next_cursor=page.next_cursor,
+        total=None if total is None else total[0],
+        total_capped=bool(total and total[1]),
+    )
 
 
 def _event_or_404(session: SessionDep, event_id: uuid.UUID) -> Event:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from central.db.models import Channel, Device, DeviceConfig, Event
 from central.event_summary import EventSummary
@@ -47,6 +47,8 @@ class EventDetail(EventSummary):
 class EventPage(BaseModel):
     events: list[EventSummary]
     next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page; null at the end")
+    total: int | None = Field(default=None, description="matches in all pages, when asked with count=true")
+    total_capped: bool = Field(default=False, description="there are more matches than `total`")
 
 
 class ChannelOut(BaseModel):
@@ -56,6 +58,18 @@ class ChannelOut(BaseModel):
     @classmethod
     def from_row(cls, row: Channel) -> ChannelOut:
         return cls(channel_id=row.channel_id, last_event_at=_utc(row.last_event_at))
+
+
+class CameraOut(BaseModel):
+    site_id: str
+    device_id: str
+    channel_id: str
+    last_event_at: datetime | None
+
+    @field_validator("last_event_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
 
 class DeviceOut(BaseModel):

@@ -7,7 +7,8 @@ Cyrillic "А123ВС77", "a 123 bc 77" and Latin "A123BC77" are one plate: a quer
 
 ``fuzzy_key`` folds the glyphs OCR confuses (0/O/D/Q, 8/B, ...: the plate grammar's
 ``common.plates.confusions.FUZZY_GROUPS``) to one representative, so a fuzzy search is "fuzzy key
-within one edit": ``one_edit_fuzzy_keys`` generates the candidates, which an index looks up with
+within one edit" (Damerau: substitution, insertion, deletion or a swap of two neighbours, as in
+A132BC77 typed for A123BC77): ``one_edit_fuzzy_keys`` generates the candidates, which an index looks up with
 IN (...) / = ANY(...), fast on SQLite and PostgreSQL alike without trigram extensions.
 """
 
@@ -41,11 +42,14 @@ def fuzzy_key(text: str) -> str:
 
 
 def one_edit_fuzzy_keys(text: str) -> set[str]:
-    """Every fuzzy key within one substitution, insertion or deletion of ``text``'s fuzzy key."""
+    """Every fuzzy key within one substitution, insertion, deletion or adjacent transposition
+    (Damerau edit) of ``text``'s fuzzy key."""
     base = fuzzy_key(text)
     out = {base}
     for i in range(len(base)):
         out.add(base[:i] + base[i + 1 :])
+        if i + 1 < len(base):
+            out.add(base[:i] + base[i + 1] + base[i] + base[i + 2 :])
         for ch in _FUZZY_ALPHABET:
             out.add(base[:i] + ch + base[i + 1 :])
     if len(base) < _MAX_KEY:

@@ -53,6 +53,8 @@ def test_fuzzy_match_allows_one_edit_and_ocr_homoglyphs(loaded: Engine) -> None:
     assert _plates(loaded, plate="X998XX50", match=PlateMatch.fuzzy) == ["Х999ХХ50"]
     assert _plates(loaded, plate="X99XX50", match=PlateMatch.fuzzy) == ["Х999ХХ50"]
     assert _plates(loaded, plate="X9999XX50", match=PlateMatch.fuzzy) == ["Х999ХХ50"]
+    # A swap of two neighbouring characters (Damerau) is one edit.
+    assert _plates(loaded, plate="X999XX05", match=PlateMatch.fuzzy) == ["Х999ХХ50"]
     # Two edits away is not a match.
     assert _plates(loaded, plate="X988XX50", match=PlateMatch.fuzzy) == []
 

@@ -43,3 +43,11 @@ def test_one_edit_candidates_are_exactly_distance_one() -> None:
     assert "CC" not in candidates and "C77" not in candidates
     # Look-alikes fold before editing: "O8" is the fuzzy key "08", one edit from "0".
     assert fuzzy_key("O8") == "08" and "0" in one_edit_fuzzy_keys("O8")
+
+
+def test_adjacent_transposition_is_one_edit() -> None:
+    # A132BC77 typed for A123BC77: a swap of neighbours is one Damerau edit, not two substitutions.
+    assert fuzzy_key("A123BC77") in one_edit_fuzzy_keys("A132BC77")
+    assert "7K" in one_edit_fuzzy_keys("K7")
+    # Swapping characters two apart is two edits.
+    assert fuzzy_key("A123BC77") not in one_edit_fuzzy_keys("A321BC77")

@@ -1,0 +1,103 @@
+"""Dashboard aggregates: events over time, per-camera read figures, busiest and repeat plates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from central import audit
+from central.api.deps import SessionDep, Viewer, client_address
+from central.stats import (
+    MAX_ROWS,
+    Bucket,
+    CameraStats,
+    GroupBy,
+    PlateStats,
+    StatsError,
+    TimelinePoint,
+    Window,
+    cameras,
+    plates,
+    timeline,
+)
+
+router = APIRouter(prefix="/api/v1/stats", tags=["dashboard"])
+Since = Annotated[
+    datetime | None, Query(description="window start (ISO 8601 with zone); default: until - 1 day")
+]
+Until = Annotated[
+    datetime | None, Query(description="window end, exclusive (ISO 8601 with zone); default: now")
+]
+Site = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def _window(since: datetime | None, until: datetime | None, default: timedelta, site: str | None) -> Window:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+    try:
+        return Window.checked(since, until, default, site)
+    except StatsError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+@router.get("/timeline")
+def events_timeline(
+    _user: Viewer,
+    session: SessionDep,
+    since: Since = None,
+    until: Until = None,
+    site: Site = None,
+    bucket: Bucket = Bucket.hour,
+    group_by: GroupBy = GroupBy.site,
+) -> list[TimelinePoint]:
+    """Events per UTC hour or day, per site or camera."""
+    window = _window(since, until, timedelta(days=1 if bucket is Bucket.hour else 30), site)
+    try:
+        return timeline(session, window, bucket, group_by)
+    except StatsError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+@router.get("/cameras")
+def camera_stats(
+    _user: Viewer,
+    session: SessionDep,
+    since: Since = None,
+    until: Until = None,
+    site: Site = None,
+    low_confidence: Annotated[float, Query(ge=0, le=1, description="a read below this is 'unsure'")] = 0.7,
+) -> list[CameraStats]:
+    """Per camera: events, events per hour, mean confidence, unsure and grammar-valid shares."""
+    return cameras(session, _window(since, until, timedelta(days=1), site), low_confidence)
+
+
+@router.get("/plates")
+def plate_stats(
+    request: Request,
+    user: Viewer,
+    session: SessionDep,
+    since: Since = None,
+    until: Until = None,
+    site: Site = None,
+    min_events: Annotated[
+        int, Query(ge=1, le=100_000, description="repeat visits: seen at least this often")
+    ] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 20,
+) -> list[PlateStats]:
+    """Busiest plates in the window; min_events > 1 lists repeat visitors. Audited: it names plates."""
+    window = _window(since, until, timedelta(days=1), site)
+    try:
+        found = plates(session, window, min_events, limit)
+    except StatsError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    detail = {"since": window.since.isoformat(), "until": window.until.isoformat(), "min_events": min_events}
+    if site is not None:
+        detail["site"] = site
+    audit.record(
+        session, user.username, "plate_stats", {**detail, "results": len(found)}, client_address(request)
+    )
+    session.commit()
+    return found
