@@ -142,6 +142,7 @@ class ChannelStats(BaseModel):
     frames: Counter = Field(description="frames processed since start")
     events: Counter = Field(description="events made since start")
     online: bool = Field(description="the source is delivering frames")
+    dropped: Counter = Field(default=0, description="frames the camera delivered faster than they were read")
 
 
 class DeviceStats(_Message):
@@ -160,6 +161,8 @@ class DeviceStats(_Message):
     retries: Counter = Field(description="event re-sends after a lost connection")
     reconnects: Counter
     channels: dict[Identifier, ChannelStats] = Field(default_factory=dict)
+    disk_free_bytes: Counter | None = Field(default=None, description="free space where the outbox lives")
+    disk_total_bytes: Counter | None = None
 
 
 MessageT = TypeVar("MessageT", bound=_Message)

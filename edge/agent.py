@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -346,12 +347,19 @@ class EdgeAgent:
             self._stats_marks[worker.channel_id] = (now, processed)
             channels[worker.channel_id] = ChannelStats(
                 fps=round(max(0.0, fps), 2), frames=processed, events=worker.stats.verdicts["event"],
-                online=worker.capture.stats.up,
+                online=worker.capture.stats.up, dropped=worker.capture.dropped,
             )
+        try:
+            disk = shutil.disk_usage(self.config.store.path.parent)
+            free, total = disk.free, disk.total
+        except OSError:  # the store's folder is gone or unreadable: report "unknown", not a guess
+            free = total = None
         return AgentStats(
             frames=sum(c.frames for c in channels.values()),
             events=sum(c.events for c in channels.values()),
             channels=channels,
+            disk_free_bytes=free,
+            disk_total_bytes=total,
         )
 
     def health(self) -> tuple[bool, dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from central.db.models import Channel, Device, DeviceConfig, Event
+from central.device_health import ChannelHealth, DeviceHealth, channel_health, device_health
 from central.event_summary import EventSummary
 from central.search import as_utc
 
@@ -84,6 +85,8 @@ class DeviceOut(BaseModel):
     agent_version: str | None
     channels: list[ChannelOut]
     stats: dict[str, Any] | None
+    health: DeviceHealth
+    channel_health: list[ChannelHealth]
 
 
 class SiteOut(BaseModel):
@@ -157,6 +160,10 @@ def device_out(device: Device, channels: list[Channel], now: datetime, online_ti
     last_seen = _utc(device.last_seen)
     fresh = last_seen is not None and (now - last_seen).total_seconds() <= online_timeout_s
     detail = device.status_detail or {}
+    per_channel = [channel_health(c.channel_id, _utc(c.last_event_at), device.stats or {}) for c in channels]
+    health = device_health(
+        device.status, fresh, device.status_detail, device.stats, _utc(device.stats_at), per_channel
+    )
     return DeviceOut(
         device_id=device.device_id,
         site_id=device.site_id,
@@ -169,4 +176,6 @@ def device_out(device: Device, channels: list[Channel], now: datetime, online_ti
         agent_version=detail.get("agent_version"),
         channels=[ChannelOut.from_row(c) for c in channels],
         stats=device.stats,
+        health=health,
+        channel_health=per_channel,
     )

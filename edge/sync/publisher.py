@@ -254,6 +254,8 @@ class SyncPublisher:
             frames=agent.frames,
             events=agent.events,
             channels=agent.channels,
+            disk_free_bytes=agent.disk_free_bytes,
+            disk_total_bytes=agent.disk_total_bytes,
             outbox_pending=self._outbox.pending_count(),
             published=counters.published,
             acked=counters.acked,

@@ -14,6 +14,8 @@ class AgentStats:
     frames: int = 0
     events: int = 0
     channels: dict[str, ChannelStats] = field(default_factory=dict)
+    disk_free_bytes: int | None = None  # where the store lives; None when it cannot be read
+    disk_total_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,14 @@ def make_event(
         captured_at=at,
         first_seen=at - timedelta(seconds=1),
         last_seen=at + timedelta(seconds=1),
-        plate=PlateReading(confidence=0.9,
-            text=plate, latin=to_latin(plate), country=country, format="standard", region="77", valid=True
+        plate=PlateReading(
+            confidence=0.9,
+            text=plate,
+            latin=to_latin(plate),
+            country=country,
+            format="standard",
+            region="77",
+            valid=True,
         ),
         confidence=confidence,
         box=(100, 200, 220, 240),
@@ -63,7 +69,12 @@ def event_message(event: PlateEvent) -> tuple[str, bytes]:
 
 
 def status_message(
-    state: str = "online", *, site: str = "site1", device: str = "edge1", config_version: int | None = 1
+    state: str = "online",
+    *,
+    site: str = "site1",
+    device: str = "edge1",
+    config_version: int | None = 1,
+    models: dict[str, str] | None = None,
 ) -> tuple[str, bytes]:
     status = DeviceStatus(
         site_id=site,
@@ -73,12 +84,16 @@ def status_message(
         at=BASE_TIME,
         agent_version="0.1.0",
         config_version=config_version,
+        models=models or {},
     )
     return device_topic(site, device, "status"), status.to_json()
 
 
-def stats_message(*, site: str = "site1", device: str = "edge1", events: int = 7) -> tuple[str, bytes]:
-    stats = DeviceStats(
+def stats_message(
+    *, site: str = "site1", device: str = "edge1", events: int = 7, **fields: Any
+) -> tuple[str, bytes]:
+    """A stats message; `fields` override or add DeviceStats fields (channels, disk, outbox)."""
+    values: dict[str, Any] = dict(
         site_id=site,
         device_id=device,
         at=BASE_TIME,
@@ -91,6 +106,7 @@ def stats_message(*, site: str = "site1", device: str = "edge1", events: int = 7
         retries=0,
         reconnects=0,
     )
+    stats = DeviceStats(**{**values, **fields})
     return device_topic(site, device, "stats"), stats.to_json()
 
 

@@ -45,6 +45,56 @@ def test_devices_sites_and_channels(api: TestClient, engine: Engine) -> None:
     assert api.get("/api/v1/devices/nope", headers=headers).status_code == 404
 
 
+def test_device_health_and_attention(api: TestClient, engine: Engine) -> None:
+    channels = {
+        "in": {"fps": 12.5, "frames": 600, "events": 4, "online": True, "dropped": 400},
+        "out": {"fps": 0.0, "frames": 10, "events": 0, "online": False},
+    }
+    _ingest(
+        engine,
+        status_message(
+            "online", site="north", device="gate1", models={"detector": "det-2", "reader": "ocr-3"}
+        ),
+        event_message(make_event(site="north", device="gate1", channel="in")),
+        event_message(make_event(site="north", device="gate1", channel="out")),
+        stats_message(
+            site="north",
+            device="gate1",
+            channels=channels,
+            outbox_pending=5000,
+            disk_free_bytes=1_000,
+            disk_total_bytes=100_000,
+        ),
+        status_message("offline", site="south", device="yard1"),
+        status_message("online", site="east", device="fine1"),
+        stats_message(site="east", device="fine1", disk_free_bytes=50_000, disk_total_bytes=100_000),
+    )
+    devices = {d["device_id"]: d for d in api.get("/api/v1/devices", headers=login(api, "viewer")).json()}
+    gate = devices["gate1"]
+    assert gate["health"]["state"] == "online" and gate["health"]["models"] == {
+        "detector": "det-2",
+        "reader": "ocr-3",
+    }
+    assert gate["health"]["outbox_pending"] == 5000 and gate["health"]["disk_free_bytes"] == 1_000
+    assert gate["health"]["attention"] == [
+        "outbox backlog 5000",
+        "disk 1% free",
+        "in: 40% frames dropped",
+        "out: no frames",
+    ]
+    by_channel = {c["channel_id"]: c for c in gate["channel_health"]}
+    assert (
+        by_channel["in"]["fps"] == 12.5
+        and by_channel["in"]["dropped"] == 400
+        and by_channel["in"]["last_event_at"]
+    )
+    assert by_channel["out"]["delivering"] is False
+    # Offline is a state of its own, not "online" in another colour; an unknown figure stays unknown.
+    yard = devices["yard1"]["health"]
+    assert yard["state"] == "offline" and yard["attention"] == ["offline"] and yard["outbox_pending"] is None
+    assert devices["fine1"]["health"]["attention"] == []
+
+
 def test_config_push_is_validated_versioned_and_acked(api: TestClient, engine: Engine) -> None:
     _ingest(engine, status_message("online", config_version=3))
     operator = login(api, "operator")

@@ -55,6 +55,11 @@ def test_events_reach_the_broker_and_leave_the_outbox(tmp_path: Path, broker: Lo
         assert agent.wait_until_finished(60)
         assert wait_for(lambda: len(received) == 2 and store.pending_count() == 0, timeout=30)
         assert agent.state().sync.acked == 2  # type: ignore[union-attr]
+        # The stats message carries the disk the store lives on and per-camera dropped frames
+        # (an unpaced file waits for the reader, so it drops none).
+        stats = agent.agent_stats()
+        assert stats.disk_total_bytes and 0 < (stats.disk_free_bytes or 0) <= stats.disk_total_bytes
+        assert stats.channels["gate"].dropped == 0 and stats.channels["gate"].frames == 80
     finally:
         agent.stop()
         client.loop_stop()

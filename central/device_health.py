@@ -1,0 +1,110 @@
+"""Health of a device and its channels as central last heard it, and what needs an operator's eye.
+
+Figures come from the device's last status (software and model versions) and last stats message
+(fps, frames, dropped frames, outbox depth, disk); a figure the device did not send is None, not 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+# What makes a device worth a look; generous so the list stays short on a healthy fleet.
+OUTBOX_BACKLOG = 1000
+DISK_FREE_SHARE = 0.10
+DROPPED_SHARE = 0.20
+
+DeviceState = Literal["online", "offline", "silent", "unknown"]
+
+
+class ChannelHealth(BaseModel):
+    channel_id: str
+    last_event_at: datetime | None
+    fps: float | None
+    frames: int | None
+    events: int | None
+    dropped: int | None
+    delivering: bool | None = Field(description="the camera is delivering frames (from the last stats)")
+
+
+class DeviceHealth(BaseModel):
+    state: DeviceState = Field(
+        description="online; offline (said so, or its Will); silent (online but unheard past the timeout); "
+        "unknown (never sent a status)"
+    )
+    agent_version: str | None
+    models: dict[str, str]
+    uptime_s: float | None
+    outbox_pending: int | None
+    disk_free_bytes: int | None
+    disk_total_bytes: int | None
+    stats_at: datetime | None
+    attention: list[str] = Field(description="why an operator should look at this device; empty when fine")
+
+
+def device_state(status: str | None, fresh: bool) -> DeviceState:
+    if status is None:
+        return "unknown"
+    if status != "online":
+        return "offline"
+    return "online" if fresh else "silent"
+
+
+def channel_health(channel_id: str, last_event_at: datetime | None, stats: dict[str, Any]) -> ChannelHealth:
+    figures = (stats.get("channels") or {}).get(channel_id) or {}
+    return ChannelHealth(
+        channel_id=channel_id,
+        last_event_at=last_event_at,
+        fps=figures.get("fps"),
+        frames=figures.get("frames"),
+        events=figures.get("events"),
+        dropped=figures.get("dropped"),
+        delivering=figures.get("online"),
+    )
+
+
+def attention(state: DeviceState, health: DeviceHealth, channels: list[ChannelHealth]) -> list[str]:
+    reasons = []
+    if state != "online":
+        reasons.append({"offline": "offline", "silent": "not heard from", "unknown": "never reported"}[state])
+    if health.outbox_pending is not None and health.outbox_pending >= OUTBOX_BACKLOG:
+        reasons.append(f"outbox backlog {health.outbox_pending}")
+    free, total = health.disk_free_bytes, health.disk_total_bytes
+    if free is not None and total and free / total < DISK_FREE_SHARE:
+        reasons.append(f"disk {free / total:.0%} free")
+    if state == "online":
+        for channel in channels:
+            if channel.delivering is False:
+                reasons.append(f"{channel.channel_id}: no frames")
+            seen = (channel.frames or 0) + (channel.dropped or 0)
+            if channel.dropped and seen and channel.dropped / seen > DROPPED_SHARE:
+                reasons.append(f"{channel.channel_id}: {channel.dropped / seen:.0%} frames dropped")
+    return reasons
+
+
+def device_health(
+    status: str | None,
+    fresh: bool,
+    status_detail: dict[str, Any] | None,
+    stats: dict[str, Any] | None,
+    stats_at: datetime | None,
+    channels: list[ChannelHealth],
+) -> DeviceHealth:
+    detail = status_detail or {}
+    figures = stats or {}
+    state = device_state(status, fresh)
+    health = DeviceHealth(
+        state=state,
+        agent_version=detail.get("agent_version"),
+        models=detail.get("models") or {},
+        uptime_s=figures.get("uptime_s"),
+        outbox_pending=figures.get("outbox_pending"),
+        disk_free_bytes=figures.get("disk_free_bytes"),
+        disk_total_bytes=figures.get("disk_total_bytes"),
+        stats_at=stats_at,
+        attention=[],
+    )
+    health.attention = attention(state, health, channels)
+    return health
