@@ -10,7 +10,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from central.api import auth_routes, devices, events, live, ops, stats
+from central.api import auth_routes, devices, events, export, geo, live, ops, stats, users
 from central.auth.ratelimit import LoginRateLimiter
 from central.auth.tokens import TokenService, load_or_create_secret
 from central.config import CentralConfig
@@ -76,7 +76,8 @@ def create_app(
     )
     app.state.ctx = ctx
     app.add_middleware(SecurityHeadersMiddleware)
-    for router in (auth_routes.router, events.router, devices.router, ops.router, live.router, stats.router):
-        app.include_router(router)
+    # export before events: /api/v1/events/export.csv must not be taken for an event id.
+    for module in (auth_routes, export, events, devices, geo, ops, live, stats, users):
+        app.include_router(module.router)
     mount_web(app)
     return app

@@ -77,7 +77,12 @@ class HttpSettings(_Section):
 
 
 class AuthSettings(_Section):
-    token_lifetime_min: float = Field(default=60.0, gt=0, le=24 * 60)
+    token_lifetime_min: float = Field(
+        default=60.0, gt=0, le=24 * 60, description="a token's life; the UI refreshes it before it ends"
+    )
+    session_max_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="refreshes stop this long after sign-in: sign in again"
+    )
     jwt_secret_file: Path | None = Field(
         default=None, description="default: jwt.secret in the data dir, generated on first run"
     )

@@ -6,7 +6,7 @@ Figures come from the device's last status (software and model versions) and las
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 OUTBOX_BACKLOG = 1000
 DISK_FREE_SHARE = 0.10
 DROPPED_SHARE = 0.20
+CERTIFICATE_WARNING = timedelta(days=30)
 
 DeviceState = Literal["online", "offline", "silent", "unknown"]
 
@@ -41,6 +42,7 @@ class DeviceHealth(BaseModel):
     disk_free_bytes: int | None
     disk_total_bytes: int | None
     stats_at: datetime | None
+    certificate_expires_at: datetime | None
     attention: list[str] = Field(description="why an operator should look at this device; empty when fine")
 
 
@@ -65,7 +67,9 @@ def channel_health(channel_id: str, last_event_at: datetime | None, stats: dict[
     )
 
 
-def attention(state: DeviceState, health: DeviceHealth, channels: list[ChannelHealth]) -> list[str]:
+def attention(
+    state: DeviceState, health: DeviceHealth, channels: list[ChannelHealth], now: datetime
+) -> list[str]:
     reasons = []
     if state != "online":
         reasons.append({"offline": "offline", "silent": "not heard from", "unknown": "never reported"}[state])
@@ -74,6 +78,9 @@ def attention(state: DeviceState, health: DeviceHealth, channels: list[ChannelHe
     free, total = health.disk_free_bytes, health.disk_total_bytes
     if free is not None and total and free / total < DISK_FREE_SHARE:
         reasons.append(f"disk {free / total:.0%} free")
+    expires = health.certificate_expires_at
+    if expires is not None and expires - now < CERTIFICATE_WARNING:
+        reasons.append(f"certificate expires {expires:%Y-%m-%d}")
     if state == "online":
         for channel in channels:
             if channel.delivering is False:
@@ -84,6 +91,10 @@ def attention(state: DeviceState, health: DeviceHealth, channels: list[ChannelHe
     return reasons
 
 
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 def device_health(
     status: str | None,
     fresh: bool,
@@ -91,6 +102,7 @@ def device_health(
     stats: dict[str, Any] | None,
     stats_at: datetime | None,
     channels: list[ChannelHealth],
+    now: datetime,
 ) -> DeviceHealth:
     detail = status_detail or {}
     figures = stats or {}
@@ -104,7 +116,8 @@ def device_health(
         disk_free_bytes=figures.get("disk_free_bytes"),
         disk_total_bytes=figures.get("disk_total_bytes"),
         stats_at=stats_at,
+        certificate_expires_at=_when(figures.get("certificate_expires_at")),
         attention=[],
     )
-    health.attention = attention(state, health, channels)
+    health.attention = attention(state, health, channels, now)
     return health

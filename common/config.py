@@ -19,7 +19,12 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # the plate rectified by its predicted corners, and each a little wider and tighter.
 CropView = Literal["box", "box_wide", "box_tight", "rectified", "rectified_wide", "rectified_tight"]
 CROP_VIEWS: tuple[CropView, ...] = (
-    "box", "box_wide", "box_tight", "rectified", "rectified_wide", "rectified_tight"
+    "box",
+    "box_wide",
+    "box_tight",
+    "rectified",
+    "rectified_wide",
+    "rectified_tight",
 )
 
 
@@ -48,6 +53,14 @@ class CameraConfig(_Section):
         default=None, description="x1, y1, x2, y2 as fractions of the frame; plates outside are ignored"
     )
     countries: list[str] = Field(default_factory=list, description="country prior for this channel")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="where the camera stands (WGS 84)")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="where the camera stands (WGS 84)")
+
+    @model_validator(mode="after")
+    def _both_coordinates_or_none(self) -> CameraConfig:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
 
 
 class OnnxRuntimeSettings(_Section):
@@ -137,7 +150,9 @@ class DetectorConfig(ModelConfig):
     # plates against 105 (INT8, with earlier models), for a third more time per photo
     # (edge/inference/second_look.py).
     snapshot_second_looks: int = Field(
-        default=3, ge=0, le=20,
+        default=3,
+        ge=0,
+        le=20,
         description="`recognize`: this many of the strongest boxes that gave no reading are looked at "
         "again, zoomed (0: off)",
     )
@@ -157,7 +172,8 @@ class ReaderConfig(ModelConfig):
         default=True, description="readings that fit no known plate format make no event or result"
     )
     views: list[CropView] = Field(
-        default_factory=lambda: ["box", "rectified"], min_length=1,
+        default_factory=lambda: ["box", "rectified"],
+        min_length=1,
         description="crops of each detection the reader reads; the most probable valid reading wins",
     )
     # Video reads a passing plate in many frames and votes, so it keeps to two views per frame.

@@ -163,6 +163,9 @@ class DeviceStats(_Message):
     channels: dict[Identifier, ChannelStats] = Field(default_factory=dict)
     disk_free_bytes: Counter | None = Field(default=None, description="free space where the outbox lives")
     disk_total_bytes: Counter | None = None
+    certificate_expires_at: UtcDatetime | None = Field(
+        default=None, description="when the device's MQTT client certificate expires, if it uses one"
+    )
 
 
 MessageT = TypeVar("MessageT", bound=_Message)

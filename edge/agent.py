@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -146,7 +147,9 @@ class EdgeAgent:
         )
         self.batcher.start()
         self._events = EventFactory(
-            self.config.site_id, self.config.device_id, self.models.versions,
+            self.config.site_id,
+            self.config.device_id,
+            self.models.versions,
             self.config.store.keep_thumbnails,
         )
         self.metrics.watch(self.state)
@@ -217,8 +220,14 @@ class EdgeAgent:
         capture = CaptureChannel(camera, backoff=self._backoff)
         detector, lock = self._channel_detector(self.models)
         worker = ChannelWorker(
-            capture, detector, self.batcher, self._settings(self.config), self._events,
-            self.dispatcher.submit, observer=self.metrics, detector_lock=lock,
+            capture,
+            detector,
+            self.batcher,
+            self._settings(self.config),
+            self._events,
+            self.dispatcher.submit,
+            observer=self.metrics,
+            detector_lock=lock,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
@@ -346,8 +355,11 @@ class EdgeAgent:
             fps = (processed - before) / (now - then) if now > then else 0.0
             self._stats_marks[worker.channel_id] = (now, processed)
             channels[worker.channel_id] = ChannelStats(
-                fps=round(max(0.0, fps), 2), frames=processed, events=worker.stats.verdicts["event"],
-                online=worker.capture.stats.up, dropped=worker.capture.dropped,
+                fps=round(max(0.0, fps), 2),
+                frames=processed,
+                events=worker.stats.verdicts["event"],
+                online=worker.capture.stats.up,
+                dropped=worker.capture.dropped,
             )
         try:
             disk = shutil.disk_usage(self.config.store.path.parent)
@@ -360,6 +372,7 @@ class EdgeAgent:
             channels=channels,
             disk_free_bytes=free,
             disk_total_bytes=total,
+            certificate_expires_at=certificate_expiry(self.config.mqtt.cert_file),
         )
 
     def health(self) -> tuple[bool, dict[str, Any]]:
@@ -372,7 +385,9 @@ class EdgeAgent:
         dispatcher_ok = self.dispatcher is not None and self.dispatcher.is_alive()
         ok = self.started and not dead and not stalled and dispatcher_ok
         detail = {
-            "started": self.started, "dead_channels": dead, "stalled_channels": stalled,
+            "started": self.started,
+            "dead_channels": dead,
+            "stalled_channels": stalled,
             "event_dispatcher": dispatcher_ok,
         }
         return ok, detail
@@ -398,7 +413,7 @@ class EdgeAgent:
         while not self._stop.wait(interval):
             if watchdog is not None and self.health()[0]:
                 notify("WATCHDOG=1")
-            if time.monotonic() >= next_retention  and self.store is not None:
+            if time.monotonic() >= next_retention and self.store is not None:
                 next_retention = time.monotonic() + RETENTION_INTERVAL_S
                 try:
                     self.store.enforce_retention()
@@ -423,6 +438,19 @@ def agent_version() -> str:
         return "0+unknown"
 
 
+def certificate_expiry(path: Path | None) -> datetime | None:
+    """notAfter of the PEM certificate at `path`; None without one or when it cannot be read."""
+    if path is None:
+        return None
+    from cryptography import x509
+
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read the MQTT client certificate %s: %s", path, exc)
+        return None
+
+
 def open_store(config: EdgeConfig) -> AgentStore:
     """The encrypted event store named by the config, its key loaded (or created on first run)."""
     from edge.store import EventStore
@@ -437,10 +465,12 @@ def _start_publisher(agent: EdgeAgent) -> EventPublisher:
     applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
     assert agent.models is not None and agent.store is not None
     publisher = SyncPublisher(
-        agent.config, agent.store, agent_version=agent_version(),
+        agent.config,
+        agent.store,
+        agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
-        config_applier=applier, stats_source=agent.agent_stats,
+        config_applier=applier,
+        stats_source=agent.agent_stats,
     )
     publisher.start()
     return publisher
-

@@ -1,17 +1,20 @@
-"""Login (OAuth2 password flow) and who-am-I."""
+"""Login (OAuth2 password flow), session refresh and logout, who-am-I and the user's UI language."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from central import audit, metrics
-from central.api.deps import ContextDep, SessionDep, Viewer, client_address
-from central.api.schemas import MeOut, TokenOut
+from central.api.deps import ClaimsDep, ContextDep, SessionDep, Viewer, client_address
+from central.api.schemas import MeOut, MeUpdate, TokenOut
+from central.auth import sessions
 from central.auth.users import authenticate
+from central.db.models import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -48,6 +51,39 @@ def login(
     return TokenOut(access_token=token, expires_in=int(ctx.tokens.lifetime.total_seconds()), role=user.role)
 
 
+@router.post("/refresh")
+def refresh_token(user: Viewer, claims: ClaimsDep, ctx: ContextDep, session: SessionDep) -> TokenOut:
+    """Trade a live token for a fresh one (the old one is revoked) until the session's maximum age."""
+    max_age = timedelta(hours=ctx.config.auth.session_max_hours)
+    try:
+        token, expires = sessions.refresh(session, ctx.tokens, claims, user.role, max_age)
+    except sessions.SessionError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), {"WWW-Authenticate": "Bearer"}) from exc
+    session.commit()
+    remaining = max(0, int((expires - datetime.now(UTC)).total_seconds()))
+    return TokenOut(access_token=token, expires_in=remaining, role=user.role)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, user: Viewer, claims: ClaimsDep, session: SessionDep) -> None:
+    """Revoke this token: it is refused from now on, wherever a copy of it is."""
+    sessions.revoke(session, claims)
+    audit.record(session, user.username, "logout", {}, client_address(request))
+    session.commit()
+
+
 @router.get("/me")
-def me(user: Viewer) -> MeOut:
-    return MeOut(username=user.username, role=user.role)
+def me(user: Viewer, session: SessionDep) -> MeOut:
+    account = session.get(User, user.username)
+    return MeOut(username=user.username, role=user.role, language=account.language if account else None)
+
+
+@router.patch("/me")
+def update_me(user: Viewer, session: SessionDep, change: MeUpdate) -> MeOut:
+    """The signed-in user's own preferences (the UI language)."""
+    account = session.get(User, user.username)
+    if account is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account is unknown")
+    account.language = change.language
+    session.commit()
+    return MeOut(username=user.username, role=user.role, language=account.language)

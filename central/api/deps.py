@@ -10,7 +10,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from central.auth.tokens import TokenError
+from central.auth.sessions import is_revoked
+from central.auth.tokens import TokenClaims, TokenError
 from central.auth.users import role_at_least
 from central.context import AppContext
 from central.db.models import User
@@ -39,12 +40,20 @@ def get_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> Iterator[Sessio
         yield session
 
 
-def principal_for_token(ctx: AppContext, session: Session, token: str) -> Principal:
-    """Check signature, expiry and that the account still exists, is enabled and was not reset."""
+def claims_for_token(ctx: AppContext, session: Session, token: str) -> TokenClaims:
+    """Check signature, expiry and that the token was not signed out."""
     try:
         claims = ctx.tokens.verify(token)
     except TokenError as exc:
         raise AuthError(str(exc)) from exc
+    if is_revoked(session, claims):
+        raise AuthError("token was signed out")
+    return claims
+
+
+def principal_for_token(ctx: AppContext, session: Session, token: str) -> Principal:
+    """Check the token, and that the account still exists, is enabled and was not reset."""
+    claims = claims_for_token(ctx, session, token)
     user = session.get(User, claims.username)
     if user is None or user.disabled:
         raise AuthError("account is unknown or disabled")
@@ -67,6 +76,16 @@ def current_user(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), {"WWW-Authenticate": "Bearer"}) from exc
 
 
+def current_claims(
+    ctx: Annotated[AppContext, Depends(get_ctx)],
+    session: Annotated[Session, Depends(get_session)],
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> TokenClaims:
+    """The caller's token claims (for logout and refresh), after the same checks as current_user."""
+    current_user(ctx, session, token)  # refuses (401) a missing, bad, revoked or stale token
+    return ctx.tokens.verify(token or "")
+
+
 def require(role: str) -> Callable[[Principal], Principal]:
     def dependency(user: Annotated[Principal, Depends(current_user)]) -> Principal:
         if not role_at_least(user.role, role):
@@ -87,6 +106,7 @@ def client_address(request: Request) -> str:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ClaimsDep = Annotated[TokenClaims, Depends(current_claims)]
 ContextDep = Annotated[AppContext, Depends(get_ctx)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Operator = Annotated[Principal, Depends(require("operator"))]

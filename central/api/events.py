@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from central import audit, metrics
 from central.api.deps import SessionDep, Viewer, client_address
@@ -20,11 +21,7 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 IdText = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-@router.get("")
-def search(
-    request: Request,
-    user: Viewer,
-    session: SessionDep,
+def event_query(
     plate: Annotated[str | None, Query(max_length=32, description="plate, Cyrillic or Latin")] = None,
     match: Annotated[PlateMatch, Query(description="exact, prefix, or fuzzy (one edit, OCR homoglyphs)")] = (
         PlateMatch.exact
@@ -35,16 +32,30 @@ def search(
     country: Annotated[str | None, Query(max_length=8)] = None,
     since: Annotated[datetime | None, Query(description="captured at or after (ISO 8601 with zone)")] = None,
     until: Annotated[datetime | None, Query(description="captured before (ISO 8601 with zone)")] = None,
+) -> EventQuery:
+    """The search filters, shared by the search and the exports."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+    return EventQuery(plate, match, site, device, channel, country, since, until)
+
+
+Filters = Annotated[EventQuery, Depends(event_query)]
+
+
+@router.get("")
+def search(
+    request: Request,
+    user: Viewer,
+    session: SessionDep,
+    filters: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     count: Annotated[
         bool, Query(description="also count the matches (up to 10,000), first page only")
     ] = False,
 ) -> EventPage:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
-    query = EventQuery(plate, match, site, device, channel, country, since, until, limit, cursor)
+    query = replace(filters, limit=limit, cursor=cursor)
     started = time.perf_counter()
     try:
         page = search_events(session, query)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +17,12 @@ from central.db.models import AuditEntry, DeadLetter
 from central.search import as_utc
 
 router = APIRouter(tags=["operations"])
+
+
+def _zoned(name: str, value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+    return as_utc(value)
 
 
 @router.get("/api/health")
@@ -51,11 +58,21 @@ def audit_log(
     _user: Admin,
     session: SessionDep,
     username: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=32, description="e.g. search, login, export")] = None,
+    since: Annotated[datetime | None, Query(description="at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[datetime | None, Query(description="before (ISO 8601 with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
+    """Newest first; every filter given must hold."""
     statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if username is not None:
         statement = statement.where(AuditEntry.username == username)
+    if action is not None:
+        statement = statement.where(AuditEntry.action == action)
+    if since is not None:
+        statement = statement.where(AuditEntry.at >= _zoned("since", since))
+    if until is not None:
+        statement = statement.where(AuditEntry.at < _zoned("until", until))
     return [
         AuditOut(at=as_utc(e.at), username=e.username, action=e.action, detail=e.detail, client=e.client)
         for e in session.scalars(statement)
@@ -64,9 +81,22 @@ def audit_log(
 
 @router.get("/api/v1/dead-letters")
 def dead_letters(
-    _user: Admin, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _user: Admin,
+    session: SessionDep,
+    kind: Annotated[str | None, Query(max_length=32, description="the reason class, e.g. invalid")] = None,
+    topic: Annotated[str | None, Query(max_length=200, description="topic contains this text")] = None,
+    since: Annotated[datetime | None, Query(description="received at or after (ISO 8601 with zone)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterOut]:
-    rows = session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit))
+    """Newest first; every filter given must hold."""
+    statement = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+    if kind is not None:
+        statement = statement.where(DeadLetter.kind == kind)
+    if topic is not None:
+        statement = statement.where(DeadLetter.topic.contains(topic, autoescape=True))
+    if since is not None:
+        statement = statement.where(DeadLetter.received_at >= _zoned("since", since))
+    rows = session.scalars(statement)
     return [
         DeadLetterOut(
             id=d.id,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from central.db.models import Channel, Device, DeviceConfig, Event
 from central.device_health import ChannelHealth, DeviceHealth, channel_health, device_health
@@ -137,6 +137,13 @@ class TokenOut(BaseModel):
 class MeOut(BaseModel):
     username: str
     role: str
+    language: str | None = Field(default=None, description="UI language the user chose; null: not chosen")
+
+
+class MeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["en", "ru"] = Field(description="UI language: en or ru")
 
 
 class AuditOut(BaseModel):
@@ -162,7 +169,7 @@ def device_out(device: Device, channels: list[Channel], now: datetime, online_ti
     detail = device.status_detail or {}
     per_channel = [channel_health(c.channel_id, _utc(c.last_event_at), device.stats or {}) for c in channels]
     health = device_health(
-        device.status, fresh, device.status_detail, device.stats, _utc(device.stats_at), per_channel
+        device.status, fresh, device.status_detail, device.stats, _utc(device.stats_at), per_channel, now
     )
     return DeviceOut(
         device_id=device.device_id,

@@ -33,7 +33,9 @@ Until = Annotated[
 Site = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-def _window(since: datetime | None, until: datetime | None, default: timedelta, site: str | None) -> Window:
+def window_or_422(
+    since: datetime | None, until: datetime | None, default: timedelta, site: str | None
+) -> Window:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
@@ -54,7 +56,7 @@ def events_timeline(
     group_by: GroupBy = GroupBy.site,
 ) -> list[TimelinePoint]:
     """Events per UTC hour or day, per site or camera."""
-    window = _window(since, until, timedelta(days=1 if bucket is Bucket.hour else 30), site)
+    window = window_or_422(since, until, timedelta(days=1 if bucket is Bucket.hour else 30), site)
     try:
         return timeline(session, window, bucket, group_by)
     except StatsError as exc:
@@ -71,7 +73,7 @@ def camera_stats(
     low_confidence: Annotated[float, Query(ge=0, le=1, description="a read below this is 'unsure'")] = 0.7,
 ) -> list[CameraStats]:
     """Per camera: events, events per hour, mean confidence, unsure and grammar-valid shares."""
-    return cameras(session, _window(since, until, timedelta(days=1), site), low_confidence)
+    return cameras(session, window_or_422(since, until, timedelta(days=1), site), low_confidence)
 
 
 @router.get("/plates")
@@ -88,7 +90,7 @@ def plate_stats(
     limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 20,
 ) -> list[PlateStats]:
     """Busiest plates in the window; min_events > 1 lists repeat visitors. Audited: it names plates."""
-    window = _window(since, until, timedelta(days=1), site)
+    window = window_or_422(since, until, timedelta(days=1), site)
     try:
         found = plates(session, window, min_events, limit)
     except StatsError as exc:

@@ -1,4 +1,9 @@
-"""JWT access tokens (HS256) signed with a secret kept in a file, generated on first run."""
+"""JWT access tokens (HS256) signed with a secret kept in a file, generated on first run.
+
+Sessions slide: a client trades a live token for a fresh one (`refresh`) until the session's
+maximum age, counted from the sign-in (`auth_time`), runs out. Each token has an id (`jti`) so
+logout can revoke exactly that token (central.auth.sessions).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ class TokenClaims:
     role: str
     issued_at: datetime
     expires_at: datetime
+    token_id: str
+    session_started: datetime
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -54,10 +61,20 @@ class TokenService:
         self._secret = secret
         self.lifetime = lifetime
 
-    def issue(self, username: str, role: str, now: datetime | None = None) -> tuple[str, datetime]:
+    def issue(
+        self,
+        username: str,
+        role: str,
+        now: datetime | None = None,
+        session_started: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> tuple[str, datetime]:
+        """A token for `username`; `session_started` carries the sign-in time over a refresh, and
+        `not_after` cuts the token's life short (the session's maximum age)."""
         now = now or datetime.now(UTC)
-        expires = now + self.lifetime
+        expires = now + self.lifetime if not_after is None else min(now + self.lifetime, not_after)
         claims = {
+            "auth_time": round((session_started or now).timestamp(), 6),
             "sub": username,
             "role": role,
             # Sub-second iat (RFC 7519 allows it): a password change revokes tokens issued just before it.
@@ -77,7 +94,7 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                options={"require": ["sub", "role", "iat", "exp", "iss", "aud"]},
+                options={"require": ["sub", "role", "iat", "exp", "iss", "aud", "jti"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("token has expired") from exc
@@ -85,9 +102,14 @@ class TokenService:
             raise TokenError(f"invalid token: {exc}") from exc
         if not isinstance(claims["sub"], str) or not isinstance(claims["role"], str):
             raise TokenError("invalid token: malformed claims")
+        jti, auth_time = claims.get("jti"), claims.get("auth_time", claims["iat"])
+        if not isinstance(jti, str) or not isinstance(auth_time, int | float):
+            raise TokenError("invalid token: malformed claims")
         return TokenClaims(
             username=claims["sub"],
             role=claims["role"],
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            token_id=jti,
+            session_started=datetime.fromtimestamp(auth_time, UTC),
         )

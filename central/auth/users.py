@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -68,6 +69,35 @@ def set_role(session: Session, username: str, role: str) -> User:
     user.role = role
     user.tokens_valid_after = datetime.now(UTC)
     return user
+
+
+def set_disabled(session: Session, username: str, disabled: bool) -> User:
+    user = session.get(User, username)
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    user.disabled = disabled
+    user.tokens_valid_after = datetime.now(UTC)  # a disabled account's sessions end at once
+    return user
+
+
+def keep_an_admin(session: Session, username: str, role: str | None, disabled: bool | None) -> None:
+    """Refuse (over HTTP) to demote or disable the last enabled admin: nobody could administer central
+    from the UI after. The CLI, run by whoever holds the database, may still do it."""
+    user = session.get(User, username)
+    if user is None or user.role != "admin" or user.disabled:
+        return
+    if (role is None or role == "admin") and not disabled:
+        return
+    others = session.scalars(
+        select(User.username).where(User.role == "admin", User.disabled.is_(False), User.username != username)
+    ).first()
+    if others is None:
+        raise UserError("this is the last enabled admin; make another admin first")
+
+
+def one_time_password() -> str:
+    """A random password to hand over once (16 URL-safe characters, about 96 bits)."""
+    return secrets.token_urlsafe(12)
 
 
 def list_users(session: Session) -> list[User]:

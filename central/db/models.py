@@ -150,6 +150,17 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     # Tokens issued before this instant are refused: changing a password logs out old sessions.
     tokens_valid_after: Mapped[datetime] = mapped_column(Timestamp)
+    language: Mapped[str | None] = mapped_column(String(8), doc="the UI language the user chose")
+
+
+class RevokedToken(Base):
+    """A token signed out before it expired; kept until its expiry, after which it is refused anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class AuditEntry(Base):

@@ -50,4 +50,3 @@ class Backoff:
 
     def reset(self) -> None:
         self._attempt = 0
-

@@ -256,6 +256,7 @@ class SyncPublisher:
             channels=agent.channels,
             disk_free_bytes=agent.disk_free_bytes,
             disk_total_bytes=agent.disk_total_bytes,
+            certificate_expires_at=agent.certificate_expires_at,
             outbox_pending=self._outbox.pending_count(),
             published=counters.published,
             acked=counters.acked,

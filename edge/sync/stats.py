@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from common.messages import ChannelStats
 
@@ -16,6 +17,7 @@ class AgentStats:
     channels: dict[str, ChannelStats] = field(default_factory=dict)
     disk_free_bytes: int | None = None  # where the store lives; None when it cannot be read
     disk_total_bytes: int | None = None
+    certificate_expires_at: datetime | None = None  # the MQTT client certificate's notAfter
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from central.auth.users import set_password
 def test_login_gives_a_token_that_opens_the_api(sqlite_api: TestClient) -> None:
     headers = login(sqlite_api, "viewer")
     me = sqlite_api.get("/api/v1/auth/me", headers=headers)
-    assert me.status_code == 200 and me.json() == {"username": "victor", "role": "viewer"}
+    assert me.status_code == 200 and me.json() == {"username": "victor", "role": "viewer", "language": None}
 
 
 def test_no_token_wrong_password_are_refused(sqlite_api: TestClient) -> None:

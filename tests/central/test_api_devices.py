@@ -64,6 +64,7 @@ def test_device_health_and_attention(api: TestClient, engine: Engine) -> None:
             outbox_pending=5000,
             disk_free_bytes=1_000,
             disk_total_bytes=100_000,
+            certificate_expires_at=datetime(2026, 1, 2, tzinfo=UTC),
         ),
         status_message("offline", site="south", device="yard1"),
         status_message("online", site="east", device="fine1"),
@@ -79,9 +80,11 @@ def test_device_health_and_attention(api: TestClient, engine: Engine) -> None:
     assert gate["health"]["attention"] == [
         "outbox backlog 5000",
         "disk 1% free",
+        "certificate expires 2026-01-02",
         "in: 40% frames dropped",
         "out: no frames",
     ]
+    assert gate["health"]["certificate_expires_at"].startswith("2026-01-02")
     by_channel = {c["channel_id"]: c for c in gate["channel_health"]}
     assert (
         by_channel["in"]["fps"] == 12.5

@@ -80,3 +80,13 @@ def test_not_yaml_and_not_a_mapping_are_clear_errors(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_edge_config(tmp_path / "nope.yaml")
+
+
+def test_camera_coordinates_are_optional_and_checked() -> None:
+    located = parse_edge_config({"cameras": [{"id": "gate", "source": "x", "lat": 55.75, "lon": 37.62}]})
+    assert (located.cameras[0].lat, located.cameras[0].lon) == (55.75, 37.62)
+    assert parse_edge_config({"cameras": [{"id": "gate", "source": "x"}]}).cameras[0].lat is None
+    with pytest.raises(ConfigError, match="lat"):
+        parse_edge_config({"cameras": [{"id": "gate", "source": "x", "lat": 95, "lon": 0}]})
+    with pytest.raises(ConfigError, match="both lat and lon"):
+        parse_edge_config({"cameras": [{"id": "gate", "source": "x", "lat": 55.0}]})

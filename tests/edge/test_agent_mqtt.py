@@ -66,3 +66,31 @@ def test_events_reach_the_broker_and_leave_the_outbox(tmp_path: Path, broker: Lo
         client.disconnect()
     plates = sorted(PlateEvent.from_json(payload).plate.latin for payload in received)
     assert plates == ["A123BC77", "O789PT50"]
+
+
+def test_certificate_expiry_is_read_from_the_client_certificate(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    from edge.agent import certificate_expiry
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "box7")])
+    not_after = datetime(2027, 3, 4, 5, 6, 7, tzinfo=UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(not_after - timedelta(days=365)).not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    path = tmp_path / "client.pem"
+    path.write_bytes(certificate.public_bytes(Encoding.PEM))
+    assert certificate_expiry(path) == not_after
+    assert certificate_expiry(None) is None
+    (tmp_path / "broken.pem").write_text("not a certificate")
+    assert certificate_expiry(tmp_path / "broken.pem") is None
+    assert certificate_expiry(tmp_path / "missing.pem") is None

@@ -1,0 +1,122 @@
+"""User administration for admins: list, create, change role, disable, reset password. Audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from central import audit
+from central.api.deps import Admin, SessionDep, client_address
+from central.auth.users import (
+    UserError,
+    add_user,
+    keep_an_admin,
+    list_users,
+    one_time_password,
+    set_disabled,
+    set_password,
+    set_role,
+)
+from central.db.models import User
+from central.search import as_utc
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+Role = Literal["viewer", "operator", "admin"]
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    disabled: bool
+    created_at: datetime
+    language: str | None
+
+    @classmethod
+    def from_row(cls, row: User) -> UserOut:
+        return cls(
+            username=row.username,
+            role=row.role,
+            disabled=row.disabled,
+            created_at=as_utc(row.created_at),
+            language=row.language,
+        )
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    role: Role = "viewer"
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class OneTimePassword(BaseModel):
+    username: str
+    one_time_password: str = Field(description="shown once; central keeps only its hash")
+
+
+def _refuse(exc: UserError) -> HTTPException:
+    missing = str(exc).startswith("no user")
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND if missing else status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)
+    )
+
+
+@router.get("")
+def users(_admin: Admin, session: SessionDep) -> list[UserOut]:
+    return [UserOut.from_row(u) for u in list_users(session)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_user(request: Request, admin: Admin, session: SessionDep, body: UserCreate) -> OneTimePassword:
+    password = one_time_password()
+    try:
+        add_user(session, body.username, password, body.role)
+    except UserError as exc:
+        raise _refuse(exc) from exc
+    detail = {"user": body.username, "role": body.role}
+    audit.record(session, admin.username, "user_create", detail, client_address(request))
+    session.commit()
+    return OneTimePassword(username=body.username, one_time_password=password)
+
+
+@router.patch("/{username}")
+def change_user(
+    username: str, request: Request, admin: Admin, session: SessionDep, body: UserChange
+) -> UserOut:
+    try:
+        keep_an_admin(session, username, body.role, body.disabled)
+        if body.role is not None:
+            user = set_role(session, username, body.role)
+        if body.disabled is not None:
+            user = set_disabled(session, username, body.disabled)
+        if body.role is None and body.disabled is None:
+            raise UserError("nothing to change: give role or disabled")
+    except UserError as exc:
+        raise _refuse(exc) from exc
+    detail = {"user": username, **body.model_dump(exclude_none=True)}
+    audit.record(session, admin.username, "user_change", detail, client_address(request))
+    session.commit()
+    return UserOut.from_row(user)
+
+
+@router.post("/{username}/password-reset")
+def reset_password(username: str, request: Request, admin: Admin, session: SessionDep) -> OneTimePassword:
+    """A new random password; the user's sessions end at once."""
+    password = one_time_password()
+    try:
+        set_password(session, username, password)
+    except UserError as exc:
+        raise _refuse(exc) from exc
+    audit.record(session, admin.username, "password_reset", {"user": username}, client_address(request))
+    session.commit()
+    return OneTimePassword(username=username, one_time_password=password)

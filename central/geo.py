@@ -1,0 +1,100 @@
+"""Sites and cameras as GeoJSON (RFC 7946) with their event counts, for a GIS to draw.
+
+A camera's coordinates are the `lat`/`lon` of its entry in the newest config central pushed to its
+device (common.config.CameraConfig); a camera without them is a feature with a null geometry.
+A site is a MultiPoint of its located cameras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from central.db.models import Channel, Device, DeviceConfig, Event
+from central.stats import Window
+
+
+def _camera_coordinates(session: Session) -> dict[tuple[str, str], tuple[float, float]]:
+    newest = (
+        select(DeviceConfig.device_id, func.max(DeviceConfig.version).label("version"))
+        .group_by(DeviceConfig.device_id)
+        .subquery()
+    )
+    configs = session.scalars(
+        select(DeviceConfig).join(
+            newest,
+            (DeviceConfig.device_id == newest.c.device_id) & (DeviceConfig.version == newest.c.version),
+        )
+    )
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for config in configs:
+        for camera in config.config.get("cameras") or []:
+            lat, lon = camera.get("lat"), camera.get("lon")
+            if isinstance(lat, int | float) and isinstance(lon, int | float):
+                out[(config.device_id, str(camera.get("id")))] = (float(lat), float(lon))
+    return out
+
+
+def feature_collection(session: Session, window: Window) -> dict[str, Any]:
+    counts = {
+        (row.device_id, row.channel_id): int(row.events)
+        for row in session.execute(
+            window.where(select(Event.device_id, Event.channel_id, func.count().label("events"))).group_by(
+                Event.device_id, Event.channel_id
+            )
+        )
+    }
+    where = _camera_coordinates(session)
+    statement = select(Device.site_id, Channel.device_id, Channel.channel_id).join(
+        Device, Device.device_id == Channel.device_id
+    )
+    if window.site_id is not None:
+        statement = statement.where(Device.site_id == window.site_id)
+    cameras: list[dict[str, Any]] = []
+    sites: dict[str, dict[str, Any]] = {}
+    for site_id, device_id, channel_id in session.execute(
+        statement.order_by(Device.site_id, Channel.device_id)
+    ):
+        point = where.get((device_id, channel_id))
+        events = counts.get((device_id, channel_id), 0)
+        cameras.append(
+            {
+                "type": "Feature",
+                "id": f"{device_id}/{channel_id}",
+                # GeoJSON positions are [longitude, latitude].
+                "geometry": None if point is None else {"type": "Point", "coordinates": [point[1], point[0]]},
+                "properties": {
+                    "kind": "camera",
+                    "site_id": site_id,
+                    "device_id": device_id,
+                    "channel_id": channel_id,
+                    "events": events,
+                },
+            }
+        )
+        site = sites.setdefault(site_id, {"points": [], "events": 0, "cameras": 0})
+        site["events"] += events
+        site["cameras"] += 1
+        if point is not None:
+            site["points"].append([point[1], point[0]])
+    site_features = [
+        {
+            "type": "Feature",
+            "id": site_id,
+            "geometry": {"type": "MultiPoint", "coordinates": site["points"]} if site["points"] else None,
+            "properties": {
+                "kind": "site",
+                "site_id": site_id,
+                "events": site["events"],
+                "cameras": site["cameras"],
+            },
+        }
+        for site_id, site in sites.items()
+    ]
+    return {
+        "type": "FeatureCollection",
+        "features": site_features + cameras,
+        "properties": {"since": window.since.isoformat(), "until": window.until.isoformat()},
+    }
