@@ -30,6 +30,18 @@ class ChannelHealth(BaseModel):
     delivering: bool | None = Field(description="the camera is delivering frames (from the last stats)")
 
 
+class Attention(BaseModel):
+    """One reason a device needs a look: a code and its parameters (for a UI to translate), and
+    the same in English."""
+
+    code: Literal[
+        "offline", "silent", "unknown", "outbox_backlog", "disk_low", "certificate_expiring", "no_frames",
+        "frames_dropped",
+    ]  # fmt: skip
+    text: str
+    params: dict[str, str | int]
+
+
 class DeviceHealth(BaseModel):
     state: DeviceState = Field(
         description="online; offline (said so, or its Will); silent (online but unheard past the timeout); "
@@ -43,7 +55,9 @@ class DeviceHealth(BaseModel):
     disk_total_bytes: int | None
     stats_at: datetime | None
     certificate_expires_at: datetime | None
-    attention: list[str] = Field(description="why an operator should look at this device; empty when fine")
+    attention: list[Attention] = Field(
+        description="why an operator should look at this device; empty when fine"
+    )
 
 
 def device_state(status: str | None, fresh: bool) -> DeviceState:
@@ -67,27 +81,40 @@ def channel_health(channel_id: str, last_event_at: datetime | None, stats: dict[
     )
 
 
+def _reason(code: str, text: str, **params: str | int) -> Attention:
+    return Attention(code=code, text=text, params=params)
+
+
 def attention(
     state: DeviceState, health: DeviceHealth, channels: list[ChannelHealth], now: datetime
-) -> list[str]:
+) -> list[Attention]:
     reasons = []
     if state != "online":
-        reasons.append({"offline": "offline", "silent": "not heard from", "unknown": "never reported"}[state])
+        text = {"offline": "offline", "silent": "not heard from", "unknown": "never reported"}[state]
+        reasons.append(_reason(state, text))
     if health.outbox_pending is not None and health.outbox_pending >= OUTBOX_BACKLOG:
-        reasons.append(f"outbox backlog {health.outbox_pending}")
+        reasons.append(
+            _reason("outbox_backlog", f"outbox backlog {health.outbox_pending}", count=health.outbox_pending)
+        )
     free, total = health.disk_free_bytes, health.disk_total_bytes
     if free is not None and total and free / total < DISK_FREE_SHARE:
-        reasons.append(f"disk {free / total:.0%} free")
+        reasons.append(
+            _reason("disk_low", f"disk {free / total:.0%} free", percent=round(100 * free / total))
+        )
     expires = health.certificate_expires_at
     if expires is not None and expires - now < CERTIFICATE_WARNING:
-        reasons.append(f"certificate expires {expires:%Y-%m-%d}")
+        day = f"{expires:%Y-%m-%d}"
+        reasons.append(_reason("certificate_expiring", f"certificate expires {day}", date=day))
     if state == "online":
         for channel in channels:
+            name = channel.channel_id
             if channel.delivering is False:
-                reasons.append(f"{channel.channel_id}: no frames")
+                reasons.append(_reason("no_frames", f"{name}: no frames", channel=name))
             seen = (channel.frames or 0) + (channel.dropped or 0)
             if channel.dropped and seen and channel.dropped / seen > DROPPED_SHARE:
-                reasons.append(f"{channel.channel_id}: {channel.dropped / seen:.0%} frames dropped")
+                share = channel.dropped / seen
+                text = f"{name}: {share:.0%} frames dropped"
+                reasons.append(_reason("frames_dropped", text, channel=name, percent=round(100 * share)))
     return reasons
 
 

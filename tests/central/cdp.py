@@ -3,6 +3,7 @@ open a page, evaluate JavaScript, wait for conditions. No selenium, no downloads
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -95,6 +96,19 @@ class Browser:
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression!r} threw: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    def screenshot(self, path: Path, width: int = 1400) -> None:
+        """A PNG of the whole page at `width` CSS pixels."""
+        metrics = {"width": width, "height": 600, "deviceScaleFactor": 1, "mobile": False}
+        self.send("Emulation.setDeviceMetricsOverride", metrics)  # measure at the width, from a short page
+        height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)") or 600)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": max(600, height), "deviceScaleFactor": 1, "mobile": False},
+        )
+        shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
 
     def navigate(self, url: str) -> None:
         self.send("Page.navigate", {"url": url})

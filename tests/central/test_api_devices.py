@@ -77,13 +77,18 @@ def test_device_health_and_attention(api: TestClient, engine: Engine) -> None:
         "reader": "ocr-3",
     }
     assert gate["health"]["outbox_pending"] == 5000 and gate["health"]["disk_free_bytes"] == 1_000
-    assert gate["health"]["attention"] == [
+    assert [a["text"] for a in gate["health"]["attention"]] == [
         "outbox backlog 5000",
         "disk 1% free",
         "certificate expires 2026-01-02",
         "in: 40% frames dropped",
         "out: no frames",
     ]
+    assert gate["health"]["attention"][3] == {
+        "code": "frames_dropped",
+        "text": "in: 40% frames dropped",
+        "params": {"channel": "in", "percent": 40},
+    }
     assert gate["health"]["certificate_expires_at"].startswith("2026-01-02")
     by_channel = {c["channel_id"]: c for c in gate["channel_health"]}
     assert (
@@ -94,7 +99,11 @@ def test_device_health_and_attention(api: TestClient, engine: Engine) -> None:
     assert by_channel["out"]["delivering"] is False
     # Offline is a state of its own, not "online" in another colour; an unknown figure stays unknown.
     yard = devices["yard1"]["health"]
-    assert yard["state"] == "offline" and yard["attention"] == ["offline"] and yard["outbox_pending"] is None
+    assert (
+        yard["state"] == "offline"
+        and [a["code"] for a in yard["attention"]] == ["offline"]
+        and yard["outbox_pending"] is None
+    )
     assert devices["fine1"]["health"]["attention"] == []
 
 

@@ -1,8 +1,13 @@
-"""The operator web UI end to end in headless Chromium: sign in, search, crop, detail, live feed, devices."""
+"""The operator console end to end in headless Chromium: every view, with assertions on what it shows.
+
+Each view is also photographed; set ANPR_SCREENSHOTS_DIR=docs/screenshots to refresh the pictures
+docs/central.md shows (otherwise they go to the test's temporary folder).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -13,16 +18,20 @@ from pathlib import Path
 import pytest
 import uvicorn
 from cdp import Browser, find_chromium
-from central_factories import event_message, make_event, status_message
+from central_factories import event_message, make_event, stats_message, status_message
 from conftest import PASSWORD, make_central_app
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from central.db.models import DeadLetter
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
 
 pytestmark = pytest.mark.browser
 CHROMIUM = find_chromium()
+ZONE = "Europe/Moscow"  # the browser's zone in these tests: UTC+3 all year, so times are checkable
 
 
 @pytest.fixture
@@ -51,8 +60,15 @@ def browser() -> Iterator[Browser]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     driver = Browser(CHROMIUM)
+    driver.send("Page.enable")
+    driver.send("Emulation.setTimezoneOverride", {"timezoneId": ZONE})
     yield driver
     driver.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    return Path(os.environ.get("ANPR_SCREENSHOTS_DIR") or tmp_path / "screenshots")
 
 
 def _ingest(app: FastAPI, *messages: tuple[str, bytes]) -> None:
@@ -62,71 +78,231 @@ def _ingest(app: FastAPI, *messages: tuple[str, bytes]) -> None:
     ctx.hub.publish(result.stored)
 
 
-def test_operator_workflow(server: tuple[str, FastAPI], browser: Browser) -> None:
+def _fleet(app: FastAPI, now: datetime) -> None:
+    """Two sites: a healthy gate with two cameras, a yard box gone offline; a day of traffic."""
+    channels = {
+        "cam1": {"fps": 12.5, "frames": 54_000, "events": 40, "online": True, "dropped": 120},
+        "cam2": {"fps": 11.8, "frames": 51_000, "events": 12, "online": True, "dropped": 0},
+    }
+    models = {"detector": "det-2", "reader": "ocr-3"}
+    messages = [
+        status_message("online", site="north", device="gate1", models=models),
+        stats_message(
+            site="north", device="gate1", channels=channels, outbox_pending=3,
+            disk_free_bytes=40 * 2**30, disk_total_bytes=64 * 2**30,
+        ),
+        status_message("offline", site="south", device="yard1"),
+    ]  # fmt: skip
+    regulars = ["А123ВС77", "Х999ХХ50", "О777ОО99", "К001КК197"]
+    for i in range(36):
+        plate = regulars[i % 4] if i % 3 else f"В{100 + i:03d}ВВ01"
+        site, device = ("south", "yard1") if i % 5 == 0 else ("north", "gate1")
+        channel = "cam2" if i % 4 == 3 and device == "gate1" else "cam1"
+        at = now - timedelta(hours=23) + timedelta(minutes=37 * i)
+        confidence = 0.6 + (i % 4) / 10
+        event = make_event(plate, site=site, device=device, channel=channel, at=at, confidence=confidence)
+        messages.append(event_message(event))
+    _ingest(app, *messages)
+    with Session(app.state.ctx.engine) as session, session.begin():
+        session.add(
+            DeadLetter(
+                received_at=now, topic="anpr/v1/north/gate1/events", kind="invalid",
+                reason="plate.text: too long", payload=b"{}",
+            )
+        )  # fmt: skip
+
+
+def _sign_in(browser: Browser, user: str, password: str = PASSWORD) -> None:
+    browser.evaluate(f"""document.querySelector('#username').value = {json.dumps(user)};
+        document.querySelector('#password').value = {json.dumps(password)};
+        document.querySelector('#login-form').requestSubmit()""")
+
+
+def _text(browser: Browser, selector: str) -> str | None:
+    return browser.evaluate(f"document.querySelector({json.dumps(selector)})?.textContent")
+
+
+def _wait_text(browser: Browser, selector: str, text: str) -> None:
+    browser.wait_for(f"document.querySelector({json.dumps(selector)})?.textContent === {json.dumps(text)}")
+
+
+def _choose(browser: Browser, selector: str, value: str) -> None:
+    """Set a form field as a user would, change event included."""
+    browser.evaluate(f"""{{ const field = document.querySelector({json.dumps(selector)});
+        field.value = {json.dumps(value)}; field.dispatchEvent(new Event('change', {{bubbles: true}})) }}""")
+
+
+def _submit(browser: Browser, form: str) -> None:
+    browser.evaluate(f"document.querySelector({json.dumps(form)}).requestSubmit()")
+
+
+def _texts(browser: Browser, selector: str) -> list[str]:
+    return browser.evaluate(f"[...document.querySelectorAll({json.dumps(selector)})].map(n => n.textContent)")
+
+
+def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Path) -> None:
     url, app = server
-    now = datetime.now(UTC)
-    _ingest(
-        app,
-        status_message("online", site="north", device="gate1"),
-        event_message(make_event("А123ВС77", site="north", device="gate1", at=now - timedelta(minutes=5))),
-        event_message(make_event("А123ВС77", site="north", device="gate1", at=now - timedelta(minutes=1))),
-        event_message(make_event("Х999ХХ50", site="north", device="gate1", at=now)),
-    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    _fleet(app, now)
+    with TestClient(app) as client:
+        token = client.post("/api/v1/auth/token", data={"username": "oscar", "password": PASSWORD}).json()
+        config = {"cameras": [
+            {"id": "cam1", "source": "rtsp://10.0.0.5/in", "lat": 55.7512, "lon": 37.6184},
+            {"id": "cam2", "source": "rtsp://10.0.0.6/out"},
+        ]}  # fmt: skip
+        operator = {"Authorization": f"Bearer {token['access_token']}"}
+        pushed = client.put("/api/v1/devices/gate1/config", json=config, headers=operator)
+        assert pushed.status_code == 200, pushed.text
+
+    # Sign-in page: the navigation is hidden (a CSS display rule must not beat the hidden attribute).
     browser.navigate(url + "/")
-    browser.wait_for("!document.querySelector('#view-login').hidden")
-
-    # Wrong password first: the form says so.
-    browser.evaluate("""document.querySelector('#username').value = 'victor';
-        document.querySelector('#password').value = 'wrong password!';
-        document.querySelector('#login-form').requestSubmit()""")
+    browser.wait_for("document.body.dataset.ready === 'true'")
+    assert browser.evaluate("getComputedStyle(document.querySelector('#nav')).display") == "none"
+    assert browser.evaluate("document.querySelector('#view-login').hidden") is False
+    browser.screenshot(shots / "login.png")
+    _sign_in(browser, "victor", "wrong password!")
     browser.wait_for("document.querySelector('#login-error').textContent.includes('wrong')")
-    browser.evaluate(f"""document.querySelector('#password').value = {json.dumps(PASSWORD)};
-        document.querySelector('#login-form').requestSubmit()""")
-    browser.wait_for("!document.querySelector('#nav').hidden")
+    _sign_in(browser, "victor")
+    browser.wait_for("getComputedStyle(document.querySelector('#nav')).display === 'flex'")
     assert browser.evaluate("document.querySelector('#whoami').textContent") == "victor (viewer)"
+    assert browser.evaluate("document.querySelector('#nav-admin').hidden") is True  # not for viewers
 
-    # Search in Latin for a plate stored in Cyrillic: both passages, newest first, with crops.
-    browser.evaluate("""document.querySelector('#plate').value = 'a123bc77';
-        document.querySelector('#search-form').requestSubmit()""")
-    browser.wait_for("document.querySelectorAll('#results tbody tr[data-event-id]').length === 2")
+    # Dashboard (the landing view): a line per site, camera figures, busiest plates, attention.
+    browser.wait_for("document.querySelectorAll('#dash-chart polyline').length === 2")
+    assert browser.evaluate("document.querySelector('#dash-chart figure').dataset.total") == "36"
+    assert sorted(_texts(browser, "#dash-chart .legend li")) == ["north", "south"]
+    cameras = _texts(browser, "#dash-cameras tbody tr td:first-child")
+    assert cameras == ["north / gate1 / cam1", "north / gate1 / cam2", "south / yard1 / cam1"]
+    busiest = _texts(browser, "#dash-busiest tbody td:first-child")
+    assert len(busiest) == 10 and set(busiest[:4]) == {"А123ВС77", "Х999ХХ50", "О777ОО99", "К001КК197"}
+    repeats = _texts(browser, "#dash-repeats tbody td:first-child")
+    assert set(repeats) == {"А123ВС77", "Х999ХХ50", "О777ОО99", "К001КК197"}  # each seen 6 times
+    attention = _texts(browser, "#dash-attention li")
+    assert len(attention) == 1 and "yard1" in attention[0] and "offline" in attention[0]
+    browser.screenshot(shots / "dashboard.png")
+    _choose(browser, "#dash-split", "camera")
+    browser.wait_for("document.querySelectorAll('#dash-chart polyline').length === 3")
+
+    # Search loads the newest events on opening, counts them, and shows times in the chosen zone.
+    browser.evaluate("location.hash = 'search'")
+    browser.wait_for("document.querySelectorAll('#results tbody tr[data-event-id]').length === 36")
+    assert browser.evaluate("document.querySelector('#result-count').textContent") == "36 events"
     browser.wait_for(
         "[...document.querySelectorAll('#results tbody img')].every(i => i.complete && i.naturalWidth > 0)"
     )
-    plates = browser.evaluate(
-        "[...document.querySelectorAll('#results tbody td.plate')].map(td => td.textContent)"
-    )
-    assert plates == ["А123ВС77", "А123ВС77"]
+    newest = now - timedelta(hours=23) + timedelta(minutes=37 * 35)
+    first_time, time_header = "#results tbody tr td:nth-child(3)", "#results thead th:nth-child(3)"
+    assert _text(browser, first_time) == newest.strftime("%Y-%m-%d %H:%M:%S")  # UTC is the default zone
+    assert _text(browser, time_header) == "Captured (UTC)"
+    _choose(browser, "#tz", ZONE)
+    _wait_text(browser, time_header, f"Captured ({ZONE})")
+    _wait_text(browser, first_time, (newest + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"))
+    # From is read as Moscow wall time too: from the 30th event's minute on, six events remain.
+    since = now - timedelta(hours=23) + timedelta(minutes=37 * 30)
+    wall = (since + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    _choose(browser, "#f-since", wall)
+    _submit(browser, "#search-form")
+    _wait_text(browser, "#result-count", "6 events")
+    _choose(browser, "#f-since", "")
 
-    # Event detail.
-    browser.evaluate("document.querySelector('#results tbody tr[data-event-id]').click()")
-    browser.wait_for("!document.querySelector('#detail').hidden")
-    detail = browser.evaluate("document.querySelector('#detail').textContent")
-    assert "А123ВС77" in detail and "gate1" in detail and "A123BC77" in detail
+    # Site and camera are pick-lists from the API; choosing a site narrows the cameras.
+    assert _texts(browser, "#f-site option")[1:] == ["north", "south"]
+    _choose(browser, "#f-site", "south")
+    assert _texts(browser, "#f-camera option")[1:] == ["yard1 / cam1"]
+    _submit(browser, "#search-form")
+    _wait_text(browser, "#result-count", "8 events")
+    _choose(browser, "#f-site", "")
 
-    # Fuzzy search with OCR look-alikes finds the other plate.
-    browser.evaluate("""document.querySelector('#plate').value = 'X999XX5O';
+    # A swapped pair of characters is one edit: A132BC77 finds А123ВС77.
+    browser.evaluate("""document.querySelector('#plate').value = 'A132BC77';
         document.querySelector('#match').value = 'fuzzy';
         document.querySelector('#search-form').requestSubmit()""")
-    browser.wait_for("""[...document.querySelectorAll('#results tbody td.plate')].map(td => td.textContent)
-        .join() === 'Х999ХХ50'""")
+    _wait_text(browser, "#result-count", "6 events")
+    assert set(_texts(browser, "#results tbody td.plate")) == {"А123ВС77"}
+    browser.evaluate("document.querySelector('#results tbody tr[data-event-id]').click()")
+    browser.wait_for("!document.querySelector('#detail').hidden && !!document.querySelector('#detail img')")
+    detail = browser.evaluate("document.querySelector('#detail').textContent")
+    assert "A123BC77" in detail and "det-1 / ocr-1" in detail
+    browser.screenshot(shots / "search.png")
 
-    # Live feed: follow site north, then a new event arrives.
-    browser.evaluate("document.querySelector('nav [data-view=live]').click()")
+    # Live feed with crops: only the followed site's events arrive.
+    browser.evaluate("location.hash = 'live'")
+    browser.wait_for("document.querySelectorAll('#live-site option').length === 3")
     browser.evaluate("""document.querySelector('#live-site').value = 'north';
         document.querySelector('#live-form').requestSubmit()""")
-    browser.wait_for("document.querySelector('#live-state').textContent === 'following'")
-    _ingest(app, event_message(make_event("О777ОО99", site="north", device="gate1")))
+    browser.wait_for("document.querySelector('#live-state').dataset.state === 'following'")
+    _ingest(app, event_message(make_event("М555ММ77", site="north", device="gate1")))
     _ingest(app, event_message(make_event("В001ВВ01", site="south", device="yard1")))
-    browser.wait_for("document.querySelectorAll('#live-list li').length >= 1")
+    browser.wait_for("!!document.querySelector('#live-list li img')")
     time.sleep(0.3)
-    live = browser.evaluate("[...document.querySelectorAll('#live-list li .plate')].map(s => s.textContent)")
-    assert live == ["О777ОО99"]
+    assert _texts(browser, "#live-list li .plate") == ["М555ММ77"]
+    browser.screenshot(shots / "live.png")
 
-    # Devices.
-    browser.evaluate("document.querySelector('nav [data-view=devices]').click()")
-    browser.wait_for("!!document.querySelector('#devices-table tr[data-device-id=gate1] .online')")
-    row = browser.evaluate("document.querySelector('#devices-table tr[data-device-id=gate1]').textContent")
-    assert "north" in row and "cam1" in row
+    # Devices: health per box; offline is a state of its own, not "online" in red.
+    browser.evaluate("location.hash = 'devices'")
+    browser.wait_for("!!document.querySelector('#devices-table tr[data-device-id=yard1]')")
+    assert _text(browser, "#devices-table tr[data-device-id=yard1] .state") == "offline"
+    gate = _text(browser, "#devices-table tr[data-device-id=gate1]") or ""
+    assert "online" in gate and "0.1.0" in gate and "cam1 12.5 fps" in gate and "40.0 GiB (63 %)" in gate
+    browser.screenshot(shots / "devices.png")
+    browser.evaluate("document.querySelector('#devices-table tr[data-device-id=gate1] a').click()")
+    browser.wait_for("!!document.querySelector('#device-config')")
+    channels = _texts(browser, "#device-channels tbody tr")
+    assert len(channels) == 2 and "12.5" in channels[0] and "120" in channels[0]
+    facts = browser.evaluate("document.querySelector('#device-detail').textContent")
+    assert "detector det-2, reader ocr-3" in facts
+    shown_config = json.loads(browser.evaluate("document.querySelector('#device-config').textContent"))
+    assert shown_config["cameras"][0]["lat"] == 55.7512 and shown_config["device_id"] == "gate1"
+    browser.screenshot(shots / "device.png")
 
-    # No script errors, no CSP violations; only the deliberately failed sign-in shows up.
+    # Logout revokes the token: a copy of it is refused afterwards.
+    old_token = browser.evaluate("sessionStorage.getItem('anpr.token')")
+    browser.evaluate("document.querySelector('#logout').click()")
+    browser.wait_for("!document.querySelector('#view-login').hidden")
+    status = browser.evaluate(
+        f"fetch('/api/v1/auth/me', {{headers: {{Authorization: 'Bearer {old_token}'}}}}).then(r => r.status)"
+    )
+    assert status == 401
+
+    # Administration, as an admin: create a user (one-time password), disable, audit, dead letters.
+    _sign_in(browser, "alice")
+    browser.wait_for("!document.querySelector('#nav-admin').hidden")
+    browser.evaluate("location.hash = 'admin/users'")
+    browser.wait_for("!!document.querySelector('#users-table tr[data-username=victor]')")
+    browser.evaluate("""document.querySelector('#new-username').value = 'nina';
+        document.querySelector('#new-role').value = 'operator';
+        document.querySelector('#user-form').requestSubmit()""")
+    browser.wait_for("!!document.querySelector('#users-table tr[data-username=nina]')")
+    one_time = browser.evaluate("document.querySelector('#one-time-password').textContent")
+    assert len(one_time) >= 16
+    nina = "#users-table tr[data-username=nina]"
+    browser.evaluate(f"document.querySelector('{nina} [data-action=toggle]').click()")
+    _wait_text(browser, f"{nina} .state", "disabled")
+    browser.screenshot(shots / "admin-users.png")
+    browser.evaluate("location.hash = 'admin/audit'")
+    browser.wait_for("document.querySelectorAll('#audit-table tbody tr').length > 3")
+    browser.evaluate("""document.querySelector('#audit-action').value = 'user_create';
+        document.querySelector('#audit-form').requestSubmit()""")
+    browser.wait_for("document.querySelectorAll('#audit-table tbody tr').length === 1")
+    assert "nina" in browser.evaluate("document.querySelector('#audit-table tbody tr').textContent")
+    _choose(browser, "#audit-action", "")
+    _submit(browser, "#audit-form")
+    browser.wait_for("document.querySelectorAll('#audit-table tbody tr').length > 3")
+    browser.screenshot(shots / "admin-audit.png")
+    browser.evaluate("location.hash = 'admin/dead-letters'")
+    browser.wait_for("document.querySelectorAll('#dead-table tbody tr').length === 1")
+    assert "plate.text: too long" in (_text(browser, "#dead-table tbody") or "")
+
+    # Russian, chosen by this user and kept on the server: every label changes.
+    browser.evaluate("location.hash = 'dashboard'")
+    browser.wait_for("document.querySelectorAll('#dash-chart polyline').length >= 1")
+    _choose(browser, "#lang", "ru")
+    browser.wait_for("document.querySelector('nav [data-view=search]').textContent === 'Поиск'")
+    browser.wait_for("document.querySelector('#dash-attention li')?.textContent.includes('не в сети')")
+    assert _text(browser, "#dash-busiest thead th") == "Номер"
+    browser.screenshot(shots / "dashboard-ru.png")
+    bearer = "{headers: {Authorization: 'Bearer ' + sessionStorage.getItem('anpr.token')}}"
+    browser.wait_for(f"fetch('/api/v1/auth/me', {bearer}).then(r => r.json()).then(m => m.language === 'ru')")
+
+    # No script errors and no CSP violations; only the deliberately failed sign-in and revoked token show up.
     assert [e for e in browser.errors if "status of 401" not in e] == []

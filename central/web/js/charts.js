@@ -13,10 +13,13 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
-function niceMax(value) {
-  if (value <= 5) return 5;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
+const TICKS = 4;
+
+/** A whole-number step so that TICKS steps reach at least `value`: 1, 2, 5, 10, 20, 50 ... */
+function tickStep(value) {
+  const rough = Math.max(1, value / TICKS);
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  for (const step of [1, 2, 5, 10]) if (step * magnitude >= rough) return step * magnitude;
   return 10 * magnitude;
 }
 
@@ -24,18 +27,19 @@ function niceMax(value) {
  * buckets: ordered bucket keys (ISO starts); series: [{name, counts: Map(bucket -> n)}];
  * label(bucket): the axis text. Returns a <figure> with the SVG and a legend.
  */
-export function lineChart(buckets, series, label, { width = 760, height = 240, emptyText = "" } = {}) {
-  const pad = { left: 44, right: 12, top: 10, bottom: 34 };
+export function lineChart(buckets, series, label, { width = 1000, height = 240, emptyText = "" } = {}) {
+  const pad = { left: 44, right: 40, top: 10, bottom: 34 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => buckets.map((b) => s.counts.get(b) || 0))));
+  const step = tickStep(Math.max(0, ...series.flatMap((s) => buckets.map((b) => s.counts.get(b) || 0))));
+  const max = step * TICKS;
   const x = (i) => pad.left + (buckets.length <= 1 ? plotW / 2 : (i * plotW) / (buckets.length - 1));
   const y = (v) => pad.top + plotH - (v / max) * plotH;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
-  for (let i = 0; i <= 4; i += 1) {
-    const value = (max * i) / 4;
+  for (let i = 0; i <= TICKS; i += 1) {
+    const value = step * i;
     chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: "grid-line" }));
-    chart.append(svg("text", { x: pad.left - 6, y: y(value) + 4, "text-anchor": "end", class: "axis" }, Math.round(value)));
+    chart.append(svg("text", { x: pad.left - 6, y: y(value) + 4, "text-anchor": "end", class: "axis" }, value));
   }
   const every = Math.max(1, Math.ceil(buckets.length / 8));
   buckets.forEach((bucket, i) => {

@@ -54,6 +54,11 @@ export function translatePage(root = document) {
   document.title = t("app.title");
 }
 
+/** A device's reasons for attention ({code, params}) in the chosen language. */
+export function attentionText(reasons) {
+  return reasons.map((r) => t(`attention.${r.code}`, r.params)).join("; ");
+}
+
 export function number(value, digits = 0) {
   if (value === null || value === undefined) return "—";
   return Number(value).toLocaleString(state.lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });

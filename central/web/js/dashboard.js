@@ -3,7 +3,7 @@
 "use strict";
 
 import { lineChart, shareBar } from "./charts.js";
-import { $, api, apiJson, download, el, fmtTime, number, percent, t } from "./core.js";
+import { $, api, apiJson, attentionText, download, el, fmtTime, number, percent, t } from "./core.js";
 import { loadPlaces } from "./search.js";
 
 const WINDOWS = { "24h": [24 * 3600e3, "hour"], "7d": [7 * 24 * 3600e3, "hour"], "30d": [30 * 24 * 3600e3, "day"] };
@@ -97,7 +97,7 @@ function fillAttention(devices) {
   list.replaceChildren(...needing.map((d) => el("li", { "data-device-id": d.device_id },
     el("a", { href: `#device/${encodeURIComponent(d.device_id)}` }, `${d.site_id} / ${d.device_id}`),
     el("span", { class: `state state-${d.health.state}` }, t(`state.${d.health.state}`)),
-    el("span", { class: "muted" }, d.health.attention.join("; ")))));
+    el("span", { class: "muted" }, attentionText(d.health.attention.filter((r) => r.code !== d.health.state))))));
   if (!needing.length) list.append(el("li", { class: "ok-note" }, t("dash.all_fine")));
 }
 

@@ -1,7 +1,7 @@
 // Devices: health per box and channel, and a read-only detail page with the config central holds.
 "use strict";
 
-import { $, apiJson, bytes, el, fmtTime, number, t } from "./core.js";
+import { $, apiJson, attentionText, bytes, el, fmtTime, number, t } from "./core.js";
 
 function stateBadge(health) {
   return el("span", { class: `state state-${health.state}` }, t(`state.${health.state}`));
@@ -22,9 +22,16 @@ export async function open() {
       el("td", {}, link), el("td", {}, d.site_id), el("td", {}, stateBadge(d.health)), el("td", {}, fmtTime(d.last_seen)),
       el("td", {}, d.health.agent_version || "—"), el("td", {}, number(d.health.outbox_pending)),
       el("td", {}, diskFree(d.health)), el("td", {}, channels || "—"),
-      el("td", { class: "attention" }, d.health.attention.join("; ")));
+      el("td", { class: "attention" }, attentionText(d.health.attention)));
   }));
   if (!devices.length) tbody.append(el("tr", {}, el("td", { colSpan: 9 }, t("devices.none"))));
+}
+
+function uptime(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 3600) return t("device.minutes", { n: number(seconds / 60) });
+  if (seconds < 2 * 86400) return t("device.hours", { n: number(seconds / 3600, 1) });
+  return t("device.days", { n: number(seconds / 86400, 1) });
 }
 
 function facts(pairs) {
@@ -46,11 +53,11 @@ async function openDetail([deviceId]) {
     facts([
       ["col.last_seen", fmtTime(device.last_seen)], ["col.last_event", fmtTime(device.last_event_at)],
       ["col.version", h.agent_version || "—"], ["device.models", models || "—"],
-      ["device.uptime", h.uptime_s === null ? "—" : `${number(h.uptime_s / 3600, 1)} h`],
+      ["device.uptime", uptime(h.uptime_s)],
       ["col.outbox", number(h.outbox_pending)], ["col.disk", diskFree(h)],
       ["device.stats_at", fmtTime(h.stats_at)], ["device.config_running", device.config_version ? `v${device.config_version}` : "—"],
       ["device.certificate", h.certificate_expires_at ? fmtTime(h.certificate_expires_at) : t("device.unknown")],
-      ["col.attention", h.attention.join("; ") || t("dash.all_fine")],
+      ["col.attention", attentionText(h.attention) || t("device.fine")],
     ]));
   const channelRows = device.channel_health.map((c) => el("tr", { "data-channel-id": c.channel_id },
     el("td", {}, c.channel_id),
