@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= edge,openvino,central,train,dev
 
-.PHONY: demo test lint bench setup system-deps clean
+.PHONY: demo stack test lint bench setup system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ setup: $(VENV)/.installed
 ## make demo: create .venv, install, run the edge agent on the bundled sample clip, print plates
 demo: $(VENV)/.installed
 	$(VENV)/bin/anpr-edge demo
+
+## make stack: central on SQLite + the edge demo syncing through the local Mosquitto (127.0.0.1:1883);
+## prints the console URL and a one-time admin password; Ctrl-C stops both
+stack: $(VENV)/.installed
+	$(PY) scripts/stack.py
 
 ## make test: install system test dependencies (as root), create .venv, run the whole suite
 test: system-deps $(VENV)/.installed

@@ -88,8 +88,14 @@ def make_payloads(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
             captured_at=at,
             first_seen=at,
             last_seen=at,
-            plate=PlateReading(confidence=0.9,
-                text=plate, latin=to_latin(plate), country="RU", format="standard", region="77", valid=True
+            plate=PlateReading(
+                confidence=0.9,
+                text=plate,
+                latin=to_latin(plate),
+                country="RU",
+                format="standard",
+                region="77",
+                valid=True,
             ),
             confidence=0.9,
             box=(10, 20, 110, 50),
@@ -206,8 +212,8 @@ def synthetic_rows(count: int, rng: random.Random) -> Iterator[dict[str, object]
             "country": "RU",
             "plate_format": "standard",
             "region": "77",
-            "plate_valid": True,
-            "confidence": 0.9,
+            "plate_valid": rng.random() < 0.95,
+            "confidence": round(rng.uniform(0.5, 1.0), 3),
             "box_x1": 1,
             "box_y1": 2,
             "box_x2": 3,
@@ -250,9 +256,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def bench_search(
-    engine: Engine, plates: list[str], searches: int, rng: random.Random
-) -> dict[str, tuple[float, float]]:
+@contextmanager
+def api_client(engine: Engine) -> Iterator[tuple[Any, dict[str, str]]]:
+    """The HTTP app on `engine` (no MQTT) and a viewer's auth header: timings include auth and audit."""
     from argon2 import PasswordHasher
     from fastapi.testclient import TestClient
 
@@ -279,41 +285,87 @@ def bench_search(
             token = client.post(
                 "/api/v1/auth/token", data={"username": "bench", "password": "bench password"}
             )
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            yield client, {"Authorization": f"Bearer {token.json()['access_token']}"}
 
-            def fuzzy_variant(plate: str) -> str:
-                latin = to_latin(plate)
-                i = rng.randrange(1, len(latin))
-                return latin[:i] + rng.choice("0123456789") + latin[i + 1 :]
 
-            since = (T0 + timedelta(days=30)).isoformat()
-            until = (T0 + timedelta(days=31)).isoformat()
-            kinds: dict[str, Callable[[], dict[str, str]]] = {
-                "exact": lambda: {"plate": rng.choice(plates)},
-                "prefix": lambda: {"plate": rng.choice(plates)[:4], "match": "prefix"},
-                "short prefix": lambda: {"plate": rng.choice(plates)[:2], "match": "prefix"},
-                "fuzzy": lambda: {"plate": fuzzy_variant(rng.choice(plates)), "match": "fuzzy"},
-                "site+day": lambda: {"site": f"site{rng.randrange(5)}", "since": since, "until": until},
-                "device+channel": lambda: {"device": f"edge{rng.randrange(20)}", "channel": "cam1"},
-                "latest": lambda: {},
-            }
-            timings: dict[str, list[float]] = {name: [] for name in [*kinds, "next page"]}
-            for i in range(searches):
-                name = list(kinds)[i % len(kinds)]
-                params = kinds[name]()
+def bench_search(
+    engine: Engine, plates: list[str], searches: int, rng: random.Random
+) -> dict[str, tuple[float, float]]:
+    with api_client(engine) as (client, headers):
+
+        def fuzzy_variant(plate: str) -> str:
+            latin = to_latin(plate)
+            i = rng.randrange(1, len(latin))
+            return latin[:i] + rng.choice("0123456789") + latin[i + 1 :]
+
+        since = (T0 + timedelta(days=30)).isoformat()
+        until = (T0 + timedelta(days=31)).isoformat()
+        kinds: dict[str, Callable[[], dict[str, str]]] = {
+            "exact": lambda: {"plate": rng.choice(plates)},
+            "prefix": lambda: {"plate": rng.choice(plates)[:4], "match": "prefix"},
+            "short prefix": lambda: {"plate": rng.choice(plates)[:2], "match": "prefix"},
+            "fuzzy": lambda: {"plate": fuzzy_variant(rng.choice(plates)), "match": "fuzzy"},
+            "site+day": lambda: {"site": f"site{rng.randrange(5)}", "since": since, "until": until},
+            "device+channel": lambda: {"device": f"edge{rng.randrange(20)}", "channel": "cam1"},
+            "latest": lambda: {},
+        }
+        timings: dict[str, list[float]] = {name: [] for name in [*kinds, "next page"]}
+        for i in range(searches):
+            name = list(kinds)[i % len(kinds)]
+            params = kinds[name]()
+            started = time.perf_counter()
+            response = client.get("/api/v1/events", params=params, headers=headers)
+            timings[name].append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+            cursor = response.json()["next_cursor"]
+            if cursor and name in {"latest", "site+day"}:
                 started = time.perf_counter()
-                response = client.get("/api/v1/events", params=params, headers=headers)
-                timings[name].append(time.perf_counter() - started)
-                assert response.status_code == 200, response.text
-                cursor = response.json()["next_cursor"]
-                if cursor and name in {"latest", "site+day"}:
-                    started = time.perf_counter()
-                    client.get("/api/v1/events", params={**params, "cursor": cursor}, headers=headers)
-                    timings["next page"].append(time.perf_counter() - started)
+                client.get("/api/v1/events", params={**params, "cursor": cursor}, headers=headers)
+                timings["next page"].append(time.perf_counter() - started)
     everything = [t for values in timings.values() for t in values]
     result = {name: percentiles(values) for name, values in timings.items() if values}
     result["all"] = percentiles(everything)
     return result
+
+
+def bench_dashboard(engine: Engine, queries: int, rng: random.Random) -> dict[str, tuple[float, float]]:
+    """The console's aggregate endpoints over windows at random places in the 90 filled days."""
+
+    def window(days: int) -> dict[str, str]:
+        start = T0 + timedelta(days=rng.randrange(0, 90 - days + 1), hours=rng.randrange(24))
+        return {"since": start.isoformat(), "until": (start + timedelta(days=days)).isoformat()}
+
+    kinds: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+        "timeline 1d/hour by site": ("/api/v1/stats/timeline", lambda: {**window(1), "group_by": "site"}),
+        "timeline 7d/hour by camera": (
+            "/api/v1/stats/timeline",
+            lambda: {**window(7), "group_by": "camera"},
+        ),
+        "timeline 30d/day by site": (
+            "/api/v1/stats/timeline",
+            lambda: {**window(30), "bucket": "day", "group_by": "site"},
+        ),
+        "cameras 1d": ("/api/v1/stats/cameras", lambda: window(1)),
+        "cameras 7d": ("/api/v1/stats/cameras", lambda: window(7)),
+        "busiest plates 1d": ("/api/v1/stats/plates", lambda: window(1)),
+        "repeat visits 7d (>=3)": ("/api/v1/stats/plates", lambda: {**window(7), "min_events": 3}),
+        "count latest (cap 10k)": ("/api/v1/events", lambda: {"count": "true"}),
+        "count site+day": (
+            "/api/v1/events",
+            lambda: {**window(1), "site": f"site{rng.randrange(5)}", "count": "true"},
+        ),
+        "geojson 30d": ("/api/v1/geo/cameras.geojson", lambda: window(30)),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in kinds}
+    with api_client(engine) as (client, headers):
+        for i in range(queries):
+            name = list(kinds)[i % len(kinds)]
+            path, params = kinds[name]
+            started = time.perf_counter()
+            response = client.get(path, params=params(), headers=headers)
+            timings[name].append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+    return {name: percentiles(values) for name, values in timings.items() if values}
 
 
 def main() -> int:
@@ -330,6 +382,9 @@ def main() -> int:
         "--rows", type=int, default=1_000_000, help="rows in the table for the search benchmark"
     )
     parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument(
+        "--dashboard-queries", type=int, default=200, help="console aggregate queries (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -349,9 +404,14 @@ def main() -> int:
             started = time.perf_counter()
             plates = fill(engine, args.rows, rng)
             print(f"filled  {name}: {args.rows:,} rows in {time.perf_counter() - started:.0f} s")
-            for kind, (p50, p95) in bench_search(engine, plates, args.searches, rng).items():
-                figures = f"p50 {p50 * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
-                print(f"search  {name} {args.rows:,} rows {kind:>14}: {figures}")
+            if args.searches:
+                for kind, (p50, p95) in bench_search(engine, plates, args.searches, rng).items():
+                    figures = f"p50 {p50 * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+                    print(f"search  {name} {args.rows:,} rows {kind:>14}: {figures}")
+            if args.dashboard_queries:
+                for kind, (p50, p95) in bench_dashboard(engine, args.dashboard_queries, rng).items():
+                    figures = f"p50 {p50 * 1000:6.1f} ms  p95 {p95 * 1000:6.1f} ms"
+                    print(f"console {name} {args.rows:,} rows {kind:>26}: {figures}")
     return 0
 
 

@@ -61,7 +61,7 @@ function drawTimeline(points, buckets, bucket, split) {
     counts.set(key, (counts.get(key) || 0) + point.events);
   }
   const series = [...bySeries].map(([name, counts]) => ({ name, counts }));
-  const label = (iso) => (bucket === "hour" ? fmtTime(iso).slice(5, 13) + "h" : fmtTime(iso).slice(5, 10));
+  const label = (iso) => (bucket === "hour" ? fmtTime(iso).slice(5, 13) + ":00" : fmtTime(iso).slice(5, 10));
   const total = points.reduce((sum, p) => sum + p.events, 0);
   const chart = lineChart(buckets, series, label, { emptyText: t("dash.no_events") });
   chart.dataset.total = String(total);

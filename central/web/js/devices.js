@@ -17,7 +17,7 @@ export async function open() {
   const tbody = $("#devices-table tbody");
   tbody.replaceChildren(...devices.map((d) => {
     const link = el("a", { href: `#device/${encodeURIComponent(d.device_id)}` }, d.device_id);
-    const channels = d.channel_health.map((c) => `${c.channel_id}${c.fps === null ? "" : ` ${number(c.fps, 1)} fps`}`).join(", ");
+    const channels = d.channel_health.map((c) => `${c.channel_id}${c.fps === null ? "" : ` ${number(c.fps, 1)} ${t("device.fps")}`}`).join(", ");
     return el("tr", { "data-device-id": d.device_id, "data-state": d.health.state },
       el("td", {}, link), el("td", {}, d.site_id), el("td", {}, stateBadge(d.health)), el("td", {}, fmtTime(d.last_seen)),
       el("td", {}, d.health.agent_version || "—"), el("td", {}, number(d.health.outbox_pending)),
