@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,8 +37,19 @@ ZONE = "Europe/Moscow"  # the browser's zone in these tests: UTC+3 all year, so 
 
 @pytest.fixture
 def server(sqlite_engine: Engine, tmp_path: Path, password_hash: str) -> Iterator[tuple[str, FastAPI]]:
+    yield from _serve(make_central_app(sqlite_engine, tmp_path / "data", password_hash))
+
+
+@pytest.fixture
+def short_token_server(
+    sqlite_engine: Engine, tmp_path: Path, password_hash: str
+) -> Iterator[tuple[str, FastAPI]]:
+    """Tokens live one minute, so the UI refreshes its token within seconds."""
+    yield from _serve(make_central_app(sqlite_engine, tmp_path / "data", password_hash, token_lifetime_min=1))
+
+
+def _serve(app: FastAPI) -> Iterator[tuple[str, FastAPI]]:
     """The real app under uvicorn (HTTP and WebSocket) on a free local port."""
-    app = make_central_app(sqlite_engine, tmp_path / "data", password_hash)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -78,6 +90,21 @@ def _ingest(app: FastAPI, *messages: tuple[str, bytes]) -> None:
     ctx.hub.publish(result.stored)
 
 
+def plate_crop(plate: str) -> bytes:
+    """A plate-like JPEG (black Latin text on white with a rim), so the pictures look like crops."""
+    import cv2
+    import numpy as np
+
+    from common.plates.alphabet import to_latin
+
+    image = np.full((52, 240, 3), 250, np.uint8)
+    cv2.rectangle(image, (1, 1), (238, 50), (20, 20, 20), 2)
+    cv2.putText(image, to_latin(plate), (12, 38), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (15, 15, 15), 3, cv2.LINE_AA)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return jpeg.tobytes()
+
+
 def _fleet(app: FastAPI, now: datetime) -> None:
     """Two sites: a healthy gate with two cameras, a yard box gone offline; a day of traffic."""
     channels = {
@@ -100,7 +127,15 @@ def _fleet(app: FastAPI, now: datetime) -> None:
         channel = "cam2" if i % 4 == 3 and device == "gate1" else "cam1"
         at = now - timedelta(hours=23) + timedelta(minutes=37 * i)
         confidence = 0.6 + (i % 4) / 10
-        event = make_event(plate, site=site, device=device, channel=channel, at=at, confidence=confidence)
+        event = make_event(
+            plate,
+            site=site,
+            device=device,
+            channel=channel,
+            at=at,
+            confidence=confidence,
+            crop=plate_crop(plate),
+        )
         messages.append(event_message(event))
     _ingest(app, *messages)
     with Session(app.state.ctx.engine) as session, session.begin():
@@ -140,7 +175,7 @@ def _texts(browser: Browser, selector: str) -> list[str]:
     return browser.evaluate(f"[...document.querySelectorAll({json.dumps(selector)})].map(n => n.textContent)")
 
 
-def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Path) -> None:
+def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Path, tmp_path: Path) -> None:
     url, app = server
     now = datetime.now(UTC).replace(microsecond=0)
     _fleet(app, now)
@@ -225,13 +260,33 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     assert "A123BC77" in detail and "det-1 / ocr-1" in detail
     browser.screenshot(shots / "search.png")
 
+    # Export what is on screen: the CSV and the ZIP with crops arrive as downloads.
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.evaluate("document.querySelector('#export-csv').click()")
+    browser.evaluate("document.querySelector('#export-zip').click()")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and {p.name for p in downloads.iterdir()} != {
+        "anpr-events.csv",
+        "anpr-events.zip",
+    }:
+        time.sleep(0.1)
+    rows = (downloads / "anpr-events.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 7 and rows[0].startswith("event_id,captured_at,plate_text")
+    with zipfile.ZipFile(downloads / "anpr-events.zip") as archive:
+        crops = [n for n in archive.namelist() if n.startswith("crops/")]
+    assert len(crops) == 6 and all("A123BC77" in n for n in crops)
+
     # Live feed with crops: only the followed site's events arrive.
     browser.evaluate("location.hash = 'live'")
     browser.wait_for("document.querySelectorAll('#live-site option').length === 3")
     browser.evaluate("""document.querySelector('#live-site').value = 'north';
         document.querySelector('#live-form').requestSubmit()""")
     browser.wait_for("document.querySelector('#live-state').dataset.state === 'following'")
-    _ingest(app, event_message(make_event("М555ММ77", site="north", device="gate1")))
+    _ingest(
+        app, event_message(make_event("М555ММ77", site="north", device="gate1", crop=plate_crop("М555ММ77")))
+    )
     _ingest(app, event_message(make_event("В001ВВ01", site="south", device="yard1")))
     browser.wait_for("!!document.querySelector('#live-list li img')")
     time.sleep(0.3)
@@ -305,4 +360,26 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     browser.wait_for(f"fetch('/api/v1/auth/me', {bearer}).then(r => r.json()).then(m => m.language === 'ru')")
 
     # No script errors and no CSP violations; only the deliberately failed sign-in and revoked token show up.
+    assert [e for e in browser.errors if "status of 401" not in e] == []
+
+
+def test_the_session_slides_and_survives_a_reload(
+    short_token_server: tuple[str, FastAPI], browser: Browser
+) -> None:
+    url, _app = short_token_server
+    browser.navigate(url + "/")
+    browser.wait_for("document.body.dataset.ready === 'true'")
+    _sign_in(browser, "oscar")
+    browser.wait_for("!document.querySelector('#nav').hidden")
+    first = browser.evaluate("sessionStorage.getItem('anpr.token')")
+    # A one-minute token is refreshed before it runs out (the UI keeps a minute's margin, at least 5 s).
+    browser.wait_for(f"sessionStorage.getItem('anpr.token') !== {json.dumps(first)}", timeout=20)
+    status = "fetch('/api/v1/auth/me', {headers: {Authorization: 'Bearer ' + %s}}).then(r => r.status)"
+    assert browser.evaluate(status % json.dumps(first)) == 401  # the old token was revoked
+    assert browser.evaluate(status % "sessionStorage.getItem('anpr.token')") == 200
+    # A reload keeps the session (the token is in this tab's sessionStorage) and opens the dashboard.
+    browser.navigate(url + "/#devices")
+    browser.wait_for("document.body.dataset.ready === 'true'")
+    browser.wait_for("!document.querySelector('#view-devices').hidden")
+    assert _text(browser, "#whoami") == "oscar (operator)"
     assert [e for e in browser.errors if "status of 401" not in e] == []
