@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from central.auth.users import ROLES, UserError, add_user, list_users, set_password, set_role
+from central.auth.users import ROLES, UserError, add_user, list_users, set_disabled, set_password, set_role
 from central.config import CentralConfig, CentralConfigError, load_central_config
 from central.db.engine import make_engine, make_sessionmaker
 from central.db.migrate import current_revision, head_revision, is_up_to_date, upgrade
@@ -84,6 +84,9 @@ def cmd_users(config: CentralConfig, args: argparse.Namespace) -> int:
             elif args.users_command == "role":
                 set_role(session, args.username, args.role)
                 print(f"{args.username} is now {args.role}")
+            elif args.users_command in ("disable", "enable"):
+                set_disabled(session, args.username, args.users_command == "disable")
+                print(f"{args.username} is now {args.users_command}d")
             else:
                 for user in list_users(session):
                     state = " (disabled)" if user.disabled else ""
@@ -120,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     role = user_commands.add_parser("role", help="change a user's role")
     role.add_argument("username")
     role.add_argument("role", choices=ROLES)
+    for name, text in (("disable", "disable a user: no sign-in, sessions end"), ("enable", "enable a user")):
+        user_commands.add_parser(name, help=text).add_argument("username")
     user_commands.add_parser("list", help="list users")
     return parser
 

@@ -70,6 +70,12 @@ def test_db_upgrade_and_users(
     monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
     assert main(["users", "passwd", "alice", "--password-stdin"]) == 0
     assert main(["users", "role", "alice", "operator"]) == 0
+    assert main(["users", "disable", "alice"]) == 0
+    capsys.readouterr()
+    assert main(["users", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "alice\toperator (disabled)"
+    assert main(["users", "enable", "alice"]) == 0
+    assert main(["users", "disable", "nobody"]) == 2
     capsys.readouterr()
     assert main(["users", "list"]) == 0
     assert capsys.readouterr().out.strip() == "alice\toperator"

@@ -285,7 +285,10 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
         document.querySelector('#live-form').requestSubmit()""")
     browser.wait_for("document.querySelector('#live-state').dataset.state === 'following'")
     _ingest(
-        app, event_message(make_event("М555ММ77", site="north", device="gate1", crop=plate_crop("М555ММ77")))
+        app,
+        event_message(
+            make_event("М555ММ77", site="north", device="gate1", at=now, crop=plate_crop("М555ММ77"))
+        ),
     )
     _ingest(app, event_message(make_event("В001ВВ01", site="south", device="yard1")))
     browser.wait_for("!!document.querySelector('#live-list li img')")
