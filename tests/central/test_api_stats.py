@@ -125,6 +125,8 @@ def test_result_count_and_camera_pick_list(api: TestClient, engine: Engine) -> N
         headers=headers,
     ).json()
     assert second["total"] is None  # counted once, on the first page
+    fuzzy = {"plate": "A132BC77", "match": "fuzzy", "count": "true", "site": "north"}
+    assert api.get("/api/v1/events", params=fuzzy, headers=headers).json()["total"] == 4
     assert api.get("/api/v1/events", params={"site": "north"}, headers=headers).json()["total"] is None
     cameras = api.get("/api/v1/cameras", headers=headers).json()
     assert [(c["site_id"], c["device_id"], c["channel_id"]) for c in cameras] == [
