@@ -2,7 +2,7 @@
 
 A camera's coordinates are the `lat`/`lon` of its entry in the newest config central pushed to its
 device (common.config.CameraConfig); a camera without them is a feature with a null geometry.
-A site is a MultiPoint of its located cameras.
+A site is a MultiPoint of its located cameras. Counts cover whole UTC hours (central.stats).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central.db.models import Channel, Device, DeviceConfig, Event
+from central.db.models import Channel, Device, DeviceConfig, EventHourly
 from central.stats import Window
 
 
@@ -38,12 +38,13 @@ def _camera_coordinates(session: Session) -> dict[tuple[str, str], tuple[float, 
 
 
 def feature_collection(session: Session, window: Window) -> dict[str, Any]:
+    per_camera = select(
+        EventHourly.device_id, EventHourly.channel_id, func.sum(EventHourly.events).label("n")
+    )
     counts = {
-        (row.device_id, row.channel_id): int(row.events)
+        (row.device_id, row.channel_id): int(row.n)
         for row in session.execute(
-            window.where(select(Event.device_id, Event.channel_id, func.count().label("events"))).group_by(
-                Event.device_id, Event.channel_id
-            )
+            window.where_hours(per_camera).group_by(EventHourly.device_id, EventHourly.channel_id)
         )
     }
     where = _camera_coordinates(session)

@@ -1,9 +1,11 @@
-"""Dashboard aggregates over events: counts per time bucket, per camera, busiest and repeat plates.
+"""Dashboard aggregates: counts per time bucket, per camera, busiest and repeat plates.
 
-Every aggregate is one SQL GROUP BY over a bounded time window, so the work is the rows in the
-window (found through the captured_at index), never the whole table. Buckets are UTC hours or
-days: SQLite stores timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text, so a bucket is a prefix of
-it; PostgreSQL truncates with date_trunc.
+Counts over time and per camera read the hourly table ingest keeps (central.rollup): a window
+costs hours x cameras rows, whatever the traffic, and covers whole UTC hours (an hour counts when
+it starts in [since rounded down to the hour, until)). Plates need the events themselves: one
+GROUP BY over the window, found through the captured_at index. Buckets are UTC hours or days:
+SQLite stores timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text, so a day is a prefix of it;
+PostgreSQL truncates with date_trunc.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from central.db.models import Event
+from central.db.models import Event, EventHourly
+from central.rollup import hour_of
 
 MAX_WINDOW = timedelta(days=366)
 MAX_HOURLY_WINDOW = timedelta(days=31)
@@ -60,19 +63,28 @@ class Window:
         statement = statement.where(Event.captured_at >= self.since, Event.captured_at < self.until)
         return statement if self.site_id is None else statement.where(Event.site_id == self.site_id)
 
+    def where_hours(self, statement: Select[Any]) -> Select[Any]:
+        statement = statement.where(EventHourly.hour >= hour_of(self.since), EventHourly.hour < self.until)
+        return statement if self.site_id is None else statement.where(EventHourly.site_id == self.site_id)
+
+    @property
+    def hours(self) -> float:
+        """The hours the hourly table covers for this window (whole hours, see the module doc)."""
+        return max((self.until - hour_of(self.since)).total_seconds() / 3600, 1e-9)
+
 
 def _bucket_expression(bucket: Bucket, dialect: str) -> Any:
+    if bucket is Bucket.hour:
+        return EventHourly.hour
     if dialect == "postgresql":
-        return func.date_trunc(bucket.value, func.timezone("UTC", Event.captured_at))
-    return func.substr(Event.captured_at, 1, 13 if bucket is Bucket.hour else 10)
+        return func.date_trunc("day", func.timezone("UTC", EventHourly.hour))
+    return func.substr(EventHourly.hour, 1, 10)
 
 
-def _bucket_start(value: Any, bucket: Bucket) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    text = str(value)
-    parsed = datetime.strptime(text, "%Y-%m-%d %H" if bucket is Bucket.hour else "%Y-%m-%d")
-    return parsed.replace(tzinfo=UTC)
+def _bucket_start(value: Any) -> datetime:
+    if isinstance(value, str):  # a SQLite day prefix, or a stored timestamp
+        value = datetime.fromisoformat(value) if len(value) > 10 else datetime.strptime(value, "%Y-%m-%d")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -91,16 +103,17 @@ def timeline(session: Session, window: Window, bucket: Bucket, group_by: GroupBy
     start = _bucket_expression(bucket, session.get_bind().dialect.name).label("bucket")
     keys: list[Any] = []
     if group_by is GroupBy.site:
-        keys = [Event.site_id]
+        keys = [EventHourly.site_id]
     elif group_by is GroupBy.camera:
-        keys = [Event.site_id, Event.device_id, Event.channel_id]
-    statement = window.where(select(start, *keys, func.count().label("events"))).group_by(start, *keys)
+        keys = [EventHourly.site_id, EventHourly.device_id, EventHourly.channel_id]
+    events = func.sum(EventHourly.events).label("events")
+    statement = window.where_hours(select(start, *keys, events)).group_by(start, *keys)
     out = []
     for row in session.execute(statement.order_by(start, *keys)):
         values = row._mapping
         out.append(
             TimelinePoint(
-                start=_bucket_start(values["bucket"], bucket),
+                start=_bucket_start(values["bucket"]),
                 site_id=values.get("site_id"),
                 device_id=values.get("device_id"),
                 channel_id=values.get("channel_id"),
@@ -123,38 +136,40 @@ class CameraStats:
     last_event_at: datetime
 
 
-def cameras(session: Session, window: Window, low_confidence: float = 0.7) -> list[CameraStats]:
-    """Per camera: how many plates it reads, how sure the reader is, how many fit a plate format."""
-    hours = max((window.until - window.since).total_seconds() / 3600, 1e-9)
-    valid = func.avg(case((Event.plate_valid, 1.0), else_=0.0))
-    low = func.avg(case((Event.confidence < low_confidence, 1.0), else_=0.0))
-    statement = window.where(
+def cameras(session: Session, window: Window) -> list[CameraStats]:
+    """Per camera: how many plates it reads, how sure the reader is, how many fit a plate format.
+    A read below central.rollup.LOW_CONFIDENCE counts as unsure."""
+    events = func.sum(EventHourly.events)
+    statement = window.where_hours(
         select(
-            Event.site_id,
-            Event.device_id,
-            Event.channel_id,
-            func.count().label("events"),
-            func.avg(Event.confidence).label("mean_confidence"),
-            low.label("low"),
-            valid.label("valid"),
-            func.max(Event.captured_at).label("last"),
+            EventHourly.site_id,
+            EventHourly.device_id,
+            EventHourly.channel_id,
+            events.label("events"),
+            func.sum(EventHourly.confidence_sum).label("confidence_sum"),
+            func.sum(EventHourly.low_confidence).label("low"),
+            func.sum(EventHourly.valid).label("valid"),
+            func.max(EventHourly.last_event_at).label("last"),
         )
-    ).group_by(Event.site_id, Event.device_id, Event.channel_id)
-    rows = session.execute(statement.order_by(Event.site_id, Event.device_id, Event.channel_id))
-    return [
-        CameraStats(
-            site_id=row.site_id,
-            device_id=row.device_id,
-            channel_id=row.channel_id,
-            events=int(row.events),
-            events_per_hour=row.events / hours,
-            mean_confidence=float(row.mean_confidence),
-            low_confidence_share=float(row.low),
-            valid_share=float(row.valid),
-            last_event_at=_as_utc(row.last),
+    ).group_by(EventHourly.site_id, EventHourly.device_id, EventHourly.channel_id)
+    order = (EventHourly.site_id, EventHourly.device_id, EventHourly.channel_id)
+    out = []
+    for row in session.execute(statement.order_by(*order)):
+        count = int(row.events)
+        out.append(
+            CameraStats(
+                site_id=row.site_id,
+                device_id=row.device_id,
+                channel_id=row.channel_id,
+                events=count,
+                events_per_hour=count / window.hours,
+                mean_confidence=float(row.confidence_sum) / count,
+                low_confidence_share=int(row.low) / count,
+                valid_share=int(row.valid) / count,
+                last_event_at=_as_utc(row.last),
+            )
         )
-        for row in rows
-    ]
+    return out
 
 
 def _as_utc(value: Any) -> datetime:

@@ -70,10 +70,10 @@ def camera_stats(
     since: Since = None,
     until: Until = None,
     site: Site = None,
-    low_confidence: Annotated[float, Query(ge=0, le=1, description="a read below this is 'unsure'")] = 0.7,
 ) -> list[CameraStats]:
-    """Per camera: events, events per hour, mean confidence, unsure and grammar-valid shares."""
-    return cameras(session, window_or_422(since, until, timedelta(days=1), site), low_confidence)
+    """Per camera: events, events per hour, mean confidence, share of unsure reads (confidence
+    below 0.7) and share that fits a plate format; whole UTC hours."""
+    return cameras(session, window_or_422(since, until, timedelta(days=1), site))
 
 
 @router.get("/plates")

@@ -78,6 +78,23 @@ class Event(Base):
     )
 
 
+class EventHourly(Base):
+    """Events per UTC hour and camera, kept by ingest (central.rollup) for the dashboard: its charts
+    read a few rows per camera and hour instead of every event. Holds no plates."""
+
+    __tablename__ = "event_hourly"
+
+    hour: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    confidence_sum: Mapped[float] = mapped_column(Float)
+    low_confidence: Mapped[int] = mapped_column(Integer, doc="events read with confidence below 0.7")
+    valid: Mapped[int] = mapped_column(Integer, doc="events whose plate fits a known format")
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class EventImage(Base):
     __tablename__ = "event_images"
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
 from sqlalchemy.orm import Session
 
-from central import metrics
+from central import metrics, rollup
 from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
 from central.ingest.decode import AckRecord, Decoded, EventRecord, Rejected, StatsRecord, StatusRecord, reject
 from central.ingest.pg_bulk import insert_unnest
@@ -102,6 +102,7 @@ class IngestWriter:
                 if record.row["event_id"] not in seen:
                     seen.add(record.row["event_id"])
                     result.stored.append(record.row)
+            rollup.add_events(session, result.stored)
             self._upsert_channels(session, events)
         # Device rows are shared by every batch: lock them last so concurrent writers wait briefly.
         self._upsert_devices(session, batch, now)
