@@ -195,34 +195,41 @@ def plates(session: Session, window: Window, min_events: int = 1, limit: int = 2
         raise StatsError(f"limit must be between 1 and {MAX_ROWS}")
     if min_events < 1:
         raise StatsError("min_events must be at least 1")
+    # First the counts alone: the window's (captured_at, plate_norm) pairs are all in the
+    # ix_events_captured index, so this reads no table rows.
     events = func.count().label("events")
-    camera = Event.device_id + literal_column("'/'") + Event.channel_id
-    statement = (
-        window.where(
-            select(
-                Event.plate_norm,
-                func.max(Event.plate_text).label("plate_text"),
-                events,
-                func.count(Event.site_id.distinct()).label("sites"),
-                func.count(camera.distinct()).label("cameras"),
-                func.min(Event.captured_at).label("first"),
-                func.max(Event.captured_at).label("last"),
-            )
-        )
+    busiest = (
+        window.where(select(Event.plate_norm, events))
         .group_by(Event.plate_norm)
         .having(func.count() >= min_events)
         .order_by(events.desc(), Event.plate_norm)
         .limit(limit)
     )
+    counts = {row.plate_norm: int(row.events) for row in session.execute(busiest)}
+    if not counts:
+        return []
+    # Then the details of those few plates, through the plate_norm index.
+    camera = Event.device_id + literal_column("'/'") + Event.channel_id
+    details = window.where(
+        select(
+            Event.plate_norm,
+            func.max(Event.plate_text).label("plate_text"),
+            func.count(Event.site_id.distinct()).label("sites"),
+            func.count(camera.distinct()).label("cameras"),
+            func.min(Event.captured_at).label("first"),
+            func.max(Event.captured_at).label("last"),
+        ).where(Event.plate_norm.in_(list(counts)))
+    ).group_by(Event.plate_norm)
+    found = {row.plate_norm: row for row in session.execute(details)}
     return [
         PlateStats(
-            plate_norm=row.plate_norm,
-            plate_text=row.plate_text,
-            events=int(row.events),
-            sites=int(row.sites),
-            cameras=int(row.cameras),
-            first_seen=_as_utc(row.first),
-            last_seen=_as_utc(row.last),
+            plate_norm=plate,
+            plate_text=found[plate].plate_text,
+            events=count,
+            sites=int(found[plate].sites),
+            cameras=int(found[plate].cameras),
+            first_seen=_as_utc(found[plate].first),
+            last_seen=_as_utc(found[plate].last),
         )
-        for row in session.execute(statement)
+        for plate, count in counts.items()
     ]
