@@ -1,4 +1,5 @@
-"""The operator web UI: static HTML, CSS and vanilla JS from central/web/, no build step."""
+"""The operator console: static HTML, CSS, plain JS modules (web/js/) and the language dictionaries
+(web/i18n/) from central/web/, no build step."""
 
 from __future__ import annotations
 
