@@ -19,12 +19,7 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # the plate rectified by its predicted corners, and each a little wider and tighter.
 CropView = Literal["box", "box_wide", "box_tight", "rectified", "rectified_wide", "rectified_tight"]
 CROP_VIEWS: tuple[CropView, ...] = (
-    "box",
-    "box_wide",
-    "box_tight",
-    "rectified",
-    "rectified_wide",
-    "rectified_tight",
+    "box", "box_wide", "box_tight", "rectified", "rectified_wide", "rectified_tight"
 )
 
 
@@ -150,9 +145,7 @@ class DetectorConfig(ModelConfig):
     # plates against 105 (INT8, with earlier models), for a third more time per photo
     # (edge/inference/second_look.py).
     snapshot_second_looks: int = Field(
-        default=3,
-        ge=0,
-        le=20,
+        default=3, ge=0, le=20,
         description="`recognize`: this many of the strongest boxes that gave no reading are looked at "
         "again, zoomed (0: off)",
     )
@@ -172,8 +165,7 @@ class ReaderConfig(ModelConfig):
         default=True, description="readings that fit no known plate format make no event or result"
     )
     views: list[CropView] = Field(
-        default_factory=lambda: ["box", "rectified"],
-        min_length=1,
+        default_factory=lambda: ["box", "rectified"], min_length=1,
         description="crops of each detection the reader reads; the most probable valid reading wins",
     )
     # Video reads a passing plate in many frames and votes, so it keeps to two views per frame.

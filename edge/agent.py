@@ -147,9 +147,7 @@ class EdgeAgent:
         )
         self.batcher.start()
         self._events = EventFactory(
-            self.config.site_id,
-            self.config.device_id,
-            self.models.versions,
+            self.config.site_id, self.config.device_id, self.models.versions,
             self.config.store.keep_thumbnails,
         )
         self.metrics.watch(self.state)
@@ -220,14 +218,8 @@ class EdgeAgent:
         capture = CaptureChannel(camera, backoff=self._backoff)
         detector, lock = self._channel_detector(self.models)
         worker = ChannelWorker(
-            capture,
-            detector,
-            self.batcher,
-            self._settings(self.config),
-            self._events,
-            self.dispatcher.submit,
-            observer=self.metrics,
-            detector_lock=lock,
+            capture, detector, self.batcher, self._settings(self.config), self._events,
+            self.dispatcher.submit, observer=self.metrics, detector_lock=lock,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
@@ -355,11 +347,8 @@ class EdgeAgent:
             fps = (processed - before) / (now - then) if now > then else 0.0
             self._stats_marks[worker.channel_id] = (now, processed)
             channels[worker.channel_id] = ChannelStats(
-                fps=round(max(0.0, fps), 2),
-                frames=processed,
-                events=worker.stats.verdicts["event"],
-                online=worker.capture.stats.up,
-                dropped=worker.capture.dropped,
+                fps=round(max(0.0, fps), 2), frames=processed, events=worker.stats.verdicts["event"],
+                online=worker.capture.stats.up, dropped=worker.capture.dropped,
             )
         try:
             disk = shutil.disk_usage(self.config.store.path.parent)
@@ -385,9 +374,7 @@ class EdgeAgent:
         dispatcher_ok = self.dispatcher is not None and self.dispatcher.is_alive()
         ok = self.started and not dead and not stalled and dispatcher_ok
         detail = {
-            "started": self.started,
-            "dead_channels": dead,
-            "stalled_channels": stalled,
+            "started": self.started, "dead_channels": dead, "stalled_channels": stalled,
             "event_dispatcher": dispatcher_ok,
         }
         return ok, detail
@@ -413,7 +400,7 @@ class EdgeAgent:
         while not self._stop.wait(interval):
             if watchdog is not None and self.health()[0]:
                 notify("WATCHDOG=1")
-            if time.monotonic() >= next_retention and self.store is not None:
+            if time.monotonic() >= next_retention  and self.store is not None:
                 next_retention = time.monotonic() + RETENTION_INTERVAL_S
                 try:
                     self.store.enforce_retention()
@@ -465,12 +452,10 @@ def _start_publisher(agent: EdgeAgent) -> EventPublisher:
     applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
     assert agent.models is not None and agent.store is not None
     publisher = SyncPublisher(
-        agent.config,
-        agent.store,
-        agent_version=agent_version(),
+        agent.config, agent.store, agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
-        config_applier=applier,
-        stats_source=agent.agent_stats,
+        config_applier=applier, stats_source=agent.agent_stats,
     )
     publisher.start()
     return publisher
+

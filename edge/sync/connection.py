@@ -50,3 +50,4 @@ class Backoff:
 
     def reset(self) -> None:
         self._attempt = 0
+
