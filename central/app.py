@@ -79,5 +79,6 @@ def create_app(
     # export before events: /api/v1/events/export.csv must not be taken for an event id.
     for module in (auth_routes, export, events, devices, geo, ops, live, stats, users):
         app.include_router(module.router)
+    app.include_router(users.account_router)
     mount_web(app)
     return app

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from central import audit
-from central.api.deps import Admin, SessionDep, client_address
+from central.api.deps import Admin, ContextDep, SessionDep, Viewer, client_address
+from central.api.schemas import TokenOut
 from central.auth.users import (
     UserError,
     add_user,
+    authenticate,
     keep_an_admin,
     list_users,
     one_time_password,
@@ -24,6 +27,7 @@ from central.db.models import User
 from central.search import as_utc
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+account_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 Role = Literal["viewer", "operator", "admin"]
 
 
@@ -57,6 +61,13 @@ class UserChange(BaseModel):
 
     role: Role | None = None
     disabled: bool | None = None
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class OneTimePassword(BaseModel):
@@ -120,3 +131,31 @@ def reset_password(username: str, request: Request, admin: Admin, session: Sessi
     audit.record(session, admin.username, "password_reset", {"user": username}, client_address(request))
     session.commit()
     return OneTimePassword(username=username, one_time_password=password)
+
+
+@account_router.post("/password")
+def change_own_password(
+    request: Request, user: Viewer, session: SessionDep, ctx: ContextDep, body: PasswordChange
+) -> TokenOut:
+    """Change my password (say, the one-time one an admin gave me). Every other session of mine
+    ends; the answer is a fresh token for this one. Wrong current passwords count as failed logins."""
+    key = f"user:{user.username.lower()}"
+    wait = ctx.limiter.retry_after(key)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, "too many failed attempts; try again later",
+            {"Retry-After": str(math.ceil(wait))},
+        )  # fmt: skip
+    if authenticate(session, user.username, body.current_password) is None:
+        ctx.limiter.record_failure(key)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    try:
+        account = set_password(session, user.username, body.new_password)
+    except UserError as exc:
+        raise _refuse(exc) from exc
+    audit.record(session, user.username, "password_change", {}, client_address(request))
+    session.commit()
+    # Issued just after the cut-off the change set, so this token is the one that still works.
+    now = max(datetime.now(UTC), as_utc(account.tokens_valid_after) + timedelta(milliseconds=1))
+    token, expires = ctx.tokens.issue(user.username, user.role, now=now)
+    return TokenOut(access_token=token, expires_in=int((expires - now).total_seconds()), role=user.role)

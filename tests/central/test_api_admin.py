@@ -147,3 +147,38 @@ def test_audit_and_dead_letters_filter(sqlite_api: TestClient, sqlite_engine: En
     assert [d["kind"] for d in by_topic] == ["invalid"]
     # LIKE wildcards in the filter are plain characters.
     assert sqlite_api.get("/api/v1/dead-letters", params={"topic": "%"}, headers=admin).json() == []
+
+
+def test_a_user_changes_their_own_password(sqlite_api: TestClient, sqlite_engine: Engine) -> None:
+    admin = login(sqlite_api, "admin")
+    first = sqlite_api.post("/api/v1/users", json={"username": "nina"}, headers=admin).json()[
+        "one_time_password"
+    ]
+    signed_in = sqlite_api.post("/api/v1/auth/token", data={"username": "nina", "password": first}).json()
+    nina = _bearer(signed_in["access_token"])
+    wrong = sqlite_api.post(
+        "/api/v1/auth/password", json={"current_password": "nope", "new_password": PASSWORD}, headers=nina
+    )
+    assert wrong.status_code == 403
+    short = sqlite_api.post(
+        "/api/v1/auth/password", json={"current_password": first, "new_password": "short"}, headers=nina
+    )
+    assert short.status_code == 422 and "at least" in short.json()["detail"]
+    changed = sqlite_api.post(
+        "/api/v1/auth/password",
+        json={"current_password": first, "new_password": "my own long secret"},
+        headers=nina,
+    )
+    assert changed.status_code == 200, changed.text
+    # The answer's token works; the session from before the change does not; so does the new password.
+    assert (
+        sqlite_api.get("/api/v1/auth/me", headers=_bearer(changed.json()["access_token"])).status_code == 200
+    )
+    assert sqlite_api.get("/api/v1/auth/me", headers=nina).status_code == 401
+    assert (
+        sqlite_api.post("/api/v1/auth/token", data={"username": "nina", "password": first}).status_code == 401
+    )
+    again = sqlite_api.post("/api/v1/auth/token", data={"username": "nina", "password": "my own long secret"})
+    assert again.status_code == 200
+    with Session(sqlite_engine) as session:
+        assert "password_change" in session.scalars(select(AuditEntry.action)).all()

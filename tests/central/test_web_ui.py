@@ -386,3 +386,42 @@ def test_the_session_slides_and_survives_a_reload(
     browser.wait_for("!document.querySelector('#view-devices').hidden")
     assert _text(browser, "#whoami") == "oscar (operator)"
     assert [e for e in browser.errors if "status of 401" not in e] == []
+
+
+def test_a_new_user_replaces_the_one_time_password(server: tuple[str, FastAPI], browser: Browser) -> None:
+    url, app = server
+    with TestClient(app) as client:
+        admin = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORD}).json()
+        created = client.post(
+            "/api/v1/users",
+            json={"username": "pavel", "role": "viewer"},
+            headers={"Authorization": f"Bearer {admin['access_token']}"},
+        )
+        one_time = created.json()["one_time_password"]
+    browser.navigate(url + "/")
+    browser.wait_for("document.body.dataset.ready === 'true'")
+    _sign_in(browser, "pavel", one_time)
+    browser.wait_for("!document.querySelector('#nav').hidden")
+    browser.evaluate("document.querySelector('#whoami').click()")
+    browser.wait_for("!document.querySelector('#view-password').hidden")
+    fill = """document.querySelector('#current-password').value = %s;
+        document.querySelector('#new-password').value = %s;
+        document.querySelector('#repeat-password').value = %s;
+        document.querySelector('#password-form').requestSubmit()"""
+    browser.evaluate(
+        fill % (json.dumps(one_time), json.dumps("pavel's own secret"), json.dumps("a different one"))
+    )
+    _wait_text(browser, "#password-error", "the two new passwords differ")
+    browser.evaluate(
+        fill % (json.dumps(one_time), json.dumps("pavel's own secret"), json.dumps("pavel's own secret"))
+    )
+    browser.wait_for("!document.querySelector('#password-done').hidden")
+    # Still signed in with the token the change answered with: the next view loads.
+    browser.evaluate("location.hash = 'devices'")
+    browser.wait_for("!document.querySelector('#view-devices').hidden")
+    assert browser.evaluate("document.querySelector('#view-login').hidden") is True
+    with TestClient(app) as client:
+        old = client.post("/api/v1/auth/token", data={"username": "pavel", "password": one_time})
+        new = client.post("/api/v1/auth/token", data={"username": "pavel", "password": "pavel's own secret"})
+    assert (old.status_code, new.status_code) == (401, 200)
+    assert [e for e in browser.errors if "status of 401" not in e] == []

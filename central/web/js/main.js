@@ -2,13 +2,14 @@
 "use strict";
 
 import { $, $$, api, apiJson, browserZone, el, loadLanguage, sendJson, state, t, translatePage } from "./core.js";
+import * as account from "./account.js";
 import * as admin from "./admin.js";
 import * as dashboard from "./dashboard.js";
 import * as devices from "./devices.js";
 import * as live from "./live.js";
 import * as search from "./search.js";
 
-const VIEWS = { dashboard, search, live, devices, device: devices.detailView, admin };
+const VIEWS = { dashboard, search, live, devices, device: devices.detailView, admin, password: account };
 const DEFAULT_VIEW = "dashboard";
 // Refresh the session this long before it runs out; the server decides how long it lasts.
 const REFRESH_MARGIN_MS = 60_000;
@@ -66,6 +67,8 @@ function keepSessionAlive(expiresIn) {
     } catch (error) { console.warn(error); }
   }, wait);
 }
+
+account.onNewToken((issued) => { setToken(issued.access_token); keepSessionAlive(issued.expires_in); });
 
 function setToken(token) {
   state.token = token;
