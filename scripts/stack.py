@@ -54,7 +54,7 @@ def write_configs(args: argparse.Namespace) -> tuple[Path, Path]:
     edge = {
         "site_id": args.site,
         "device_id": args.device,
-        "cameras": [{"id": "gate", "source": "sample", "realtime": True, "loop": True}],
+        "cameras": [{"id": "gate", "source": "sample:clip", "realtime": True, "loop": True}],
         "store": {"path": str(data / "edge" / "events.db"), "key_file": str(data / "edge" / "store.key")},
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": args.broker_port, "stats_interval_s": 10},
         "http": {"enabled": False},
@@ -109,11 +109,16 @@ def wait_ready(base: str, central: subprocess.Popen[bytes], timeout_s: float) ->
     raise SystemExit(f"central was not ready within {timeout_s:.0f} s: is Mosquitto running?")
 
 
-def count_events(base: str, password: str) -> int:
+def sign_in(base: str, password: str) -> str:
     body = urllib.parse.urlencode({"username": ADMIN, "password": password}).encode()
     with urllib.request.urlopen(f"{base}/api/v1/auth/token", data=body, timeout=5) as response:
-        token = json.load(response)["access_token"]
-    status, page = _get(f"{base}/api/v1/events?count=true&limit=1", token)
+        return str(json.load(response)["access_token"])
+
+
+def count_events(base: str, token: str, device: str) -> int:
+    """Events of our edge box only: the broker may carry other boxes' events too."""
+    query = urllib.parse.urlencode({"device": device, "count": "true", "limit": 1})
+    status, page = _get(f"{base}/api/v1/events?{query}", token)
     return int(page["total"]) if status == 200 else 0
 
 
@@ -127,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", default="demo")
     parser.add_argument("--device", default="demo-box")
     parser.add_argument(
-        "--until-events", type=int, default=0, help="exit 0 once central holds this many events (for tests)"
+        "--until-events",
+        type=int,
+        default=0,
+        help="exit 0 once central holds this many of our events (tests)",
     )
     parser.add_argument("--timeout", type=float, default=0, help="with --until-events: give up after this")
     args = parser.parse_args(argv)
@@ -157,15 +165,23 @@ def main(argv: list[str] | None = None) -> int:
         broker = f"127.0.0.1:{args.broker_port}"
         print(f"edge {args.site}/{args.device} reads the sample clip and syncs through {broker}", flush=True)
         print(f"logs: {logs / 'central.log'}, {logs / 'edge.log'}; Ctrl-C stops both", flush=True)
-        deadline = time.monotonic() + args.timeout if args.timeout else None
+        started = time.monotonic()
+        deadline = started + args.timeout if args.timeout else None
+        token, first_seen = sign_in(base, password), False
         while True:
             for process in processes:
                 if process.poll() is not None:
                     print(f"{process.args[2]} exited with {process.returncode}", file=sys.stderr)
                     return 1
-            if args.until_events and count_events(base, password) >= args.until_events:
-                print(f"central holds {args.until_events}+ events", flush=True)
-                return 0
+            if not first_seen or args.until_events:
+                held = count_events(base, token, args.device)
+                if held and not first_seen:
+                    first_seen = True
+                    took = time.monotonic() - started
+                    print(f"first plates in the console {took:.0f} s after the edge started", flush=True)
+                if args.until_events and held >= args.until_events:
+                    print(f"central holds {args.until_events}+ events of {args.device}", flush=True)
+                    return 0
             if deadline is not None and time.monotonic() > deadline:
                 print("timed out waiting for events", file=sys.stderr)
                 return 1

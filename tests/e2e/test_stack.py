@@ -29,7 +29,8 @@ def test_stack_brings_plates_into_the_console(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr + (tmp_path / "edge.log").read_text()
     assert f"anpr console: http://127.0.0.1:{port}/" in run.stdout
     assert re.search(r"sign in as 'admin' with the one-time password \S{16}", run.stdout)
-    assert "central holds 2+ events" in run.stdout
+    assert f"central holds 2+ events of {device}" in run.stdout
+    assert re.search(r"first plates in the console \d+ s after the edge started", run.stdout)
     # A second start resets the admin's password instead of failing on the existing account.
     again = subprocess.run(
         [sys.executable, str(STACK), "--data-dir", str(tmp_path), "--port", str(port), "--device", device,
