@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urljoin
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from central.api import auth_routes, devices, events, live, ops
@@ -52,6 +55,24 @@ def start_ingest(ctx: AppContext) -> MqttIngest:
     return ingest
 
 
+def _serve_openapi_with_absolute_token_url(app: FastAPI) -> None:
+    """/openapi.json with the login URL made absolute from the request's base URL.
+
+    OpenAPI 3.1 requires an OAuth2 flow's tokenUrl to be a URL, and validators reject the relative
+    path FastAPI writes; the host is only known per request (behind a proxy too).
+    """
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != app.openapi_url]
+
+    @app.get(app.openapi_url or "/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> JSONResponse:
+        schema = copy.deepcopy(app.openapi())
+        for scheme in schema.get("components", {}).get("securitySchemes", {}).values():
+            for flow in scheme.get("flows", {}).values():
+                if "tokenUrl" in flow:
+                    flow["tokenUrl"] = urljoin(str(request.base_url), flow["tokenUrl"])
+        return JSONResponse(schema)
+
+
 def create_app(
     config: CentralConfig, *, engine: Engine | None = None, with_mqtt: bool | None = None
 ) -> FastAPI:
@@ -75,6 +96,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    _serve_openapi_with_absolute_token_url(app)
     app.add_middleware(SecurityHeadersMiddleware)
     for router in (auth_routes.router, events.router, devices.router, ops.router, live.router):
         app.include_router(router)

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from central import audit, metrics
 from central.api.deps import ContextDep, SessionDep, Viewer, client_address
+from central.api.params import has_control_characters, unprocessable
 from central.api.schemas import MeOut, TokenOut
 from central.auth.users import authenticate
 
@@ -23,6 +24,8 @@ def login(
     ctx: ContextDep,
     session: SessionDep,
 ) -> TokenOut:
+    if has_control_characters(form.username):
+        raise unprocessable(("body", "username"), "control characters are not allowed in a user name")
     client = client_address(request)
     keys = (f"ip:{client}", f"user:{form.username.lower()}")
     wait = ctx.limiter.retry_after(*keys)
