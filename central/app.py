@@ -48,7 +48,12 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
 
 
 def start_ingest(ctx: AppContext) -> MqttIngest:
-    ingest = MqttIngest(ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=ctx.hub.publish)
+    ingest = MqttIngest(
+        ctx.config.mqtt,
+        IngestWriter(ctx.engine),
+        on_stored=ctx.hub.publish,
+        capture_window=ctx.config.ingest.capture_window(),
+    )
     ingest.on_connected = lambda: publish_pending(ctx.sessions, ingest)
     ctx.ingest = ingest
     ingest.start()

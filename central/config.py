@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from central.ingest.decode import CaptureWindow
 from common.config import MqttConnection
 
 ENV_PREFIX = "ANPR_CENTRAL_"
@@ -68,6 +70,26 @@ class MqttSettings(MqttConnection):
     )
 
 
+class IngestSettings(_Section):
+    captured_not_before: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="events captured (or first/last seen) earlier are dead-lettered (kind bad_time)",
+    )
+    captured_max_ahead_s: float = Field(
+        default=86400.0,
+        ge=0,
+        description="events captured more than this after central received them are dead-lettered",
+    )
+
+    @field_validator("captured_not_before")
+    @classmethod
+    def _with_zone(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def capture_window(self) -> CaptureWindow:
+        return CaptureWindow(self.captured_not_before, timedelta(seconds=self.captured_max_ahead_s))
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -95,6 +117,7 @@ class CentralConfig(_Section):
     data_dir: Path = Path("var/central")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     online_timeout_s: float = Field(
