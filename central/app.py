@@ -12,9 +12,10 @@ from urllib.parse import urljoin
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from central.api import auth_routes, devices, events, live, ops
-from central.auth.ratelimit import LoginRateLimiter
+from central.auth.ratelimit import LoginThrottle
 from central.auth.tokens import TokenService, load_or_create_secret
 from central.config import CentralConfig
 from central.config_push import publish_pending
@@ -42,7 +43,7 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
         engine=engine,
         sessions=make_sessionmaker(engine),
         tokens=TokenService(secret, timedelta(minutes=config.auth.token_lifetime_min)),
-        limiter=LoginRateLimiter(config.auth.login_max_failures, config.auth.login_window_s),
+        limiter=LoginThrottle(config.auth.throttle_settings()),
         hub=LiveHub(),
     )
 
@@ -103,6 +104,11 @@ def create_app(
     app.state.ctx = ctx
     _serve_openapi_with_absolute_token_url(app)
     app.add_middleware(SecurityHeadersMiddleware)
+    if config.http.trusted_proxies:
+        # Outermost, so everything after it (handlers, audit, uvicorn's access log) sees the
+        # client the proxy names. Serve runs uvicorn without its own proxy handling, which would
+        # otherwise believe any X-Forwarded-For from 127.0.0.1.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.http.trusted_proxies)
     for router in (auth_routes.router, events.router, devices.router, ops.router, live.router):
         app.include_router(router)
     mount_web(app)

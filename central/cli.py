@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -41,6 +42,7 @@ def cmd_serve(config: CentralConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
     from central.app import create_app
+    from central.logs import install_central_log_masking
 
     engine = _engine(config)
     if config.database.auto_migrate:
@@ -48,14 +50,26 @@ def cmd_serve(config: CentralConfig, args: argparse.Namespace) -> int:
     elif not is_up_to_date(engine):
         raise CliError("the database is not migrated: run `anpr-central db upgrade`")
     app = create_app(config, engine=engine, with_mqtt=False if args.no_mqtt else None)
-    uvicorn.run(
+    server = uvicorn.Server(server_config(app, config, args.log_level))
+    install_central_log_masking()  # after uvicorn.Config set up its loggers
+    server.run()
+    return 0
+
+
+def server_config(app: Any, config: CentralConfig, log_level: str = "INFO") -> Any:
+    """uvicorn's settings for `serve`. Its own proxy-header handling is off: it would believe
+    X-Forwarded-For from 127.0.0.1 whatever the config says. The app applies the header itself,
+    from `http.trusted_proxies` only (central.app)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=config.http.host,
         port=config.http.port,
-        log_level=args.log_level.lower(),
+        log_level=log_level.lower(),
         ws="websockets-sansio",
+        proxy_headers=False,
     )
-    return 0
 
 
 def cmd_db(config: CentralConfig, args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ without a file. Secrets (JWT key, MQTT password) are files, never values in this
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from central.auth.ratelimit import ThrottleSettings
 from central.ingest.decode import CaptureWindow
 from common.config import MqttConnection
 
@@ -94,8 +96,21 @@ class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="addresses whose X-Forwarded-For is believed (login rate limit)"
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (login throttling, audit log, access log); nobody else's",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn would take a typo for a host name and trust nobody, or '*' for everyone.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
 
 
 class AuthSettings(_Section):
@@ -109,8 +124,33 @@ class AuthSettings(_Section):
         description="the signing secret itself, for containers (ANPR_CENTRAL_AUTH__JWT_SECRET); "
         "prefer jwt_secret_file, and never put it in the YAML file",
     )
-    login_max_failures: int = Field(default=5, ge=1, description="failed logins per window before 429")
-    login_window_s: float = Field(default=300.0, gt=0)
+    login_free_failures: int = Field(
+        default=3, ge=0, description="failed logins of one user from one address before backoff"
+    )
+    login_address_free_failures: int = Field(
+        default=20, ge=0, description="failed logins from one address, any user, before backoff"
+    )
+    login_backoff_base_s: float = Field(
+        default=1.0, gt=0, description="first wait after the free failures; doubles with each failure"
+    )
+    login_backoff_max_s: float = Field(default=300.0, gt=0, description="longest wait between tries")
+    login_global_max_failures: int = Field(
+        default=100,
+        ge=1,
+        description="failures per window on this replica above which free tries stop for every "
+        "address that has failed (addresses with no failure may still try)",
+    )
+    login_window_s: float = Field(default=900.0, gt=0, description="failures older than this are forgotten")
+
+    def throttle_settings(self) -> ThrottleSettings:
+        return ThrottleSettings(
+            free_failures=self.login_free_failures,
+            address_free_failures=self.login_address_free_failures,
+            backoff_base_s=self.login_backoff_base_s,
+            backoff_max_s=self.login_backoff_max_s,
+            global_max_failures=self.login_global_max_failures,
+            window_s=self.login_window_s,
+        )
 
 
 class CentralConfig(_Section):

@@ -27,8 +27,7 @@ def login(
     if has_control_characters(form.username):
         raise unprocessable(("body", "username"), "control characters are not allowed in a user name")
     client = client_address(request)
-    keys = (f"ip:{client}", f"user:{form.username.lower()}")
-    wait = ctx.limiter.retry_after(*keys)
+    wait = ctx.limiter.retry_after(form.username, client)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -37,14 +36,14 @@ def login(
         )
     user = authenticate(session, form.username, form.password)
     if user is None:
-        ctx.limiter.record_failure(*keys)
+        ctx.limiter.record_failure(form.username, client)
         metrics.LOGIN_FAILURES.inc()
         audit.record(session, form.username[:64], "login_failed", {}, client)
         session.commit()
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong user name or password", {"WWW-Authenticate": "Bearer"}
         )
-    ctx.limiter.reset(f"user:{form.username.lower()}")
+    ctx.limiter.record_success(form.username, client)
     token, _expires = ctx.tokens.issue(user.username, user.role)
     audit.record(session, user.username, "login", {}, client)
     session.commit()
