@@ -24,6 +24,7 @@ from central.db.engine import make_engine, make_sessionmaker
 from central.ingest.mqtt import MqttIngest
 from central.ingest.writer import IngestWriter
 from central.live import LiveHub
+from central.retention import Retention, RetentionWorker
 from central.security_headers import SecurityHeadersMiddleware
 from central.web import mount_web
 
@@ -87,11 +88,18 @@ def create_app(
     run_mqtt = config.mqtt.enabled if with_mqtt is None else with_mqtt
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         ingest = start_ingest(ctx) if run_mqtt else None
+        retention = None
+        if config.retention.enabled:
+            retention = RetentionWorker(Retention(ctx.engine, config.retention))
+            retention.start()
+        running.state.retention = retention  # tests wait on its passes
         try:
             yield
         finally:
+            if retention is not None:
+                retention.stop()
             if ingest is not None:
                 ingest.stop()
 

@@ -82,6 +82,17 @@ def cmd_db(config: CentralConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(config: CentralConfig, _args: argparse.Namespace) -> int:
+    from central.retention import Retention
+
+    engine = _engine(config)
+    if not is_up_to_date(engine):
+        raise CliError("the database is not migrated: run `anpr-central db upgrade`")
+    deleted = Retention(engine, config.retention).run_once()
+    print("deleted: " + ", ".join(f"{count} {kind}" for kind, count in deleted.items()))
+    return 0
+
+
 def cmd_users(config: CentralConfig, args: argparse.Namespace) -> int:
     engine = _engine(config)
     if not is_up_to_date(engine):
@@ -121,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply pending migrations")
     db_commands.add_parser("current", help="show the database's revision")
 
+    retention = commands.add_parser(
+        "retention", help="delete old events, images, dead letters and audit entries (see `retention`)"
+    )
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    retention_commands.add_parser("run", help="one pass now (serve also runs them periodically)")
+
     users = commands.add_parser("users", help="manage user accounts")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     for name, text in (("add", "add a user"), ("passwd", "set a user's password")):
@@ -141,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers = {"serve": cmd_serve, "db": cmd_db, "users": cmd_users}
+    handlers = {"serve": cmd_serve, "db": cmd_db, "users": cmd_users, "retention": cmd_retention}
     try:
         config = load_central_config(args.config)
         return handlers[args.command](config, args)

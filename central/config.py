@@ -92,6 +92,48 @@ class IngestSettings(_Section):
         return CaptureWindow(self.captured_not_before, timedelta(seconds=self.captured_max_ahead_s))
 
 
+def _days(default: float | None, what: str) -> Any:
+    return Field(
+        default=default, gt=0, description=f"{what} older than this many days are deleted; null: kept"
+    )
+
+
+class SiteRetention(_Section):
+    """A site's own retention; a field left out takes the value of `retention`."""
+
+    events_days: float | None = _days(None, "events (captured_at) of this site")
+    images_days: float | None = _days(None, "crops and thumbnails of this site's events")
+
+
+class RetentionSettings(_Section):
+    enabled: bool = Field(
+        default=True, description="`serve` deletes old rows periodically; with several replicas one is enough"
+    )
+    interval_s: float = Field(default=3600.0, ge=10, description="seconds between retention passes")
+    first_pass_after_s: float = Field(default=60.0, ge=0, description="the first pass, after start")
+    events_days: float | None = _days(90.0, "events (by captured_at), with their images,")
+    images_days: float | None = _days(30.0, "crops and thumbnails (events stay, without images)")
+    dead_letters_days: float | None = _days(30.0, "dead letters (by received_at)")
+    audit_days: float | None = _days(365.0, "audit-log entries")
+    sites: dict[str, SiteRetention] = Field(
+        default_factory=dict, description="per-site overrides of events_days and images_days, by site id"
+    )
+    batch_size: int = Field(
+        default=2000, ge=1, le=100_000, description="rows per delete transaction: short locks"
+    )
+
+    def for_site(self, site_id: str) -> tuple[float | None, float | None]:
+        """(events_days, images_days) of a site."""
+        own = self.sites.get(site_id)
+        if own is None:
+            return self.events_days, self.images_days
+        given = own.model_fields_set
+        return (
+            own.events_days if "events_days" in given else self.events_days,
+            own.images_days if "images_days" in given else self.images_days,
+        )
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -160,6 +202,7 @@ class CentralConfig(_Section):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     online_timeout_s: float = Field(
         default=300.0, gt=0, description="a device silent this long is shown offline even without its Will"
     )
