@@ -15,6 +15,7 @@ from central.api.schemas import MeOut, TokenOut
 from central.auth.users import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+MAX_USERNAME = 64  # the users table's column
 
 
 @router.post("/token")
@@ -24,8 +25,10 @@ def login(
     ctx: ContextDep,
     session: SessionDep,
 ) -> TokenOut:
-    if has_control_characters(form.username):
-        raise unprocessable(("body", "username"), "control characters are not allowed in a user name")
+    if has_control_characters(form.username) or len(form.username) > MAX_USERNAME:
+        # The name keys the throttle and the audit log: no control characters, no megabytes.
+        why = f"a user name has at most {MAX_USERNAME} characters and no control characters"
+        raise unprocessable(("body", "username"), why)
     client = client_address(request)
     wait = ctx.limiter.retry_after(form.username, client)
     if wait is not None:

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from fastapi.exceptions import RequestValidationError
 
+# Site, device and channel ids: what devices may use (1-64 of A-Z a-z 0-9 _ . -).
+from common.config import ID_PATTERN
+
 # No C0 control character and no DEL, anywhere in the value.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-# Site, device and channel ids: what devices may use (common.events.PlateEvent).
-ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 DeviceIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
