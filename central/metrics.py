@@ -31,3 +31,6 @@ SEARCH_SECONDS = Histogram(
 LOGIN_FAILURES = Counter("anpr_central_login_failures_total", "failed logins")
 LIVE_CLIENTS = Gauge("anpr_central_live_clients", "connected live-feed WebSockets")
 CONFIG_PUSHES = Counter("anpr_central_config_pushes_total", "config versions pushed to devices")
+RETENTION_DELETED = Counter(
+    "anpr_central_retention_deleted_total", "rows deleted by retention", ["kind"]
+)

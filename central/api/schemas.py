@@ -22,7 +22,9 @@ class EventDetail(EventSummary):
     received_at: datetime
     plate_format: str | None
     plate_valid: bool
-    box: tuple[int, int, int, int]
+    # A list of exactly four, not a tuple: a tuple's schema (prefixItems, no items) is one many
+    # OpenAPI tools and schema validators do not read.
+    box: list[int] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in image pixels")
     frames: int
     detector_model: str
     reader_model: str
@@ -37,7 +39,7 @@ class EventDetail(EventSummary):
             received_at=as_utc(row.received_at),
             plate_format=row.plate_format,
             plate_valid=row.plate_valid,
-            box=(row.box_x1, row.box_y1, row.box_x2, row.box_y2),
+            box=[row.box_x1, row.box_y1, row.box_x2, row.box_y2],
             frames=row.frames,
             detector_model=row.detector_model,
             reader_model=row.reader_model,

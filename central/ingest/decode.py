@@ -8,7 +8,7 @@ caught here, so a batch insert does not fail on one bad message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +23,31 @@ MAX_DEAD_LETTER_PAYLOAD = 64 * 1024
 INT32_MAX = 2**31 - 1
 # Column widths of central.db.models.Event for the free-text fields PlateEvent does not bound.
 TEXT_LIMITS = {"country": 8, "plate_format": 64, "region": 128, "detector_model": 128, "reader_model": 128}
+
+
+@dataclass(frozen=True)
+class CaptureWindow:
+    """The capture times central believes: a device with a dead clock battery sends year 1970 or
+    2099, and a time far ahead would top every newest-first search until that date."""
+
+    not_before: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_ahead: timedelta = timedelta(days=1)  # of the time central received the event
+
+    def problem(self, event: PlateEvent, received_at: datetime) -> str | None:
+        latest = received_at + self.max_ahead
+        for name in ("captured_at", "first_seen", "last_seen"):
+            value: datetime = getattr(event, name)
+            if value < self.not_before:
+                return f"{name} {value.isoformat()} is before {self.not_before.isoformat()}"
+            if value > latest:
+                return (
+                    f"{name} {value.isoformat()} is more than {self.max_ahead} after receipt "
+                    f"({received_at.isoformat()}): is the device's clock wrong?"
+                )
+        return None
+
+
+DEFAULT_CAPTURE_WINDOW = CaptureWindow()
 
 
 @dataclass(frozen=True)
@@ -126,7 +151,7 @@ def _event_row(event: PlateEvent, received_at: datetime) -> dict[str, Any]:
     return row
 
 
-def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
+def _decode(topic: str, payload: bytes, received_at: datetime, window: CaptureWindow) -> Decoded:
     try:
         where = parse_device_topic(topic)
     except ValueError as exc:
@@ -140,6 +165,8 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
         if where.kind == "events":
             event = PlateEvent.from_json(payload)
             _check_ids(where.site_id, where.device_id, event.site_id, event.device_id)
+            if (problem := window.problem(event, received_at)) is not None:
+                raise _Reject("bad_time", problem)
             return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg)
         if where.kind == "status":
             status = decode_message(DeviceStatus, payload)
@@ -164,10 +191,12 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
     raise _Reject("bad_topic", f"central does not consume {where.kind!r} messages")
 
 
-def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
+def decode(
+    topic: str, payload: bytes, received_at: datetime, window: CaptureWindow = DEFAULT_CAPTURE_WINDOW
+) -> Decoded:
     """Decode one message; never raises for bad input, returns Rejected instead."""
     try:
-        return _decode(topic, payload, received_at)
+        return _decode(topic, payload, received_at, window)
     except _Reject as exc:
         return reject(topic, exc.kind, exc.reason, payload)
 

@@ -28,7 +28,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from central import metrics
 from central.config import MqttSettings
-from central.ingest.decode import Decoded, decode, reject
+from central.ingest.decode import DEFAULT_CAPTURE_WINDOW, CaptureWindow, Decoded, decode, reject
 from central.ingest.writer import IngestWriter
 from common.mqtt import build_client
 from common.topics import (
@@ -94,8 +94,10 @@ class MqttIngest:
         writer: IngestWriter,
         on_stored: StoredCallback | None = None,
         on_connected: Callable[[], None] | None = None,
+        capture_window: CaptureWindow = DEFAULT_CAPTURE_WINDOW,
     ) -> None:
         self.settings = settings
+        self.capture_window = capture_window
         self.writer = writer
         self.on_stored = on_stored
         self.on_connected = on_connected
@@ -189,7 +191,7 @@ class MqttIngest:
         # Decoding here, in paho's thread, overlaps validation with the writer's wait on the database.
         topic = _topic_of(message)
         try:
-            record = decode(topic, message.payload, datetime.now(UTC))
+            record = decode(topic, message.payload, datetime.now(UTC), self.capture_window)
         except Exception as exc:  # a decoder bug must not stop paho's thread; keep the message
             log.exception("decoding a message on %s failed", topic)
             record = reject(topic, "invalid", f"decoder error: {type(exc).__name__}", message.payload)

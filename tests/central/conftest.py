@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from central.app import create_app
-from central.config import AuthSettings, CentralConfig, MqttSettings
+from central.config import AuthSettings, CentralConfig, MqttSettings, RetentionSettings
 from central.db.engine import make_engine
 from central.db.migrate import migrated_scratch_schema, upgrade
 from central.db.models import User
@@ -90,7 +90,12 @@ def password_hash() -> str:
 
 
 def make_central_app(engine: Engine, data_dir: Path, password_hash: str, **auth: Any) -> FastAPI:
-    config = CentralConfig(data_dir=data_dir, mqtt=MqttSettings(enabled=False), auth=AuthSettings(**auth))
+    config = CentralConfig(
+        data_dir=data_dir,
+        mqtt=MqttSettings(enabled=False),
+        auth=AuthSettings(**auth),
+        retention=RetentionSettings(enabled=False),  # tests keep their old events; retention has its own
+    )
     app = create_app(config, engine=engine)
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():

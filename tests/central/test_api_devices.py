@@ -63,9 +63,9 @@ def test_config_push_is_validated_versioned_and_acked(api: TestClient, engine: E
     assert second["version"] == 5
 
     invalid = api.put("/api/v1/devices/edge1/config", json={"reader": {"beam_width": 0}}, headers=operator)
-    assert invalid.status_code == 422 and "reader.beam_width" in invalid.json()["detail"]
+    assert invalid.status_code == 422 and "reader.beam_width" in invalid.json()["detail"][0]["msg"]
     foreign = api.put("/api/v1/devices/edge1/config", json={"device_id": "edge9"}, headers=operator)
-    assert foreign.status_code == 422 and "device_id" in foreign.json()["detail"]
+    assert foreign.status_code == 422 and "device_id" in foreign.json()["detail"][0]["msg"]
     assert api.put("/api/v1/devices/ghost/config", json={}, headers=operator).status_code == 404
 
     _ingest(engine, ack_message(4, accepted=False, reason="camera gate unreachable", running=3))
