@@ -4,6 +4,7 @@
     anpr/v1/{site}/{device}/config      ConfigPush    (retained, published by central)
     anpr/v1/{site}/{device}/config/ack  ConfigAck     (the device's answer to a ConfigPush)
     anpr/v1/{site}/{device}/stats       DeviceStats   (periodic counters)
+    anpr/v1/{site}/{device}/receipts    EventReceipt  (central: these events are committed)
 
 Events travel as `common.events.PlateEvent`. Every model forbids unknown fields and carries
 `schema_version`, so a subscriber can tell a newer contract from a malformed message.
@@ -11,6 +12,7 @@ Events travel as `common.events.PlateEvent`. Every model forbids unknown fields 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -154,12 +156,41 @@ class DeviceStats(_Message):
     config_version: ConfigVersion | None = None
     frames: Counter
     events: Counter
-    outbox_pending: Counter = Field(description="events stored but not yet acknowledged by the broker")
+    outbox_pending: Counter = Field(description="events stored but not yet confirmed by a central receipt")
     published: Counter = Field(description="event publishes sent, re-sends included")
-    acked: Counter = Field(description="event publishes acknowledged (PUBACK)")
-    retries: Counter = Field(description="event re-sends after a lost connection")
+    acked: Counter = Field(description="event publishes acknowledged by the broker (PUBACK)")
+    confirmed: Counter = Field(default=0, description="events confirmed by a central receipt")
+    retries: Counter = Field(description="event re-sends after a lost connection or a missing receipt")
     reconnects: Counter
     channels: dict[Identifier, ChannelStats] = Field(default_factory=dict)
+
+
+# Receipts are batched per device and per ingest batch; one receipt never lists more than this.
+MAX_RECEIPT_EVENTS = 1000
+
+
+class EventReceipt(_Message):
+    """Central's word that events are in its database, published (QoS 1) on the device's `receipts`.
+
+    Sent after the database commit of the batch that held the events. `stored` lists events now
+    in the database: newly written or already there with the same content (a re-send). `conflicts`
+    lists events whose id is already stored with different content: central keeps the first and
+    dead-letters the newcomer (kind "conflict"); re-sending it cannot help, so the device stops.
+    The device keeps an event in its outbox until a receipt names it; a broker PUBACK only says
+    the broker has the message, which a broker crash can still lose.
+    """
+
+    site_id: Identifier
+    device_id: Identifier
+    at: UtcDatetime
+    stored: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
+    conflicts: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> EventReceipt:
+        if not self.stored and not self.conflicts:
+            raise ValueError("a receipt names at least one event")
+        return self
 
 
 MessageT = TypeVar("MessageT", bound=_Message)

@@ -5,6 +5,7 @@
     anpr/v1/{site}/{device}/config      retained config pushed by central
     anpr/v1/{site}/{device}/config/ack  the device's answer to a config push
     anpr/v1/{site}/{device}/stats       periodic counters
+    anpr/v1/{site}/{device}/receipts    central's receipts for stored events, QoS 1 (see docs/mqtt.md)
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 PREFIX = "anpr/v1"
-TopicKind = Literal["events", "status", "config", "config/ack", "stats"]
-TOPIC_KINDS: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats")
+TopicKind = Literal["events", "status", "config", "config/ack", "stats", "receipts"]
+TOPIC_KINDS: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats", "receipts")
 
 # Shared subscription: several central replicas split the event stream between them.
 CENTRAL_EVENTS_SUBSCRIPTION = f"$share/central/{PREFIX}/+/+/events"

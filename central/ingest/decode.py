@@ -30,6 +30,7 @@ class EventRecord:
     row: dict[str, Any]
     crop_jpeg: bytes | None
     thumbnail_jpeg: bytes | None
+    payload: bytes = b""  # the message as received, for the dead letter of a conflicting duplicate
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
         if where.kind == "events":
             event = PlateEvent.from_json(payload)
             _check_ids(where.site_id, where.device_id, event.site_id, event.device_id)
-            return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg)
+            return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg, payload)
         if where.kind == "status":
             status = decode_message(DeviceStatus, payload)
             _check_ids(where.site_id, where.device_id, status.site_id, status.device_id)

@@ -1,9 +1,13 @@
 """Write decoded messages to the database, one transaction per batch.
 
 Events are inserted with ON CONFLICT DO NOTHING on the event id, so a message redelivered after
-a crash (we ack only after commit) is stored once. If a batch fails on a row the decoder could
-not foresee, the batch is retried message by message and the culprit goes to the dead letters.
-A database that is down raises: the caller keeps the messages unacknowledged and retries.
+a crash (we ack only after commit) is stored once. A message whose id is stored already is
+compared with the stored row: the same content is a re-send (confirmed again), different content
+is a conflict (dead-lettered as "conflict", and confirmed so the device stops sending it). The
+batch result says which events to confirm to which device (central.ingest.receipts).
+If a batch fails on a row the decoder could not foresee, the batch is retried message by
+message and the culprit goes to the dead letters. A database that is down raises: the caller
+keeps the messages unacknowledged and retries.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from central import metrics
 from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
 from central.ingest.decode import AckRecord, Decoded, EventRecord, Rejected, StatsRecord, StatusRecord, reject
 from central.ingest.pg_bulk import insert_unnest
+from central.ingest.receipts import CONTENT_FIELDS, Receipts, differing_fields, same_content
 from common.messages import ConfigAck, DeviceStats, DeviceStatus
 
 # Errors caused by the data of one row, as opposed to the database being unreachable.
@@ -35,12 +40,14 @@ class BatchResult:
     duplicates: int = 0
     applied: int = 0  # status, stats and acks
     dead: list[Rejected] = field(default_factory=list)
+    receipts: Receipts = field(default_factory=Receipts)  # events committed, per device
 
     def merge(self, other: BatchResult) -> None:
         self.stored.extend(other.stored)
         self.duplicates += other.duplicates
         self.applied += other.applied
         self.dead.extend(other.dead)
+        self.receipts.merge(other.receipts)
 
 
 def _later(column: Any, value: Any) -> Any:
@@ -94,14 +101,26 @@ class IngestWriter:
 
         if events:
             stored_ids = self._insert_events(session, events)
-            result.duplicates = len(events) - len(stored_ids)
-            fresh = [e for e in events if e.row["event_id"] in stored_ids]
-            # One event id can appear twice in a batch; report it stored once.
-            seen: set[Any] = set()
-            for record in fresh:
-                if record.row["event_id"] not in seen:
-                    seen.add(record.row["event_id"])
+            known = self._stored_content(session, {e.row["event_id"] for e in events} - stored_ids)
+            # One event id can appear twice in a batch: the first copy is the one stored.
+            first: dict[Any, dict[str, Any]] = {}
+            for record in events:
+                event_id = record.row["event_id"]
+                if event_id in stored_ids and event_id not in first:
+                    first[event_id] = record.row
                     result.stored.append(record.row)
+                    result.receipts.add(record.row)
+                    continue
+                reference = first.get(event_id) or known.get(event_id)
+                if reference is None or same_content(record.row, reference):
+                    result.duplicates += 1
+                    result.receipts.add(record.row)
+                    continue
+                changed = ", ".join(differing_fields(record.row, reference))
+                topic = f"anpr/v1/{record.row['site_id']}/{record.row['device_id']}/events"
+                reason = f"event {event_id} is already stored with different content ({changed})"
+                dead.append(reject(topic, "conflict", reason, record.payload or repr(record.row).encode()))
+                result.receipts.add(record.row, conflict=True)
             self._upsert_channels(session, events)
         # Device rows are shared by every batch: lock them last so concurrent writers wait briefly.
         self._upsert_devices(session, batch, now)
@@ -116,6 +135,14 @@ class IngestWriter:
         self._insert_dead(session, dead, now)
         result.dead = dead
         return result
+
+    def _stored_content(self, session: Session, event_ids: set[Any]) -> dict[Any, dict[str, Any]]:
+        """The content columns of already stored events, to tell a re-send from a conflict."""
+        if not event_ids:
+            return {}
+        columns = [getattr(Event, name) for name in ("event_id", *CONTENT_FIELDS)]
+        rows = session.execute(select(*columns).where(Event.event_id.in_(sorted(event_ids))))
+        return {row.event_id: dict(row._mapping) for row in rows}
 
     def _insert_events(self, session: Session, events: list[EventRecord]) -> set[Any]:
         # Sorted ids: two writers inserting overlapping batches take row locks in one order.

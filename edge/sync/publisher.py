@@ -1,8 +1,12 @@
 """The edge's MQTT side: drains the outbox to the broker, reports status and stats, takes config pushes.
 
-Delivery rule: an event leaves the outbox only after the broker's PUBACK for it (QoS 1); until then
-it stays pending in SQLite, so a crash, a dropped link or a broker restart can cause a duplicate
-(central stores by event id) but never a loss. At most `window` events are in flight at a time.
+Delivery rule: an event leaves the outbox only when central's receipt names it (an EventReceipt on
+the device's `receipts` topic, sent after central's database commit). The broker's PUBACK is flow
+control only: at most `window` events wait for one. An event the broker acknowledged but central
+did not confirm within `mqtt.receipt_timeout_s` is sent again, with a growing delay per try
+(edge.sync.receipts), oldest first beside live events. Until its receipt an event stays pending in
+SQLite, so a crash, a dropped link or a broker that loses its queue can cause a duplicate (central
+stores by event id) but never a loss.
 
 Everything MQTT happens on one thread that owns the paho client, so callbacks, publishes and outbox
 updates never race each other. The session is persistent (MQTT v5, clean_start=False): the broker
@@ -21,14 +25,15 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common.config import EdgeConfig
-from common.messages import DeviceStats, DeviceStatus, utc_now
+from common.messages import DeviceStatus, utc_now
 from common.mqtt import build_client
 from common.topics import TopicKind, device_topic
 from edge.sync.config_applier import ConfigApplier
 from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.outbox import Outbox
+from edge.sync.receipts import ReceiptTracker, parse_receipt
 from edge.sync.scheduler import CatchUpScheduler
-from edge.sync.stats import AgentStats, SyncCounters
+from edge.sync.stats import AgentStats, SyncCounters, device_stats
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +43,8 @@ CONTROL_RESERVE = 2
 REJECTED_HOLD_S = 30.0
 SHUTDOWN_GRACE_S = 2.0
 MAX_DRAIN_PACKETS = 200
-# Acknowledged events are marked synced at least this often (or when half a window has gathered).
-ACK_FLUSH_S = 0.05
+# Confirmed events are marked synced at least this often (or when half a window has gathered).
+CONFIRM_FLUSH_S = 0.05
 OUTBOX_ERROR_RETRY_S = 5.0
 
 
@@ -70,7 +75,7 @@ class SyncPublisher:
         self._backoff = backoff or Backoff()
         self._idle_poll_s = idle_poll_s
         site, device = config.site_id, config.device_id
-        kinds: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats")
+        kinds: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats", "receipts")
         self._topics = {kind: device_topic(site, device, kind) for kind in kinds}
         self._client = build_client(self._mqtt, client_id or client_id_for(site, device))
         self._client.max_inflight_messages_set(0)  # our window limits events; paho must not queue them
@@ -87,8 +92,10 @@ class SyncPublisher:
         self._thread: threading.Thread | None = None
         self._started_at = time.monotonic()
         # Network-thread state.
-        self._inflight: dict[int, Hashable] = {}  # mid -> event id
-        self._acked: list[Hashable] = []  # acknowledged, not yet marked synced in the outbox
+        self._inflight: dict[int, Hashable] = {}  # mid -> event id, awaiting the broker's PUBACK
+        self._receipts = ReceiptTracker(self._mqtt.receipt_timeout_s, self._mqtt.receipt_timeout_max_s)
+        self._confirmed_early: set[Hashable] = set()  # receipt came before the PUBACK of a re-send
+        self._confirmed: list[Hashable] = []  # named by a receipt, not yet marked synced in the outbox
         self._flush_due = 0.0
         self._held: dict[Hashable, float] = {}  # refused event id -> monotonic time it may go again
         self._window = self._mqtt.max_inflight
@@ -101,6 +108,9 @@ class SyncPublisher:
         self._connected = False
         self._published = 0
         self._acked_total = 0
+        self._confirmed_total = 0
+        self._conflicts = 0
+        self._receipt_timeouts = 0
         self._retries = 0
         self._rejected = 0
         self._reconnects = 0
@@ -137,6 +147,10 @@ class SyncPublisher:
                 connected=self._connected,
                 published=self._published,
                 acked=self._acked_total,
+                confirmed=self._confirmed_total,
+                conflicts=self._conflicts,
+                receipt_timeouts=self._receipt_timeouts,
+                unconfirmed=len(self._receipts),
                 retries=self._retries,
                 rejected=self._rejected,
                 reconnects=self._reconnects,
@@ -160,7 +174,7 @@ class SyncPublisher:
                 if self._connected:
                     self._service()
                 else:
-                    self._flush_acked(force=True)
+                    self._flush_confirmed(force=True)
             except Exception as exc:  # keep the thread alive: the outbox still holds everything
                 log.exception("MQTT sync loop error")
                 self._set_error(f"{type(exc).__name__}: {exc}")
@@ -190,28 +204,44 @@ class SyncPublisher:
                 self._last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
 
     def _service(self) -> None:
-        self._flush_acked(force=False)
+        self._flush_confirmed(force=False)
+        self._resend_overdue()
         self._refill()
         self._maybe_publish_stats()
 
-    def _flush_acked(self, force: bool) -> None:
-        """Mark acknowledged events synced, in batches: each batch is one durable SQLite commit.
+    def _flush_confirmed(self, force: bool) -> None:
+        """Mark confirmed events synced, in batches: each batch is one durable SQLite commit.
 
-        Waiting costs nothing in safety: an acknowledged event not yet marked is at worst sent
-        again after a crash, and central drops the duplicate.
+        Waiting costs nothing in safety: a confirmed event not yet marked is at worst sent again
+        after a crash, and central drops the duplicate (and confirms it again).
         """
-        if not self._acked:
+        if not self._confirmed:
             return
-        batch_full = len(self._acked) >= max(1, self._window // 2)
-        if not (force or batch_full or not self._inflight or time.monotonic() >= self._flush_due):
+        batch_full = len(self._confirmed) >= max(1, self._window // 2)
+        if not (force or batch_full or time.monotonic() >= self._flush_due):
             return
-        acked, self._acked = self._acked, []
-        self._outbox.mark_synced(acked)
+        confirmed, self._confirmed = self._confirmed, []
+        changed = self._outbox.mark_synced(confirmed)
         with self._lock:
-            self._acked_total += len(acked)
+            self._confirmed_total += changed
+
+    def _resend_overdue(self) -> None:
+        """Events whose receipt is overdue stop being busy: the scheduler offers them again."""
+        overdue = self._receipts.expired(time.monotonic())
+        if not overdue:
+            return
+        log.info("%d events got no receipt from central in time; sending them again", len(overdue))
+        self._scheduler.requeue()
+        self._next_outbox_poll = 0.0
+        with self._lock:
+            self._receipt_timeouts += len(overdue)
+            self._retries += len(overdue)
 
     def _refill(self) -> None:
-        free = self._window - len(self._inflight)
+        # Unconfirmed events count against max_unconfirmed: a central that is down stops new sends
+        # once that many wait, rather than filling the broker's queue with the whole outbox.
+        unconfirmed_room = self._mqtt.max_unconfirmed - len(self._inflight) - len(self._receipts)
+        free = min(self._window - len(self._inflight), unconfirmed_room)
         # Refill in chunks, not one event per PUBACK: each refill costs an outbox query.
         if free <= 0 or (self._inflight and free < max(1, self._window // 2)):
             return
@@ -220,19 +250,25 @@ class SyncPublisher:
             return  # the outbox had nothing new a moment ago; PUBACKs alone add nothing to it
         if self._held:
             self._held = {event_id: until for event_id, until in self._held.items() if until > now}
-        busy = set(self._inflight.values()) | self._held.keys() | set(self._acked)
+        busy = (
+            set(self._inflight.values()) | self._held.keys() | set(self._confirmed) | self._receipts.waiting()
+        )
         # Should reading the outbox fail (disk error), retry calmly rather than on every loop.
         self._next_outbox_poll = now + OUTBOX_ERROR_RETRY_S
         batch = self._scheduler.next_batch(free, busy)
         sent = 0
         for item in batch:
             info = self._client.publish(self._topics["events"], item.payload, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:  # the only refusal after which paho drops it
                 self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
                 break
-            # NO_CONN: paho keeps the message and sends it on reconnect, so it is in flight too.
+            # Any other code (NO_CONN, CONN_LOST ...): paho keeps the message and sends it on
+            # reconnect, so it is in flight too.
             self._inflight[info.mid] = item.event_id
             sent += 1
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._set_error(f"publish hit a lost connection: {mqtt.error_string(info.rc)}")
+                break
         if sent:
             with self._lock:
                 self._published += sent
@@ -244,21 +280,9 @@ class SyncPublisher:
             return
         self._next_stats = now + self._mqtt.stats_interval_s
         agent = self._stats_source() if self._stats_source is not None else AgentStats()
-        counters = self.counters()
-        stats = DeviceStats(
-            site_id=self._config.site_id,
-            device_id=self._config.device_id,
-            at=utc_now(),
-            uptime_s=now - self._started_at,
-            config_version=self._running_version(),
-            frames=agent.frames,
-            events=agent.events,
-            channels=agent.channels,
-            outbox_pending=self._outbox.pending_count(),
-            published=counters.published,
-            acked=counters.acked,
-            retries=counters.retries,
-            reconnects=counters.reconnects,
+        stats = device_stats(
+            self._config, now - self._started_at, self._running_version(), agent, self.counters(),
+            self._outbox.pending_count(),
         )
         self._client.publish(self._topics["stats"], stats.to_json(), qos=0)
         with self._lock:
@@ -273,12 +297,12 @@ class SyncPublisher:
             while not info.is_published() and time.monotonic() < deadline:
                 if self._client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
                     break
-            self._flush_acked(force=True)  # PUBACKs that arrived while we waited still count
+            self._flush_confirmed(force=True)  # receipts that arrived while we waited still count
             self._client.disconnect()  # a normal DISCONNECT: the broker drops the Last Will
             self._client.loop(timeout=0.05)
         elif self._client.socket() is not None:
             self._client.disconnect()
-        self._flush_acked(force=True)
+        self._flush_confirmed(force=True)
         with self._lock:
             self._connected = False
 
@@ -309,8 +333,11 @@ class SyncPublisher:
         self._next_stats = 0.0  # a fresh connection reports at once
         online = self._status("online", "connected").to_json()
         client.publish(self._topics["status"], online, qos=1, retain=True)
+        # Receipts queued by the broker while we were away arrive once we are subscribed again.
+        subscriptions = [(self._topics["receipts"], 1)]
         if self._applier is not None:
-            client.subscribe(self._topics["config"], qos=1)
+            subscriptions.append((self._topics["config"], 1))
+        client.subscribe(subscriptions)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
@@ -330,23 +357,48 @@ class SyncPublisher:
         event_id = self._inflight.pop(mid, None)
         if event_id is None:
             return  # a status, stats or config-ack publish
+        # A receipt can overtake the PUBACK of a re-send: central has the event, nothing to wait for.
+        confirmed = event_id in self._confirmed_early
+        self._confirmed_early.discard(event_id)
         if reason.is_failure:
-            self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
+            if not confirmed:
+                self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
             with self._lock:
                 self._rejected += 1
                 self._last_error = f"broker refused an event: {reason}"
             return
-        if not self._acked:
-            self._flush_due = time.monotonic() + ACK_FLUSH_S
-        self._acked.append(event_id)
+        with self._lock:
+            self._acked_total += 1
+        if not confirmed:
+            self._receipts.sent(event_id, time.monotonic())
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._packets_handled += 1
+        if message.topic == self._topics["receipts"]:
+            self._on_receipt(message.payload)
+            return
         if self._applier is None or message.topic != self._topics["config"]:
             return
         ack = self._applier.handle(message.payload)
         if ack is not None:
             client.publish(self._topics["config/ack"], ack.to_json(), qos=1)
+
+    def _on_receipt(self, payload: bytes) -> None:
+        receipt = parse_receipt(payload, self._config.site_id, self._config.device_id)
+        if receipt is None:
+            return
+        for event_id in receipt.conflicts:
+            # Central holds a different event under this id; sending it again cannot help.
+            log.error("central refused event %s: another event with that id is stored", event_id)
+        named = [*receipt.stored, *receipt.conflicts]
+        self._receipts.confirm(named)
+        in_flight = set(self._inflight.values())
+        self._confirmed_early.update(event_id for event_id in named if event_id in in_flight)
+        if not self._confirmed:
+            self._flush_due = time.monotonic() + CONFIRM_FLUSH_S
+        self._confirmed.extend(named)
+        with self._lock:
+            self._conflicts += len(receipt.conflicts)
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -51,6 +51,45 @@ def test_redelivered_event_is_stored_once(engine: Engine) -> None:
         assert session.scalar(select(func.count()).select_from(Event)) == 1
 
 
+def test_every_committed_event_is_named_in_its_devices_receipt(engine: Engine) -> None:
+    north = [make_event(f"А{i:03d}ВС77", device="north") for i in range(3)]
+    south = make_event("Е456КМ99", device="south")
+    first = _write(engine, *map(event_message, [*north, south]))
+    again = _write(engine, event_message(north[0]))  # a re-send after a lost receipt
+    [to_north, to_south] = first.receipts.messages(NOW)
+    assert (to_north.device_id, to_north.stored) == ("north", [e.event_id for e in north])
+    assert (to_south.device_id, to_south.stored, to_south.conflicts) == ("south", [south.event_id], [])
+    [repeated] = again.receipts.messages(NOW)
+    assert repeated.stored == [north[0].event_id] and again.duplicates == 1
+
+
+def test_a_conflicting_duplicate_is_dead_lettered_and_confirmed(engine: Engine) -> None:
+    original = make_event("А123ВС77")
+    impostor = make_event("О999ОО99", event_id=original.event_id)  # same id, another plate
+    _write(engine, event_message(original))
+    result = _write(engine, event_message(impostor))
+    assert result.stored == [] and result.duplicates == 0
+    assert [d.kind for d in result.dead] == ["conflict"]
+    [receipt] = result.receipts.messages(NOW)
+    assert (receipt.stored, receipt.conflicts) == ([], [original.event_id])
+    another = _write(engine, *map(event_message, [make_event("В1", event_id=impostor.event_id)]))
+    assert [d.kind for d in another.dead] == ["conflict"]
+    with Session(engine) as session:
+        assert session.get(Event, original.event_id).plate_text == "А123ВС77"  # the first one stays
+        letters = session.scalars(select(DeadLetter).where(DeadLetter.kind == "conflict")).all()
+        assert len(letters) == 2 and "plate_text" in letters[0].reason
+        assert letters[0].payload == impostor.to_json()
+
+
+def test_a_conflict_inside_one_batch_keeps_the_first_copy(engine: Engine) -> None:
+    first = make_event("А123ВС77")
+    second = make_event("М555ММ50", event_id=first.event_id)
+    result = _write(engine, event_message(first), event_message(second))
+    assert len(result.stored) == 1 and [d.kind for d in result.dead] == ["conflict"]
+    [receipt] = result.receipts.messages(NOW)
+    assert (receipt.stored, receipt.conflicts) == ([first.event_id], [first.event_id])
+
+
 def test_topic_must_match_payload_ids(engine: Engine) -> None:
     event = make_event(site="site1", device="edge1")
     result = _write(engine, ("anpr/v1/site1/edge2/events", event.to_json()))

@@ -25,7 +25,7 @@ from central.db.models import Event
 from central.ingest.mqtt import MqttIngest
 from central.ingest.writer import IngestWriter
 from common.config import parse_edge_config
-from common.messages import ConfigPush, decode_message
+from common.messages import ConfigPush, EventReceipt, decode_message
 from common.topics import device_topic
 
 BROKER = ("127.0.0.1", 1883)
@@ -100,6 +100,30 @@ def test_events_flow_from_broker_to_database(sqlite_engine: Engine, settings: Mq
         assert _wait_for(lambda: _count(sqlite_engine) >= 50), _count(sqlite_engine)
     finally:
         ingest.stop()
+
+
+def test_central_confirms_committed_events_on_the_devices_receipts_topic(
+    sqlite_engine: Engine, settings: MqttSettings
+) -> None:
+    site = f"s{uuid.uuid4().hex[:8]}"
+    receipts: list[EventReceipt] = []
+    device = _client()
+    device.on_message = lambda _c, _u, message: receipts.append(decode_message(EventReceipt, message.payload))
+    device.subscribe(device_topic(site, "edge1", "receipts"), qos=1)
+    ingest = MqttIngest(settings, IngestWriter(sqlite_engine))
+    ingest.start()
+    try:
+        assert ingest.wait_connected(5)
+        time.sleep(0.3)  # the SUBSCRIBE round trips
+        ids = _publish_events(site, 30)
+        assert _wait_for(lambda: sum(len(r.stored) for r in receipts) >= 30), receipts
+        assert _count(sqlite_engine) == 30  # every confirmed event is in the database
+    finally:
+        ingest.stop()
+        device.disconnect()
+        device.loop_stop()
+    assert sorted(i for r in receipts for i in r.stored) == sorted(ids)
+    assert all(r.site_id == site and r.device_id == "edge1" and not r.conflicts for r in receipts)
 
 
 def test_messages_are_acked_only_after_commit_and_redelivered_after_a_crash(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from common.events import PlateEvent
 from common.messages import (
     MAX_CONFIG_PUSH_BYTES,
     MAX_CONFIG_VERSION,
+    MAX_RECEIPT_EVENTS,
     ChannelStats,
     ConfigAck,
     ConfigPush,
     DeviceStats,
     DeviceStatus,
+    EventReceipt,
     MessageError,
     decode_message,
 )
@@ -166,7 +169,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt.md"
 def test_every_example_payload_in_the_mqtt_doc_is_valid() -> None:
     text = DOC.read_text(encoding="utf-8")
     blocks = re.findall(r"<!-- payload: (\w+) -->\n```json\n(.*?)```", text, flags=re.DOTALL)
-    kinds: tuple[type[BaseModel], ...] = (PlateEvent, DeviceStatus, ConfigPush, ConfigAck, DeviceStats)
+    kinds: tuple[type[BaseModel], ...] = (
+        PlateEvent, DeviceStatus, ConfigPush, ConfigAck, DeviceStats, EventReceipt
+    )
     models = {model.__name__: model for model in kinds}
     assert {name for name, _ in blocks} == set(models)  # every payload kind is shown
     for name, body in blocks:
@@ -177,3 +182,14 @@ def test_the_subscriber_example_in_the_mqtt_doc_compiles() -> None:
     text = DOC.read_text(encoding="utf-8")
     (example,) = re.findall(r"<!-- example: subscriber -->\n```python\n(.*?)```", text, flags=re.DOTALL)
     compile(example, "docs/mqtt.md", "exec")
+
+
+def test_a_receipt_names_at_least_one_event_and_at_most_the_limit() -> None:
+    base = {"site_id": "s", "device_id": "d", "at": "2026-11-28T10:00:00Z"}
+    with pytest.raises(MessageError, match="at least one event"):
+        decode_message(EventReceipt, json.dumps(base))
+    too_many = [str(uuid.uuid4()) for _ in range(MAX_RECEIPT_EVENTS + 1)]
+    with pytest.raises(MessageError, match="stored"):
+        decode_message(EventReceipt, json.dumps({**base, "stored": too_many}))
+    ok = decode_message(EventReceipt, json.dumps({**base, "conflicts": too_many[:1]}))
+    assert ok.conflicts == [uuid.UUID(too_many[0])] and ok.stored == []
