@@ -3,6 +3,7 @@
     anpr/v1/{site}/{device}/status      DeviceStatus  (retained; the "offline" one is the Last Will)
     anpr/v1/{site}/{device}/config      ConfigPush    (retained, published by central)
     anpr/v1/{site}/{device}/config/ack  ConfigAck     (the device's answer to a ConfigPush)
+    anpr/v1/{site}/{device}/config/effective  EffectiveConfig (retained: the config the device runs)
     anpr/v1/{site}/{device}/stats       DeviceStats   (periodic counters)
     anpr/v1/{site}/{device}/receipts    EventReceipt  (central: these events are committed)
 
@@ -82,24 +83,52 @@ class DeviceStatus(_Message):
         return self
 
 
-class ConfigPush(_Message):
-    """A whole new EdgeConfig for one device, published retained by central.
+ConfigHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
-    `config` is the EdgeConfig as a mapping; the device validates it with
-    `common.config.parse_edge_config` and refuses it if its site/device ids are not its own.
-    `version` must equal `config["version"]` when the config names one.
+
+class ConfigPush(_Message):
+    """A config change for one device, published retained by central.
+
+    `patch` is an RFC 7396 JSON merge patch against the config the device reported
+    (EffectiveConfig), whose hash is `base_hash`: the device refuses the push if its config has
+    changed since (the patch was checked against another config). The device applies it with
+    `common.config_push.apply_patch`, the rules central checked it with. Keys not named keep their
+    values; `null` removes a key (back to its default).
     """
 
     version: ConfigVersion
-    config: dict[str, Any]
+    patch: dict[str, Any]
+    base_hash: ConfigHash = Field(description="hash of the reported config the patch was made against")
     issued_at: UtcDatetime
     issued_by: str = Field(min_length=1, max_length=128, description="user or service that pushed it")
 
     @model_validator(mode="after")
     def _versions_agree(self) -> ConfigPush:
-        inner = self.config.get("version")
+        inner = self.patch.get("version")
         if inner is not None and inner != self.version:
-            raise ValueError(f"config.version {inner!r} differs from the push version {self.version}")
+            raise ValueError(f"patch.version {inner!r} differs from the push version {self.version}")
+        return self
+
+
+class EffectiveConfig(_Message):
+    """The config a device runs, published retained on connect and after every applied push.
+
+    `config` is the whole EdgeConfig with defaults filled in and secrets redacted
+    (`common.config_push.redacted`); `hash` is `common.config_push.config_hash` of it.
+    """
+
+    site_id: Identifier
+    device_id: Identifier
+    at: UtcDatetime
+    version: ConfigVersion
+    hash: ConfigHash
+    config: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _versions_agree(self) -> EffectiveConfig:
+        if self.config.get("version") != self.version:
+            inner = self.config.get("version")
+            raise ValueError(f"config.version {inner!r} differs from version {self.version}")
         return self
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from common.topics import PREFIX, device_topic
 from provisioning.registry import Account
 
-DEVICE_WRITES = ("events", "status", "config/ack", "stats")
+DEVICE_WRITES = ("events", "status", "config/ack", "config/effective", "stats")
 DEVICE_READS = ("config", "receipts")
 
 

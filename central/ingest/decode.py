@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from common.events import PlateEvent
-from common.messages import ConfigAck, DeviceStats, DeviceStatus, MessageError, decode_message
+from common.messages import (
+    ConfigAck,
+    DeviceStats,
+    DeviceStatus,
+    EffectiveConfig,
+    MessageError,
+    decode_message,
+)
 from common.plates.search import fuzzy_key, stored_plate_key
 from common.topics import parse_device_topic
 
@@ -49,6 +56,11 @@ class StatsRecord:
 
 
 @dataclass(frozen=True)
+class EffectiveRecord:
+    effective: EffectiveConfig
+
+
+@dataclass(frozen=True)
 class Rejected:
     """A message that goes to the dead-letter table. `kind` is a small fixed set (the metric label)."""
 
@@ -58,7 +70,7 @@ class Rejected:
     payload: bytes
 
 
-Decoded = EventRecord | StatusRecord | AckRecord | StatsRecord | Rejected
+Decoded = EventRecord | StatusRecord | AckRecord | StatsRecord | EffectiveRecord | Rejected
 
 
 class _Reject(Exception):
@@ -150,6 +162,10 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
             ack = decode_message(ConfigAck, payload)
             _check_ids(where.site_id, where.device_id, ack.site_id, ack.device_id)
             return AckRecord(ack)
+        if where.kind == "config/effective":
+            effective = decode_message(EffectiveConfig, payload)
+            _check_ids(where.site_id, where.device_id, effective.site_id, effective.device_id)
+            return EffectiveRecord(effective)
         if where.kind == "stats":
             stats = decode_message(DeviceStats, payload)
             _check_ids(where.site_id, where.device_id, stats.site_id, stats.device_id)

@@ -25,11 +25,22 @@ from sqlalchemy.orm import Session
 
 from central import metrics
 from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
-from central.ingest.decode import AckRecord, Decoded, EventRecord, Rejected, StatsRecord, StatusRecord, reject
+from central.ingest.decode import (
+    AckRecord,
+    Decoded,
+    EffectiveRecord,
+    EventRecord,
+    Rejected,
+    StatsRecord,
+    StatusRecord,
+    reject,
+)
 from central.ingest.pg_bulk import insert_unnest
 from central.ingest.receipts import CONTENT_FIELDS, Receipts, differing_fields, same_content
-from common.messages import ConfigAck, DeviceStats, DeviceStatus
+from common.messages import ConfigAck, DeviceStats, DeviceStatus, EffectiveConfig
 
+# Device news: applied to the device's row rather than stored as rows of their own.
+DeviceNews = StatusRecord | StatsRecord | AckRecord | EffectiveRecord
 # Errors caused by the data of one row, as opposed to the database being unreachable.
 ROW_ERRORS = (DataError, IntegrityError, ProgrammingError, StatementError)
 
@@ -97,7 +108,7 @@ class IngestWriter:
         result = BatchResult()
         events = [item for item in batch if isinstance(item, EventRecord)]
         dead = [item for item in batch if isinstance(item, Rejected)]
-        others = [item for item in batch if isinstance(item, StatusRecord | StatsRecord | AckRecord)]
+        others = [item for item in batch if isinstance(item, DeviceNews)]
 
         if events:
             stored_ids = self._insert_events(session, events)
@@ -177,7 +188,7 @@ class IngestWriter:
                     item.row["site_id"],
                     item.row["captured_at"],
                 )
-            elif isinstance(item, StatusRecord | StatsRecord | AckRecord):
+            elif isinstance(item, DeviceNews):
                 message = _message_of(item)
                 device_id, site_id, event_at = message.device_id, message.site_id, None
             else:
@@ -221,7 +232,23 @@ class IngestWriter:
         ]
         session.execute(statement.returning(Channel.device_id), rows)
 
-    def _apply(self, session: Session, item: StatusRecord | StatsRecord) -> None:
+    def _apply(self, session: Session, item: StatusRecord | StatsRecord | EffectiveRecord) -> None:
+        if isinstance(item, EffectiveRecord):
+            report = item.effective
+            session.execute(
+                update(Device)
+                .where(Device.device_id == report.device_id)
+                # A retained report delivered again after a newer one must not replace it.
+                .where(Device.effective_config_at.is_(None) | (Device.effective_config_at <= report.at))
+                .values(
+                    effective_config=report.config,
+                    effective_config_hash=report.hash,
+                    effective_config_version=report.version,
+                    effective_config_at=report.at,
+                    config_version=report.version,
+                )
+            )
+            return
         if isinstance(item, StatusRecord):
             status = item.status
             session.execute(
@@ -308,15 +335,20 @@ def _origin(item: Decoded) -> tuple[str, bytes]:
     return f"anpr/v1/{message.site_id}/{message.device_id}", message.to_json()
 
 
-def _latest_per_device(items: list[StatusRecord | StatsRecord]) -> list[StatusRecord | StatsRecord]:
-    """Only the last status and the last stats of each device in a batch matter."""
-    last: dict[tuple[str, str], StatusRecord | StatsRecord] = {}
+Latest = StatusRecord | StatsRecord | EffectiveRecord
+
+
+def _latest_per_device(items: list[Latest]) -> list[Latest]:
+    """Only the last status, stats and config report of each device in a batch matter."""
+    last: dict[tuple[str, str], Latest] = {}
     for item in items:
         last[(type(item).__name__, _message_of(item).device_id)] = item
     return list(last.values())
 
 
-def _message_of(item: StatusRecord | StatsRecord | AckRecord) -> DeviceStatus | DeviceStats | ConfigAck:
+def _message_of(item: DeviceNews) -> DeviceStatus | DeviceStats | ConfigAck | EffectiveConfig:
+    if isinstance(item, EffectiveRecord):
+        return item.effective
     if isinstance(item, StatusRecord):
         return item.status
     if isinstance(item, StatsRecord):

@@ -28,7 +28,7 @@ from common.config import EdgeConfig
 from common.messages import DeviceStatus, utc_now
 from common.mqtt import build_client
 from common.topics import TopicKind, device_topic
-from edge.sync.config_applier import ConfigApplier
+from edge.sync.config_applier import ConfigApplier, effective_message
 from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.outbox import Outbox
 from edge.sync.receipts import ReceiptTracker, parse_receipt
@@ -75,7 +75,9 @@ class SyncPublisher:
         self._backoff = backoff or Backoff()
         self._idle_poll_s = idle_poll_s
         site, device = config.site_id, config.device_id
-        kinds: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats", "receipts")
+        kinds: tuple[TopicKind, ...] = (
+            "events", "status", "config", "config/ack", "config/effective", "stats", "receipts"
+        )
         self._topics = {kind: device_topic(site, device, kind) for kind in kinds}
         self._client = build_client(self._mqtt, client_id or client_id_for(site, device))
         self._client.max_inflight_messages_set(0)  # our window limits events; paho must not queue them
@@ -333,6 +335,7 @@ class SyncPublisher:
         self._next_stats = 0.0  # a fresh connection reports at once
         online = self._status("online", "connected").to_json()
         client.publish(self._topics["status"], online, qos=1, retain=True)
+        self._publish_effective_config()
         # Receipts queued by the broker while we were away arrive once we are subscribed again.
         subscriptions = [(self._topics["receipts"], 1)]
         if self._applier is not None:
@@ -380,8 +383,16 @@ class SyncPublisher:
         if self._applier is None or message.topic != self._topics["config"]:
             return
         ack = self._applier.handle(message.payload)
+        if ack is not None and ack.outcome == "applied":
+            self._publish_effective_config()  # before the ack: central's next push patches this one
         if ack is not None:
             client.publish(self._topics["config/ack"], ack.to_json(), qos=1)
+
+    def _publish_effective_config(self) -> None:
+        """Retained, so central learns what this device runs even if it starts after us."""
+        running = self._applier.current if self._applier is not None else self._config
+        report = effective_message(running).to_json()
+        self._client.publish(self._topics["config/effective"], report, qos=1, retain=True)
 
     def _on_receipt(self, payload: bytes) -> None:
         receipt = parse_receipt(payload, self._config.site_id, self._config.device_id)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from central_factories import (
     TINY_JPEG,
     ack_message,
+    effective_message,
     event_message,
     make_event,
     stats_message,
@@ -157,7 +158,7 @@ def test_devices_and_channels_follow_the_messages(engine: Engine) -> None:
 def test_config_ack_is_recorded_on_its_version(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         session.add(Device(device_id="edge1", site_id="site1"))
-        session.add(DeviceConfig(device_id="edge1", version=2, config={}, issued_at=NOW, issued_by="admin"))
+        session.add(DeviceConfig(device_id="edge1", version=2, patch={}, issued_at=NOW, issued_by="admin"))
     result = _write(engine, ack_message(2, accepted=True), ack_message(9, accepted=True))
     assert result.applied == 1 and [d.kind for d in result.dead] == ["unknown_config"]
     with Session(engine) as session:
@@ -172,3 +173,14 @@ def test_decoded_event_row_keeps_utc_times() -> None:
     decoded = decode(*event_message(event), NOW)
     assert isinstance(decoded, EventRecord)
     assert decoded.row["captured_at"] == event.captured_at and decoded.row["captured_at"].tzinfo is not None
+
+
+def test_a_devices_config_report_is_stored_on_its_row(engine: Engine) -> None:
+    result = _write(engine, effective_message(7, tracking={"min_reads": 4}))
+    assert result.applied == 1 and not result.dead
+    with Session(engine) as session:
+        device = session.get(Device, "edge1")
+        assert device is not None and device.effective_config is not None
+        assert (device.effective_config_version, device.config_version) == (7, 7)
+        assert device.effective_config["tracking"]["min_reads"] == 4
+        assert len(device.effective_config_hash or "") == 64

@@ -21,6 +21,7 @@ from common.messages import (
     ConfigPush,
     DeviceStats,
     DeviceStatus,
+    EffectiveConfig,
     EventReceipt,
     MessageError,
     decode_message,
@@ -73,7 +74,9 @@ def test_every_message_round_trips_through_json() -> None:
         reconnects=0,
         channels={"cam1": ChannelStats(fps=12.5, frames=100, events=3, online=True)},
     )
-    push = ConfigPush(version=4, config={"tracking": {"min_reads": 3}}, issued_at=NOW, issued_by="ops")
+    push = ConfigPush(
+        version=4, patch={"tracking": {"min_reads": 3}}, base_hash="a" * 64, issued_at=NOW, issued_by="ops"
+    )
     for message in (status(), ack(), stats, push):
         assert decode_message(type(message), message.to_json()) == message
         assert json.loads(message.to_json())["schema_version"] == 1
@@ -120,17 +123,22 @@ def test_ack_fields_must_agree() -> None:
 
 
 def test_push_versions_are_bounded_and_must_match_the_config() -> None:
-    assert ConfigPush(version=5, config={"version": 5}, issued_at=NOW, issued_by="ops").version == 5
+    base = "b" * 64
+    same = ConfigPush(version=5, patch={"version": 5}, base_hash=base, issued_at=NOW, issued_by="ops")
+    assert same.version == 5
     with pytest.raises(ValueError, match="differs"):
-        ConfigPush(version=5, config={"version": 6}, issued_at=NOW, issued_by="ops")
+        ConfigPush(version=5, patch={"version": 6}, base_hash=base, issued_at=NOW, issued_by="ops")
     for bad in (0, MAX_CONFIG_VERSION + 1):
         with pytest.raises(ValueError):
-            ConfigPush(version=bad, config={}, issued_at=NOW, issued_by="ops")
+            ConfigPush(version=bad, patch={}, base_hash=base, issued_at=NOW, issued_by="ops")
+    with pytest.raises(ValueError, match="base_hash"):
+        ConfigPush(version=5, patch={}, base_hash="not a hash", issued_at=NOW, issued_by="ops")
 
 
 def test_decode_names_the_model_and_the_bad_fields() -> None:
     with pytest.raises(MessageError, match=r"ConfigPush: .*issued_at: Field required"):
-        decode_message(ConfigPush, b'{"version": 2, "config": {}, "issued_by": "ops"}')
+        payload = {"version": 2, "patch": {}, "base_hash": "0" * 64, "issued_by": "ops"}
+        decode_message(ConfigPush, json.dumps(payload))
     with pytest.raises(MessageError, match="Invalid JSON"):
         decode_message(ConfigPush, b"\xff{")
 
@@ -170,7 +178,7 @@ def test_every_example_payload_in_the_mqtt_doc_is_valid() -> None:
     text = DOC.read_text(encoding="utf-8")
     blocks = re.findall(r"<!-- payload: (\w+) -->\n```json\n(.*?)```", text, flags=re.DOTALL)
     kinds: tuple[type[BaseModel], ...] = (
-        PlateEvent, DeviceStatus, ConfigPush, ConfigAck, DeviceStats, EventReceipt
+        PlateEvent, DeviceStatus, ConfigPush, ConfigAck, DeviceStats, EventReceipt, EffectiveConfig
     )
     models = {model.__name__: model for model in kinds}
     assert {name for name, _ in blocks} == set(models)  # every payload kind is shown
