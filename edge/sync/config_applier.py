@@ -91,9 +91,18 @@ def _guess_version(payload: bytes) -> int | None:
 class ConfigApplier:
     """Turns ConfigPush payloads into config changes and ConfigAck answers; thread-safe."""
 
-    def __init__(self, config_path: Path, current: EdgeConfig, reload: ReloadCallback) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        current: EdgeConfig,
+        reload: ReloadCallback,
+        running: Callable[[], EdgeConfig] | None = None,
+    ) -> None:
+        """`running`, when given, is where the running config lives (the agent's, which a local
+        SIGHUP reload also changes); pushes are checked against it, not a copy taken at start."""
         self._path = Path(config_path)
         self._current = current
+        self._running = running
         self._reload = reload
         self._lock = threading.Lock()
         # Outcome counts; "malformed" counts payloads without even a usable version (no ack sent).
@@ -101,11 +110,13 @@ class ConfigApplier:
 
     @property
     def current(self) -> EdgeConfig:
+        if self._running is not None:
+            self._current = self._running()
         return self._current
 
     @property
     def running_version(self) -> int:
-        return self._current.version
+        return self.current.version
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -131,6 +142,8 @@ class ConfigApplier:
             return None
 
     def _handle(self, payload: bytes) -> ConfigAck | None:
+        if self._running is not None:
+            self._current = self._running()
         try:
             push = decode_message(ConfigPush, payload)
         except MessageError as exc:

@@ -25,13 +25,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common.config import EdgeConfig
+from common.config_push import config_hash, redacted
 from common.messages import DeviceStatus, utc_now
 from common.mqtt import build_client
 from common.topics import TopicKind, device_topic
 from edge.sync.config_applier import ConfigApplier, effective_message
 from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.outbox import Outbox
-from edge.sync.receipts import ReceiptTracker, parse_receipt
+from edge.sync.receipts import Confirmations, parse_receipt
 from edge.sync.scheduler import CatchUpScheduler
 from edge.sync.stats import AgentStats, SyncCounters, device_stats
 
@@ -95,10 +96,9 @@ class SyncPublisher:
         self._started_at = time.monotonic()
         # Network-thread state.
         self._inflight: dict[int, Hashable] = {}  # mid -> event id, awaiting the broker's PUBACK
-        self._receipts = ReceiptTracker(self._mqtt.receipt_timeout_s, self._mqtt.receipt_timeout_max_s)
-        self._confirmed_early: set[Hashable] = set()  # receipt came before the PUBACK of a re-send
-        self._confirmed: list[Hashable] = []  # named by a receipt, not yet marked synced in the outbox
-        self._flush_due = 0.0
+        self._receipts = Confirmations(
+            self._mqtt.receipt_timeout_s, self._mqtt.receipt_timeout_max_s, CONFIRM_FLUSH_S
+        )
         self._held: dict[Hashable, float] = {}  # refused event id -> monotonic time it may go again
         self._window = self._mqtt.max_inflight
         self._next_attempt = 0.0
@@ -106,6 +106,7 @@ class SyncPublisher:
         self._next_outbox_poll = 0.0
         self._packets_handled = 0
         self._ever_connected = False
+        self._reported: tuple[int, str] | None = None  # (version, hash) of the last config report
         # Counters.
         self._connected = False
         self._published = 0
@@ -217,19 +218,16 @@ class SyncPublisher:
         Waiting costs nothing in safety: a confirmed event not yet marked is at worst sent again
         after a crash, and central drops the duplicate (and confirms it again).
         """
-        if not self._confirmed:
+        confirmed = self._receipts.due(force, max(1, self._window // 2), time.monotonic())
+        if not confirmed:
             return
-        batch_full = len(self._confirmed) >= max(1, self._window // 2)
-        if not (force or batch_full or time.monotonic() >= self._flush_due):
-            return
-        confirmed, self._confirmed = self._confirmed, []
         changed = self._outbox.mark_synced(confirmed)
         with self._lock:
             self._confirmed_total += changed
 
     def _resend_overdue(self) -> None:
         """Events whose receipt is overdue stop being busy: the scheduler offers them again."""
-        overdue = self._receipts.expired(time.monotonic())
+        overdue = self._receipts.tracker.expired(time.monotonic())
         if not overdue:
             return
         log.info("%d events got no receipt from central in time; sending them again", len(overdue))
@@ -253,7 +251,7 @@ class SyncPublisher:
         if self._held:
             self._held = {event_id: until for event_id, until in self._held.items() if until > now}
         busy = (
-            set(self._inflight.values()) | self._held.keys() | set(self._confirmed) | self._receipts.waiting()
+            set(self._inflight.values()) | self._held.keys() | self._receipts.busy()
         )
         # Should reading the outbox fail (disk error), retry calmly rather than on every loop.
         self._next_outbox_poll = now + OUTBOX_ERROR_RETRY_S
@@ -281,6 +279,10 @@ class SyncPublisher:
         if now < self._next_stats:
             return
         self._next_stats = now + self._mqtt.stats_interval_s
+        if self._applier is not None:  # a local reload (SIGHUP) changes the config too: report it
+            running = self._applier.current
+            if (running.version, config_hash(redacted(running))) != self._reported:
+                self._publish_effective_config()
         agent = self._stats_source() if self._stats_source is not None else AgentStats()
         stats = device_stats(
             self._config, now - self._started_at, self._running_version(), agent, self.counters(),
@@ -361,10 +363,8 @@ class SyncPublisher:
         if event_id is None:
             return  # a status, stats or config-ack publish
         # A receipt can overtake the PUBACK of a re-send: central has the event, nothing to wait for.
-        confirmed = event_id in self._confirmed_early
-        self._confirmed_early.discard(event_id)
         if reason.is_failure:
-            if not confirmed:
+            if not self._receipts.take_early(event_id):
                 self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
             with self._lock:
                 self._rejected += 1
@@ -372,8 +372,7 @@ class SyncPublisher:
             return
         with self._lock:
             self._acked_total += 1
-        if not confirmed:
-            self._receipts.sent(event_id, time.monotonic())
+        self._receipts.acknowledged(event_id, time.monotonic())
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._packets_handled += 1
@@ -391,8 +390,9 @@ class SyncPublisher:
     def _publish_effective_config(self) -> None:
         """Retained, so central learns what this device runs even if it starts after us."""
         running = self._applier.current if self._applier is not None else self._config
-        report = effective_message(running).to_json()
-        self._client.publish(self._topics["config/effective"], report, qos=1, retain=True)
+        report = effective_message(running)
+        self._client.publish(self._topics["config/effective"], report.to_json(), qos=1, retain=True)
+        self._reported = (report.version, report.hash)
 
     def _on_receipt(self, payload: bytes) -> None:
         receipt = parse_receipt(payload, self._config.site_id, self._config.device_id)
@@ -402,12 +402,7 @@ class SyncPublisher:
             # Central holds a different event under this id; sending it again cannot help.
             log.error("central refused event %s: another event with that id is stored", event_id)
         named = [*receipt.stored, *receipt.conflicts]
-        self._receipts.confirm(named)
-        in_flight = set(self._inflight.values())
-        self._confirmed_early.update(event_id for event_id in named if event_id in in_flight)
-        if not self._confirmed:
-            self._flush_due = time.monotonic() + CONFIRM_FLUSH_S
-        self._confirmed.extend(named)
+        self._receipts.receipt(named, set(self._inflight.values()), time.monotonic())
         with self._lock:
             self._conflicts += len(receipt.conflicts)
 

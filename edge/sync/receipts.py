@@ -89,3 +89,53 @@ class ReceiptTracker:
         while self._heap and self._deadline.get(self._heap[0][2]) != self._heap[0][0]:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
+
+
+class Confirmations:
+    """The publisher's side of receipts: what waits for one, what a receipt confirmed and when to
+    write that down. Single-threaded, like the tracker.
+
+    A receipt can overtake the PUBACK of a re-send (central had the first copy): such an event is
+    remembered as confirmed early, so its PUBACK does not start a new wait.
+    """
+
+    def __init__(self, timeout_s: float, max_timeout_s: float, flush_s: float) -> None:
+        self.tracker = ReceiptTracker(timeout_s, max_timeout_s)
+        self._flush_s = flush_s
+        self._early: set[Hashable] = set()
+        self._confirmed: list[Hashable] = []  # named by a receipt, not yet marked synced
+        self._flush_due = 0.0
+
+    def __len__(self) -> int:
+        """Events acknowledged by the broker and waiting for their receipt."""
+        return len(self.tracker)
+
+    def busy(self) -> set[Hashable]:
+        """Events the outbox must not offer again: waiting for a receipt, or confirmed and unmarked."""
+        return self.tracker.waiting() | set(self._confirmed)
+
+    def take_early(self, event_id: Hashable) -> bool:
+        """True (once) if a receipt named this event while its publish was in flight."""
+        if event_id in self._early:
+            self._early.discard(event_id)
+            return True
+        return False
+
+    def acknowledged(self, event_id: Hashable, now: float) -> None:
+        """The broker's PUBACK for an event: wait for its receipt from now."""
+        if not self.take_early(event_id):
+            self.tracker.sent(event_id, now)
+
+    def receipt(self, named: list[Hashable], in_flight: set[Hashable], now: float) -> None:
+        self.tracker.confirm(named)
+        self._early.update(event_id for event_id in named if event_id in in_flight)
+        if not self._confirmed:
+            self._flush_due = now + self._flush_s
+        self._confirmed.extend(named)
+
+    def due(self, force: bool, batch: int, now: float) -> list[Hashable]:
+        """Confirmed events to mark synced now: at once when forced, else in batches or when due."""
+        if not self._confirmed or not (force or len(self._confirmed) >= batch or now >= self._flush_due):
+            return []
+        confirmed, self._confirmed = self._confirmed, []
+        return confirmed

@@ -224,3 +224,18 @@ def test_a_redacted_camera_password_sent_back_keeps_the_real_one(config_path: Pa
     assert ack is not None and ack.outcome == "applied"
     assert applier.current.cameras[0].source == "rtsp://admin:s3cret@10.0.0.5/stream"
     assert applier.current.cameras[0].fps_limit == 5
+
+
+def test_pushes_are_checked_against_the_config_a_local_reload_put_in_place(config_path: Path) -> None:
+    """SIGHUP re-reads the file into the agent; the applier follows the agent, not its start copy."""
+    agent_config = [running_config(3)]
+    def reload(new: EdgeConfig) -> None:  # as EdgeAgent.reload: the agent now runs `new`
+        agent_config[0] = new
+
+    applier = ConfigApplier(config_path, agent_config[0], reload, running=lambda: agent_config[0])
+    agent_config[0] = EdgeConfig.model_validate({**running_config(4).model_dump(), "http": {"port": 9300}})
+    stale_base = applier.handle(push(5, base=running_config(3), tracking={"min_reads": 3}))
+    assert stale_base is not None and stale_base.outcome == "rejected" and stale_base.running_version == 4
+    ack = applier.handle(push(6, base=agent_config[0], tracking={"min_reads": 3}))
+    assert ack is not None and ack.outcome == "applied"
+    assert (applier.current.http.port, applier.current.tracking.min_reads) == (9300, 3)
