@@ -260,7 +260,10 @@ class MqttIngest:
                 attempt += 1
                 if self._stopping.wait(delay):
                     return  # unacknowledged: the broker delivers them again after restart
-        self._send_receipts(result)
+        try:
+            self._send_receipts(result)
+        except Exception:  # the events are committed: ack them; the devices re-send and get receipts then
+            log.exception("sending receipts for a batch of %d messages failed", len(batch))
         generation = self._generation
         for item in batch:
             if item.qos > 0 and item.generation == generation:
