@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,3 +80,19 @@ def test_the_quarantine_counter_is_a_metric(store: EventStore, db_path: Path, ev
     metrics.watch(lambda: AgentState(channels=[], held_events=0, store=store.stats))
     text = generate_latest(metrics.registry).decode()
     assert "anpr_store_events_quarantined_total 1.0" in text
+
+
+def test_retention_deletes_quarantined_rows_after_the_retention_period(
+    store: EventStore, db_path: Path, event, jpeg, t0
+) -> None:
+    broken = event(crop=jpeg(300))
+    store.add(broken)
+    _flip_a_bit(db_path, str(broken.event_id))
+    store.query()
+    assert store.quarantined_count() == 1
+    assert store.enforce_retention().quarantined_deleted == 0  # quarantined just now: kept
+    later = datetime.now(UTC) + timedelta(days=store.retention_days + 1)
+    assert store.enforce_retention(now=later).quarantined_deleted == 1
+    assert store.quarantined_count() == 0
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT count(*) FROM quarantine_images").fetchone()[0] == 0
