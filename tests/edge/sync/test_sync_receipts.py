@@ -12,7 +12,7 @@ from sync_helpers import DEVICE, SITE, Subscriber, edge_config, fill, wait_until
 from common.topics import device_topic
 from edge.store.store import EventStore
 from edge.sync import Backoff, SyncPublisher
-from edge.sync.receipts import ReceiptTracker
+from edge.sync.receipts import Confirmations, ReceiptTracker
 from provisioning.local_broker import LocalBroker
 
 pytestmark = pytest.mark.broker
@@ -117,3 +117,15 @@ def test_the_tracker_doubles_the_wait_per_try_up_to_the_cap() -> None:
     assert tracker.expired(100.0) == [] and len(tracker) == 0
     tracker.sent("a", now=100.0)  # a confirmed event starts over
     assert tracker.next_deadline() == 101.0
+
+
+def test_a_receipt_that_overtakes_the_puback_of_a_resend_ends_the_wait() -> None:
+    confirmations = Confirmations(timeout_s=1.0, max_timeout_s=4.0, flush_s=0.05)
+    confirmations.acknowledged("a", now=0.0)
+    assert confirmations.tracker.expired(1.0) == ["a"]  # no receipt in time: "a" is sent again
+    confirmations.receipt(["a"], in_flight={"a"}, now=1.5)  # the first copy's receipt comes late
+    confirmations.acknowledged("a", now=1.6)  # PUBACK of the re-send
+    assert len(confirmations) == 0 and confirmations.tracker.next_deadline() is None
+    assert confirmations.due(force=False, batch=10, now=1.52) == []  # batched for a moment
+    assert confirmations.due(force=False, batch=10, now=1.56) == ["a"]
+    assert confirmations.busy() == set()
