@@ -4,8 +4,8 @@ One flipped bit in one sealed value would otherwise make every read that touches
 the outbox could never page past it and `anpr-edge events list` would die on it. The row (its
 sealed bytes, untouched, for forensics) moves to the `quarantine` tables in one transaction, and
 the store goes on with the others. The log line names the event id only: the plate is sealed in
-the very bytes that failed, and the clear columns never hold it. Retention deletes quarantined rows one retention period after
-they were quarantined.
+the very bytes that failed, and the clear columns never hold it. Retention deletes quarantined
+rows one retention period after they were quarantined.
 """
 
 from __future__ import annotations

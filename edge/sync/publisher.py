@@ -10,7 +10,7 @@ stores by event id) but never a loss.
 
 Everything MQTT happens on one thread that owns the paho client, so callbacks, publishes and outbox
 updates never race each other. The session is persistent (MQTT v5, clean_start=False): the broker
-keeps the config subscription and queues pushes while the box is offline.
+keeps the config and receipts subscriptions and queues pushes and receipts while the box is offline.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.outbox import Outbox
 from edge.sync.receipts import Confirmations, parse_receipt
 from edge.sync.scheduler import CatchUpScheduler
-from edge.sync.stats import AgentStats, SyncCounters, device_stats
+from edge.sync.stats import AgentStats, SyncCounters, SyncTally, device_stats
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +107,7 @@ class SyncPublisher:
         self._packets_handled = 0
         self._ever_connected = False
         self._reported: tuple[int, str] | None = None  # (version, hash) of the last config report
-        # Counters.
-        self._connected = False
-        self._published = 0
-        self._acked_total = 0
-        self._confirmed_total = 0
-        self._conflicts = 0
-        self._receipt_timeouts = 0
-        self._retries = 0
-        self._rejected = 0
-        self._reconnects = 0
-        self._connect_failures = 0
-        self._stats_sent = 0
-        self._last_error: str | None = None
+        self._tally = SyncTally()  # counters, guarded by _lock
 
     # --- public API -------------------------------------------------------------------------------
 
@@ -146,22 +134,8 @@ class SyncPublisher:
 
     def counters(self) -> SyncCounters:
         with self._lock:
-            return SyncCounters(
-                connected=self._connected,
-                published=self._published,
-                acked=self._acked_total,
-                confirmed=self._confirmed_total,
-                conflicts=self._conflicts,
-                receipt_timeouts=self._receipt_timeouts,
-                unconfirmed=len(self._receipts),
-                retries=self._retries,
-                rejected=self._rejected,
-                reconnects=self._reconnects,
-                connect_failures=self._connect_failures,
-                inflight=len(self._inflight),
-                window=self._window,
-                stats_sent=self._stats_sent,
-                last_error=self._last_error,
+            return self._tally.snapshot(
+                inflight=len(self._inflight), window=self._window, unconfirmed=len(self._receipts)
             )
 
     # --- network thread ---------------------------------------------------------------------------
@@ -174,7 +148,7 @@ class SyncPublisher:
                     continue
                 self._client.loop(timeout=self._idle_poll_s)
                 self._drain_socket()
-                if self._connected:
+                if self._tally.connected:
                     self._service()
                 else:
                     self._flush_confirmed(force=True)
@@ -203,8 +177,8 @@ class SyncPublisher:
             self._client.reconnect()
         except OSError as exc:  # refused, unreachable, TLS handshake failure, timeout
             with self._lock:
-                self._connect_failures += 1
-                self._last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
+                self._tally.connect_failures += 1
+                self._tally.last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
 
     def _service(self) -> None:
         self._flush_confirmed(force=False)
@@ -223,7 +197,7 @@ class SyncPublisher:
             return
         changed = self._outbox.mark_synced(confirmed)
         with self._lock:
-            self._confirmed_total += changed
+            self._tally.confirmed += changed
 
     def _resend_overdue(self) -> None:
         """Events whose receipt is overdue stop being busy: the scheduler offers them again."""
@@ -234,8 +208,8 @@ class SyncPublisher:
         self._scheduler.requeue()
         self._next_outbox_poll = 0.0
         with self._lock:
-            self._receipt_timeouts += len(overdue)
-            self._retries += len(overdue)
+            self._tally.receipt_timeouts += len(overdue)
+            self._tally.retries += len(overdue)
 
     def _refill(self) -> None:
         # Unconfirmed events count against max_unconfirmed: a central that is down stops new sends
@@ -271,7 +245,7 @@ class SyncPublisher:
                 break
         if sent:
             with self._lock:
-                self._published += sent
+                self._tally.published += sent
         self._next_outbox_poll = 0.0 if sent else now + self._idle_poll_s
 
     def _maybe_publish_stats(self) -> None:
@@ -290,10 +264,10 @@ class SyncPublisher:
         )
         self._client.publish(self._topics["stats"], stats.to_json(), qos=0)
         with self._lock:
-            self._stats_sent += 1
+            self._tally.stats_sent += 1
 
     def _shutdown(self) -> None:
-        if self._connected:
+        if self._tally.connected:
             info = self._client.publish(
                 self._topics["status"], self._status("offline", "shutdown").to_json(), qos=1, retain=True
             )
@@ -308,7 +282,7 @@ class SyncPublisher:
             self._client.disconnect()
         self._flush_confirmed(force=True)
         with self._lock:
-            self._connected = False
+            self._tally.connected = False
 
     # --- paho callbacks (run on the network thread) ------------------------------------------------
 
@@ -317,8 +291,8 @@ class SyncPublisher:
     ) -> None:
         if reason.is_failure:
             with self._lock:
-                self._connect_failures += 1
-                self._last_error = f"broker refused the connection: {reason}"
+                self._tally.connect_failures += 1
+                self._tally.last_error = f"broker refused the connection: {reason}"
             return
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
         window = self._mqtt.max_inflight
@@ -327,12 +301,12 @@ class SyncPublisher:
         self._backoff.reset()
         with self._lock:
             if self._ever_connected:
-                self._reconnects += 1
+                self._tally.reconnects += 1
             # paho re-sends, with DUP set, every event still waiting for its PUBACK.
-            self._retries += len(self._inflight)
-            self._connected = True
+            self._tally.retries += len(self._inflight)
+            self._tally.connected = True
             self._window = window
-            self._last_error = None
+            self._tally.last_error = None
         self._ever_connected = True
         self._next_stats = 0.0  # a fresh connection reports at once
         online = self._status("online", "connected").to_json()
@@ -348,10 +322,10 @@ class SyncPublisher:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
     ) -> None:
         with self._lock:
-            was_connected = self._connected
-            self._connected = False
+            was_connected = self._tally.connected
+            self._tally.connected = False
             if not self._stop.is_set():
-                self._last_error = f"disconnected: {reason}"
+                self._tally.last_error = f"disconnected: {reason}"
         if was_connected:
             self._next_attempt = time.monotonic() + self._backoff.next_delay()
 
@@ -367,11 +341,11 @@ class SyncPublisher:
             if not self._receipts.take_early(event_id):
                 self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
             with self._lock:
-                self._rejected += 1
-                self._last_error = f"broker refused an event: {reason}"
+                self._tally.rejected += 1
+                self._tally.last_error = f"broker refused an event: {reason}"
             return
         with self._lock:
-            self._acked_total += 1
+            self._tally.acked += 1
         self._receipts.acknowledged(event_id, time.monotonic())
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -404,7 +378,7 @@ class SyncPublisher:
         named = [*receipt.stored, *receipt.conflicts]
         self._receipts.receipt(named, set(self._inflight.values()), time.monotonic())
         with self._lock:
-            self._conflicts += len(receipt.conflicts)
+            self._tally.conflicts += len(receipt.conflicts)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -425,4 +399,4 @@ class SyncPublisher:
 
     def _set_error(self, message: str) -> None:
         with self._lock:
-            self._last_error = message
+            self._tally.last_error = message

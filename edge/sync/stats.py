@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from common.config import EdgeConfig
 from common.messages import ChannelStats, DeviceStats, utc_now
@@ -36,6 +36,27 @@ class SyncCounters:
     conflicts: int = 0  # events central refused: another event with that id is stored
     receipt_timeouts: int = 0  # events sent again because their receipt was overdue
     unconfirmed: int = 0  # events acknowledged by the broker, waiting for central's receipt
+
+
+@dataclass
+class SyncTally:
+    """The publisher's running counters (SyncCounters documents each); it guards them with a lock."""
+
+    connected: bool = False
+    published: int = 0
+    acked: int = 0
+    confirmed: int = 0
+    conflicts: int = 0
+    receipt_timeouts: int = 0
+    retries: int = 0
+    rejected: int = 0
+    reconnects: int = 0
+    connect_failures: int = 0
+    stats_sent: int = 0
+    last_error: str | None = None
+
+    def snapshot(self, *, inflight: int, window: int, unconfirmed: int) -> SyncCounters:
+        return SyncCounters(**asdict(self), inflight=inflight, window=window, unconfirmed=unconfirmed)
 
 
 def device_stats(
