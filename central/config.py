@@ -44,7 +44,11 @@ class MqttSettings(MqttConnection):
     enabled: bool = True
     client_id: str = Field(
         default_factory=lambda: f"anpr-central-{socket.gethostname()}",
-        description="unique per replica: the broker keeps this replica's unacknowledged messages under it",
+        description=(
+            "unique per replica: the broker keeps this replica's unacknowledged messages under it. "
+            "The anpr broker config binds client ids to logins (use_username_as_clientid), so there "
+            "the username is the id: give each replica its own broker account"
+        ),
     )
     share_group: str | None = Field(
         default=None,

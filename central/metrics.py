@@ -12,6 +12,10 @@ EVENTS_DUPLICATE = Counter("anpr_central_events_duplicate_total", "plate events 
 DEAD_LETTERS = Counter(
     "anpr_central_dead_letters_total", "messages refused into the dead-letter table", ["kind"]
 )
+RECEIPTS_SENT = Counter("anpr_central_receipts_sent_total", "event receipts published to devices")
+EVENTS_CONFIRMED = Counter(
+    "anpr_central_events_confirmed_total", "events named in receipts (stored, re-sent or conflicting)"
+)
 INGEST_BATCH_SECONDS = Histogram(
     "anpr_central_ingest_batch_seconds",
     "time to write one ingest batch, commit included",

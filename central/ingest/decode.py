@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from common.events import PlateEvent
-from common.messages import ConfigAck, DeviceStats, DeviceStatus, MessageError, decode_message
+from common.messages import (
+    ConfigAck,
+    DeviceStats,
+    DeviceStatus,
+    EffectiveConfig,
+    MessageError,
+    decode_message,
+)
 from common.plates.search import fuzzy_key, stored_plate_key
 from common.topics import parse_device_topic
 
@@ -55,6 +62,7 @@ class EventRecord:
     row: dict[str, Any]
     crop_jpeg: bytes | None
     thumbnail_jpeg: bytes | None
+    payload: bytes = b""  # the message as received, for the dead letter of a conflicting duplicate
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,11 @@ class StatsRecord:
 
 
 @dataclass(frozen=True)
+class EffectiveRecord:
+    effective: EffectiveConfig
+
+
+@dataclass(frozen=True)
 class Rejected:
     """A message that goes to the dead-letter table. `kind` is a small fixed set (the metric label)."""
 
@@ -82,7 +95,7 @@ class Rejected:
     payload: bytes
 
 
-Decoded = EventRecord | StatusRecord | AckRecord | StatsRecord | Rejected
+Decoded = EventRecord | StatusRecord | AckRecord | StatsRecord | EffectiveRecord | Rejected
 
 
 class _Reject(Exception):
@@ -167,7 +180,7 @@ def _decode(topic: str, payload: bytes, received_at: datetime, window: CaptureWi
             _check_ids(where.site_id, where.device_id, event.site_id, event.device_id)
             if (problem := window.problem(event, received_at)) is not None:
                 raise _Reject("bad_time", problem)
-            return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg)
+            return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg, payload)
         if where.kind == "status":
             status = decode_message(DeviceStatus, payload)
             _check_ids(where.site_id, where.device_id, status.site_id, status.device_id)
@@ -176,6 +189,10 @@ def _decode(topic: str, payload: bytes, received_at: datetime, window: CaptureWi
             ack = decode_message(ConfigAck, payload)
             _check_ids(where.site_id, where.device_id, ack.site_id, ack.device_id)
             return AckRecord(ack)
+        if where.kind == "config/effective":
+            effective = decode_message(EffectiveConfig, payload)
+            _check_ids(where.site_id, where.device_id, effective.site_id, effective.device_id)
+            return EffectiveRecord(effective)
         if where.kind == "stats":
             stats = decode_message(DeviceStats, payload)
             _check_ids(where.site_id, where.device_id, stats.site_id, stats.device_id)

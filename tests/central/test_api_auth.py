@@ -80,7 +80,7 @@ def test_password_change_revokes_older_tokens(sqlite_api: TestClient, sqlite_eng
 
 def test_viewer_cannot_push_config_or_read_audit(sqlite_api: TestClient) -> None:
     headers = login(sqlite_api, "viewer")
-    assert sqlite_api.put("/api/v1/devices/edge1/config", json={}, headers=headers).status_code == 403
+    assert sqlite_api.patch("/api/v1/devices/edge1/config", json={}, headers=headers).status_code == 403
     assert sqlite_api.get("/api/v1/audit", headers=headers).status_code == 403
     assert sqlite_api.get("/api/v1/dead-letters", headers=headers).status_code == 403
 

@@ -59,10 +59,10 @@ def test_control_characters_in_a_pushed_config_are_422_and_nothing_is_stored(
     IngestWriter(engine).write([decode(*status_message(), datetime.now(UTC))])
     operator = login(api, "operator")
     config = {"cameras": [{"id": "gate", "source": "rtsp://10.0.0.5/stream\x00"}]}
-    response = api.put("/api/v1/devices/edge1/config", json=config, headers=operator)
+    response = api.patch("/api/v1/devices/edge1/config", json=config, headers=operator)
     _assert_422(response)
     assert response.json()["detail"][0]["loc"] == ["body", "cameras", 0, "source"]
-    keyed = api.put("/api/v1/devices/edge1/config", json={"reader\x01": {}}, headers=operator)
+    keyed = api.patch("/api/v1/devices/edge1/config", json={"reader\x01": {}}, headers=operator)
     _assert_422(keyed)
     history = api.get("/api/v1/devices/edge1/config", headers=operator).json()["history"]
     assert history == []
