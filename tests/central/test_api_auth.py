@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
-from conftest import PASSWORD, ROLE_USERS, login, make_central_app
+from central_app import PASSWORD, ROLE_USERS, login, make_central_app
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from central_app import login
 from central_factories import (
     ack_message,
     effective_message,
@@ -14,7 +15,6 @@ from central_factories import (
     stats_message,
     status_message,
 )
-from conftest import login
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
+from central_app import login
 from central_factories import event_message, make_event, status_message
-from conftest import login
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -46,7 +46,7 @@ def test_control_characters_in_any_text_parameter_are_422(api: TestClient, engin
     for suffix in ("", "/config", "/channels"):
         _assert_422(api.get(f"/api/v1/devices/{quote(text)}{suffix}", headers=viewer))
     _assert_422(api.get("/api/v1/audit", params={"username": text}, headers=admin))
-    _assert_422(api.put(f"/api/v1/devices/{quote(text)}/config", json={}, headers=operator))
+    _assert_422(api.patch(f"/api/v1/devices/{quote(text)}/config", json={}, headers=operator))
     _assert_422(api.post("/api/v1/auth/token", data={"username": text, "password": "x"}))
     # The same requests with clean text still work.
     assert api.get("/api/v1/devices", params={"site": "site1"}, headers=viewer).status_code == 200

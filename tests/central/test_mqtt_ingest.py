@@ -10,8 +10,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from central_app import login, make_central_app
 from central_factories import effective_message, event_message, make_event
-from conftest import login, make_central_app
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select

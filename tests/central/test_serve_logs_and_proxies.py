@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PASSWORD, ROLE_USERS
+from central_app import PASSWORD, ROLE_USERS
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
