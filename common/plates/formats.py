@@ -180,6 +180,8 @@ class Country:
     region_table: str | None
     region_names: Mapping[str, str]
     source: Path
+    # The distinguishing sign printed on the plate's EU band (D, PL, F, SK ...), for a band reader.
+    band_code: str | None = None
 
 
 def check_script(script: Script, slots: tuple[Slot, ...]) -> str | None:

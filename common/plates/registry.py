@@ -56,6 +56,7 @@ class _CountrySpec(BaseModel):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     name: StrictStr
     script: Literal["cyrillic", "latin"]
+    band_code: str | None = Field(default=None, pattern=r"^[A-Z]{1,3}$")
     letters: StrictStr = LATIN_LETTERS
     slots: dict[str, StrictStr] = {}
     tables: dict[StrictStr, dict[StrictStr, StrictStr] | list[StrictStr]] = {}
@@ -158,6 +159,7 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
     return Country(
         code=spec.country,
         name=spec.name,
+        band_code=spec.band_code,
         script=spec.script,
         letters=letters,
         formats=tuple(formats),
