@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,6 +133,18 @@ class PlateFormat:
             region_code = self.to_canonical(parts[self._region_slot])
             region_name = self.region_names.get(parts[self._region_slot])
         return PlateParse(parts, glyphs, self.to_canonical(glyphs), region_code, region_name)
+
+    def plate_nats(self, parts: tuple[str, ...]) -> float:
+        """-log P(this plate | format) for a plate drawn slot by slot: a length uniformly among
+        the slot's lengths, then each glyph uniformly from its set, or a table entry uniformly
+        from the table. A format that holds more plates gives each of them less probability."""
+        nats = 0.0
+        for slot, part in zip(self.slots, parts, strict=True):
+            if slot.kind == "chars":
+                nats += math.log(slot.max_len - slot.min_len + 1) + len(part) * math.log(len(slot.charset))
+            else:
+                nats += math.log(len(slot.choices))
+        return nats
 
     def is_valid(self, text: str) -> bool:
         return self.parse(text) is not None
