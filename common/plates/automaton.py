@@ -2,11 +2,11 @@
 
 The constrained CTC beam search steps it once per emitted glyph: a beam whose state is dead, or
 that needs more glyphs than frames remain, cannot become a valid plate and is dropped.
-Built from the formats' slots by subset construction, then minimised (states with the same
-future, the same accepted formats included, are merged: with every European country on, the
-formats share most of their tails, "DDD AA" and the like, and the automaton shrinks about
-threefold). State 0 is the start, the last state is the dead state (every transition of it loops
-back to itself).
+Built per country from the formats' slots by subset construction, united by a product
+construction, then minimised (states with the same future, the same accepted formats included,
+are merged: the leaves of a district table's trie, say; all 49 countries take 6,082 states,
+a third of what subset construction alone gave). State 0 is the start, the last state is the
+dead state (every transition of it loops back to itself).
 """
 
 from __future__ import annotations
