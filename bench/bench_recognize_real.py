@@ -12,7 +12,9 @@ ru-dev has none).
 Exact match compares the plate as printed: the output's canonical text with the label (ru-dev
 labels are Cyrillic), or its glyph form with a Latin label (eu-dev). "Wrong country" counts
 valid outputs whose country is not the label's (eu-dev's `country` column, else
-`--default-country`), among the matched plates and among the plates whose glyphs were read right.
+`--default-country`), among the matched plates and among the plates whose glyphs were read right;
+of the latter, how many are also a valid plate of the label's country (FR AB123CD is an Italian
+plate too: text cannot tell, only a device prior or the plate's band).
 
 For ru-dev with `--countries RU` the figures sit next to the INT8 end-to-end row of
 `models/reports/evaluation.json` (`python -m models.evaluate`): the CLI and the evaluation share
@@ -35,6 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from common.plates.normalize import normalize_plate  # noqa: E402
+from common.plates.registry import load_registry  # noqa: E402
+from common.plates.validate import validate  # noqa: E402
 from models.metrics import match_boxes  # noqa: E402
 from models.realdata import load_real_photos, realdata_dir  # noqa: E402
 
@@ -44,6 +48,11 @@ def _glyphs(text: str) -> str:
         return normalize_plate(text)
     except ValueError:  # a label glyph no reader emits (DÜWAS870): it cannot match
         return f"<{text}>"
+
+
+def _is_plate_of(latin: str, country: str) -> bool:
+    registry = load_registry()
+    return country in registry.countries and validate(latin, registry, [country]).valid
 
 
 def main() -> int:
@@ -72,7 +81,7 @@ def main() -> int:
         return 1
     results = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     plates = read = outputs = correct_outputs = matched_valid = glyphs_right = 0
-    wrong_country = wrong_country_glyphs_right = 0
+    wrong_country = wrong_country_glyphs_right = ambiguous = 0
     per_country: Counter[str] = Counter()
     per_country_read: Counter[str] = Counter()
     confusions: Counter[tuple[str, str]] = Counter()
@@ -112,6 +121,8 @@ def main() -> int:
                 wrong_country += 1
                 wrong_country_glyphs_right += same_glyphs
                 confusions[(country, out["country"])] += 1
+                # The text is also a plate of the right country: only a prior or the band tells.
+                ambiguous += same_glyphs and _is_plate_of(out["latin"], country)
     report = REPO / "models" / "reports" / "evaluation.json"
     reference = None
     if report.is_file() and realdata_dir(args.realdata).name == "ru-dev" and args.countries == "RU":
@@ -131,6 +142,7 @@ def main() -> int:
     print(f"{'  glyphs right':36} {glyphs_right:>20}")
     print(f"{'  glyphs right, wrong country':36} {wrong_country_glyphs_right:>20} "
           f"({wrong_country_glyphs_right / max(glyphs_right, 1):.1%})")
+    print(f"{'    of them a plate of both countries':36} {ambiguous:>20}")
     for country in sorted(per_country):
         print(f"  {country}: {per_country_read[country]}/{per_country[country]} read exactly "
               f"({per_country_read[country] / per_country[country]:.1%})")

@@ -32,14 +32,6 @@ DEFAULT_MIN_CONFIDENCE = 1e-4
 DEFAULT_FORMAT_PRIOR_STRENGTH = 1.0
 
 
-def format_log_prior(
-    fmt: PlateFormat, parts: tuple[str, ...], priors: Mapping[str, float] | None = None
-) -> float:
-    """log P(plate, format) up to a constant: country prior x format weight, times the share of
-    the format's plates this one is (``PlateFormat.plate_nats``)."""
-    return math.log(country_prior(priors, fmt.country) * fmt.weight) - fmt.plate_nats(parts)
-
-
 def country_prior(priors: Mapping[str, float] | None, country: str) -> float:
     """Prior weight of a country: from ``priors`` (a device's traffic mix), 1.0 when unnamed."""
     if priors is None:
@@ -48,6 +40,16 @@ def country_prior(priors: Mapping[str, float] | None, country: str) -> float:
     if value <= 0:
         raise ValueError(f"prior of {country} must be positive, got {value}")
     return float(value)
+
+
+def format_log_prior(
+    fmt: PlateFormat, parts: tuple[str, ...], priors: Mapping[str, float] | None = None
+) -> float:
+    """log P(plate, format) up to a constant: the country's traffic prior (its file's
+    ``traffic``, times the device's ``priors`` for it), the format's share of the country's
+    weight, and the share of the format's plates this one is (``PlateFormat.plate_nats``)."""
+    country = country_prior(priors, fmt.country) * fmt.traffic
+    return math.log(country * fmt.country_share) - fmt.plate_nats(parts)
 
 
 def decode_plate(
@@ -65,15 +67,16 @@ def decode_plate(
     """Best valid plates for one (T, C) log-probability matrix, most likely first.
 
     Ranking: reader log-probability plus ``format_prior_strength`` times the plate's log prior
-    (``format_log_prior``: country prior x format weight, divided by how many plates the format
-    holds). A string that fits several countries goes to the one whose format makes it likelier
-    (RO B01XEN is a plate of one of 42 counties with 100 numbers, not one of Austria's looser
-    district-number-letters plates), and a misreading that only a loose format accepts (an SK
-    plate whose coat of arms read as a glyph, accepted as PL) must be that much likelier to the
-    reader to beat the plate read right. Valid plates less probable than ``min_confidence`` are
-    not offered (the grammar can always force *some* valid plate out of a foreign or garbled
-    one). The list is never empty: with no valid plate it holds the raw best reading,
-    ``valid=False``.
+    (``format_log_prior``: country traffic x device prior x the format's share of its country,
+    divided by how many plates the format holds). A string that fits several countries goes to
+    the one that makes it likelier (RO B01XEN is one of 42 counties x 100 numbers, not one of
+    Austria's looser district-number-letters plates; BA123AB is an Italian plate before a Slovak
+    one, Italy having 16 times the cars, unless ``priors`` say otherwise), and a misreading that
+    only a loose format accepts (an SK plate whose coat of arms is read as a glyph, accepted as
+    PL) must be that much likelier to the reader to beat the plate read right. Valid plates less
+    probable than ``min_confidence`` are not offered (the grammar can always force *some* valid
+    plate out of a foreign or garbled one). The list is never empty: with no valid plate it
+    holds the raw best reading, ``valid=False``.
     """
     if format_prior_strength < 0:
         raise ValueError("format_prior_strength must be >= 0")

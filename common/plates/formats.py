@@ -77,6 +77,10 @@ class PlateFormat:
     script: Script
     weight: float
     decorations: tuple[str, ...] = ()
+    # P(format | country): the weight's share among the country's formats; and the country's
+    # traffic prior (registered cars, millions), for ranking with every country on.
+    country_share: float = 1.0
+    traffic: float = 1.0
     region_table: str | None = None
     region_names: Mapping[str, str] = field(default_factory=dict)
 

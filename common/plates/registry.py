@@ -8,6 +8,7 @@ A broken file raises ``PlateFormatError`` naming the file and the field.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -57,6 +58,7 @@ class _CountrySpec(BaseModel):
     name: StrictStr
     script: Literal["cyrillic", "latin"]
     band_code: str | None = Field(default=None, pattern=r"^[A-Z]{1,3}$")
+    traffic: float = Field(default=1.0, gt=0)
     letters: StrictStr = LATIN_LETTERS
     slots: dict[str, StrictStr] = {}
     tables: dict[StrictStr, dict[StrictStr, StrictStr] | list[StrictStr]] = {}
@@ -156,6 +158,8 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
                 f"{path}: {where}.counterexample: {fmt.counterexample!r} fits template {fmt.template!r}"
             )
         formats.append(plate)
+    total = sum(f.weight for f in formats)
+    formats = [replace(f, country_share=f.weight / total, traffic=spec.traffic) for f in formats]
     return Country(
         code=spec.country,
         name=spec.name,
