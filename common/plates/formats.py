@@ -199,6 +199,8 @@ class Country:
     source: Path
     # The distinguishing sign printed on the plate's EU band (D, PL, F, SK ...), for a band reader.
     band_code: str | None = None
+    # Registered cars (millions): the country's prior when every country is allowed.
+    traffic: float = 1.0
 
 
 def check_script(script: Script, slots: tuple[Slot, ...]) -> str | None:

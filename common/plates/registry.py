@@ -164,6 +164,7 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
         code=spec.country,
         name=spec.name,
         band_code=spec.band_code,
+        traffic=spec.traffic,
         script=spec.script,
         letters=letters,
         formats=tuple(formats),
