@@ -211,6 +211,18 @@ class FormatRegistry:
             known = ", ".join(self.countries)
             raise KeyError(f"no country {code!r} in the registry; known: {known}") from None
 
+    def country_for_band(self, band_code: str) -> str:
+        """The country whose plates carry ``band_code`` (D, PL, F, SK, UK ...) on their band.
+
+        For a reader of the band: ``decode_plate(..., priors={registry.country_for_band("F"):
+        1000.0})`` settles what text cannot (FR AB123CD is an Italian plate too)."""
+        code = band_code.strip().upper()
+        for country in self._countries.values():
+            if country.band_code == code:
+                return country.code
+        known = ", ".join(sorted(c.band_code for c in self._countries.values() if c.band_code))
+        raise KeyError(f"no country with band code {band_code!r}; known: {known}")
+
     def get(self, country: str, format_id: str) -> PlateFormat:
         try:
             return self._by_key[f"{country.upper()}/{format_id}"]

@@ -33,6 +33,16 @@ def test_band_codes_are_there_and_unique() -> None:
     assert all(codes.values()), [c for c, code in codes.items() if not code]
     assert len(set(codes.values())) == len(codes)
     assert (codes["DE"], codes["SK"], codes["AT"], codes["GB"], codes["LI"]) == ("D", "SK", "A", "UK", "FL")
+    assert [REGISTRY.country_for_band(b) for b in ("F", "i", "PL", "UK")] == ["FR", "IT", "PL", "GB"]
+    with pytest.raises(KeyError, match="no country with band code 'ZZ'"):
+        REGISTRY.country_for_band("ZZ")
+
+
+def test_a_band_code_settles_what_the_text_cannot() -> None:
+    logprobs = synthetic_emissions("AB123CD", np.random.default_rng(16))
+    assert {c.country for c in decode_plate(logprobs)} >= {"FR", "IT"}
+    french = decode_plate(logprobs, priors={REGISTRY.country_for_band("F"): 1000.0})[0]
+    assert (french.country, french.format) == ("FR", "siv")
 
 
 @pytest.mark.parametrize(
