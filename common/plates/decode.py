@@ -72,7 +72,7 @@ def decode_plate(
     the one that makes it likelier (RO B01XEN is one of 42 counties x 100 numbers, not one of
     Austria's looser district-number-letters plates; BA123AB is an Italian plate before a Slovak
     one, Italy having 16 times the cars, unless ``priors`` say otherwise), and a misreading that
-    only a loose format accepts (an SK plate whose coat of arms is read as a glyph, accepted as
+    only a looser format accepts (an SK plate whose coat of arms is read as a glyph, accepted as
     PL) must be that much likelier to the reader to beat the plate read right. Valid plates less
     probable than ``min_confidence`` are not offered (the grammar can always force *some* valid
     plate out of a foreign or garbled one). The list is never empty: with no valid plate it

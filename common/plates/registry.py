@@ -62,7 +62,9 @@ class _CountrySpec(BaseModel):
     letters: StrictStr = LATIN_LETTERS
     slots: dict[str, StrictStr] = {}
     tables: dict[StrictStr, dict[StrictStr, StrictStr] | list[StrictStr]] = {}
-    region_table: StrictStr | None = None
+    # The table(s) naming regions; a format takes the first of them it uses (PL: two-letter and
+    # three-letter district codes are two tables, since their serials differ).
+    region_table: StrictStr | list[StrictStr] | None = None
     formats: list[_FormatSpec] = Field(min_length=1)
 
 
@@ -112,12 +114,14 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
         tables[table] = tuple(glyph_keys)
         if isinstance(entries, dict):
             names[table] = {g: entries[k] for g, k in zip(glyph_keys, keys, strict=True)}
-    region_table = spec.region_table
-    if region_table is None and "region" in tables:
-        region_table = "region"
-    if region_table is not None and region_table not in tables:
-        raise PlateFormatError(f"{path}: region_table: no table named {region_table!r}")
-    region_names = names.get(region_table, {}) if region_table else {}
+    given = spec.region_table
+    region_tables = [given] if isinstance(given, str) else list(given or [])
+    if not region_tables and "region" in tables:
+        region_tables = ["region"]
+    for table in region_tables:
+        if table not in tables:
+            raise PlateFormatError(f"{path}: region_table: no table named {table!r}")
+    region_names = {code: name for table in region_tables for code, name in names.get(table, {}).items()}
 
     formats: list[PlateFormat] = []
     seen: set[str] = set()
@@ -130,6 +134,7 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
             slots = parse_template(fmt.template, slot_codes, tables)
         except TemplateError as exc:
             raise PlateFormatError(f"{path}: {where}.template: {exc}") from exc
+        used_table = next((t for t in region_tables if any(s.table == t for s in slots)), None)
         script: Script = fmt.script or spec.script
         problem = check_script(script, slots)
         if problem:
@@ -146,8 +151,8 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
             script=script,
             weight=fmt.weight,
             decorations=tuple(fmt.decorations),
-            region_table=region_table if any(s.table == region_table for s in slots) else None,
-            region_names=region_names,
+            region_table=used_table,
+            region_names=names.get(used_table, {}) if used_table else {},
         )
         if not plate.is_valid(fmt.example):
             raise PlateFormatError(
@@ -169,7 +174,7 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
         letters=letters,
         formats=tuple(formats),
         tables=tables,
-        region_table=region_table,
+        region_table=region_tables[0] if region_tables else None,
         region_names=region_names,
         source=path,
     )

@@ -60,7 +60,9 @@ def test_a_band_code_settles_what_the_text_cannot() -> None:
         ("191-D-12345", "IE", "standard", "D", "Dublin"),
         ("M-1234-AB", "ES", "provincial", "M", "Madrid"),
         ("СА 1234 АВ", "BG", "standard", "СА", "София (град)"),
-        ("KR 1AC23", "PL", "standard_1d2l2d", "K", "małopolskie"),
+        ("KR 1AC23", "PL", "standard_1d2l2d", "KR", "Kraków"),
+        ("SBL 66094", "PL", "standard_long", "SBL", "powiat bieruńsko-lędziński"),
+        ("S7 JM7", "PL", "individual", "S", "śląskie"),
         ("PY 55-01", "CZ", "district_1960", None, None),
     ],
 )
@@ -88,6 +90,8 @@ def test_region_tables_name_the_region(
         ("1234 ABC", "ES", "standard"),  # vowels are not used
         ("AB-12-CD", "NL", "sidecode_4"),  # vowels are not used since 1978
         ("QA 12345", "PL", "standard"),  # no voivodeship Q
+        ("KX 12345", "PL", "standard"),  # no district KX
+        ("SBX 12345", "PL", "standard_long"),  # no district SBX
         ("KR 466WO", "PL", "standard_3d2l"),  # no O in a serial
         ("KR 46A6W", "PL", "standard_3d2l"),
         ("AB51 ABI", "GB", "current"),  # no I in the random letters
@@ -124,14 +128,17 @@ def _phantom_between(text: str, index: int, glyph: str, glyph_prob: float, seed:
 
 
 def test_a_coat_of_arms_read_as_a_glyph_does_not_make_a_slovak_plate_polish() -> None:
-    # PO + coat of arms + 123AC: read as POI123AC it is a PL plate (P is wielkopolskie, OI 123AC).
-    assert validate("POI123AC").best.country == "PL"  # type: ignore[union-attr]
-    logprobs = _phantom_between("PO123AC", 2, "I", glyph_prob=0.7, seed=11)
+    # SP (Stropkov) + coat of arms + 123UA: read as SPI123UA it is a PL plate (SPI is Piekary
+    # Śląskie, serial 123UA).
+    assert [m.country for m in validate("SPI123UA").matches] == ["PL"]
+    logprobs = _phantom_between("SP123UA", 2, "I", glyph_prob=0.7, seed=11)
     best = decode_plate(logprobs)[0]
-    assert (best.latin, best.country, best.region_name) == ("PO123AC", "SK", "Prešov")
+    assert (best.latin, best.country, best.region_name) == ("SP123UA", "SK", "Stropkov")
     # The reader alone prefers the phantom glyph: the prior of the formats decides.
     reader_only = decode_plate(logprobs, format_prior_strength=0.0)[0]
-    assert (reader_only.latin, reader_only.country) == ("POI123AC", "PL")
+    assert (reader_only.latin, reader_only.country) == ("SPI123UA", "PL")
+    # With the PL district table most such readings are no plate at all: POI is no district.
+    assert not validate("POI123AC").valid
 
 
 def test_a_plate_two_countries_issue_goes_to_the_commoner_one() -> None:
