@@ -186,3 +186,18 @@ def test_the_all_country_automaton_is_minimal_and_agrees_with_the_country_automa
     assert len(distinct) == everything.num_states
     german = PlateAutomaton.from_formats([REGISTRY.get("DE", "standard")])
     assert german.num_states < len(REGISTRY.country("DE").tables["district"]) / 2
+
+
+@pytest.mark.parametrize(
+    ("printed", "misread"),
+    [
+        ("AB-123-CD", "AB1123ICD"),  # FR: both dashes read as glyphs
+        ("M-AB 123", "M1AB123"),  # DE: the dash between district and letters read as 1
+        ("12-AB-34", "121AB134"),  # NL
+        ("1-ABC-123", "11ABC1123"),  # BE
+        ("ZG 1234-AB", "ZG1234IAB"),  # HR: the dash read as I
+    ],
+)
+def test_a_separator_read_as_a_glyph_is_no_plate_of_any_country(printed: str, misread: str) -> None:
+    assert validate(printed).valid
+    assert not validate(misread).valid
