@@ -219,9 +219,19 @@ def correct(
     glyphs = _lenient_glyphs(text)
     formats = registry.formats_for(countries)
     format_nats = _format_priors(formats, priors)
-    # Plate priors relative to the likeliest single plate of the allowed formats (for RU one of
-    # the few diplomatic plates, standard plates then pay 0.77 nats): only differences rank.
-    reference = min(
+    # Plate priors relative to the likeliest single plate of the allowed formats as long as the
+    # candidates can be (the reading's length +-1; for RU one of the few diplomatic plates,
+    # standard plates then pay 0.77 nats): only differences rank, and the bound ``max_cost``
+    # does not shrink because some country has plates of three glyphs (CH ZH 1).
+    lengths = range(len(glyphs) - 1, len(glyphs) + 2)
+    priors_by_length = [
+        format_nats[id(f)] + nats
+        for f in formats
+        for length, group in layouts(f).items()
+        for _, nats in group
+        if length in lengths
+    ]
+    reference = min(priors_by_length) if priors_by_length else min(
         format_nats[id(f)] + nats for f in formats for group in layouts(f).values() for _, nats in group
     )
     # One entry per plate text and country: the square and the one-row layout of a plate are

@@ -8,6 +8,7 @@ import pytest
 
 from common.plates.alphabet import BLANK_INDEX, READER_ALPHABET, encode
 from common.plates.automaton import PlateAutomaton
+from common.plates.correct import correct
 from common.plates.decode import decode_plate, format_log_prior
 from common.plates.registry import load_registry
 from common.plates.simulate import synthetic_emissions
@@ -201,3 +202,11 @@ def test_the_all_country_automaton_is_minimal_and_agrees_with_the_country_automa
 def test_a_separator_read_as_a_glyph_is_no_plate_of_any_country(printed: str, misread: str) -> None:
     assert validate(printed).valid
     assert not validate(misread).valid
+
+
+def test_the_text_corrector_still_fixes_a_look_alike_with_every_country_on() -> None:
+    # Countries with very short plates (CH ZH 1) must not raise the prior cost of every longer
+    # plate past the corrector's bound.
+    first = correct("A1Z3BC77")[0]
+    assert (first.latin, first.country, first.edits) == ("A123BC77", "RU", ("'Z'->'2' at 3",))
+    assert correct("SK44OAY")[0].latin == "SK440AY"  # PL serials have no O
