@@ -4,7 +4,7 @@ The constrained CTC beam search steps it once per emitted glyph: a beam whose st
 that needs more glyphs than frames remain, cannot become a valid plate and is dropped.
 Built per country from the formats' slots by subset construction, united by a product
 construction, then minimised (states with the same future, the same accepted formats included,
-are merged: the leaves of a district table's trie, say; all 49 countries take 6,082 states,
+are merged: the leaves of a district table's trie, say; all 49 countries take 6,127 states,
 a third of what subset construction alone gave). State 0 is the start, the last state is the
 dead state (every transition of it loops back to itself).
 """
