@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.auth.ratelimit import LoginRateLimiter
+from central.auth.ratelimit import LoginThrottle
 from central.auth.tokens import TokenService
 from central.config import CentralConfig
 from central.config_push import ConfigPublisher
@@ -21,7 +21,7 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     tokens: TokenService
-    limiter: LoginRateLimiter
+    limiter: LoginThrottle
     hub: LiveHub
     ingest: MqttIngest | None = None  # None when MQTT is disabled (API-only replica, tests)
 

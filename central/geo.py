@@ -1,7 +1,8 @@
 """Sites and cameras as GeoJSON (RFC 7946) with their event counts, for a GIS to draw.
 
-A camera's coordinates are the `lat`/`lon` of its entry in the newest config central pushed to its
-device (common.config.CameraConfig); a camera without them is a feature with a null geometry.
+A camera's coordinates are the `lat`/`lon` of its entry in the effective config its device last
+reported (common.config.CameraConfig; set them with a config push, or in the device's own file); a
+camera without them is a feature with a null geometry.
 A site is a MultiPoint of its located cameras. Counts cover whole UTC hours (central.stats).
 """
 
@@ -12,28 +13,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central.db.models import Channel, Device, DeviceConfig, EventHourly
+from central.db.models import Channel, Device, EventHourly
 from central.stats import Window
 
 
 def _camera_coordinates(session: Session) -> dict[tuple[str, str], tuple[float, float]]:
-    newest = (
-        select(DeviceConfig.device_id, func.max(DeviceConfig.version).label("version"))
-        .group_by(DeviceConfig.device_id)
-        .subquery()
-    )
-    configs = session.scalars(
-        select(DeviceConfig).join(
-            newest,
-            (DeviceConfig.device_id == newest.c.device_id) & (DeviceConfig.version == newest.c.version),
-        )
-    )
     out: dict[tuple[str, str], tuple[float, float]] = {}
-    for config in configs:
-        for camera in config.config.get("cameras") or []:
+    reports = session.execute(
+        select(Device.device_id, Device.effective_config).where(Device.effective_config.is_not(None))
+    )
+    for device_id, config in reports:
+        for camera in config.get("cameras") or []:
             lat, lon = camera.get("lat"), camera.get("lon")
             if isinstance(lat, int | float) and isinstance(lon, int | float):
-                out[(config.device_id, str(camera.get("id")))] = (float(lat), float(lon))
+                out[(device_id, str(camera.get("id")))] = (float(lat), float(lon))
     return out
 
 

@@ -4,7 +4,9 @@
     anpr/v1/{site}/{device}/status      retained "online"/"offline" (offline is the Last Will)
     anpr/v1/{site}/{device}/config      retained config pushed by central
     anpr/v1/{site}/{device}/config/ack  the device's answer to a config push
+    anpr/v1/{site}/{device}/config/effective  retained: the config the device runs (secrets redacted)
     anpr/v1/{site}/{device}/stats       periodic counters
+    anpr/v1/{site}/{device}/receipts    central's receipts for stored events, QoS 1 (see docs/mqtt.md)
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 PREFIX = "anpr/v1"
-TopicKind = Literal["events", "status", "config", "config/ack", "stats"]
-TOPIC_KINDS: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats")
+TopicKind = Literal["events", "status", "config", "config/ack", "config/effective", "stats", "receipts"]
+TOPIC_KINDS: tuple[TopicKind, ...] = (
+    "events", "status", "config", "config/ack", "config/effective", "stats", "receipts"
+)
 
 # Shared subscription: several central replicas split the event stream between them.
 CENTRAL_EVENTS_SUBSCRIPTION = f"$share/central/{PREFIX}/+/+/events"
@@ -23,6 +27,7 @@ CENTRAL_EVENTS_SUBSCRIPTION = f"$share/central/{PREFIX}/+/+/events"
 CENTRAL_EVENTS_PLAIN_SUBSCRIPTION = f"{PREFIX}/+/+/events"
 CENTRAL_STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/status"
 CENTRAL_CONFIG_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/config/ack"
+CENTRAL_EFFECTIVE_CONFIG_SUBSCRIPTION = f"{PREFIX}/+/+/config/effective"
 CENTRAL_STATS_SUBSCRIPTION = f"{PREFIX}/+/+/stats"
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -449,7 +449,11 @@ def open_store(config: EdgeConfig) -> AgentStore:
 def _start_publisher(agent: EdgeAgent) -> EventPublisher:
     from edge.sync import ConfigApplier, SyncPublisher
 
-    applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
+    applier = (
+        ConfigApplier(agent.config_path, agent.config, agent.reload, running=lambda: agent.config)
+        if agent.config_path
+        else None
+    )
     assert agent.models is not None and agent.store is not None
     publisher = SyncPublisher(
         agent.config, agent.store, agent_version=agent_version(),

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from central import audit
 from central.api.deps import ContextDep, SessionDep, Viewer, client_address
 from central.api.events import Filters
+from central.api.params import unprocessable
 from central.db.models import Event, EventImage
 from central.search import MAX_PAGE, EventQuery, SearchError, as_utc, build_statement, search_events
 
@@ -130,7 +131,7 @@ def _check_or_422(query: EventQuery, session: Session) -> None:
     try:
         build_statement(query, session.get_bind().dialect.name)
     except SearchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("query",), str(exc)) from exc
 
 
 def _stamp() -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from central.api.deps import Admin, ContextDep, SessionDep
+from central.api.params import UsernameQuery, printable, unprocessable
 from central.api.schemas import AuditOut, DeadLetterOut
 from central.db.migrate import is_up_to_date
 from central.db.models import AuditEntry, DeadLetter
@@ -21,7 +22,7 @@ router = APIRouter(tags=["operations"])
 
 def _zoned(name: str, value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+        raise unprocessable(("query", name), f"{name} must carry a time zone", str(value))
     return as_utc(value)
 
 
@@ -57,8 +58,8 @@ def metrics() -> Response:
 def audit_log(
     _user: Admin,
     session: SessionDep,
-    username: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=32, description="e.g. search, login, export")] = None,
+    username: UsernameQuery = None,
+    action: Annotated[str | None, printable(32, "e.g. search, login, export")] = None,
     since: Annotated[datetime | None, Query(description="at or after (ISO 8601 with zone)")] = None,
     until: Annotated[datetime | None, Query(description="before (ISO 8601 with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -83,8 +84,8 @@ def audit_log(
 def dead_letters(
     _user: Admin,
     session: SessionDep,
-    kind: Annotated[str | None, Query(max_length=32, description="the reason class, e.g. invalid")] = None,
-    topic: Annotated[str | None, Query(max_length=200, description="topic contains this text")] = None,
+    kind: Annotated[str | None, printable(32, "the reason class, e.g. invalid")] = None,
+    topic: Annotated[str | None, printable(200, "topic contains this text")] = None,
     since: Annotated[datetime | None, Query(description="received at or after (ISO 8601 with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterOut]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 
 from central import audit
 from central.api.deps import SessionDep, Viewer, client_address
+from central.api.params import IdQuery, unprocessable
 from central.stats import (
     MAX_ROWS,
     Bucket,
@@ -30,7 +31,7 @@ Since = Annotated[
 Until = Annotated[
     datetime | None, Query(description="window end, exclusive (ISO 8601 with zone); default: now")
 ]
-Site = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Site = IdQuery
 
 
 def window_or_422(
@@ -38,11 +39,11 @@ def window_or_422(
 ) -> Window:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+            raise unprocessable(("query", name), f"{name} must carry a time zone", str(value))
     try:
         return Window.checked(since, until, default, site)
     except StatsError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("query",), str(exc)) from exc
 
 
 @router.get("/timeline")
@@ -60,7 +61,7 @@ def events_timeline(
     try:
         return timeline(session, window, bucket, group_by)
     except StatsError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("query",), str(exc)) from exc
 
 
 @router.get("/cameras")
@@ -94,7 +95,7 @@ def plate_stats(
     try:
         found = plates(session, window, min_events, limit)
     except StatsError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("query",), str(exc)) from exc
     detail = {"since": window.since.isoformat(), "until": window.until.isoformat(), "min_events": min_events}
     if site is not None:
         detail["site"] = site

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from central import audit
 from central.api.deps import Admin, ContextDep, SessionDep, Viewer, client_address
+from central.api.params import UsernamePath, unprocessable
 from central.api.schemas import TokenOut
 from central.auth.users import (
     UserError,
@@ -75,11 +76,11 @@ class OneTimePassword(BaseModel):
     one_time_password: str = Field(description="shown once; central keeps only its hash")
 
 
-def _refuse(exc: UserError) -> HTTPException:
-    missing = str(exc).startswith("no user")
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND if missing else status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)
-    )
+def _refuse(exc: UserError, loc: tuple[str, ...] = ("body",)) -> Exception:
+    """404 for an unknown user; otherwise a 422 shaped like FastAPI's, naming the field at fault."""
+    if str(exc).startswith("no user"):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+    return unprocessable(loc, str(exc))
 
 
 @router.get("")
@@ -93,7 +94,7 @@ def create_user(request: Request, admin: Admin, session: SessionDep, body: UserC
     try:
         add_user(session, body.username, password, body.role)
     except UserError as exc:
-        raise _refuse(exc) from exc
+        raise _refuse(exc, ("body", "username")) from exc
     detail = {"user": body.username, "role": body.role}
     audit.record(session, admin.username, "user_create", detail, client_address(request))
     session.commit()
@@ -102,7 +103,7 @@ def create_user(request: Request, admin: Admin, session: SessionDep, body: UserC
 
 @router.patch("/{username}")
 def change_user(
-    username: str, request: Request, admin: Admin, session: SessionDep, body: UserChange
+    username: UsernamePath, request: Request, admin: Admin, session: SessionDep, body: UserChange
 ) -> UserOut:
     try:
         keep_an_admin(session, username, body.role, body.disabled)
@@ -121,7 +122,9 @@ def change_user(
 
 
 @router.post("/{username}/password-reset")
-def reset_password(username: str, request: Request, admin: Admin, session: SessionDep) -> OneTimePassword:
+def reset_password(
+    username: UsernamePath, request: Request, admin: Admin, session: SessionDep
+) -> OneTimePassword:
     """A new random password; the user's sessions end at once."""
     password = one_time_password()
     try:
@@ -139,21 +142,22 @@ def change_own_password(
 ) -> TokenOut:
     """Change my password (say, the one-time one an admin gave me). Every other session of mine
     ends; the answer is a fresh token for this one. Wrong current passwords count as failed logins."""
-    key = f"user:{user.username.lower()}"
-    wait = ctx.limiter.retry_after(key)
+    client = client_address(request)
+    wait = ctx.limiter.retry_after(user.username, client)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, "too many failed attempts; try again later",
             {"Retry-After": str(math.ceil(wait))},
         )  # fmt: skip
     if authenticate(session, user.username, body.current_password) is None:
-        ctx.limiter.record_failure(key)
+        ctx.limiter.record_failure(user.username, client)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the current password is wrong")
+    ctx.limiter.record_success(user.username, client)
     try:
         account = set_password(session, user.username, body.new_password)
     except UserError as exc:
-        raise _refuse(exc) from exc
-    audit.record(session, user.username, "password_change", {}, client_address(request))
+        raise _refuse(exc, ("body", "new_password")) from exc
+    audit.record(session, user.username, "password_change", {}, client)
     session.commit()
     # Issued just after the cut-off the change set, so this token is the one that still works.
     now = max(datetime.now(UTC), as_utc(account.tokens_valid_after) + timedelta(milliseconds=1))

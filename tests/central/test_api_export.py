@@ -7,8 +7,8 @@ import io
 import zipfile
 from datetime import UTC, datetime, timedelta
 
-from central_factories import TINY_JPEG, event_message, make_event, status_message
-from conftest import login
+from central_app import login
+from central_factories import TINY_JPEG, effective_message, event_message, make_event, status_message
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -90,13 +90,23 @@ def test_spreadsheet_formulas_are_defused() -> None:
 def test_geojson_of_sites_and_cameras(api: TestClient, engine: Engine) -> None:
     _store(engine, status_message(site="north", device="gate1"), status_message(site="south", device="yard1"))
     _load(engine)
-    operator = login(api, "operator")
-    config = {"cameras": [{"id": "cam1", "source": "rtsp://10.0.0.5/s", "lat": 55.75, "lon": 37.62}]}
-    assert api.put("/api/v1/devices/gate1/config", json=config, headers=operator).status_code == 200
-    bad = {"cameras": [{"id": "cam1", "source": "rtsp://10.0.0.5/s", "lat": 155.0, "lon": 37.62}]}
-    assert api.put("/api/v1/devices/gate1/config", json=bad, headers=operator).status_code == 422
+    unlocated_camera = [{"id": "cam1", "source": "x"}]
+    _store(engine, effective_message(3, site="north", device="gate1", cameras=unlocated_camera))
     window = {"since": (T0 - timedelta(days=1)).isoformat(), "until": (T0 + timedelta(days=1)).isoformat()}
-    response = api.get("/api/v1/geo/cameras.geojson", params=window, headers=login(api, "viewer"))
+    viewer = login(api, "viewer")
+    unlocated = api.get("/api/v1/geo/cameras.geojson", params=window, headers=viewer).json()
+    assert {f["id"]: f["geometry"] for f in unlocated["features"]}["gate1/cam1"] is None
+
+    # Coordinates are set by a config push; the map follows what the device then reports running.
+    operator = login(api, "operator")
+    located = [{"id": "cam1", "source": "rtsp://10.0.0.5/s", "lat": 55.75, "lon": 37.62}]
+    bad = [{"id": "cam1", "source": "rtsp://10.0.0.5/s", "lat": 155.0, "lon": 37.62}]
+    refused = api.patch("/api/v1/devices/gate1/config", json={"cameras": bad}, headers=operator)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][:2] == ["body", "cameras"]
+    pushed = api.patch("/api/v1/devices/gate1/config", json={"cameras": located}, headers=operator)
+    assert pushed.status_code == 200, pushed.text
+    _store(engine, effective_message(4, site="north", device="gate1", cameras=located))
+    response = api.get("/api/v1/geo/cameras.geojson", params=window, headers=viewer)
     assert response.status_code == 200 and response.headers["content-type"] == "application/geo+json"
     collection = response.json()
     assert collection["type"] == "FeatureCollection"

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from cdp import Browser, find_chromium
-from central_factories import event_message, make_event, stats_message, status_message
-from conftest import PASSWORD, make_central_app
+from central_app import PASSWORD, make_central_app
+from central_factories import effective_message, event_message, make_event, stats_message, status_message
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -179,14 +179,17 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     url, app = server
     now = datetime.now(UTC).replace(microsecond=0)
     _fleet(app, now)
+    # gate1 reports the config it runs (camera positions included); an operator pushes a change.
+    cameras = [
+        {"id": "cam1", "source": "rtsp://10.0.0.5/in", "lat": 55.7512, "lon": 37.6184},
+        {"id": "cam2", "source": "rtsp://10.0.0.6/out"},
+    ]
+    _ingest(app, effective_message(3, site="north", device="gate1", cameras=cameras))
     with TestClient(app) as client:
         token = client.post("/api/v1/auth/token", data={"username": "oscar", "password": PASSWORD}).json()
-        config = {"cameras": [
-            {"id": "cam1", "source": "rtsp://10.0.0.5/in", "lat": 55.7512, "lon": 37.6184},
-            {"id": "cam2", "source": "rtsp://10.0.0.6/out"},
-        ]}  # fmt: skip
         operator = {"Authorization": f"Bearer {token['access_token']}"}
-        pushed = client.put("/api/v1/devices/gate1/config", json=config, headers=operator)
+        patch = {"tracking": {"min_reads": 4}}
+        pushed = client.patch("/api/v1/devices/gate1/config", json=patch, headers=operator)
         assert pushed.status_code == 200, pushed.text
 
     # Sign-in page: the navigation is hidden (a CSS display rule must not beat the hidden attribute).
@@ -311,6 +314,8 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     assert "detector det-2, reader ocr-3" in facts
     shown_config = json.loads(browser.evaluate("document.querySelector('#device-config').textContent"))
     assert shown_config["cameras"][0]["lat"] == 55.7512 and shown_config["device_id"] == "gate1"
+    shown_patch = json.loads(browser.evaluate("document.querySelector('#device-pushed').textContent"))
+    assert shown_patch == {"tracking": {"min_reads": 4}}
     browser.screenshot(shots / "device.png")
 
     # Logout revokes the token: a copy of it is refused afterwards.
@@ -327,6 +332,12 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     browser.wait_for("!document.querySelector('#nav-admin').hidden")
     browser.evaluate("location.hash = 'admin/users'")
     browser.wait_for("!!document.querySelector('#users-table tr[data-username=victor]')")
+    # A refused name: the 422's list-shaped detail is shown as "field: message".
+    browser.evaluate("""document.querySelector('#new-username').value = 'no spaces allowed';
+        document.querySelector('#user-form').requestSubmit()""")
+    browser.wait_for("document.querySelector('#admin-error').textContent !== ''")
+    refused = "username: username must be 1-64 letters, digits, '_', '.', '@' or '-'"
+    assert _text(browser, "#admin-error") == refused
     browser.evaluate("""document.querySelector('#new-username').value = 'nina';
         document.querySelector('#new-role').value = 'operator';
         document.querySelector('#user-form').requestSubmit()""")
@@ -362,8 +373,10 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     bearer = "{headers: {Authorization: 'Bearer ' + sessionStorage.getItem('anpr.token')}}"
     browser.wait_for(f"fetch('/api/v1/auth/me', {bearer}).then(r => r.json()).then(m => m.language === 'ru')")
 
-    # No script errors and no CSP violations; only the deliberately failed sign-in and revoked token show up.
-    assert [e for e in browser.errors if "status of 401" not in e] == []
+    # No script errors and no CSP violations; only the deliberately failed sign-in, the revoked
+    # token and the refused user name show up.
+    expected = ("status of 401", "status of 422")
+    assert [e for e in browser.errors if not any(text in e for text in expected)] == []
 
 
 def test_the_session_slides_and_survives_a_reload(

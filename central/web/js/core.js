@@ -117,6 +117,12 @@ export function isoToWallTime(iso, zone = state.tz) {
 }
 
 // ---- API -----------------------------------------------------------------------------------
+/** An error body's detail: a string, or FastAPI's list of {loc, msg} for a 422. */
+export function detailText(detail) {
+  if (Array.isArray(detail)) return detail.map((item) => `${(item.loc || []).slice(1).join(".")}: ${item.msg}`).join("; ");
+  return typeof detail === "string" ? detail : "";
+}
+
 export async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {}, { Authorization: `Bearer ${state.token}` });
   const response = await fetch(path, Object.assign({}, options, { headers }));
@@ -126,10 +132,7 @@ export async function api(path, options = {}) {
   }
   if (!response.ok) {
     let detail = response.statusText;
-    try {
-      const body = await response.json();
-      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
-    } catch (_) { /* not JSON */ }
+    try { detail = detailText((await response.json()).detail) || detail; } catch (_) { /* not JSON */ }
     throw new Error(detail);
   }
   return response;

@@ -1,4 +1,4 @@
-// Devices: health per box and channel, and a read-only detail page with the config central holds.
+// Devices: health per box and channel, and a read-only detail page with the config the box reports.
 "use strict";
 
 import { $, apiJson, attentionText, bytes, el, fmtTime, number, t } from "./core.js";
@@ -69,14 +69,22 @@ async function openDetail([deviceId]) {
       el("thead", {}, el("tr", {}, ...["col.channel", "col.state", "device.fps", "device.frames", "device.dropped", "col.events", "col.last_event"]
         .map((key) => el("th", {}, t(key))))),
       el("tbody", {}, ...channelRows)));
+  // What the box runs, as it reported it (secrets redacted), and the last change central pushed.
+  const effective = config.effective;
+  const reportedCard = el("div", { class: "card" }, el("h2", {}, t("device.config")),
+    effective
+      ? el("div", {}, el("p", { class: "muted" }, t("device.config_reported", {
+          version: effective.version, at: fmtTime(effective.reported_at), hash: effective.hash.slice(0, 12) })),
+        el("pre", { id: "device-config" }, JSON.stringify(effective.config, null, 2)))
+      : el("p", { class: "muted", id: "device-config" }, t("device.no_report")));
   const latest = config.latest;
-  const configCard = el("div", { class: "card" }, el("h2", {}, t("device.config")),
+  const pushedCard = el("div", { class: "card" }, el("h2", {}, t("device.pushed")),
     latest
       ? el("div", {}, el("p", { class: "muted" }, t("device.config_version", {
           version: latest.version, by: latest.issued_by, at: fmtTime(latest.issued_at), ack: latest.ack })),
-        el("pre", { id: "device-config" }, JSON.stringify(latest.config, null, 2)))
-      : el("p", { class: "muted", id: "device-config" }, t("device.no_config")));
-  root.replaceChildren(summary, channels, configCard);
+        el("pre", { id: "device-pushed" }, JSON.stringify(latest.patch, null, 2)))
+      : el("p", { class: "muted", id: "device-pushed" }, t("device.no_config")));
+  root.replaceChildren(summary, channels, reportedCard, pushedCard);
 }
 
 export const detailView = { open: openDetail };

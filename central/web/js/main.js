@@ -1,7 +1,9 @@
 // Entry point: sign-in, session upkeep, preferences (zone, language), hash routing between views.
 "use strict";
 
-import { $, $$, api, apiJson, browserZone, el, loadLanguage, sendJson, state, t, translatePage } from "./core.js";
+import {
+  $, $$, api, apiJson, browserZone, detailText, el, loadLanguage, sendJson, state, t, translatePage,
+} from "./core.js";
 import * as account from "./account.js";
 import * as admin from "./admin.js";
 import * as dashboard from "./dashboard.js";
@@ -96,7 +98,7 @@ $("#login-form").addEventListener("submit", async (event) => {
   const body = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
   const response = await fetch("/api/v1/auth/token", { method: "POST", body });
   if (!response.ok) {
-    const detail = (await response.json().catch(() => ({}))).detail;
+    const detail = detailText((await response.json().catch(() => ({}))).detail);
     $("#login-error").textContent = response.status === 401 ? t("login.failed") : (detail || t("login.failed"));
     return;
   }

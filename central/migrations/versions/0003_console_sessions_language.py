@@ -1,8 +1,8 @@
 """Console: each user's UI language, revoked session tokens (logout, refresh), and hourly event
 counts per camera for the dashboard (filled from the events already stored).
 
-Revision ID: 0002_console
-Revises: 0001
+Revision ID: 0003_console
+Revises: 0002_effective_config
 Create Date: 2026-12-05
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_console"
-down_revision = "0001"
+revision = "0003_console"
+down_revision = "0002_effective_config"
 branch_labels = None
 depends_on = None
 
