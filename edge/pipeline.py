@@ -231,11 +231,13 @@ class ChannelWorker:
         track_of = {id(det): track for det, track in items}  # detections are distinct objects
         reader = self.settings.reader
         detections = [det for det, _ in items]
-        results = read_plates(self.batcher.read, frame.image, detections, reader.views, reader.extra_views)
+        # A video frame is converted to BGR only around the plates; JPEG frames decode whole.
+        image = frame.bgr_around([det.box for det in detections])
+        results = read_plates(self.batcher.read, image, detections, reader.views, reader.extra_views)
         for det, crop, reading in results:
             if not reading.latin:
                 continue
-            observation = Observation(reading, det, frame.captured_at, crop, frame.image)
+            observation = Observation(reading, det, frame.captured_at, crop, frame)
             track_of[id(det)].add_reading(reading, observation)
 
     def _close(self, tracks: list[Track]) -> None:

@@ -1,0 +1,211 @@
+"""Network cameras and video files through PyAV (FFmpeg's libraries): frames handed on as YUV planes.
+
+cv2.VideoCapture converts every decoded frame to BGR, which for 1080p H.264 costs more than a
+third of the decode. Here the decoder's YUV planes are handed on as they are (edge.capture.yuv),
+and MJPEG packets as the camera's JPEG bytes (edge.capture.jpeg decodes them at reduced scale),
+so nothing converts a whole frame unless an event needs its thumbnail.
+
+The object offers the few cv2.VideoCapture calls the capture channel uses (isOpened, grab,
+retrieve, get, release), so one read loop serves both decoders.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import av
+import av.error
+import cv2
+import numpy as np
+from av.codec.hwaccel import HWAccel, hwdevices_available
+
+from common.config import CaptureSettings
+from edge.capture.sources import SourceSpec
+from edge.capture.yuv import YuvPlanes
+
+log = logging.getLogger(__name__)
+
+# Codecs whose every packet is a whole JPEG image: handed on undecoded.
+JPEG_CODECS = frozenset({"mjpeg", "jpegls"})
+# 4:2:0 layouts whose planes are used as they are; anything else is converted to yuv420p first.
+PLANAR_420 = {"yuv420p": False, "yuvj420p": True}
+# FFmpeg AVColorRange: 2 is JPEG (full) range.
+FULL_RANGE = 2
+# Probing is bounded (FFmpeg's defaults are 5 MB and 5 s): a camera cannot make us buffer more.
+PROBE_SIZE = 2_000_000
+ANALYZE_US = 2_000_000
+HWACCEL_ORDER = ("qsv", "vaapi")  # what `auto` tries, where this FFmpeg has it
+
+
+class FrameTooLarge(ValueError):
+    """A decoded frame above capture.max_frame_pixels."""
+
+
+def hwaccel_devices() -> list[str]:
+    """Hardware decoders this FFmpeg build has; whether the box has the device is known on opening."""
+    return [name for name in hwdevices_available() if name in HWACCEL_ORDER]
+
+
+def _hwaccel(settings: CaptureSettings) -> HWAccel | None:
+    if settings.hwaccel == "none":
+        return None
+    available = hwaccel_devices()
+    wanted = HWACCEL_ORDER if settings.hwaccel == "auto" else (settings.hwaccel,)
+    for name in wanted:
+        if name in available:
+            return HWAccel(name, device=settings.hwaccel_device, allow_software_fallback=True)
+    log.warning(
+        "capture.hwaccel=%s: this FFmpeg has %s of %s; decoding in software",
+        settings.hwaccel, available or "none", list(wanted),
+    )
+    return None
+
+
+def container_options(spec: SourceSpec, settings: CaptureSettings) -> dict[str, str]:
+    options = {"probesize": str(PROBE_SIZE), "analyzeduration": str(ANALYZE_US)}
+    if spec.kind == "rtsp":
+        options["rtsp_transport"] = settings.rtsp_transport
+        # Socket timeout in microseconds: a camera that stops sending is noticed.
+        options["timeout"] = str(int(settings.read_timeout_s * 1_000_000))
+    elif spec.kind == "http":
+        options["rw_timeout"] = str(int(settings.read_timeout_s * 1_000_000))
+        options["reconnect"] = "0"  # the channel reconnects, with backoff
+    return options
+
+
+class PyAvCapture:
+    """One opened source: packets demuxed and decoded on `grab`, handed on by `retrieve`."""
+
+    def __init__(self, spec: SourceSpec, settings: CaptureSettings, jpeg_passthrough: bool = True) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.ended = False  # the source reached its end (files), rather than failing
+        self.decode_errors = 0  # packets or frames that did not decode, since opening
+        self.refused_frames = 0  # frames above max_frame_pixels
+        self._payload: YuvPlanes | bytes | None = None
+        self._packets: Any = None
+        self._pending: list[Any] = []  # frames one packet decoded beyond the first
+        self._container: Any = None
+        self._stream: Any = None
+        self.jpeg = False
+        if spec.kind == "file" and not os.path.isfile(spec.target):
+            return
+        try:
+            self._container = av.open(
+                spec.target,
+                options=container_options(spec, settings),
+                timeout=(settings.open_timeout_s, settings.read_timeout_s),
+                hwaccel=_hwaccel(settings),
+            )
+            self._stream = self._container.streams.video[0]
+        except (av.error.FFmpegError, OSError, IndexError) as exc:
+            log.debug("cannot open %s: %s", spec.describe(), exc)
+            self.release()
+            return
+        # A stream whose packets turned out not to be plain JPEGs is decoded like any other.
+        self.jpeg = jpeg_passthrough and self._stream.codec_context.name in JPEG_CODECS
+        if not self.jpeg:
+            context = self._stream.codec_context
+            context.thread_count = settings.decoder_threads
+            # Frame threading delays output by a frame per thread; slice threading none, but most
+            # camera streams have one slice per frame. One thread (the default) needs neither.
+            context.thread_type = "FRAME" if settings.decoder_threads != 1 else "SLICE"
+        self._packets = self._container.demux(self._stream)
+
+    # --- the cv2.VideoCapture calls the channel uses ---------------------------------------------
+
+    def isOpened(self) -> bool:  # cv2.VideoCapture's name
+        return self._packets is not None
+
+    def grab(self) -> bool:
+        """Read and decode up to the next frame; False at the end of the source or when it fails
+        (`ended` tells which). Packets that do not decode are counted and skipped."""
+        self._payload = None
+        if self._packets is None:
+            return False
+        while True:
+            while self._pending:
+                if self._accept(self._pending.pop(0)):
+                    return True
+            try:
+                packet = next(self._packets)
+            except (StopIteration, av.error.EOFError):
+                self.ended = True
+                return False
+            except (av.error.FFmpegError, OSError) as exc:
+                log.debug("reading %s failed: %s", self.spec.describe(), exc)
+                return False
+            if self.jpeg:
+                if packet.size:
+                    self._payload = bytes(packet)
+                    return True
+                continue
+            try:
+                # The demuxer's last packet is empty: decoding it drains the decoder's delayed frames.
+                frames = packet.decode()
+            except av.error.FFmpegError as exc:
+                self.decode_errors += 1
+                log.debug("%s: packet does not decode: %s", self.spec.describe(), exc)
+                continue
+            self._pending.extend(frames)
+
+    def retrieve(self) -> tuple[bool, YuvPlanes | bytes | None]:
+        return self._payload is not None, self._payload
+
+    def get(self, prop_id: int) -> float:
+        stream = self._stream
+        if stream is None:
+            return 0.0
+        if prop_id == cv2.CAP_PROP_FPS:
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            return float(rate) if rate else 0.0
+        if prop_id == cv2.CAP_PROP_FRAME_COUNT:
+            return float(stream.frames or 0)
+        return 0.0
+
+    def release(self) -> None:
+        self._packets = None
+        self._pending.clear()
+        if self._container is not None:
+            try:
+                self._container.close()
+            except (av.error.FFmpegError, OSError) as exc:  # closing a broken stream must not raise
+                log.debug("closing %s: %s", self.spec.describe(), exc)
+            self._container = None
+
+    # --- frames ------------------------------------------------------------------------------------
+
+    def _accept(self, frame: Any) -> bool:
+        """Keep a decoded frame's planes for `retrieve`; False when the frame is refused."""
+        try:
+            self._payload = yuv_planes(frame, self.settings.max_frame_pixels)
+        except FrameTooLarge as exc:
+            self.refused_frames += 1
+            self.decode_errors += 1
+            if self.refused_frames == 1:
+                log.warning("%s: %s; its frames are skipped", self.spec.describe(), exc)
+            return False
+        return True
+
+
+def yuv_planes(frame: Any, max_pixels: int) -> YuvPlanes:
+    """A decoded av.VideoFrame as 4:2:0 planes: views of the decoder's buffers (kept alive by the
+    views), or a converted copy for other layouts (4:2:2 cameras, 10-bit H.265, NV12 from hwaccel)."""
+    if frame.width * frame.height > max_pixels:
+        raise FrameTooLarge(
+            f"frame of {frame.width}x{frame.height} is above capture.max_frame_pixels={max_pixels}"
+        )
+    name = frame.format.name
+    if name not in PLANAR_420:
+        frame = frame.reformat(format="yuv420p")
+        name = "yuv420p"
+    full_range = PLANAR_420[name] or frame.color_range == FULL_RANGE
+    y, u, v = (_plane(plane) for plane in frame.planes[:3])
+    return YuvPlanes(y, u, v, full_range)
+
+
+def _plane(plane: Any) -> np.ndarray:
+    rows = np.frombuffer(plane, np.uint8)
+    return rows[: plane.height * plane.line_size].reshape(plane.height, plane.line_size)[:, : plane.width]
