@@ -76,8 +76,15 @@ def luma_view(planes: YuvPlanes, factor: int) -> np.ndarray:
     if factor > 1:
         h, w = y.shape
         h_used, w_used = h - h % factor, w - w % factor
-        size = (w_used // factor, h_used // factor)
-        y = cv2.resize(y[:h_used, :w_used], size, interpolation=cv2.INTER_AREA)
+        y = y[:h_used, :w_used]
+        # OpenCV averages 2x2 blocks with SIMD; other factors take its generic path, ~6x slower
+        # for 4 on 1080p (0.75 ms against 0.13 ms for two halvings). Same average, +-1 grey level.
+        while factor % 2 == 0:
+            y = cv2.resize(y, (y.shape[1] // 2, y.shape[0] // 2), interpolation=cv2.INTER_AREA)
+            factor //= 2
+        if factor > 1:
+            size = (y.shape[1] // factor, y.shape[0] // factor)
+            y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
     if planes.full_range:
         return np.ascontiguousarray(y)
     return cv2.LUT(y, _LIMITED_TO_FULL)
