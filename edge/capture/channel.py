@@ -150,7 +150,7 @@ class CaptureChannel:
                 capture = self._opener(self.spec)
                 if not capture.isOpened():
                     capture.release()
-                    self._note_open_failure(attempt)
+                    self._note_open_failure(attempt, getattr(capture, "refusal", None))
                     self._stop.wait(self._backoff.delay(attempt))
                     attempt += 1
                     continue
@@ -183,11 +183,11 @@ class CaptureChannel:
             self.stats.up = False
             self.slot.close()
 
-    def _note_open_failure(self, attempt: int) -> None:
+    def _note_open_failure(self, attempt: int, refusal: str | None = None) -> None:
         self.stats.up = False
         self.stats.open_failures += 1
         delay = self._backoff.delay(attempt)
-        what = "file not found or unreadable" if self.spec.is_file else "cannot connect"
+        what = refusal or ("file not found or unreadable" if self.spec.is_file else "cannot connect")
         level = logging.WARNING if attempt < 3 or delay >= self._backoff.max_s else logging.DEBUG
         log.log(
             level,

@@ -83,7 +83,7 @@ class PyAvCapture:
         self.settings = settings
         self.ended = False  # the source reached its end (files), rather than failing
         self.decode_errors = 0  # packets or frames that did not decode, since opening
-        self.refused_frames = 0  # frames above max_frame_pixels
+        self.refusal: str | None = None  # why the source is not read (frames above max_frame_pixels)
         self._payload: YuvPlanes | bytes | None = None
         self._packets: Any = None
         self._pending: list[Any] = []  # frames one packet decoded beyond the first
@@ -102,6 +102,13 @@ class PyAvCapture:
             self._stream = self._container.streams.video[0]
         except (av.error.FFmpegError, OSError, IndexError) as exc:
             log.debug("cannot open %s: %s", spec.describe(), exc)
+            self.release()
+            return
+        # A stream too large is refused before its first frame is decoded: the decoder's frames
+        # are what a channel's memory is made of.
+        width, height = self._stream.codec_context.width, self._stream.codec_context.height
+        if width * height > settings.max_frame_pixels:
+            self.refusal = too_large(width, height, settings.max_frame_pixels)
             self.release()
             return
         # A stream whose packets turned out not to be plain JPEGs is decoded like any other.
@@ -126,9 +133,8 @@ class PyAvCapture:
         if self._packets is None:
             return False
         while True:
-            while self._pending:
-                if self._accept(self._pending.pop(0)):
-                    return True
+            if self._pending:
+                return self._accept(self._pending.pop(0))
             try:
                 packet = next(self._packets)
             except (StopIteration, av.error.EOFError):
@@ -178,25 +184,28 @@ class PyAvCapture:
     # --- frames ------------------------------------------------------------------------------------
 
     def _accept(self, frame: Any) -> bool:
-        """Keep a decoded frame's planes for `retrieve`; False when the frame is refused."""
+        """Keep a decoded frame's planes for `retrieve`. A frame above max_frame_pixels (the
+        stream changed size) ends the stream: False, and reopening refuses it until it is smaller."""
         try:
             self._payload = yuv_planes(frame, self.settings.max_frame_pixels)
         except FrameTooLarge as exc:
-            self.refused_frames += 1
             self.decode_errors += 1
-            if self.refused_frames == 1:
-                log.warning("%s: %s; its frames are skipped", self.spec.describe(), exc)
+            self.refusal = str(exc)
+            log.warning("%s: %s; closing the stream", self.spec.describe(), exc)
+            self.release()
             return False
         return True
+
+
+def too_large(width: int, height: int, max_pixels: int) -> str:
+    return f"frames of {width}x{height} are above capture.max_frame_pixels={max_pixels}"
 
 
 def yuv_planes(frame: Any, max_pixels: int) -> YuvPlanes:
     """A decoded av.VideoFrame as 4:2:0 planes: views of the decoder's buffers (kept alive by the
     views), or a converted copy for other layouts (4:2:2 cameras, 10-bit H.265, NV12 from hwaccel)."""
     if frame.width * frame.height > max_pixels:
-        raise FrameTooLarge(
-            f"frame of {frame.width}x{frame.height} is above capture.max_frame_pixels={max_pixels}"
-        )
+        raise FrameTooLarge(too_large(frame.width, frame.height, max_pixels))
     name = frame.format.name
     if name not in PLANAR_420:
         frame = frame.reformat(format="yuv420p")

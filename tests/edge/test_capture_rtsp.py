@@ -144,13 +144,28 @@ def test_a_wrong_url_is_retried_while_the_other_channels_keep_going(
     assert "cannot connect: rtsp://127.0.0.1" in caplog.text
 
 
-def test_frames_above_the_size_limit_are_refused_and_counted(clips: dict[str, Path]) -> None:
+def test_a_stream_growing_above_the_size_limit_is_closed_before_it_costs_memory(
+    clips: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     with RtspServer(free_port(), {"/cam": f"h264:ts:{clips['resize']}"}) as server:
         channel = _channel(server.url("/cam"), max_frame_pixels=320 * 240)
-        with Collector(channel) as seen:
+        with Collector(channel) as seen, caplog.at_level(logging.WARNING):
             assert wait_for(lambda: channel.stats.reconnects >= 1)
-    assert {s.hw for s in seen.frames_in(0)} == {(240, 320)}  # the larger half never reached a consumer
-    assert channel.stats.decode_errors >= 40
+    first = seen.frames_in(0)
+    assert {s.hw for s in first} == {(240, 320)} and len(first) <= 55  # the larger half never came
+    assert channel.stats.decode_errors >= 1
+    assert "frames of 480x360 are above capture.max_frame_pixels=76800" in caplog.text
+
+
+def test_a_camera_above_the_size_limit_is_refused_at_connection(
+    clips: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    with RtspServer(free_port(), {"/cam": f"h264:mkv:{clips['h264']}"}) as server:
+        channel = _channel(server.url("/cam"), max_frame_pixels=160 * 120)
+        with Collector(channel) as seen, caplog.at_level(logging.WARNING):
+            assert wait_for(lambda: channel.stats.open_failures >= 2)
+    assert not seen.seen and not channel.stats.ever_connected
+    assert "frames of 320x240 are above capture.max_frame_pixels=19200" in caplog.text
 
 
 @pytest.mark.parametrize("codec", ["h264", "h265"])
