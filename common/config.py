@@ -60,6 +60,13 @@ class CaptureSettings(_Section):
     hwaccel_device: str | None = Field(
         default=None, description="device for hwaccel, e.g. /dev/dri/renderD128; default: the first"
     )
+    # While nothing moves, most of a camera's packets say "no change" in a few hundred bytes, yet
+    # decoding them is most of a channel's CPU. `keyframes` then decodes only key frames, and a
+    # packet several times the still scene's size (something entered) resumes decoding at once.
+    still_decode: Literal["all", "keyframes"] = Field(
+        default="all",
+        description="keyframes (pyav): while the scene is still, decode only key frames until packets grow",
+    )
     max_frame_pixels: int = Field(
         default=MAX_FRAME_PIXELS, ge=64 * 64, le=8192 * 8192,
         description="larger frames are refused (counted as decode errors): bounds a channel's memory",

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # Once this many confident readings of a track agree, its later frames are not read again.
 SETTLED_READS = 6
+# A scene counts as still (capture.still_decode) once nothing moved and nothing was tracked this long.
+STILL_AFTER_S = 1.0
 
 
 class PipelineObserver(Protocol):
@@ -105,6 +107,7 @@ class ChannelWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.channel_id}", daemon=True)
         self._media_origin: datetime | None = None
+        self._still_since: float | None = None  # media time since which the scene has been still
 
     @property
     def camera(self) -> CameraConfig:
@@ -181,6 +184,7 @@ class ChannelWorker:
         factor = detector.view_factor(frame.hw) if takes_view else gate_factor(frame.hw)
         view, reduction = frame.gray_view(factor)
         moving = self.gate.should_process(view, media_s)
+        self._note_stillness(media_s)
         if not moving and not self.tracker.tracks:  # a car stopped at the gate is still looked at
             self.stats.gated += 1
             self._close(self.tracker.expire(frame.captured_at))
@@ -200,6 +204,18 @@ class ChannelWorker:
         if to_read:
             self.stats.plate_latencies.append(time.monotonic() - frame.received_monotonic)
         self._close(self.tracker.expire(frame.captured_at))
+
+    def _note_stillness(self, media_s: float) -> None:
+        """Tell the capture whether the scene is still: the gate saw under its threshold of change
+        and no plate is tracked, for STILL_AFTER_S (its forced periodic detections do not count)."""
+        threshold = self.camera.motion_threshold
+        if threshold <= 0 or self.tracker.tracks or self.gate.last_changed_fraction >= threshold:
+            self._still_since = None
+            self.capture.scene_still = False
+            return
+        if self._still_since is None:
+            self._still_since = media_s
+        self.capture.scene_still = media_s - self._still_since >= STILL_AFTER_S
 
     def _detect(
         self, detector: PlateDetector, frame: Frame, view: np.ndarray | None, reduction: int

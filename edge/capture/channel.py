@@ -68,13 +68,16 @@ def decoder_for(spec: SourceSpec, settings: CaptureSettings) -> str:
 
 
 def open_source(
-    spec: SourceSpec, settings: CaptureSettings, jpeg_passthrough: bool = True
+    spec: SourceSpec,
+    settings: CaptureSettings,
+    jpeg_passthrough: bool = True,
+    scene_still: Callable[[], bool] | None = None,
 ) -> VideoCaptureLike:
     """The source opened with the configured decoder (ImportError when pyav is asked for and missing)."""
     if decoder_for(spec, settings) == "pyav":
         from edge.capture.pyav_source import PyAvCapture
 
-        return PyAvCapture(spec, settings, jpeg_passthrough=jpeg_passthrough)
+        return PyAvCapture(spec, settings, jpeg_passthrough=jpeg_passthrough, scene_still=scene_still)
     return open_capture(spec, settings)
 
 
@@ -87,6 +90,7 @@ class CaptureStats:
     up: bool = False
     ever_connected: bool = False
     finished: bool = False  # a non-looping file reached its end
+    skipped_still: int = 0  # frames not decoded while the scene was still (capture.still_decode)
 
 
 class CaptureChannel:
@@ -110,6 +114,9 @@ class CaptureChannel:
         # MJPEG sources hand over their JPEG packets undecoded, unless one turned out not to be a
         # JPEG image; the channel then reopens the source and lets FFmpeg decode.
         self.jpeg_passthrough = True
+        # Set by the channel's worker: its motion gate has seen nothing move for a while and no
+        # plate is tracked (capture.still_decode=keyframes then decodes only key frames).
+        self.scene_still = False
 
     @property
     def channel_id(self) -> str:
@@ -120,7 +127,7 @@ class CaptureChannel:
         return decoder_for(self.spec, self.camera.capture)
 
     def _open(self, spec: SourceSpec) -> VideoCaptureLike:
-        return open_source(spec, self.camera.capture, self.jpeg_passthrough)
+        return open_source(spec, self.camera.capture, self.jpeg_passthrough, lambda: self.scene_still)
 
     @property
     def dropped(self) -> int:
@@ -210,6 +217,7 @@ class CaptureChannel:
         index = 0
         failures = 0
         skipped_packets = 0
+        skipped_still = 0
         last_offered: float | None = None
         while not self._stop.is_set():
             # grab() demuxes and decodes; OpenCV's retrieve() converts to BGR, a large share of the
@@ -219,6 +227,11 @@ class CaptureChannel:
             if errors > skipped_packets:
                 self.stats.decode_errors += errors - skipped_packets
                 skipped_packets = errors
+            still = getattr(capture, "skipped_still", 0)  # frames of a still scene left undecoded
+            if still > skipped_still:
+                self.stats.skipped_still += still - skipped_still
+                index += still - skipped_still  # they still take their time in the stream
+                skipped_still = still
             if not grabbed:
                 ended = getattr(capture, "ended", None)
                 if ended:  # PyAV tells the end of a source from a failure; a camera's end is a loss

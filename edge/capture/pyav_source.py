@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -37,6 +40,16 @@ FULL_RANGE = 2
 PROBE_SIZE = 2_000_000
 ANALYZE_US = 2_000_000
 HWACCEL_ORDER = ("qsv", "vaapi")  # what `auto` tries, where this FFmpeg has it
+# still_decode=keyframes: the still scene's packet size is the median of this many non-key
+# packets decoded while the channel reported a still scene; a packet above STILL_GROWTH times
+# that (and STILL_MARGIN_BYTES more) means something moved. Measured on 1080p 4 Mbit/s: still
+# P-frames ~200 bytes (x264 and x265), a car entering 27-113 KB.
+STILL_PACKETS = 25
+STILL_GROWTH = 3.0
+STILL_MARGIN_BYTES = 32
+# Skipped packets are kept (they are small by definition) until the next key frame, so that
+# decoding resumes on exactly the right picture; past this many, skipping stops.
+MAX_SKIPPED_BACKLOG = 300
 
 
 class FrameTooLarge(ValueError):
@@ -78,11 +91,22 @@ def container_options(spec: SourceSpec, settings: CaptureSettings) -> dict[str, 
 class PyAvCapture:
     """One opened source: packets demuxed and decoded on `grab`, handed on by `retrieve`."""
 
-    def __init__(self, spec: SourceSpec, settings: CaptureSettings, jpeg_passthrough: bool = True) -> None:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        settings: CaptureSettings,
+        jpeg_passthrough: bool = True,
+        scene_still: Callable[[], bool] | None = None,  # the channel's motion gate: nothing moves
+    ) -> None:
         self.spec = spec
         self.settings = settings
         self.ended = False  # the source reached its end (files), rather than failing
         self.decode_errors = 0  # packets or frames that did not decode, since opening
+        self.skipped_still = 0  # non-key packets not decoded because the scene was still
+        self._scene_still = scene_still if settings.still_decode == "keyframes" else None
+        self._still_sizes: deque[int] = deque(maxlen=STILL_PACKETS)
+        self._skip_above: int | None = None  # while skipping: the size that resumes decoding
+        self._skipped: list[Any] = []  # packets skipped since the last key frame
         self.refusal: str | None = None  # why the source is not read (frames above max_frame_pixels)
         self._payload: YuvPlanes | bytes | None = None
         self._packets: Any = None
@@ -148,6 +172,12 @@ class PyAvCapture:
                     self._payload = bytes(packet)
                     return True
                 continue
+            if self._scene_still is not None and packet.size:
+                if packet.is_keyframe:  # decoding restarts here: nothing skipped before is needed
+                    self._skipped.clear()
+                elif self._skip(packet):
+                    self.skipped_still += 1
+                    continue
             try:
                 # The demuxer's last packet is empty: decoding it drains the decoder's delayed frames.
                 frames = packet.decode()
@@ -174,12 +204,49 @@ class PyAvCapture:
     def release(self) -> None:
         self._packets = None
         self._pending.clear()
+        self._skipped.clear()
         if self._container is not None:
             try:
                 self._container.close()
             except (av.error.FFmpegError, OSError) as exc:  # closing a broken stream must not raise
                 log.debug("closing %s: %s", self.spec.describe(), exc)
             self._container = None
+
+    def _skip(self, packet: Any) -> bool:
+        """Whether to leave a non-key packet undecoded (for now) because the scene is still.
+
+        Decoding resumes at the first packet much larger than the still scene's, or when the
+        channel sees motion in a key frame. The packets skipped since the last key frame are
+        decoded first (their frames are not handed on), so the picture is exactly what decoding
+        every packet gives, and a car that crept in under the threshold is not smeared.
+        """
+        assert self._scene_still is not None
+        if not self._scene_still():
+            self._resume()
+            return False
+        size = packet.size
+        if self._skip_above is None:
+            if len(self._still_sizes) < STILL_PACKETS:
+                self._still_sizes.append(size)
+                return False
+            still = statistics.median(self._still_sizes)
+            self._skip_above = int(max(STILL_GROWTH * still, still + STILL_MARGIN_BYTES))
+        if size > self._skip_above or len(self._skipped) >= MAX_SKIPPED_BACKLOG:
+            self._resume()
+            return False
+        self._skipped.append(packet)
+        return True
+
+    def _resume(self) -> None:
+        """Decode the skipped packets (frames dropped) and measure the still scene anew."""
+        for packet in self._skipped:
+            try:
+                packet.decode()
+            except av.error.FFmpegError:
+                self.decode_errors += 1
+        self._skipped.clear()
+        self._still_sizes.clear()
+        self._skip_above = None
 
     # --- frames ------------------------------------------------------------------------------------
 

@@ -142,3 +142,42 @@ def test_hwaccel_on_a_box_without_the_device_decodes_in_software(
         assert _decode_all(h264_clip, CaptureSettings(hwaccel="auto")) == [(240, 320)] * 25
     if "vaapi" not in hwaccel_devices():
         assert "decoding in software" in caplog.text
+
+
+def test_a_still_scene_decodes_key_frames_only_and_a_car_still_makes_its_event(tmp_path: Path) -> None:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("Debian's ffmpeg is not installed (scripts/system-deps.sh)")
+    from agent_helpers import make_agent, make_config, open_test_store
+    from edge_scene import Passing, write_clip
+
+    from common.events import PlateEvent
+    from edge.events.sinks import CallbackSink
+
+    # 6 s of an empty scene, a car, 4 s empty again, another car: like a gate camera.
+    scene = write_clip(tmp_path / "gate.avi", [Passing("red", 150, 40), Passing("blue", 290, 40)], 340)
+    clip = tmp_path / "gate.mkv"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(scene), "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
+         "-bf", "0", "-crf", "16", "-pix_fmt", "yuv420p", str(clip)],
+        check=True, capture_output=True,
+    )
+
+    def run(still_decode: str) -> tuple[list[str], int, int]:
+        camera = {"id": "gate", "source": str(clip), "capture": {"still_decode": still_decode}}
+        printed: list[PlateEvent] = []
+        config = make_config(tmp_path / still_decode, [camera])
+        agent = make_agent(config, open_test_store(tmp_path / f"{still_decode}.db"),
+                           sinks=[CallbackSink(printed.append)])
+        agent.start()
+        stats = agent.workers["gate"].capture.stats
+        try:
+            assert agent.wait_until_finished(60)
+        finally:
+            agent.stop()
+        return [e.plate.latin for e in printed], stats.frames, stats.skipped_still
+
+    every, frames_all, skipped_all = run("all")
+    keyframes, frames_key, skipped_key = run("keyframes")
+    assert every == ["A123BC77", "O789PT50"] and frames_all == 340 and skipped_all == 0
+    assert keyframes == every  # both cars are read although most still frames were never decoded
+    assert skipped_key >= 100 and frames_key + skipped_key >= 330
