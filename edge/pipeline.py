@@ -108,6 +108,7 @@ class ChannelWorker:
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.channel_id}", daemon=True)
         self._media_origin: datetime | None = None
         self._still_since: float | None = None  # media time since which the scene has been still
+        self._seen_resumes = 0  # the decoder's resumes this worker has taken note of
 
     @property
     def camera(self) -> CameraConfig:
@@ -206,16 +207,22 @@ class ChannelWorker:
         self._close(self.tracker.expire(frame.captured_at))
 
     def _note_stillness(self, media_s: float) -> None:
-        """Tell the capture whether the scene is still: the gate saw under its threshold of change
-        and no plate is tracked, for STILL_AFTER_S (its forced periodic detections do not count)."""
+        """Tell the decoder whether the scene is still: the gate saw under its threshold of change
+        and no plate is tracked, for STILL_AFTER_S (its forced periodic detections do not count).
+        When the decoder resumed on a packet's size, stillness is judged anew from this frame."""
+        scene = self.capture.scene
         threshold = self.camera.motion_threshold
-        if threshold <= 0 or self.tracker.tracks or self.gate.last_changed_fraction >= threshold:
+        resumed = scene.resumes != self._seen_resumes
+        self._seen_resumes = scene.resumes
+        if resumed or threshold <= 0 or self.tracker.tracks or self.gate.last_changed_fraction >= threshold:
             self._still_since = None
-            self.capture.scene_still = False
+            scene.still = False
             return
         if self._still_since is None:
             self._still_since = media_s
-        self.capture.scene_still = media_s - self._still_since >= STILL_AFTER_S
+        if not scene.still and media_s - self._still_since >= STILL_AFTER_S:
+            scene.epoch += 1
+            scene.still = True
 
     def _detect(
         self, detector: PlateDetector, frame: Frame, view: np.ndarray | None, reduction: int

@@ -19,6 +19,7 @@ import numpy as np
 from common.config import CameraConfig, CaptureSettings
 from edge.capture.frames import Frame, LatestFrameSlot, SlotClosed
 from edge.capture.jpeg import JpegError
+from edge.capture.scene import SceneState
 from edge.capture.sources import (
     SourceSpec,
     VideoCaptureLike,
@@ -71,13 +72,13 @@ def open_source(
     spec: SourceSpec,
     settings: CaptureSettings,
     jpeg_passthrough: bool = True,
-    scene_still: Callable[[], bool] | None = None,
+    scene: SceneState | None = None,
 ) -> VideoCaptureLike:
     """The source opened with the configured decoder (ImportError when pyav is asked for and missing)."""
     if decoder_for(spec, settings) == "pyav":
         from edge.capture.pyav_source import PyAvCapture
 
-        return PyAvCapture(spec, settings, jpeg_passthrough=jpeg_passthrough, scene_still=scene_still)
+        return PyAvCapture(spec, settings, jpeg_passthrough=jpeg_passthrough, scene=scene)
     return open_capture(spec, settings)
 
 
@@ -114,9 +115,9 @@ class CaptureChannel:
         # MJPEG sources hand over their JPEG packets undecoded, unless one turned out not to be a
         # JPEG image; the channel then reopens the source and lets FFmpeg decode.
         self.jpeg_passthrough = True
-        # Set by the channel's worker: its motion gate has seen nothing move for a while and no
-        # plate is tracked (capture.still_decode=keyframes then decodes only key frames).
-        self.scene_still = False
+        # Kept by the channel's worker: whether its motion gate has seen nothing move for a while
+        # and no plate is tracked (capture.still_decode=keyframes then decodes only key frames).
+        self.scene = SceneState()
 
     @property
     def channel_id(self) -> str:
@@ -127,7 +128,7 @@ class CaptureChannel:
         return decoder_for(self.spec, self.camera.capture)
 
     def _open(self, spec: SourceSpec) -> VideoCaptureLike:
-        return open_source(spec, self.camera.capture, self.jpeg_passthrough, lambda: self.scene_still)
+        return open_source(spec, self.camera.capture, self.jpeg_passthrough, self.scene)
 
     @property
     def dropped(self) -> int:

@@ -15,7 +15,6 @@ import logging
 import os
 import statistics
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import av
@@ -25,6 +24,7 @@ import numpy as np
 from av.codec.hwaccel import HWAccel, hwdevices_available
 
 from common.config import CaptureSettings
+from edge.capture.scene import SceneState
 from edge.capture.sources import SourceSpec
 from edge.capture.yuv import YuvPlanes
 
@@ -96,14 +96,15 @@ class PyAvCapture:
         spec: SourceSpec,
         settings: CaptureSettings,
         jpeg_passthrough: bool = True,
-        scene_still: Callable[[], bool] | None = None,  # the channel's motion gate: nothing moves
+        scene: SceneState | None = None,  # what the channel's motion gate sees
     ) -> None:
         self.spec = spec
         self.settings = settings
         self.ended = False  # the source reached its end (files), rather than failing
         self.decode_errors = 0  # packets or frames that did not decode, since opening
         self.skipped_still = 0  # non-key packets not decoded because the scene was still
-        self._scene_still = scene_still if settings.still_decode == "keyframes" else None
+        self._scene = scene if settings.still_decode == "keyframes" else None
+        self._no_skip_epoch = -1  # the still epoch in which a packet's size made decoding resume
         self._still_sizes: deque[int] = deque(maxlen=STILL_PACKETS)
         self._skip_above: int | None = None  # while skipping: the size that resumes decoding
         self._skipped: list[Any] = []  # packets skipped since the last key frame
@@ -172,7 +173,7 @@ class PyAvCapture:
                     self._payload = bytes(packet)
                     return True
                 continue
-            if self._scene_still is not None and packet.size:
+            if self._scene is not None and packet.size:
                 if packet.is_keyframe:  # decoding restarts here: nothing skipped before is needed
                     self._skipped.clear()
                 elif self._skip(packet):
@@ -220,9 +221,12 @@ class PyAvCapture:
         decoded first (their frames are not handed on), so the picture is exactly what decoding
         every packet gives, and a car that crept in under the threshold is not smeared.
         """
-        assert self._scene_still is not None
-        if not self._scene_still():
+        scene = self._scene
+        assert scene is not None
+        if not scene.still:
             self._resume()
+            return False
+        if scene.epoch == self._no_skip_epoch:  # the worker has not yet judged the frames since
             return False
         size = packet.size
         if self._skip_above is None:
@@ -233,6 +237,8 @@ class PyAvCapture:
             self._skip_above = int(max(STILL_GROWTH * still, still + STILL_MARGIN_BYTES))
         if size > self._skip_above or len(self._skipped) >= MAX_SKIPPED_BACKLOG:
             self._resume()
+            self._no_skip_epoch = scene.epoch
+            scene.resumes += 1
             return False
         self._skipped.append(packet)
         return True

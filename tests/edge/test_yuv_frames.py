@@ -17,6 +17,7 @@ from common.config import CameraConfig, CaptureSettings, EdgeConfig, parse_edge_
 from edge.capture import Frame
 from edge.capture.channel import decoder_for
 from edge.capture.pyav_source import PyAvCapture, hwaccel_devices
+from edge.capture.scene import SceneState
 from edge.capture.sources import parse_source
 from edge.capture.yuv import YuvPlanes, plate_regions
 
@@ -144,26 +145,34 @@ def test_hwaccel_on_a_box_without_the_device_decodes_in_software(
         assert "decoding in software" in caplog.text
 
 
-def test_a_still_scene_decodes_key_frames_only_and_a_car_still_makes_its_event(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def gate_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6 s of an empty scene, a car, 4 s empty again, another car (H.264): like a gate camera."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("Debian's ffmpeg is not installed (scripts/system-deps.sh)")
-    from agent_helpers import make_agent, make_config, open_test_store
     from edge_scene import Passing, write_clip
 
-    from common.events import PlateEvent
-    from edge.events.sinks import CallbackSink
-
-    # 6 s of an empty scene, a car, 4 s empty again, another car: like a gate camera.
-    scene = write_clip(tmp_path / "gate.avi", [Passing("red", 150, 40), Passing("blue", 290, 40)], 340)
-    clip = tmp_path / "gate.mkv"
+    folder = tmp_path_factory.mktemp("gate")
+    scene = write_clip(folder / "gate.avi", [Passing("red", 150, 40), Passing("blue", 290, 40)], 340)
+    clip = folder / "gate.mkv"
     subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(scene), "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
          "-bf", "0", "-crf", "16", "-pix_fmt", "yuv420p", str(clip)],
         check=True, capture_output=True,
     )
+    return clip
+
+
+def test_a_still_scene_decodes_key_frames_only_and_a_car_still_makes_its_event(
+    tmp_path: Path, gate_clip: Path
+) -> None:
+    from agent_helpers import make_agent, make_config, open_test_store
+
+    from common.events import PlateEvent
+    from edge.events.sinks import CallbackSink
 
     def run(still_decode: str) -> tuple[list[str], int, int]:
-        camera = {"id": "gate", "source": str(clip), "capture": {"still_decode": still_decode}}
+        camera = {"id": "gate", "source": str(gate_clip), "capture": {"still_decode": still_decode}}
         printed: list[PlateEvent] = []
         config = make_config(tmp_path / still_decode, [camera])
         agent = make_agent(config, open_test_store(tmp_path / f"{still_decode}.db"),
@@ -181,3 +190,19 @@ def test_a_still_scene_decodes_key_frames_only_and_a_car_still_makes_its_event(t
     assert every == ["A123BC77", "O789PT50"] and frames_all == 340 and skipped_all == 0
     assert keyframes == every  # both cars are read although most still frames were never decoded
     assert skipped_key >= 100 and frames_key + skipped_key >= 330
+
+
+def test_after_resuming_on_a_large_packet_the_decoder_waits_for_the_worker_to_see_stillness_again(
+    gate_clip: Path,
+) -> None:
+    # A worker that lags: it called the scene still once and has not looked since. The car's
+    # packets must not become the "still" baseline that would have them skipped.
+    scene = SceneState(still=True, epoch=1)
+    settings = CaptureSettings(still_decode="keyframes")
+    capture = PyAvCapture(parse_source(str(gate_clip)), settings, scene=scene)
+    decoded = []
+    while capture.grab():
+        decoded.append(capture.retrieve()[1])
+    assert scene.resumes == 1
+    assert 100 <= capture.skipped_still < 150  # of the 150 still frames before the first car
+    assert len(decoded) + capture.skipped_still == 340
