@@ -14,9 +14,10 @@ dropped by the latest-frame policy, so no backlog can grow), frames that ran det
 motion gate skips still ones), p50/p95 frame-to-plate-result latency, the agent's RSS, and CPU
 use. A channel count is sustained when the decoders keep up with the cameras (offered_fps within
 5% of camera_fps) and at most 5% of the offered frames are dropped. Last, a gate camera (the
-clip after 14 s of its empty first frame) runs with `capture.still_decode: keyframes`: frames of
-the still scene are skipped undecoded (still_skip_fps), not dropped. With --clip that clip is run
-instead. `bench/profile_edge.py` breaks one channel's CPU time down by stage.
+clip after 14 s of its empty first frame) runs with every frame decoded (gate-all) and with
+`capture.still_decode: keyframes` (gate-key): frames of the still scene are skipped undecoded
+(still_skip_fps), not dropped. With --clip that clip is run instead. `bench/profile_edge.py`
+breaks one channel's CPU time down by stage.
 """
 
 from __future__ import annotations
@@ -193,11 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     codecs = ["h264", "h265", "mjpeg"]
     parser.add_argument("--codecs", nargs="+", choices=codecs, default=codecs)
-    parser.add_argument("--channels", type=int, nargs="+", default=[4, 8, 12], help="for H.264 and H.265")
-    parser.add_argument("--mjpeg-channels", type=int, nargs="+", default=[8])
+    parser.add_argument("--channels", type=int, nargs="*", default=[4, 8, 12], help="for H.264 and H.265")
+    parser.add_argument("--mjpeg-channels", type=int, nargs="*", default=[8])
     parser.add_argument(
         "--gate-channels", type=int, nargs="*", default=[16],
-        help="H.264 gate camera (still 14 s, then the 26 s clip) with capture.still_decode=keyframes",
+        help="H.264 gate camera (still 14 s, then the 26 s clip), every frame decoded and with "
+        "capture.still_decode=keyframes",
     )
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clip", type=Path, help="run this clip (at --channels) instead of making clips")
@@ -228,14 +230,15 @@ def main(argv: list[str] | None = None) -> int:
             if "h264" in args.codecs and args.gate_channels:
                 gate_seconds = CLIP_SECONDS + GATE_STILL_S
                 gate = make_camera_clip("h264", workdir / "gate.mkv", gate_seconds, GATE_STILL_S)
-                plan.append(("h264gate", gate, args.gate_channels, {**capture, "still_decode": "keyframes"}))
+                plan.append(("gate-all", gate, args.gate_channels, capture))
+                plan.append(("gate-key", gate, args.gate_channels, {**capture, "still_decode": "keyframes"}))
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{os.cpu_count()} CPUs, load average {load} before the runs; decoder {args.decoder}; "
               f"{args.seconds:.0f} s per run after 3 s warm-up")
         print("decoding alone, frames per CPU-second (1080p, one decoder thread):")
         print(f"{'codec':>8}  {'opencv_grab':>12}  {'opencv_bgr':>12}  {'pyav_luma_view':>14}")
         for name, clip, _, _ in plan:
-            if name == "h264gate":
+            if name.startswith("gate"):
                 continue
             rates = decode_rates(clip)
             print(f"{name:>8}  {rates['opencv_grab']:>12.0f}  {rates['opencv_bgr']:>12.0f}  "
