@@ -79,7 +79,8 @@ def test_a_camera_stream_is_decoded_to_yuv_in_real_time(clips: dict[str, Path], 
     assert frame is not None and isinstance(frame.yuv, YuvPlanes) and frame.hw == (240, 320)
     assert not frame.decoded  # the grey view came from the luma plane: nothing was converted to BGR
     first = seen.frames_in(0)
-    assert len(first) >= CLIP_FRAMES * 0.9 and all(s.hw == (240, 320) for s in first)
+    # Indexes count every decoded frame, also those a busy consumer never took (latest-frame policy).
+    assert first[-1].index >= CLIP_FRAMES * 0.9 and all(s.hw == (240, 320) for s in first)
     assert channel.stats.decode_errors == 0
 
 
@@ -90,7 +91,7 @@ def test_a_camera_that_starts_late_is_connected_by_the_backoff(clips: dict[str, 
         assert wait_for(lambda: channel.stats.open_failures >= 2)
         assert not channel.stats.ever_connected
         with server:
-            assert wait_for(lambda: len(seen.seen) >= 25)
+            assert wait_for(lambda: channel.stats.frames >= 25 and bool(seen.seen))
     assert channel.stats.ever_connected and channel.stats.reconnects == 0
 
 
@@ -99,16 +100,16 @@ def test_a_camera_that_dies_mid_stream_is_reconnected_when_it_comes_back(clips: 
     channel = _channel(server.url("/cam"))
     with Collector(channel) as seen:
         server.start()
-        assert wait_for(lambda: len(seen.seen) >= 20)
+        assert wait_for(lambda: channel.stats.frames >= 20)
         server.stop()  # killed mid-stream
         assert wait_for(lambda: not channel.stats.up)
         failures = channel.stats.open_failures
         assert wait_for(lambda: channel.stats.open_failures > failures)  # down, and retried
         server.start()
-        assert wait_for(lambda: len(seen.frames_in(1)) >= 20)
+        assert wait_for(lambda: len(seen.frames_in(1)) >= 5)
         server.stop()
-    assert len(seen.frames_in(0)) < CLIP_FRAMES  # the first connection was cut short
-    assert seen.frames_in(1)[0].index == 0  # the new connection starts a new stream
+    assert seen.frames_in(0)[-1].index < CLIP_FRAMES - 1  # the first connection was cut short
+    assert channel.stats.reconnects >= 1
 
 
 def test_a_stream_that_changes_resolution_goes_on_at_the_new_size(clips: dict[str, Path]) -> None:
@@ -116,9 +117,12 @@ def test_a_stream_that_changes_resolution_goes_on_at_the_new_size(clips: dict[st
         channel = _channel(server.url("/cam"))
         with Collector(channel) as seen:
             assert wait_for(lambda: channel.stats.reconnects >= 1)
-    sizes = [s.hw for s in seen.frames_in(0)]
-    assert sizes[0] == (240, 320) and sizes[-1] == (360, 480)
-    assert sizes.count((240, 320)) >= 40 and sizes.count((360, 480)) >= 40
+    first = seen.frames_in(0)
+    assert first[0].hw == (240, 320) and first[-1].hw == (360, 480)
+    # 50 frames at each size, in order (a frame either side of the change for the decoder's sake)
+    assert all(s.index < 52 for s in first if s.hw == (240, 320))
+    assert all(s.index >= 48 for s in first if s.hw == (360, 480))
+    assert {s.hw for s in first} == {(240, 320), (360, 480)}
     assert {s.view_shape for s in seen.frames_in(0)} == {(120, 160), (180, 240)}
 
 
@@ -129,7 +133,7 @@ def test_corrupt_packets_cost_frames_not_the_stream(clips: dict[str, Path]) -> N
             assert wait_for(lambda: channel.stats.reconnects >= 1)
     first = seen.frames_in(0)
     # The decoder conceals or skips the damaged slices; the stream is read to its end in one go.
-    assert len(first) >= CLIP_FRAMES * 0.7 and first[-1].index >= CLIP_FRAMES * 0.7
+    assert first[-1].index >= CLIP_FRAMES * 0.7
 
 
 def test_a_wrong_url_is_retried_while_the_other_channels_keep_going(
@@ -138,7 +142,8 @@ def test_a_wrong_url_is_retried_while_the_other_channels_keep_going(
     with RtspServer(free_port(), {"/cam": f"h264:mkv:{clips['h264']}"}) as server:
         good, wrong = _channel(server.url("/cam")), _channel(server.url("/no-such-stream"))
         with Collector(good) as seen, Collector(wrong) as nothing, caplog.at_level(logging.WARNING):
-            assert wait_for(lambda: wrong.stats.open_failures >= 3 and len(seen.seen) >= 50)
+            assert wait_for(lambda: bool(seen.seen))  # the good camera reaches its consumer
+            assert wait_for(lambda: wrong.stats.open_failures >= 3 and good.stats.frames >= 50)
     assert not wrong.stats.ever_connected and not nothing.seen
     assert good.stats.ever_connected and good.stats.open_failures == 0
     assert "cannot connect: rtsp://127.0.0.1" in caplog.text
@@ -152,7 +157,7 @@ def test_a_stream_growing_above_the_size_limit_is_closed_before_it_costs_memory(
         with Collector(channel) as seen, caplog.at_level(logging.WARNING):
             assert wait_for(lambda: channel.stats.reconnects >= 1)
     first = seen.frames_in(0)
-    assert {s.hw for s in first} == {(240, 320)} and len(first) <= 55  # the larger half never came
+    assert {s.hw for s in first} == {(240, 320)} and all(s.index < 52 for s in first)  # no larger frame
     assert channel.stats.decode_errors >= 1
     assert "frames of 480x360 are above capture.max_frame_pixels=76800" in caplog.text
 
