@@ -280,6 +280,9 @@ def yuv_planes(frame: Any, max_pixels: int) -> YuvPlanes:
     if frame.width * frame.height > max_pixels:
         raise FrameTooLarge(too_large(frame.width, frame.height, max_pixels))
     name = frame.format.name
+    if name == "nv12":  # what hardware decoders hand back: chroma interleaved, used as strided views
+        uv = _plane(frame.planes[1], bytes_per_sample=2)
+        return YuvPlanes(_plane(frame.planes[0]), uv[:, 0::2], uv[:, 1::2], frame.color_range == FULL_RANGE)
     if name not in PLANAR_420:
         frame = frame.reformat(format="yuv420p")
         name = "yuv420p"
@@ -288,6 +291,7 @@ def yuv_planes(frame: Any, max_pixels: int) -> YuvPlanes:
     return YuvPlanes(y, u, v, full_range)
 
 
-def _plane(plane: Any) -> np.ndarray:
+def _plane(plane: Any, bytes_per_sample: int = 1) -> np.ndarray:
     rows = np.frombuffer(plane, np.uint8)
-    return rows[: plane.height * plane.line_size].reshape(plane.height, plane.line_size)[:, : plane.width]
+    shaped = rows[: plane.height * plane.line_size].reshape(plane.height, plane.line_size)
+    return shaped[:, : plane.width * bytes_per_sample]

@@ -16,7 +16,7 @@ import pytest
 from common.config import CameraConfig, CaptureSettings, EdgeConfig, parse_edge_config
 from edge.capture import Frame
 from edge.capture.channel import decoder_for
-from edge.capture.pyav_source import PyAvCapture, hwaccel_devices
+from edge.capture.pyav_source import PyAvCapture, hwaccel_devices, yuv_planes
 from edge.capture.scene import SceneState
 from edge.capture.sources import parse_source
 from edge.capture.yuv import YuvPlanes, plate_regions
@@ -125,6 +125,19 @@ def _decode_all(clip: Path, settings: CaptureSettings) -> list[tuple[int, int]]:
     capture.release()
     assert capture.ended and capture.decode_errors == 0
     return sizes
+
+
+def test_nv12_frames_from_hardware_decoders_are_used_without_conversion(h264_clip: Path) -> None:
+    import av
+
+    with av.open(str(h264_clip)) as container:
+        decoded = next(container.decode(video=0))
+    planar = yuv_planes(decoded, 10**8)
+    nv12 = yuv_planes(decoded.reformat(format="nv12"), 10**8)
+    assert nv12.u.base is not None and not nv12.u.flags.c_contiguous  # views, not copies
+    assert np.array_equal(nv12.y, planar.y) and np.array_equal(nv12.u, planar.u)
+    assert np.array_equal(nv12.v, planar.v)
+    assert np.array_equal(_frame(nv12).image, _frame(planar).image)
 
 
 def test_hardware_decoding_where_the_box_has_it(h264_clip: Path) -> None:
