@@ -4,6 +4,9 @@
     anpr/v1/{site}/{device}/config      ConfigPush    (retained, published by central)
     anpr/v1/{site}/{device}/config/ack  ConfigAck     (the device's answer to a ConfigPush)
     anpr/v1/{site}/{device}/stats       DeviceStats   (periodic counters)
+    anpr/v1/{site}/{device}/watchlists      WatchlistPush (retained, published by central)
+    anpr/v1/{site}/{device}/watchlists/ack  WatchlistAck
+    anpr/v1/{site}/{device}/decisions   GateDecision  (common.gates; QoS 1, from the box's store)
 
 Events travel as `common.events.PlateEvent`. Every model forbids unknown fields and carries
 `schema_version`, so a subscriber can tell a newer contract from a malformed message.
@@ -167,7 +170,58 @@ MessageT = TypeVar("MessageT", bound=_Message)
 
 def decode_message(model: type[MessageT], payload: bytes | str) -> MessageT:
     """Parse one payload as `model`; MessageError names every bad field."""
-    if len(payload) > MAX_CONFIG_PUSH_BYTES:
+    return decode_sized_message(model, payload, MAX_CONFIG_PUSH_BYTES)
+
+
+# A box's watchlist bundle can be large (tens of thousands of entries): its own, wider limit.
+MAX_WATCHLIST_PUSH_BYTES = 16 * 1024 * 1024
+
+
+class WatchlistPush(_Message):
+    """The whole watchlist bundle of one device, published retained by central on `watchlists`.
+
+    `bundle` is a `common.watchlists.WatchlistBundle` as a mapping; its version equals `version`.
+    The device validates it, caches it beside its config and answers with a WatchlistAck.
+    """
+
+    version: ConfigVersion
+    bundle: dict[str, Any]
+    issued_at: UtcDatetime
+    issued_by: str = Field(min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _versions_agree(self) -> WatchlistPush:
+        inner = self.bundle.get("version")
+        if inner is not None and inner != self.version:
+            raise ValueError(f"bundle.version {inner!r} differs from the push version {self.version}")
+        return self
+
+
+class WatchlistAck(_Message):
+    """The device's answer to a WatchlistPush, on `watchlists/ack`; outcomes as for ConfigAck."""
+
+    site_id: Identifier
+    device_id: Identifier
+    version: ConfigVersion
+    accepted: bool
+    outcome: ConfigOutcome
+    reason: str | None = Field(default=None, max_length=4096)
+    running_version: int = Field(ge=0, le=MAX_CONFIG_VERSION, description="0: no lists yet")
+    entries: Counter = Field(default=0, description="entries in the running bundle")
+    applied_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WatchlistAck:
+        if self.accepted != (self.outcome == "applied"):
+            raise ValueError(f"accepted={self.accepted} contradicts outcome {self.outcome!r}")
+        if self.outcome != "applied" and not self.reason:
+            raise ValueError(f"a {self.outcome} ack must give a reason")
+        return self
+
+
+def decode_sized_message(model: type[MessageT], payload: bytes | str, limit: int) -> MessageT:
+    """decode_message with a size limit of its own (watchlist bundles outgrow config pushes)."""
+    if len(payload) > limit:
         raise MessageError(f"{model.__name__}: payload of {len(payload)} bytes is too large")
     try:
         return model.model_validate_json(payload)

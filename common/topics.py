@@ -5,6 +5,9 @@
     anpr/v1/{site}/{device}/config      retained config pushed by central
     anpr/v1/{site}/{device}/config/ack  the device's answer to a config push
     anpr/v1/{site}/{device}/stats       periodic counters
+    anpr/v1/{site}/{device}/watchlists      retained watchlist bundle pushed by central
+    anpr/v1/{site}/{device}/watchlists/ack  the device's answer to a watchlist push
+    anpr/v1/{site}/{device}/decisions   gate decisions, QoS 1 (stored on the box first, like events)
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 PREFIX = "anpr/v1"
-TopicKind = Literal["events", "status", "config", "config/ack", "stats"]
-TOPIC_KINDS: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats")
+TopicKind = Literal[
+    "events", "status", "config", "config/ack", "stats", "watchlists", "watchlists/ack", "decisions"
+]
+TOPIC_KINDS: tuple[TopicKind, ...] = (
+    "events", "status", "config", "config/ack", "stats", "watchlists", "watchlists/ack", "decisions"
+)
 
 # Shared subscription: several central replicas split the event stream between them.
 CENTRAL_EVENTS_SUBSCRIPTION = f"$share/central/{PREFIX}/+/+/events"
@@ -24,6 +31,8 @@ CENTRAL_EVENTS_PLAIN_SUBSCRIPTION = f"{PREFIX}/+/+/events"
 CENTRAL_STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/status"
 CENTRAL_CONFIG_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/config/ack"
 CENTRAL_STATS_SUBSCRIPTION = f"{PREFIX}/+/+/stats"
+CENTRAL_WATCHLIST_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/watchlists/ack"
+CENTRAL_DECISIONS_SUBSCRIPTION = f"{PREFIX}/+/+/decisions"
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

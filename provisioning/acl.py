@@ -1,5 +1,5 @@
 """The Mosquitto ACL: a device writes only under its own anpr/v1/{site}/{device}/ and reads only its
-own config; central reads everything and writes config topics.
+own config and watchlists; central reads everything and writes config and watchlist topics.
 
 Mosquitto denies whatever no line allows, so a device cannot read another device's events or
 config, and cannot impersonate another device.
@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from common.topics import PREFIX, device_topic
 from provisioning.registry import Account
 
-DEVICE_WRITES = ("events", "status", "config/ack", "stats")
+DEVICE_WRITES = ("events", "status", "config/ack", "stats", "watchlists/ack", "decisions")
+DEVICE_READS = ("config", "watchlists")
 
 
 def device_acl_lines(account: Account) -> list[str]:
@@ -21,7 +22,9 @@ def device_acl_lines(account: Account) -> list[str]:
     lines += [
         f"topic write {device_topic(account.site_id, account.device_id, kind)}" for kind in DEVICE_WRITES
     ]
-    lines.append(f"topic read {device_topic(account.site_id, account.device_id, 'config')}")
+    lines += [
+        f"topic read {device_topic(account.site_id, account.device_id, kind)}" for kind in DEVICE_READS
+    ]
     return lines
 
 
@@ -31,6 +34,7 @@ def central_acl_lines(account: Account) -> list[str]:
         f"user {account.username}",
         f"topic read {PREFIX}/#",
         f"topic write {PREFIX}/+/+/config",
+        f"topic write {PREFIX}/+/+/watchlists",
     ]
 
 
