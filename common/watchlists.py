@@ -242,8 +242,12 @@ class WatchlistIndex:
                 continue
             out.append(
                 WatchlistMatch(
-                    item.watchlist.list_id, item.watchlist.name, item.watchlist.kind,
-                    item.entry.plate, item.entry.match, item.entry.note,
+                    item.watchlist.list_id,
+                    item.watchlist.name,
+                    item.watchlist.kind,
+                    item.entry.plate,
+                    item.entry.match,
+                    item.entry.note,
                 )
             )
         return out

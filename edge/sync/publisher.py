@@ -29,6 +29,7 @@ from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.outbox import Outbox
 from edge.sync.scheduler import CatchUpScheduler
 from edge.sync.stats import AgentStats, SyncCounters
+from edge.sync.watchlist_applier import WatchlistApplier
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class SyncPublisher:
         agent_version: str,
         models: Mapping[str, str] | None = None,
         config_applier: ConfigApplier | None = None,
+        decision_outbox: Outbox | None = None,
+        watchlist_applier: WatchlistApplier | None = None,
         stats_source: Callable[[], AgentStats] | None = None,
         backoff: Backoff | None = None,
         idle_poll_s: float = 0.1,
@@ -62,7 +65,13 @@ class SyncPublisher:
         self._config = config
         self._mqtt = config.mqtt
         self._outbox = outbox
-        self._scheduler = CatchUpScheduler(outbox)
+        # Outboxes drained to their topics: events, and gate decisions when the box has gates.
+        # Decisions go first in each refill: there are few, and alerts wait on them.
+        self._streams: list[tuple[TopicKind, Outbox, CatchUpScheduler]] = []
+        if decision_outbox is not None:
+            self._streams.append(("decisions", decision_outbox, CatchUpScheduler(decision_outbox)))
+        self._streams.append(("events", outbox, CatchUpScheduler(outbox)))
+        self._watchlists = watchlist_applier
         self._agent_version = agent_version
         self._models = dict(models or {})
         self._applier = config_applier
@@ -70,7 +79,9 @@ class SyncPublisher:
         self._backoff = backoff or Backoff()
         self._idle_poll_s = idle_poll_s
         site, device = config.site_id, config.device_id
-        kinds: tuple[TopicKind, ...] = ("events", "status", "config", "config/ack", "stats")
+        kinds: tuple[TopicKind, ...] = (
+            "events", "status", "config", "config/ack", "stats", "watchlists", "watchlists/ack", "decisions"
+        )
         self._topics = {kind: device_topic(site, device, kind) for kind in kinds}
         self._client = build_client(self._mqtt, client_id or client_id_for(site, device))
         self._client.max_inflight_messages_set(0)  # our window limits events; paho must not queue them
@@ -87,10 +98,11 @@ class SyncPublisher:
         self._thread: threading.Thread | None = None
         self._started_at = time.monotonic()
         # Network-thread state.
-        self._inflight: dict[int, Hashable] = {}  # mid -> event id
-        self._acked: list[Hashable] = []  # acknowledged, not yet marked synced in the outbox
+        # Ids are (stream index, event or decision id).
+        self._inflight: dict[int, tuple[int, Hashable]] = {}  # mid -> id
+        self._acked: list[tuple[int, Hashable]] = []  # acknowledged, not yet marked synced in the outbox
         self._flush_due = 0.0
-        self._held: dict[Hashable, float] = {}  # refused event id -> monotonic time it may go again
+        self._held: dict[tuple[int, Hashable], float] = {}  # refused id -> monotonic time it may go again
         self._window = self._mqtt.max_inflight
         self._next_attempt = 0.0
         self._next_stats = 0.0
@@ -206,7 +218,10 @@ class SyncPublisher:
         if not (force or batch_full or not self._inflight or time.monotonic() >= self._flush_due):
             return
         acked, self._acked = self._acked, []
-        self._outbox.mark_synced(acked)
+        for index, (_kind, outbox, _scheduler) in enumerate(self._streams):
+            ids = [item_id for stream, item_id in acked if stream == index]
+            if ids:
+                outbox.mark_synced(ids)
         with self._lock:
             self._acked_total += len(acked)
 
@@ -219,20 +234,21 @@ class SyncPublisher:
         if now < self._next_outbox_poll:
             return  # the outbox had nothing new a moment ago; PUBACKs alone add nothing to it
         if self._held:
-            self._held = {event_id: until for event_id, until in self._held.items() if until > now}
+            self._held = {key: until for key, until in self._held.items() if until > now}
         busy = set(self._inflight.values()) | self._held.keys() | set(self._acked)
         # Should reading the outbox fail (disk error), retry calmly rather than on every loop.
         self._next_outbox_poll = now + OUTBOX_ERROR_RETRY_S
-        batch = self._scheduler.next_batch(free, busy)
         sent = 0
-        for item in batch:
-            info = self._client.publish(self._topics["events"], item.payload, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
-                break
-            # NO_CONN: paho keeps the message and sends it on reconnect, so it is in flight too.
-            self._inflight[info.mid] = item.event_id
-            sent += 1
+        for index, (kind, _outbox, scheduler) in enumerate(self._streams):
+            stream_busy = {item_id for stream, item_id in busy if stream == index}
+            for item in scheduler.next_batch(free - sent, stream_busy):
+                info = self._client.publish(self._topics[kind], item.payload, qos=1)
+                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
+                    break
+                # NO_CONN: paho keeps the message and sends it on reconnect, so it is in flight too.
+                self._inflight[info.mid] = (index, item.event_id)
+                sent += 1
         if sent:
             with self._lock:
                 self._published += sent
@@ -311,6 +327,8 @@ class SyncPublisher:
         client.publish(self._topics["status"], online, qos=1, retain=True)
         if self._applier is not None:
             client.subscribe(self._topics["config"], qos=1)
+        if self._watchlists is not None:
+            client.subscribe(self._topics["watchlists"], qos=1)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
@@ -329,7 +347,7 @@ class SyncPublisher:
         self._packets_handled += 1
         event_id = self._inflight.pop(mid, None)
         if event_id is None:
-            return  # a status, stats or config-ack publish
+            return  # a status, stats or ack publish
         if reason.is_failure:
             self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
             with self._lock:
@@ -342,6 +360,11 @@ class SyncPublisher:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._packets_handled += 1
+        if self._watchlists is not None and message.topic == self._topics["watchlists"]:
+            watchlist_ack = self._watchlists.handle(message.payload)
+            if watchlist_ack is not None:
+                client.publish(self._topics["watchlists/ack"], watchlist_ack.to_json(), qos=1)
+            return
         if self._applier is None or message.topic != self._topics["config"]:
             return
         ack = self._applier.handle(message.payload)

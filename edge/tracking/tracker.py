@@ -49,6 +49,8 @@ class Track:
     readings: list[PlateReading] = field(default_factory=list)
     # The best observation per text read, so the event's crop shows the text the vote chose.
     best_by_text: dict[str, Observation] = field(default_factory=dict)
+    # A gate (edge.gates) has decided on this track: its later readings are not offered again.
+    gate_decided: bool = False
 
     def predicted(self, at: datetime) -> Box:
         dt = (at - self.last_seen).total_seconds()

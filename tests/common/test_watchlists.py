@@ -35,7 +35,9 @@ def test_exact_and_fuzzy_matching() -> None:
     lists = (
         Watchlist(list_id="staff", name="Staff", kind="allow", entries=(WatchlistEntry(plate="А123ВС77"),)),
         Watchlist(
-            list_id="stolen", name="Stolen", kind="deny",
+            list_id="stolen",
+            name="Stolen",
+            kind="deny",
             entries=(WatchlistEntry(plate="O777OO99", match="fuzzy", note="reported 2026-11-01"),),
         ),
     )
@@ -54,10 +56,12 @@ def test_exact_and_fuzzy_matching() -> None:
 
 def test_lists_apply_to_their_gates_only() -> None:
     entry = WatchlistEntry(plate="A123BC77")
-    index = WatchlistIndex(bundle(
-        Watchlist(list_id="north", name="North", kind="allow", entries=(entry,), gates=("north",)),
-        Watchlist(list_id="all", name="All", kind="alert", entries=(entry,)),
-    ))
+    index = WatchlistIndex(
+        bundle(
+            Watchlist(list_id="north", name="North", kind="allow", entries=(entry,), gates=("north",)),
+            Watchlist(list_id="all", name="All", kind="alert", entries=(entry,)),
+        )
+    )
     now = datetime(2026, 12, 5, tzinfo=UTC)
     assert {m.list_id for m in index.match("A123BC77", now, "north")} == {"north", "all"}
     assert {m.list_id for m in index.match("A123BC77", now, "south")} == {"all"}
@@ -66,9 +70,9 @@ def test_lists_apply_to_their_gates_only() -> None:
 def test_validity_is_local_time_of_the_site() -> None:
     workdays = Validity(weekdays=(1, 2, 3, 4, 5), hours="08:00-18:00")
     entry = WatchlistEntry(plate="A123BC77", validity=workdays)
-    index = WatchlistIndex(bundle(
-        Watchlist(list_id="w", name="W", kind="allow", entries=(entry,)), timezone="Europe/Moscow"
-    ))
+    index = WatchlistIndex(
+        bundle(Watchlist(list_id="w", name="W", kind="allow", entries=(entry,)), timezone="Europe/Moscow")
+    )
     # Friday 2026-12-04 06:00 UTC is 09:00 in Moscow: inside; 16:00 UTC is 19:00: outside.
     assert index.match("A123BC77", datetime(2026, 12, 4, 6, tzinfo=UTC))
     assert not index.match("A123BC77", datetime(2026, 12, 4, 16, tzinfo=UTC))
