@@ -10,7 +10,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from central.api import auth_routes, devices, events, live, ops
+from central.api import auth_routes, decisions, devices, events, live, ops, watchlists
 from central.auth.ratelimit import LoginRateLimiter
 from central.auth.tokens import TokenService, load_or_create_secret
 from central.config import CentralConfig
@@ -21,6 +21,7 @@ from central.ingest.mqtt import MqttIngest
 from central.ingest.writer import IngestWriter
 from central.live import LiveHub
 from central.security_headers import SecurityHeadersMiddleware
+from central.watchlists import push as watchlist_push
 from central.web import mount_web
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,17 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
 
 def start_ingest(ctx: AppContext) -> MqttIngest:
     ingest = MqttIngest(ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=ctx.hub.publish)
-    ingest.on_connected = lambda: publish_pending(ctx.sessions, ingest)
+    ingest.on_connected = lambda: _on_connected(ctx, ingest)
     ctx.ingest = ingest
     ingest.start()
     return ingest
+
+
+def _on_connected(ctx: AppContext, ingest: MqttIngest) -> None:
+    """Publish what was stored while the broker was unreachable: config and watchlist pushes."""
+    publish_pending(ctx.sessions, ingest)
+    watchlist_push.stage_all(ctx.sessions)
+    watchlist_push.publish_pending(ctx.sessions, ingest)
 
 
 def create_app(
@@ -76,7 +84,11 @@ def create_app(
     )
     app.state.ctx = ctx
     app.add_middleware(SecurityHeadersMiddleware)
-    for router in (auth_routes.router, events.router, devices.router, ops.router, live.router):
+    routers = (
+        auth_routes.router, events.router, devices.router, ops.router, live.router, watchlists.router,
+        decisions.router,
+    )
+    for router in routers:
         app.include_router(router)
     mount_web(app)
     return app

@@ -30,6 +30,7 @@ from central import metrics
 from central.config import MqttSettings
 from central.ingest.decode import Decoded, decode, reject
 from central.ingest.writer import IngestWriter
+from common.gates import GateDecision
 from common.mqtt import build_client
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
@@ -37,6 +38,7 @@ from common.topics import (
     CENTRAL_EVENTS_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
     CENTRAL_STATUS_SUBSCRIPTION,
+    CENTRAL_WATCHLIST_ACK_SUBSCRIPTION,
     parse_device_topic,
 )
 
@@ -46,7 +48,14 @@ DEVICE_SUBSCRIPTIONS = (
     CENTRAL_STATUS_SUBSCRIPTION,
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
+    CENTRAL_WATCHLIST_ACK_SUBSCRIPTION,
 )
+
+
+def decisions_subscription(share_group: str | None) -> str:
+    """Gate decisions, shared between replicas like events (each is stored and alerted on once)."""
+    events = events_subscription(share_group)
+    return events[: -len("events")] + "decisions"
 
 
 def events_subscription(share_group: str | None) -> str:
@@ -60,6 +69,7 @@ def events_subscription(share_group: str | None) -> str:
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 StoredCallback = Callable[[list[dict[str, Any]]], None]
+DecisionsCallback = Callable[[list[GateDecision]], None]
 
 
 @dataclass(frozen=True)
@@ -93,11 +103,13 @@ class MqttIngest:
         settings: MqttSettings,
         writer: IngestWriter,
         on_stored: StoredCallback | None = None,
+        on_decisions: DecisionsCallback | None = None,
         on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.on_stored = on_stored
+        self.on_decisions = on_decisions  # newly stored gate decisions, for the alert senders
         self.on_connected = on_connected
         self._queue: queue.Queue[_Received] = queue.Queue()
         self._stopping = threading.Event()
@@ -170,7 +182,8 @@ class MqttIngest:
             log.error("broker refused the connection: %s", reason)
             return
         self._generation += 1
-        topics = (events_subscription(self.settings.share_group), *DEVICE_SUBSCRIPTIONS)
+        share = self.settings.share_group
+        topics = (events_subscription(share), decisions_subscription(share), *DEVICE_SUBSCRIPTIONS)
         client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
         self._connected.set()
         metrics.MQTT_CONNECTED.set(1)
@@ -245,6 +258,11 @@ class MqttIngest:
             if item.qos > 0 and item.generation == generation:
                 self.client.ack(item.mid, item.qos)
         metrics.INGEST_QUEUE.dec(len(batch))
+        if self.on_decisions is not None and result.decisions:
+            try:
+                self.on_decisions([record.decision for record in result.decisions])
+            except Exception:  # alert senders keep their own queue; the decisions are stored and acked
+                log.exception("handing decisions to the alert senders failed")
         if self.on_stored is not None and result.stored:
             try:
                 self.on_stored(result.stored)
