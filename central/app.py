@@ -10,6 +10,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from central.alerts.dispatcher import AlertDispatcher
 from central.api import auth_routes, decisions, devices, events, live, ops, watchlists
 from central.auth.ratelimit import LoginRateLimiter
 from central.auth.tokens import TokenService, load_or_create_secret
@@ -46,7 +47,13 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
 
 
 def start_ingest(ctx: AppContext) -> MqttIngest:
-    ingest = MqttIngest(ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=ctx.hub.publish)
+    alerts = AlertDispatcher(ctx.config.alerts, ctx.sessions)
+    alerts.start()
+    ctx.alerts = alerts
+    ingest = MqttIngest(
+        ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=ctx.hub.publish,
+        on_decisions=alerts.on_decisions, on_statuses=alerts.on_statuses,
+    )
     ingest.on_connected = lambda: _on_connected(ctx, ingest)
     ctx.ingest = ingest
     ingest.start()
@@ -75,6 +82,8 @@ def create_app(
         finally:
             if ingest is not None:
                 ingest.stop()
+            if ctx.alerts is not None:
+                ctx.alerts.stop()
 
     app = FastAPI(
         title="anpr central",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from central.alerts.settings import AlertSettings
 from common.config import MqttConnection
 
 ENV_PREFIX = "ANPR_CENTRAL_"
@@ -97,6 +98,7 @@ class CentralConfig(_Section):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="webhooks and Telegram")
     online_timeout_s: float = Field(
         default=300.0, gt=0, description="a device silent this long is shown offline even without its Will"
     )

@@ -28,9 +28,10 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from central import metrics
 from central.config import MqttSettings
-from central.ingest.decode import Decoded, decode, reject
+from central.ingest.decode import Decoded, StatusRecord, decode, reject
 from central.ingest.writer import IngestWriter
 from common.gates import GateDecision
+from common.messages import DeviceStatus
 from common.mqtt import build_client
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
@@ -70,6 +71,7 @@ RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 StoredCallback = Callable[[list[dict[str, Any]]], None]
 DecisionsCallback = Callable[[list[GateDecision]], None]
+StatusCallback = Callable[[list[DeviceStatus]], None]
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,14 @@ class MqttIngest:
         writer: IngestWriter,
         on_stored: StoredCallback | None = None,
         on_decisions: DecisionsCallback | None = None,
+        on_statuses: StatusCallback | None = None,
         on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.on_stored = on_stored
         self.on_decisions = on_decisions  # newly stored gate decisions, for the alert senders
+        self.on_statuses = on_statuses  # device status messages, for offline alerts
         self.on_connected = on_connected
         self._queue: queue.Queue[_Received] = queue.Queue()
         self._stopping = threading.Event()
@@ -258,6 +262,12 @@ class MqttIngest:
             if item.qos > 0 and item.generation == generation:
                 self.client.ack(item.mid, item.qos)
         metrics.INGEST_QUEUE.dec(len(batch))
+        statuses = [item.record.status for item in batch if isinstance(item.record, StatusRecord)]
+        if self.on_statuses is not None and statuses:
+            try:
+                self.on_statuses(statuses)
+            except Exception:
+                log.exception("handing device status to the alert senders failed")
         if self.on_decisions is not None and result.decisions:
             try:
                 self.on_decisions([record.decision for record in result.decisions])

@@ -1,0 +1,133 @@
+"""What an alert says, built from a gate decision or a device going offline."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from common.gates import GateDecision
+from common.messages import DeviceStatus
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: uuid.UUID
+    kind: str  # central.alerts.settings.AlertKind
+    site_id: str
+    device_id: str
+    at: datetime  # UTC
+    local_time: str  # in the site's time zone, for people
+    plate: str | None = None
+    lists: tuple[str, ...] = ()
+    camera: str | None = None
+    gate: str | None = None
+    decision_id: uuid.UUID | None = None
+    detail: str | None = None
+    crop_jpeg: bytes | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The webhook JSON (schema in docs/integrations.md); the crop travels as a URL path, not inline."""
+        return {
+            "schema_version": 1,
+            "alert_id": str(self.alert_id),
+            "kind": self.kind,
+            "site_id": self.site_id,
+            "device_id": self.device_id,
+            "at": self.at.isoformat(),
+            "local_time": self.local_time,
+            "plate": self.plate,
+            "lists": list(self.lists),
+            "camera": self.camera,
+            "gate": self.gate,
+            "decision_id": str(self.decision_id) if self.decision_id else None,
+            "crop_url": f"/api/v1/decisions/{self.decision_id}/crop.jpg"
+            if self.crop_jpeg and self.decision_id
+            else None,
+            "detail": self.detail,
+        }
+
+    def caption(self) -> str:
+        title = {
+            "deny": "Deny-listed plate at a gate",
+            "watchlist": "Watchlist hit",
+            "output_failed": "Gate output failed",
+            "device_offline": "Device offline",
+        }.get(self.kind, self.kind)
+        lines = [title]
+        if self.plate:
+            lines.append(f"Plate: {self.plate}")
+        if self.lists:
+            lines.append(f"List: {', '.join(self.lists)}")
+        lines.append(f"Site: {self.site_id}")
+        where = self.camera or self.device_id
+        lines.append(f"Camera: {where}" + (f" (gate {self.gate})" if self.gate else ""))
+        lines.append(f"Time: {self.local_time}")
+        if self.detail:
+            lines.append(self.detail)
+        return "\n".join(lines)
+
+
+def _local(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def alerts_for_decision(decision: GateDecision, zone: str) -> list[Alert]:
+    """A deny hit, an alert-list hit and failed outputs each make one alert."""
+    out: list[Alert] = []
+    common = {
+        "site_id": decision.site_id,
+        "device_id": decision.device_id,
+        "at": decision.decided_at,
+        "local_time": _local(decision.decided_at, zone),
+        "plate": decision.plate.text,
+        "camera": decision.channel_id,
+        "gate": decision.gate_id,
+        "decision_id": decision.decision_id,
+        "crop_jpeg": decision.crop_jpeg,
+    }
+    deny = tuple(m.list_name for m in decision.matches if m.kind == "deny")
+    watch = tuple(m.list_name for m in decision.matches if m.kind == "alert")
+    if deny:
+        out.append(
+            Alert(alert_id=uuid.uuid5(decision.decision_id, "deny"), kind="deny", lists=deny, **common)
+        )
+    if watch:
+        out.append(
+            Alert(
+                alert_id=uuid.uuid5(decision.decision_id, "watchlist"),
+                kind="watchlist",
+                lists=watch,
+                **common,
+            )
+        )
+    failed = [o for o in decision.outputs if not o.ok]
+    if failed:
+        detail = "; ".join(f"{o.name}: {o.error}" for o in failed)
+        out.append(
+            Alert(
+                alert_id=uuid.uuid5(decision.decision_id, "output"),
+                kind="output_failed",
+                detail=detail,
+                **common,
+            )
+        )
+    return out
+
+
+def alert_for_offline(status: DeviceStatus, zone: str) -> Alert | None:
+    if status.state != "offline" or status.reason != "connection-lost":
+        return None  # a clean shutdown is not an alarm
+    return Alert(
+        alert_id=uuid.uuid5(
+            uuid.NAMESPACE_URL, f"offline/{status.site_id}/{status.device_id}/{status.at.isoformat()}"
+        ),
+        kind="device_offline",
+        site_id=status.site_id,
+        device_id=status.device_id,
+        at=status.at,
+        local_time=_local(status.at, zone),
+        detail="the broker reported the connection lost",
+    )

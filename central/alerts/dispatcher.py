@@ -1,0 +1,99 @@
+"""Turns what ingest stored into alerts and hands each to every sender whose filter takes it.
+
+Fed by central's MQTT ingest after the commit: new gate decisions (deny hits, alert-list hits,
+failed outputs) and device status (offline by Last Will). An alert id is derived from what caused
+it, so a message delivered twice (the retained status after a reconnect) alerts once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.alerts.alert import Alert, alert_for_offline, alerts_for_decision
+from central.alerts.delivery import RetryingSender
+from central.alerts.settings import AlertSettings
+from central.alerts.telegram import telegram_senders
+from central.alerts.webhook import WebhookSender
+from central.db.models import DeadLetter, Site
+from common.gates import GateDecision
+from common.messages import DeviceStatus
+
+log = logging.getLogger(__name__)
+
+RECENT_ALERT_IDS = 10_000
+
+
+class AlertDispatcher:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        sessions: sessionmaker[Session],
+        senders: Sequence[RetryingSender] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._sessions = sessions
+        self.senders: list[RetryingSender] = (
+            list(senders)
+            if senders is not None
+            else [
+                *(WebhookSender(w, self.dead_letter) for w in settings.webhooks),
+                *telegram_senders(settings.telegram, self.dead_letter),
+            ]
+        )
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    def start(self) -> None:
+        for sender in self.senders:
+            sender.start()
+
+    def stop(self) -> None:
+        for sender in self.senders:
+            sender.stop()
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        return all(sender.drain(timeout) for sender in self.senders)
+
+    def _zone(self, site_id: str) -> str:
+        with self._sessions() as session:
+            site = session.get(Site, site_id)
+            return site.timezone if site is not None else self.settings.timezone_fallback
+
+    def _dispatch(self, alert: Alert) -> None:
+        key = str(alert.alert_id)
+        if key in self._recent:
+            return
+        self._recent[key] = None
+        if len(self._recent) > RECENT_ALERT_IDS:
+            self._recent.popitem(last=False)
+        for sender in self.senders:
+            sender.submit(alert)
+
+    def on_decisions(self, decisions: Sequence[GateDecision]) -> None:
+        for decision in decisions:
+            for alert in alerts_for_decision(decision, self._zone(decision.site_id)):
+                self._dispatch(alert)
+
+    def on_statuses(self, statuses: Sequence[DeviceStatus]) -> None:
+        for status in statuses:
+            alert = alert_for_offline(status, self._zone(status.site_id))
+            if alert is not None:
+                self._dispatch(alert)
+
+    def dead_letter(self, sender: str, alert: Alert, reason: str) -> None:
+        """Keep an alert that could not be sent in the dead letters, with its reason (ops API lists them)."""
+        with self._sessions() as session, session.begin():
+            session.add(
+                DeadLetter(
+                    received_at=datetime.now(UTC),
+                    topic=f"alerts/{sender}",
+                    kind="alert_undelivered",
+                    reason=reason[:4000],
+                    payload=json.dumps(alert.payload()).encode("utf-8"),
+                )
+            )

@@ -1,0 +1,285 @@
+"""Alert senders against local servers with the real API shapes: signed webhooks with retries and
+dead letters, Telegram sendPhoto with rate limits, 429 storms and a token that never leaks."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alert_servers import TelegramBotApi, WebhookReceiver
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.alerts.dispatcher import AlertDispatcher
+from central.alerts.settings import AlertSettings
+from central.db.models import DeadLetter, Site
+from common.gates import DecisionMatch, GateDecision, OutputResult
+from common.messages import DeviceStatus
+from common.plates.reading import PlateReading
+
+TOKEN = "123456:AAE-secret-bot-token"
+AT = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+CROP = b"\xff\xd8\xff\xe0plate-crop\xff\xd9"
+
+
+def denied(plate: str = "B777OP99", site: str = "north") -> GateDecision:
+    return GateDecision(
+        site_id=site,
+        device_id="gate1",
+        gate_id="barrier",
+        channel_id="cam-in",
+        track_id=1,
+        plate=PlateReading(text=plate, latin=plate, confidence=0.9, valid=True),
+        action="closed",
+        rule="deny-list",
+        alert=True,
+        watchlist_version=3,
+        captured_at=AT,
+        decided_at=AT,
+        matches=(
+            DecisionMatch(list_id="stolen", list_name="Stolen cars", kind="deny", plate=plate, mode="exact"),
+        ),
+        crop_jpeg=CROP,
+    )
+
+
+@pytest.fixture
+def sessions(sqlite_engine: Engine) -> sessionmaker[Session]:
+    made = sessionmaker(sqlite_engine)
+    with made() as session, session.begin():
+        session.add(Site(site_id="north", timezone="Europe/Moscow"))
+    return made
+
+
+def dead_letters(sessions: sessionmaker[Session]) -> list[DeadLetter]:
+    with sessions() as session:
+        return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+
+
+def fast_retry(attempts: int = 3) -> dict[str, float]:
+    return {"attempts": attempts, "initial_backoff_s": 0.05, "max_backoff_s": 0.2, "timeout_s": 2}
+
+
+def test_webhook_is_signed_retried_and_filtered(tmp_path: Path, sessions: sessionmaker[Session]) -> None:
+    secret = tmp_path / "hook.secret"
+    secret.write_bytes(b"shared-secret\n")
+    receiver = WebhookReceiver(b"shared-secret", statuses=[503, 200])
+    settings = AlertSettings.model_validate(
+        {
+            "webhooks": [
+                {
+                    "name": "ops",
+                    "url": receiver.base_url + "/hook",
+                    "secret_file": str(secret),
+                    "retry": fast_retry(),
+                    "filter": {"kinds": ["deny"], "sites": ["north"]},
+                }
+            ]
+        }
+    )
+    dispatcher = AlertDispatcher(settings, sessions)
+    dispatcher.start()
+    try:
+        decision = denied()
+        dispatcher.on_decisions([decision, denied(site="south")])  # south is filtered out
+        dispatcher.on_decisions([decision])  # the same decision again (redelivered): one alert
+        assert dispatcher.drain()
+    finally:
+        dispatcher.stop()
+        receiver.close()
+    first, second = receiver.received
+    assert receiver.bad_signatures == 0 and first.body == second.body  # the retry sends the same alert
+    assert first.headers["X-Anpr-Alert-Id"] == second.headers["X-Anpr-Alert-Id"]
+    payload = second.fields
+    assert (payload["kind"], payload["plate"], payload["lists"], payload["gate"]) == (
+        "deny",
+        "B777OP99",
+        ["Stolen cars"],
+        "barrier",
+    )
+    assert payload["local_time"] == "2026-12-04 12:30:00 MSK"
+    assert dead_letters(sessions) == []
+
+
+def test_refused_or_unreachable_webhooks_go_to_the_dead_letters(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    receiver = WebhookReceiver(b"k", statuses=[])  # no secret configured: every request fails the check (401)
+    settings = AlertSettings.model_validate(
+        {
+            "webhooks": [
+                {"name": "refusing", "url": receiver.base_url, "retry": fast_retry()},
+                {"name": "gone", "url": "http://127.0.0.1:9/hook", "retry": fast_retry(attempts=2)},
+            ]
+        }
+    )
+    dispatcher = AlertDispatcher(settings, sessions)
+    dispatcher.start()
+    try:
+        dispatcher.on_decisions([denied()])
+        assert dispatcher.drain()
+    finally:
+        dispatcher.stop()
+        receiver.close()
+    assert len(receiver.received) == 1  # 401 is final: not retried
+    letters = {d.topic: d for d in dead_letters(sessions)}
+    assert letters["alerts/webhook:refusing"].reason == "webhook answered 401"
+    assert "ConnectError" in letters["alerts/webhook:gone"].reason
+    assert b'"plate":"B777OP99"' in letters["alerts/webhook:gone"].payload.replace(b" ", b"")
+
+
+def test_telegram_sends_the_crop_with_a_caption_and_keeps_to_the_rate_limits(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    api = TelegramBotApi(TOKEN)
+    token_file = tmp_path / "telegram.token"
+    token_file.write_text(TOKEN + "\n")
+    settings = AlertSettings.model_validate(
+        {
+            "telegram": {
+                "enabled": True,
+                "api_base_url": api.base_url,
+                "token_file": str(token_file),
+                "chat_ids": ["-1001", "42"],
+                "per_chat_interval_s": 0.3,
+                "retry": fast_retry(),
+            }
+        }
+    )
+    dispatcher = AlertDispatcher(settings, sessions)
+    dispatcher.start()
+    try:
+        dispatcher.on_decisions([denied("B777OP99"), denied("B778OP99"), denied("B779OP99")])
+        offline = DeviceStatus(
+            site_id="north",
+            device_id="gate1",
+            state="offline",
+            reason="connection-lost",
+            at=AT,
+            agent_version="0.1.0",
+        )
+        dispatcher.on_statuses([offline])
+        assert dispatcher.drain()
+    finally:
+        dispatcher.stop()
+        api.close()
+    by_chat: dict[str, list] = {}
+    for item in api.received:
+        by_chat.setdefault(item.fields["chat_id"], []).append(item)
+    assert sorted(by_chat) == ["-1001", "42"] and all(len(items) == 4 for items in by_chat.values())
+    photo = by_chat["42"][0].fields
+    assert photo["method"] == "sendPhoto" and photo["photo"] == CROP
+    assert photo["caption"].splitlines() == [
+        "Deny-listed plate at a gate",
+        "Plate: B777OP99",
+        "List: Stolen cars",
+        "Site: north",
+        "Camera: cam-in (gate barrier)",
+        "Time: 2026-12-04 12:30:00 MSK",
+    ]
+    assert (
+        by_chat["42"][3].fields["method"] == "sendMessage"
+        and "Device offline" in by_chat["42"][3].fields["text"]
+    )
+    for items in by_chat.values():
+        gaps = [b.at - a.at for a, b in itertools.pairwise(items)]
+        assert min(gaps) >= 0.29  # one message per 0.3 s per chat
+
+
+def test_telegram_429_storm_waits_retry_after_and_loses_nothing(
+    tmp_path: Path, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    api = TelegramBotApi(TOKEN, too_many=2, retry_after=1)
+    token_file = tmp_path / "telegram.token"
+    token_file.write_text(TOKEN)
+    settings = AlertSettings.model_validate(
+        {
+            "telegram": {
+                "enabled": True,
+                "api_base_url": api.base_url,
+                "token_file": str(token_file),
+                "chat_ids": ["42"],
+                "per_chat_interval_s": 0,
+                "retry": fast_retry(attempts=5),
+            }
+        }
+    )
+    dispatcher = AlertDispatcher(settings, sessions)
+    dispatcher.start()
+    caplog.set_level(logging.DEBUG)
+    try:
+        dispatcher.on_decisions([denied()])
+        assert dispatcher.drain()
+    finally:
+        dispatcher.stop()
+        api.close()
+    calls = api.received
+    assert len(calls) == 3 and calls[2].at - calls[0].at >= 2.0  # waited retry_after twice
+    assert dead_letters(sessions) == []
+    assert TOKEN not in caplog.text
+
+
+def test_telegram_down_dead_letters_without_leaking_the_token(
+    tmp_path: Path, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    token_file = tmp_path / "telegram.token"
+    token_file.write_text(TOKEN)
+    settings = AlertSettings.model_validate(
+        {
+            "telegram": {
+                "enabled": True,
+                "api_base_url": "http://127.0.0.1:9",
+                "token_file": str(token_file),
+                "chat_ids": ["42"],
+                "retry": fast_retry(attempts=2),
+            }
+        }
+    )
+    dispatcher = AlertDispatcher(settings, sessions)
+    dispatcher.start()
+    caplog.set_level(logging.DEBUG)
+    try:
+        dispatcher.on_decisions([denied()])
+        assert dispatcher.drain()
+    finally:
+        dispatcher.stop()
+    (letter,) = dead_letters(sessions)
+    assert letter.topic == "alerts/telegram:42" and letter.reason == "sendPhoto: ConnectError"
+    assert TOKEN not in caplog.text and TOKEN.encode() not in letter.payload
+
+
+def test_telegram_without_a_token_is_a_clear_error(sessions: sessionmaker[Session]) -> None:
+    settings = AlertSettings.model_validate({"telegram": {"enabled": True, "chat_ids": ["42"]}})
+    with pytest.raises(ValueError, match="token_file is not set"):
+        AlertDispatcher(settings, sessions)
+
+
+def test_a_clean_shutdown_is_not_an_offline_alert(sessions: sessionmaker[Session]) -> None:
+    sent = []
+
+    class Collect:
+        def submit(self, alert: object) -> None:
+            sent.append(alert)
+
+    dispatcher = AlertDispatcher(AlertSettings(), sessions, senders=[Collect()])  # type: ignore[list-item]
+    status = DeviceStatus(
+        site_id="north", device_id="gate1", state="offline", reason="shutdown", at=AT, agent_version="0.1.0"
+    )
+    dispatcher.on_statuses([status])
+    failed = denied().model_copy(
+        update={
+            "rule": "allow-list",
+            "action": "open",
+            "matches": (),
+            "outputs": (
+                OutputResult(name="relay", type="http", ok=False, attempts=3, error="relay answered 500"),
+            ),
+        }
+    )
+    dispatcher.on_decisions([failed])
+    assert [a.kind for a in sent] == ["output_failed"] and "relay answered 500" in sent[0].detail
+    assert uuid.UUID(str(sent[0].alert_id))
