@@ -66,3 +66,8 @@ def parse_device_topic(topic: str) -> DeviceTopic:
         raise ValueError(f"topic {topic!r} is not {PREFIX}/<site>/<device>/<kind>")
     site_id, device_id, kind = parts
     return DeviceTopic(_checked_id(site_id, "site id"), _checked_id(device_id, "device id"), kind)  # type: ignore[arg-type]
+
+
+def home_assistant_node_id(site_id: str, device_id: str) -> str:
+    """The box's Home Assistant node id: HA allows [a-zA-Z0-9_-], box ids may hold dots."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"anpr_{site_id}_{device_id}")

@@ -282,6 +282,9 @@ class EdgeAgent:
             except Exception:
                 log.exception("a decision listener failed")
 
+    def add_decision_listener(self, listener: Callable[[GateDecision], None]) -> None:
+        self._decision_listeners.append(listener)
+
     # --- reload ----------------------------------------------------------------------------------
 
     def reload(self, new: EdgeConfig) -> None:
@@ -468,6 +471,11 @@ def _start_publisher(agent: EdgeAgent) -> EventPublisher:
     applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
     assert agent.models is not None and agent.store is not None
     watchlists = None
+    home_assistant = None
+    if agent.config.home_assistant.enabled:
+        from edge.sync.home_assistant import HomeAssistantBridge
+
+        home_assistant = HomeAssistantBridge(agent.config, agent_version())
     if agent.gates is not None and agent.watchlist_path is not None:
         watchlists = WatchlistApplier(
             agent.config.site_id, agent.config.device_id, agent.watchlist_path, agent.gates.watchlists,
@@ -478,7 +486,10 @@ def _start_publisher(agent: EdgeAgent) -> EventPublisher:
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
         config_applier=applier, stats_source=agent.agent_stats,
         decision_outbox=getattr(agent.store, "decisions", None), watchlist_applier=watchlists,
+        home_assistant=home_assistant,
     )
+    if home_assistant is not None:
+        agent.add_decision_listener(lambda d: home_assistant.on_decision(d, publisher.publish_side))
     publisher.start()
     return publisher
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from common.topics import PREFIX, device_topic
+from common.topics import home_assistant_node_id as node_id
 from provisioning.registry import Account
 
 DEVICE_WRITES = ("events", "status", "config/ack", "stats", "watchlists/ack", "decisions")
@@ -25,6 +26,9 @@ def device_acl_lines(account: Account) -> list[str]:
     lines += [
         f"topic read {device_topic(account.site_id, account.device_id, kind)}" for kind in DEVICE_READS
     ]
+    # Home Assistant discovery (opt-in on the box): its state topics and its discovery configs.
+    lines.append(f"topic write {PREFIX}/{account.site_id}/{account.device_id}/ha/#")
+    lines.append(f"topic write homeassistant/+/{node_id(account.site_id, account.device_id)}/+/config")
     return lines
 
 

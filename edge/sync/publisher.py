@@ -12,6 +12,7 @@ keeps the config subscription and queues pushes while the box is offline.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -26,6 +27,7 @@ from common.mqtt import build_client
 from common.topics import TopicKind, device_topic
 from edge.sync.config_applier import ConfigApplier
 from edge.sync.connection import Backoff, client_id_for, connect_properties
+from edge.sync.home_assistant import HomeAssistantBridge
 from edge.sync.outbox import Outbox
 from edge.sync.scheduler import CatchUpScheduler
 from edge.sync.stats import AgentStats, SyncCounters
@@ -56,6 +58,7 @@ class SyncPublisher:
         decision_outbox: Outbox | None = None,
         watchlist_applier: WatchlistApplier | None = None,
         stats_source: Callable[[], AgentStats] | None = None,
+        home_assistant: HomeAssistantBridge | None = None,
         backoff: Backoff | None = None,
         idle_poll_s: float = 0.1,
         client_id: str | None = None,
@@ -72,6 +75,9 @@ class SyncPublisher:
             self._streams.append(("decisions", decision_outbox, CatchUpScheduler(decision_outbox)))
         self._streams.append(("events", outbox, CatchUpScheduler(outbox)))
         self._watchlists = watchlist_applier
+        self._home_assistant = home_assistant
+        # Publishes asked for by other threads (Home Assistant state), sent from the network thread.
+        self._side: queue.Queue[tuple[str, bytes, bool]] = queue.Queue(maxsize=1000)
         self._agent_version = agent_version
         self._models = dict(models or {})
         self._applier = config_applier
@@ -143,6 +149,13 @@ class SyncPublisher:
             if self._thread.is_alive():
                 log.warning("the MQTT thread did not stop within %.1f s", timeout)
 
+    def publish_side(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        """Queue a QoS 0 publish for the network thread (latest state; dropped when the queue is full)."""
+        try:
+            self._side.put_nowait((topic, payload, retain))
+        except queue.Full:
+            log.warning("side publish queue full; dropping an update for %s", topic)
+
     def counters(self) -> SyncCounters:
         with self._lock:
             return SyncCounters(
@@ -202,6 +215,9 @@ class SyncPublisher:
                 self._last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
 
     def _service(self) -> None:
+        while not self._side.empty():
+            topic, payload, retain = self._side.get_nowait()
+            self._client.publish(topic, payload, qos=0, retain=retain)
         self._flush_acked(force=False)
         self._refill()
         self._maybe_publish_stats()
@@ -329,6 +345,9 @@ class SyncPublisher:
             client.subscribe(self._topics["config"], qos=1)
         if self._watchlists is not None:
             client.subscribe(self._topics["watchlists"], qos=1)
+        if self._home_assistant is not None:
+            for topic, payload, retain in self._home_assistant.discovery():
+                client.publish(topic, payload, qos=1, retain=retain)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
