@@ -5,11 +5,34 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.gates import GateDecision
 from common.messages import DeviceStatus
+
+
+class AlertPayload(BaseModel):
+    """What a webhook receives, as JSON; the crop is fetched from central's API (viewer login)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    alert_id: uuid.UUID = Field(description="stable per cause: the same on every retry and redelivery")
+    kind: Literal["deny", "watchlist", "output_failed", "device_offline"]
+    site_id: str
+    device_id: str
+    at: datetime = Field(description="UTC")
+    local_time: str = Field(description="the same moment in the site's time zone, for people")
+    plate: str | None = None
+    lists: list[str] = Field(default_factory=list, description="names of the lists that matched")
+    camera: str | None = None
+    gate: str | None = None
+    decision_id: uuid.UUID | None = None
+    crop_url: str | None = Field(default=None, description="path of the plate crop on central")
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,25 +52,25 @@ class Alert:
     crop_jpeg: bytes | None = None
 
     def payload(self) -> dict[str, Any]:
-        """The webhook JSON (schema in docs/integrations.md); the crop travels as a URL path, not inline."""
-        return {
-            "schema_version": 1,
-            "alert_id": str(self.alert_id),
-            "kind": self.kind,
-            "site_id": self.site_id,
-            "device_id": self.device_id,
-            "at": self.at.isoformat(),
-            "local_time": self.local_time,
-            "plate": self.plate,
-            "lists": list(self.lists),
-            "camera": self.camera,
-            "gate": self.gate,
-            "decision_id": str(self.decision_id) if self.decision_id else None,
-            "crop_url": f"/api/v1/decisions/{self.decision_id}/crop.jpg"
-            if self.crop_jpeg and self.decision_id
-            else None,
-            "detail": self.detail,
-        }
+        """The webhook JSON (AlertPayload; docs/schemas/alert_webhook.schema.json)."""
+        crop_url = (
+            f"/api/v1/decisions/{self.decision_id}/crop.jpg" if self.crop_jpeg and self.decision_id else None
+        )
+        return AlertPayload(
+            alert_id=self.alert_id,
+            kind=self.kind,
+            site_id=self.site_id,
+            device_id=self.device_id,
+            at=self.at,
+            local_time=self.local_time,
+            plate=self.plate,
+            lists=list(self.lists),
+            camera=self.camera,
+            gate=self.gate,
+            decision_id=self.decision_id,
+            crop_url=crop_url,
+            detail=self.detail,
+        ).model_dump(mode="json")
 
     def caption(self) -> str:
         title = {
