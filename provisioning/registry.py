@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from provisioning.files import write_file
 
-Role = Literal["device", "central"]
+# integration: a read-only login for a third party (dashboards, a gate controller of its own).
+Role = Literal["device", "central", "integration"]
 
 
 def device_username(site_id: str, device_id: str) -> str:
