@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -50,8 +51,13 @@ def start_ingest(ctx: AppContext) -> MqttIngest:
     alerts = AlertDispatcher(ctx.config.alerts, ctx.sessions)
     alerts.start()
     ctx.alerts = alerts
+
+    def on_stored(rows: list[dict[str, Any]]) -> None:
+        ctx.hub.publish(rows)
+        alerts.on_events(rows)
+
     ingest = MqttIngest(
-        ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=ctx.hub.publish,
+        ctx.config.mqtt, IngestWriter(ctx.engine), on_stored=on_stored,
         on_decisions=alerts.on_decisions, on_statuses=alerts.on_statuses,
     )
     ingest.on_connected = lambda: _on_connected(ctx, ingest)

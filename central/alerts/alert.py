@@ -31,6 +31,9 @@ class AlertPayload(BaseModel):
     camera: str | None = None
     gate: str | None = None
     decision_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = Field(
+        default=None, description="the plate event, for hits at cameras without a gate"
+    )
     crop_url: str | None = Field(default=None, description="path of the plate crop on central")
     detail: str | None = None
 
@@ -50,12 +53,15 @@ class Alert:
     decision_id: uuid.UUID | None = None
     detail: str | None = None
     crop_jpeg: bytes | None = None
+    event_id: uuid.UUID | None = None
 
     def payload(self) -> dict[str, Any]:
         """The webhook JSON (AlertPayload; docs/schemas/alert_webhook.schema.json)."""
-        crop_url = (
-            f"/api/v1/decisions/{self.decision_id}/crop.jpg" if self.crop_jpeg and self.decision_id else None
-        )
+        crop_url = None
+        if self.crop_jpeg and self.decision_id:
+            crop_url = f"/api/v1/decisions/{self.decision_id}/crop.jpg"
+        elif self.crop_jpeg and self.event_id:
+            crop_url = f"/api/v1/events/{self.event_id}/crop.jpg"
         return AlertPayload(
             alert_id=self.alert_id,
             kind=self.kind,
@@ -68,6 +74,7 @@ class Alert:
             camera=self.camera,
             gate=self.gate,
             decision_id=self.decision_id,
+            event_id=self.event_id,
             crop_url=crop_url,
             detail=self.detail,
         ).model_dump(mode="json")
@@ -153,4 +160,21 @@ def alert_for_offline(status: DeviceStatus, zone: str) -> Alert | None:
         at=status.at,
         local_time=_local(status.at, zone),
         detail="the broker reported the connection lost",
+    )
+
+
+def alert_for_event(row: dict[str, Any], lists: tuple[str, ...], zone: str, crop: bytes | None) -> Alert:
+    """An alert-list hit by a plate event (a camera without a gate: gates alert through decisions)."""
+    return Alert(
+        alert_id=uuid.uuid5(row["event_id"], "watchlist"),
+        kind="watchlist",
+        site_id=row["site_id"],
+        device_id=row["device_id"],
+        at=row["captured_at"],
+        local_time=_local(row["captured_at"], zone),
+        plate=row["plate_text"],
+        lists=lists,
+        camera=row["channel_id"],
+        event_id=row["event_id"],
+        crop_jpeg=crop,
     )

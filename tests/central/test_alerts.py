@@ -11,15 +11,19 @@ from pathlib import Path
 
 import pytest
 from alert_servers import TelegramBotApi, WebhookReceiver
+from central_factories import event_message, make_event
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.alerts.dispatcher import AlertDispatcher
 from central.alerts.settings import AlertSettings
-from central.db.models import DeadLetter, Site
+from central.db.models import DeadLetter, Site, Watchlist, WatchlistAssignment, WatchlistEntryRow
+from central.ingest.decode import decode
+from central.ingest.writer import IngestWriter
 from common.gates import DecisionMatch, GateDecision, OutputResult
 from common.messages import DeviceStatus
 from common.plates.reading import PlateReading
+from common.topics import device_topic
 
 TOKEN = "123456:AAE-secret-bot-token"
 AT = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
@@ -283,3 +287,68 @@ def test_a_clean_shutdown_is_not_an_offline_alert(sessions: sessionmaker[Session
     dispatcher.on_decisions([failed])
     assert [a.kind for a in sent] == ["output_failed"] and "relay answered 500" in sent[0].detail
     assert uuid.UUID(str(sent[0].alert_id))
+
+
+def test_alert_list_hits_of_events_at_cameras_without_a_gate(
+    tmp_path: Path, sessions: sessionmaker[Session], sqlite_engine: Engine
+) -> None:
+    now = datetime.now(UTC)
+    with sessions() as session, session.begin():
+        for list_id, gate in (("watch", ""), ("gate-only", "barrier")):
+            session.add(
+                Watchlist(
+                    list_id=list_id,
+                    name=list_id.title(),
+                    kind="alert",
+                    created_at=now,
+                    updated_at=now,
+                    updated_by="oscar",
+                )
+            )
+            session.add(
+                WatchlistEntryRow(list_id=list_id, plate="X999XX50", match="fuzzy", weekdays="", note="")
+            )
+            session.add(WatchlistAssignment(list_id=list_id, site_id="north", gate_id=gate))
+    receiver = WebhookReceiver(b"s")
+    secret = tmp_path / "s"
+    secret.write_bytes(b"s")
+    settings = AlertSettings.model_validate(
+        {
+            "webhooks": [
+                {"name": "ops", "url": receiver.base_url, "secret_file": str(secret), "retry": fast_retry()}
+            ]
+        }
+    )
+    hit = make_event("Х999ХХ5О", site="north", device="gate1", channel="street", at=now)  # О for 0: fuzzy
+    at_gate = make_event("X999XX50", site="north", device="gate1", channel="entry", at=now)
+    miss = make_event("A111AA11", site="north", device="gate1", channel="street", at=now)
+    judged = GateDecision(
+        site_id="north",
+        device_id="gate1",
+        gate_id="barrier",
+        channel_id="entry",
+        track_id=1,
+        plate=at_gate.plate,
+        action="closed",
+        rule="unknown-closed",
+        alert=True,
+        watchlist_version=1,
+        captured_at=now,
+        decided_at=now,
+    )
+    writer = IngestWriter(sqlite_engine)
+    writer.write([decode(device_topic("north", "gate1", "decisions"), judged.to_json(), now)])
+    stored = writer.write([decode(*event_message(e), now) for e in (hit, at_gate, miss)]).stored
+    dispatcher = AlertDispatcher(settings, sessions)
+    dispatcher.start()
+    try:
+        dispatcher.on_events(stored)
+        assert dispatcher.drain()
+    finally:
+        dispatcher.stop()
+        receiver.close()
+    (only,) = receiver.received
+    payload = only.fields
+    assert (payload["kind"], payload["lists"], payload["camera"]) == ("watchlist", ["Watch"], "street")
+    assert payload["event_id"] == str(hit.event_id)
+    assert payload["crop_url"] == f"/api/v1/events/{hit.event_id}/crop.jpg"
