@@ -466,30 +466,13 @@ def open_store(config: EdgeConfig) -> AgentStore:
 
 
 def _start_publisher(agent: EdgeAgent) -> EventPublisher:
-    from edge.sync import ConfigApplier, SyncPublisher, WatchlistApplier
+    from edge.sync.wiring import start_sync
 
-    applier = ConfigApplier(agent.config_path, agent.config, agent.reload) if agent.config_path else None
     assert agent.models is not None and agent.store is not None
-    watchlists = None
-    home_assistant = None
-    if agent.config.home_assistant.enabled:
-        from edge.sync.home_assistant import HomeAssistantBridge
-
-        home_assistant = HomeAssistantBridge(agent.config, agent_version())
-    if agent.gates is not None and agent.watchlist_path is not None:
-        watchlists = WatchlistApplier(
-            agent.config.site_id, agent.config.device_id, agent.watchlist_path, agent.gates.watchlists,
-            agent.gates.use_watchlists,
-        )
-    publisher = SyncPublisher(
-        agent.config, agent.store, agent_version=agent_version(),
+    return start_sync(
+        agent.config, config_path=agent.config_path, outbox=agent.store,
+        decision_outbox=getattr(agent.store, "decisions", None), agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
-        config_applier=applier, stats_source=agent.agent_stats,
-        decision_outbox=getattr(agent.store, "decisions", None), watchlist_applier=watchlists,
-        home_assistant=home_assistant,
+        reload=agent.reload, stats_source=agent.agent_stats, gates=agent.gates,
+        watchlist_path=agent.watchlist_path, add_decision_listener=agent.add_decision_listener,
     )
-    if home_assistant is not None:
-        agent.add_decision_listener(lambda d: home_assistant.on_decision(d, publisher.publish_side))
-    publisher.start()
-    return publisher
-
