@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.alerts.alert import Alert, alert_for_event, alert_for_offline, alerts_for_decision
 from central.alerts.delivery import RetryingSender
+from central.alerts.http_template import HttpTemplateSender
 from central.alerts.settings import AlertSettings
 from central.alerts.telegram import telegram_senders
 from central.alerts.webhook import WebhookSender
@@ -52,6 +53,7 @@ class AlertDispatcher:
             if senders is not None
             else [
                 *(WebhookSender(w, self.dead_letter) for w in settings.webhooks),
+                *(HttpTemplateSender(t, self.dead_letter) for t in settings.http_templates),
                 *telegram_senders(settings.telegram, self.dead_letter),
             ]
         )

@@ -40,6 +40,30 @@ class WebhookSettings(_Section):
     retry: RetrySettings = Field(default_factory=RetrySettings)
 
 
+class HttpTemplateSettings(_Section):
+    """Any HTTP API (an SMS gateway, a chat service): each field is a template of alert values.
+
+    Placeholders: $kind $plate $lists $site $device $camera $gate $local_time $caption $alert_id.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    url: str = Field(pattern=r"^https?://")
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    body: Literal["json", "form", "query"] = Field(default="json", description="how `fields` are sent")
+    fields: dict[str, str] = Field(
+        default_factory=lambda: {"text": "$caption"},
+        description="name -> template, e.g. to: +7..., text: $caption",
+    )
+    secret_header: str | None = Field(
+        default=None, description="header that carries the secret, e.g. Authorization"
+    )
+    secret_file: Path | None = Field(
+        default=None, description="the header's value (e.g. 'Bearer ...'), from a file"
+    )
+    filter: AlertFilter = Field(default_factory=AlertFilter)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+
+
 class TelegramSettings(_Section):
     """A photo (the plate crop) with a caption per alert, through the Telegram Bot API."""
 
@@ -57,5 +81,8 @@ class TelegramSettings(_Section):
 
 class AlertSettings(_Section):
     webhooks: list[WebhookSettings] = Field(default_factory=list)
+    http_templates: list[HttpTemplateSettings] = Field(
+        default_factory=list, description="SMS gateways and the like"
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     timezone_fallback: str = Field(default="UTC", description="for captions of sites without a time zone")

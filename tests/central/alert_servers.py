@@ -133,3 +133,17 @@ def _form_fields(item: Received) -> dict[str, Any]:
     from urllib.parse import parse_qs
 
     return {k: v[0] for k, v in parse_qs(item.body.decode()).items()}
+
+
+class SmsGateway(_Server):
+    """An SMS gateway's HTTP API: form fields `to` and `text`, an API key header; 200 when accepted."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        super().__init__(self._respond)
+
+    def _respond(self, item: Received) -> tuple[int, dict[str, str], bytes]:
+        if item.headers.get("X-Api-Key") != self.api_key:
+            return 403, {}, b"forbidden"
+        item.fields = _form_fields(item)
+        return 200, {"Content-Type": "application/json"}, b'{"queued": true}'
