@@ -63,6 +63,9 @@ class WatchlistOut(BaseModel):
 class EntryOut(BaseModel):
     id: int
     entry: WatchlistEntry
+    warning: str | None = Field(
+        default=None, description="e.g. the plate fits no known format (stored anyway)"
+    )
 
 
 class WatchlistDetail(WatchlistOut):
@@ -74,6 +77,12 @@ class ImportResult(BaseModel):
     imported: int
     mode: str
     pushed_to: list[str]
+    unknown_format: list[str] = Field(
+        default_factory=list, description="imported plates that fit no known format (typos? foreign plates?)"
+    )
+    format_checked: bool = Field(
+        default=True, description="false: the list was too long to check every plate"
+    )
 
 
 class SiteSettings(_In):
@@ -226,7 +235,8 @@ def add_entry(
         {"list_id": list_id, "plate": entry.plate},
         lists.sites_of_list(session, list_id),
     )
-    return EntryOut(id=stored.id, entry=entry)
+    problem = lists.format_problem(entry.plate)
+    return EntryOut(id=stored.id, entry=entry, warning=None if problem is None else f"stored, but {problem}")
 
 
 @router.delete("/watchlists/{list_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -264,6 +274,7 @@ def import_csv(
     row = _list_or_404(session, list_id)
     try:
         entries = csv_io.parse_csv(document)
+        unknown, checked = lists.unknown_formats(entries)
     except csv_io.CsvImportError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"errors": exc.errors[:50]}) from exc
     if mode == "append":
@@ -281,7 +292,14 @@ def import_csv(
         {"list_id": list_id, "mode": mode, "entries": count},
         lists.sites_of_list(session, list_id),
     )
-    return ImportResult(list_id=list_id, imported=count, mode=mode, pushed_to=pushed)
+    return ImportResult(
+        list_id=list_id,
+        imported=count,
+        mode=mode,
+        pushed_to=pushed,
+        unknown_format=unknown[:100],
+        format_checked=checked,
+    )
 
 
 @router.get(

@@ -61,6 +61,10 @@ def test_only_operators_edit_and_every_change_is_audited(api: TestClient, engine
     assert added.status_code == 201 and added.json()["entry"]["plate"] == "A123BC77"
     again = api.post("/api/v1/watchlists/staff/entries", json={"plate": "A123BC77"}, headers=operator)
     assert again.status_code == 409
+    odd = api.post("/api/v1/watchlists/staff/entries", json={"plate": "ZZZZZZZZZ"}, headers=operator)
+    assert odd.status_code == 201 and "stored, but 'ZZZZZZZZZ' fits no format" in odd.json()["warning"]
+    assert added.json()["warning"] is None
+    api.delete(f"/api/v1/watchlists/staff/entries/{odd.json()['id']}", headers=operator)
     bad = api.post("/api/v1/watchlists/staff/entries", json={"plate": "--"}, headers=operator)
     assert bad.status_code == 422 and "no characters a plate carries" in bad.text
     detail = api.get("/api/v1/watchlists/staff", headers=viewer).json()
@@ -78,6 +82,8 @@ def test_only_operators_edit_and_every_change_is_audited(api: TestClient, engine
     assert actions == [
         ("oscar", "watchlist_create"),
         ("oscar", "watchlist_entry_add"),
+        ("oscar", "watchlist_entry_add"),
+        ("oscar", "watchlist_entry_remove"),
         ("victor", "watchlist_view"),
     ]
 
@@ -91,7 +97,13 @@ def test_csv_import_export_and_a_malformed_import_changes_nothing(api: TestClien
         headers={**operator, "Content-Type": "text/csv"},
     )
     assert imported.status_code == 200, imported.text
-    assert imported.json()["imported"] == 2
+    assert imported.json()["imported"] == 2 and imported.json()["unknown_format"] == []
+    foreign = api.put(
+        "/api/v1/watchlists/other/entries.csv",
+        content=b"plate\nZZ-ZZZ-ZZZ9\n",
+        headers={**operator, "Content-Type": "text/csv"},
+    )
+    assert foreign.status_code == 404  # no such list: nothing is created by an import
     broken = "plate,match,hours\nA1,exact,\n,exact,\nC555CC55,sometimes,\nD1,exact,25:00-26:00\n"
     refused = api.put(
         "/api/v1/watchlists/staff/entries.csv",
@@ -101,6 +113,17 @@ def test_csv_import_export_and_a_malformed_import_changes_nothing(api: TestClien
     assert refused.status_code == 422
     errors = refused.json()["detail"]["errors"]
     assert [e.split(":")[0] for e in errors] == ["line 3", "line 4", "line 5"]
+    appended = api.put(
+        "/api/v1/watchlists/staff/entries.csv?mode=append",
+        content="plate\nΑΒΓ 123\n".encode(),
+        headers={**operator, "Content-Type": "text/csv"},
+    )
+    assert appended.json()["unknown_format"] == ["ΑΒΓ123"] and appended.json()["imported"] == 3
+    api.put(
+        "/api/v1/watchlists/staff/entries.csv",
+        content=CSV.encode(),
+        headers={**operator, "Content-Type": "text/csv"},
+    )
     exported = api.get("/api/v1/watchlists/staff/entries.csv", headers=login(api, "viewer"))
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.text.splitlines() == [
