@@ -58,6 +58,7 @@ class GateHook(Protocol):
         captured_at: datetime,
         received_monotonic: float,
         crop: np.ndarray | None = None,
+        done: set[str] | None = None,
     ) -> bool: ...
 
 
@@ -262,7 +263,8 @@ class ChannelWorker:
             # waiting at the barrier. consider() only queues the command, the frame goes on.
             if gates is not None and not track.gate_decided and gates.watches(self.channel_id):
                 track.gate_decided = gates.consider(
-                    self.channel_id, track.id, reading, frame.captured_at, frame.received_monotonic, crop
+                    self.channel_id, track.id, reading, frame.captured_at, frame.received_monotonic, crop,
+                    done=track.gates_done,
                 )
 
     def _close(self, tracks: list[Track]) -> None:

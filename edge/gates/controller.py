@@ -100,9 +100,13 @@ class GateController:
         captured_at: datetime,
         received_monotonic: float,
         crop: np.ndarray | None = None,
+        done: set[str] | None = None,
     ) -> bool:
-        """Decide for every gate of `channel_id` if `reading` is good enough; True once decided
-        (or de-bounced), so the caller stops offering the track's later readings."""
+        """Decide for every gate of `channel_id` that `reading` is good enough for; True once every
+        gate of the channel has decided (or de-bounced), so the caller stops offering the track's
+        later readings. `done` is the track's own record of the gates that decided on it (kept on
+        the track, so a restarted channel's new track ids cannot be mistaken for old ones)."""
+        done = set() if done is None else done
         gates = self._by_channel.get(channel_id)
         if not gates or not reading.valid or not reading.text:
             return False
@@ -113,17 +117,25 @@ class GateController:
         with self._lock:
             watchlists = self._watchlists
             for gate in gates:
-                if reading.confidence < gate.min_confidence:
+                if gate.id in done or reading.confidence < gate.min_confidence:
                     continue  # a stricter gate waits for a better reading of the same track
                 last = self._recent.get((gate.id, key))
                 if last is not None and now - last < gate.debounce_s:
+                    done.add(gate.id)  # this vehicle was just decided on at this gate
                     continue
                 self._recent[(gate.id, key)] = now
-                self._decide(
-                    gate, watchlists, channel_id, track_id, reading, captured_at, received_monotonic, crop
-                )
+                try:
+                    self._decide(
+                        gate, watchlists, channel_id, track_id, reading, captured_at, received_monotonic, crop
+                    )
+                except Exception:  # the track's next reading tries again
+                    del self._recent[(gate.id, key)]
+                    log.exception("gate %s: deciding failed", gate.id)
+                    continue
+                done.add(gate.id)
+            finished = all(gate.id in done for gate in gates)
             self._forget_old(now)
-        return True
+        return finished
 
     def _decide(
         self,

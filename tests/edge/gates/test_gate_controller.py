@@ -173,3 +173,21 @@ def test_stop_sends_and_records_queued_decisions(relay: HttpRelayStandIn, decisi
     controller.consider("cam1", 2, reading("A124BC77"), NOON, time.monotonic())
     controller.stop()
     assert len(decisions.items) == 2 and len(relay.requests) == 2
+
+
+def test_a_stricter_gate_on_the_same_camera_waits_for_a_better_reading(
+    relay: HttpRelayStandIn, decisions: Decisions
+) -> None:
+    lenient = gate(relay.url, id="car-park", min_confidence=0.6)
+    strict = gate(relay.url, id="garage", min_confidence=0.9)
+    controller = GateController("site-1", "edge1", [lenient, strict], lists(allow=("A123BC77",)), decisions)
+    done: set[str] = set()  # the track's own record, as the pipeline keeps it on the Track
+    try:
+        assert not controller.consider("cam1", 1, reading("A123BC77", 0.7), NOON, time.monotonic(), done=done)
+        assert done == {"car-park"}
+        assert controller.consider("cam1", 1, reading("A123BC77", 0.95), NOON, time.monotonic(), done=done)
+        controller.drain()
+    finally:
+        controller.stop()
+    assert sorted(d.gate_id for d in decisions.items) == ["car-park", "garage"]  # each once
+    assert len(relay.requests) == 2
