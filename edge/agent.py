@@ -33,6 +33,7 @@ from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
 from edge.pipeline import ChannelWorker, PipelineSettings
+from edge.store.decisions import DecisionSink
 from edge.store.sink import StoreSink
 from edge.sync.outbox import Outbox
 
@@ -94,6 +95,7 @@ class EdgeAgent:
         self._extra_sinks = list(sinks)
         self._decision_listeners = list(decision_listeners)
         self.gates: GateController | None = None
+        self.decision_sink: DecisionSink | None = None
         self.watchlist_path: Path | None = None
         self._backoff = backoff
         self._event_retry_s = event_retry_s
@@ -141,6 +143,8 @@ class EdgeAgent:
         if self.store is None:
             self.store = open_store(self.config)
         self.store_sink = StoreSink(self.store)
+        decisions = getattr(self.store, "decisions", None)
+        self.decision_sink = DecisionSink(decisions) if decisions is not None else None
         self.gates = self._open_gates()
         self.dispatcher = EventDispatcher(
             [self.store_sink, LogSink(), *self._extra_sinks], retry_interval_s=self._event_retry_s
@@ -193,6 +197,9 @@ class EdgeAgent:
                 self._stop_channel(channel_id)
             if self.gates is not None:  # decisions still queued are sent and stored first
                 self.gates.stop()
+            if self.decision_sink is not None and self.decision_sink.retry():
+                log.error("agent stopped with %d gate decisions the store refused (not written)",
+                          len(self.decision_sink.held))
             if self.batcher is not None:
                 self.batcher.stop()
             if self.dispatcher is not None:
@@ -268,9 +275,8 @@ class EdgeAgent:
 
     def _record_decision(self, decision: GateDecision) -> None:
         """On a gate's thread: store the decision sealed (the publisher syncs it), tell listeners."""
-        decisions = getattr(self.store, "decisions", None)
-        if decisions is not None:
-            decisions.add(decision)
+        if self.decision_sink is not None:
+            self.decision_sink.emit(decision)  # a refused write is held and retried, not lost
         else:
             log.warning("gate decision %s not stored: this store keeps no decisions", decision.decision_id)
         self.metrics.gate_decisions.labels(decision.gate_id, decision.action, decision.rule).inc()
@@ -432,6 +438,8 @@ class EdgeAgent:
         while not self._stop.wait(interval):
             if watchdog is not None and self.health()[0]:
                 notify("WATCHDOG=1")
+            if self.decision_sink is not None and self.decision_sink.held:
+                self.decision_sink.retry()
             if time.monotonic() >= next_retention  and self.store is not None:
                 next_retention = time.monotonic() + RETENTION_INTERVAL_S
                 try:

@@ -8,12 +8,15 @@ decisions past the retention period; unsynced ones are kept.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from common.crypto import DecryptionError, FieldCipher, associated_data
 from common.gates import GateDecision
@@ -21,7 +24,10 @@ from edge.store.codec import to_micros
 from edge.store.errors import DuplicateEventError, StoreCorruptError
 from edge.store.sqlite import read_transaction, write_transaction
 
+logger = logging.getLogger(__name__)
+
 DECISION_COLUMN = "decision"
+MAX_HELD_DECISIONS = 10_000
 _IN_CHUNK = 500
 
 
@@ -117,3 +123,52 @@ class DecisionLog:
                 "DELETE FROM decisions WHERE synced = 1 AND decided_at < ?", (cutoff,)
             )
             return cursor.rowcount
+
+
+class DecisionWriter(Protocol):
+    def add(self, decision: GateDecision) -> None: ...
+
+
+class DecisionSink:
+    """Writes decisions into the store; one the store refuses (disk full, locked) is held in memory
+    and written, in order, by the next write or `retry()`, so a decision is not lost to a full disk."""
+
+    def __init__(self, log_: DecisionWriter, max_held: int = MAX_HELD_DECISIONS) -> None:
+        self.log = log_
+        self.max_held = max_held
+        self.held: deque[GateDecision] = deque()
+        self.lost = 0
+        self._lock = threading.Lock()  # each gate's runner thread records its own decisions
+
+    def emit(self, decision: GateDecision) -> None:
+        with self._lock:
+            if len(self.held) >= self.max_held:
+                self.held.popleft()
+                self.lost += 1
+                logger.error(
+                    "decision store unavailable with %d decisions held: the oldest is lost", self.max_held
+                )
+            self.held.append(decision)
+            self._write_held()
+
+    def retry(self) -> int:
+        """Write what is held; returns how many are still held."""
+        with self._lock:
+            self._write_held()
+            return len(self.held)
+
+    def _write_held(self) -> None:
+        while self.held:
+            try:
+                self.log.add(self.held[0])
+            except DuplicateEventError:
+                pass  # an earlier try that reported failure had stored it
+            except Exception as exc:
+                logger.error(
+                    "decision store refused a write (%s: %s); %d decision(s) held for a retry",
+                    type(exc).__name__,
+                    exc,
+                    len(self.held),
+                )
+                return
+            self.held.popleft()

@@ -10,7 +10,8 @@ import pytest
 
 from common.gates import DecisionMatch, GateDecision, OutputResult
 from common.plates.reading import PlateReading
-from edge.store import DuplicateEventError, EventStore, StoreCorruptError
+from edge.store import DuplicateEventError, EventStore, StoreCorruptError, StoreFullError
+from edge.store.decisions import DecisionSink
 
 AT = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
@@ -90,3 +91,34 @@ def test_a_tampered_decision_is_detected(store: EventStore) -> None:
     conn.execute("UPDATE decisions SET sealed = ? WHERE decision_id = ?", (rows[1][1], rows[0][0]))
     with pytest.raises(StoreCorruptError):
         store.decisions.recent()
+
+
+def test_a_full_disk_holds_decisions_and_writes_them_when_space_returns(tmp_path: Path) -> None:
+    store = EventStore(
+        tmp_path / "full.db",
+        os.urandom(32),
+        synchronous="NORMAL",
+        size_limit_mb=0.3,
+        max_disk_mb=0.1,
+        retention_days=1,
+    )
+    old = AT - timedelta(days=10)
+    filler: list[GateDecision] = []
+    for size in (20_000, 2_000, 200):  # fill the disk with old decisions, ever smaller ones last
+        with pytest.raises(StoreFullError):
+            for _ in range(10_000):
+                made = decision(at=old).model_copy(update={"crop_jpeg": os.urandom(size)})
+                store.decisions.add(made)
+                filler.append(made)
+                store.decisions.mark_synced([made.decision_id])  # central has it
+    sink = DecisionSink(store.decisions)
+    crop = {"crop_jpeg": os.urandom(4_000)}  # more than the little room left
+    waiting = [decision("C001CC01").model_copy(update=crop), decision("C002CC02").model_copy(update=crop)]
+    for made in waiting:
+        sink.emit(made)
+    assert list(sink.held) == waiting and sink.lost == 0  # refused, held in order
+    store.enforce_retention(AT)  # old synced decisions go: room again
+    assert sink.retry() == 0
+    stored = {d.decision_id for d in store.decisions.recent(limit=10)}
+    assert {d.decision_id for d in waiting} <= stored
+    store.close()
