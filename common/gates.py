@@ -130,6 +130,10 @@ class HomeAssistantConfig(_Section):
     """Home Assistant MQTT discovery (off by default): the box appears as a device in HA."""
 
     enabled: bool = False
+    open_button: bool = Field(
+        default=False,
+        description="a button per gate that opens it (whoever may publish its command topic opens the gate)",
+    )
     discovery_prefix: str = Field(default="homeassistant", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
 
 
@@ -151,7 +155,8 @@ class GatesConfig(_Section):
 # --- the decision -----------------------------------------------------------------------------------
 
 GateAction = Literal["open", "closed"]
-GateRule = Literal["allow-list", "deny-list", "unknown-open", "unknown-closed"]
+# manual: opened on request (Home Assistant's button), not by a plate.
+GateRule = Literal["allow-list", "deny-list", "unknown-open", "unknown-closed", "manual"]
 
 
 class DecisionMatch(BaseModel):
@@ -176,7 +181,10 @@ class OutputResult(BaseModel):
 
 
 class GateDecision(BaseModel):
-    """What a gate did about one vehicle: the reading, the rule that decided, what the outputs did."""
+    """What a gate did about one vehicle: the reading, the rule that decided, what the outputs did.
+
+    A manual open (rule "manual") has no plate; `requested_by` says who asked.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -186,8 +194,8 @@ class GateDecision(BaseModel):
     device_id: Identifier
     gate_id: Identifier
     channel_id: Identifier
-    track_id: int = Field(ge=0)
-    plate: PlateReading
+    track_id: int = Field(ge=0, description="0 for a manual open")
+    plate: PlateReading | None = Field(description="the deciding reading; null for a manual open")
     action: GateAction
     rule: GateRule
     alert: bool = Field(description="a deny hit or an alert-list hit: someone should be told")
@@ -200,6 +208,13 @@ class GateDecision(BaseModel):
         default=None, ge=0, description="deciding frame received -> first output command sent"
     )
     crop_jpeg: Base64Bytes | None = None
+    requested_by: str | None = Field(default=None, max_length=64, description="who asked for a manual open")
+
+    @model_validator(mode="after")
+    def _plate_unless_manual(self) -> GateDecision:
+        if (self.plate is None) != (self.rule == "manual"):
+            raise ValueError("a decision has a plate unless it is a manual open, which has none")
+        return self
 
     @field_validator("crop_jpeg", mode="before")
     @classmethod

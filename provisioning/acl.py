@@ -29,6 +29,7 @@ def device_acl_lines(account: Account) -> list[str]:
     ]
     # Home Assistant discovery (opt-in on the box): its state topics and its discovery configs.
     lines.append(f"topic write {PREFIX}/{account.site_id}/{account.device_id}/ha/#")
+    lines.append(f"topic read {PREFIX}/{account.site_id}/{account.device_id}/ha/gate/+/open")
     lines.append(f"topic write homeassistant/+/{node_id(account.site_id, account.device_id)}/+/config")
     return lines
 
@@ -54,6 +55,7 @@ def integration_acl_lines(account: Account) -> list[str]:
         f"# integration {account.username} (read-only, {'site ' + site if account.site_id else 'all sites'})",
         f"user {account.username}",
         *(f"topic read {PREFIX}/{site}/+/{kind}" for kind in INTEGRATION_READS),
+        *([f"topic write {PREFIX}/{site}/+/ha/gate/+/open"] if account.can_open_gates else []),
     ]
 
 

@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     integration.add_argument("--name", required=True, help="the login is integration-NAME")
     integration.add_argument("--site", default=None, help="only this site (default: every site)")
+    integration.add_argument(
+        "--can-open-gates", action="store_true",
+        help="may also press the boxes' Home Assistant open-gate buttons (publish their command topic)",
+    )
     integration.add_argument("--no-mosquitto-passwd", action="store_true")
     rotate_integration = with_root(
         sub.add_parser("rotate-integration", help="new password for an integration login")
@@ -145,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             path = provisioner.add_central(args.name, use_tool=not args.no_mosquitto_passwd)
             print(f"central account {args.name}: password in {path}")
         elif args.command == "add-integration":
-            path = provisioner.add_integration(args.name, args.site, use_tool=not args.no_mosquitto_passwd)
+            path = provisioner.add_integration(
+                args.name, args.site, can_open_gates=args.can_open_gates,
+                use_tool=not args.no_mosquitto_passwd,
+            )
             print(f"integration login integration-{args.name} (read-only): password in {path}; "
                   "copy the broker files to the broker and send it SIGHUP")
         elif args.command == "rotate-integration":

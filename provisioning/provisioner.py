@@ -236,8 +236,11 @@ class Provisioner:
     def integration_password_path(self, name: str) -> Path:
         return self.root / "integrations" / name / "mqtt.password"
 
-    def add_integration(self, name: str, site_id: str | None = None, *, use_tool: bool = True) -> Path:
-        """A read-only login for an integration: events, decisions and status of one site (or all)."""
+    def add_integration(
+        self, name: str, site_id: str | None = None, *, can_open_gates: bool = False, use_tool: bool = True
+    ) -> Path:
+        """A read-only login for an integration: events, decisions and status of one site (or all);
+        with `can_open_gates` it may also publish the boxes' Home Assistant open-gate commands."""
         _check_id(name, "integration name")
         if site_id is not None:
             _check_id(site_id, "site id")
@@ -250,7 +253,8 @@ class Provisioner:
         hashes = read_password_file(self.password_file)
         hashes[username] = hash_password(username, password, use_tool=use_tool)
         self.registry.accounts[username] = Account(
-            username, "integration", datetime.now(UTC).isoformat(), site_id=site_id
+            username, "integration", datetime.now(UTC).isoformat(), site_id=site_id,
+            can_open_gates=can_open_gates,
         )
         self._write_broker_files(hashes)
         return path

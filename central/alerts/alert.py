@@ -112,7 +112,7 @@ def alerts_for_decision(decision: GateDecision, zone: str) -> list[Alert]:
         "device_id": decision.device_id,
         "at": decision.decided_at,
         "local_time": _local(decision.decided_at, zone),
-        "plate": decision.plate.text,
+        "plate": decision.plate.text if decision.plate is not None else None,
         "camera": decision.channel_id,
         "gate": decision.gate_id,
         "decision_id": decision.decision_id,

@@ -31,9 +31,10 @@ class DecisionOut(BaseModel):
     channel_id: str
     captured_at: datetime
     decided_at: datetime
-    plate_text: str
-    plate_latin: str
-    confidence: float
+    plate_text: str | None
+    plate_latin: str | None
+    confidence: float | None
+    requested_by: str | None
     action: str
     rule: str
     alert: bool

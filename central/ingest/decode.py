@@ -144,8 +144,8 @@ def _event_row(event: PlateEvent, received_at: datetime) -> dict[str, Any]:
 
 def _decision_row(decision: GateDecision, received_at: datetime) -> dict[str, Any]:
     plate = decision.plate
-    norm = stored_plate_key(plate.text)
-    if not norm or len(plate.text) > 32 or len(plate.latin) > 32:
+    norm = stored_plate_key(plate.text) if plate is not None else None
+    if plate is not None and (not norm or len(plate.text) > 32 or len(plate.latin) > 32):
         raise _Reject("invalid", f"decision plate {plate.text!r} cannot be stored")
     return {
         "decision_id": decision.decision_id,
@@ -156,10 +156,11 @@ def _decision_row(decision: GateDecision, received_at: datetime) -> dict[str, An
         "captured_at": decision.captured_at,
         "decided_at": decision.decided_at,
         "received_at": received_at,
-        "plate_text": plate.text,
-        "plate_latin": plate.latin,
+        "plate_text": plate.text if plate is not None else None,
+        "plate_latin": plate.latin if plate is not None else None,
         "plate_norm": norm,
-        "confidence": plate.confidence,
+        "confidence": plate.confidence if plate is not None else None,
+        "requested_by": decision.requested_by,
         "action": decision.action,
         "rule": decision.rule,
         "alert": decision.alert,

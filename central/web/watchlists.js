@@ -116,7 +116,8 @@ async function loadDecisions() {
     const lists = d.matches.map((m) => m.list_name).join(", ") || "—";
     tbody.append(el("tr", { "data-decision-id": d.decision_id, class: d.alert ? "alert" : "" },
       el("td", {}, utc(d.decided_at)), el("td", {}, d.site_id), el("td", {}, d.gate_id),
-      el("td", { class: "plate" }, d.plate_text), el("td", { class: d.action === "open" ? "online" : "offline" }, d.action),
+      el("td", { class: "plate" }, d.plate_text ?? `manual (${d.requested_by || "?"})`),
+      el("td", { class: d.action === "open" ? "online" : "offline" }, d.action),
       el("td", {}, d.rule), el("td", {}, lists), el("td", {}, outputs),
       el("td", {}, d.latency_ms == null ? "—" : `${Math.round(d.latency_ms)} ms`)));
   }

@@ -171,6 +171,35 @@ class GateController:
             PendingDecision(decision, received_monotonic, crop, send=verdict.action == "open")
         )
 
+    def open_manually(self, gate_id: str, requested_by: str) -> bool:
+        """Open a gate on request (Home Assistant's button): sent and recorded like any decision,
+        with rule "manual" and no plate. False for a gate this box does not have."""
+        gate = self._gates.get(gate_id)
+        if gate is None:
+            log.warning("manual open of unknown gate %r refused", gate_id)
+            return False
+        now = datetime.now(UTC)
+        decision = GateDecision(
+            site_id=self.site_id,
+            device_id=self.device_id,
+            gate_id=gate.id,
+            channel_id=gate.channels[0],
+            track_id=0,
+            plate=None,
+            action="open",
+            rule="manual",
+            alert=False,
+            watchlist_version=self._watchlists.version,
+            captured_at=now,
+            decided_at=now,
+            requested_by=requested_by,
+        )
+        log.info(
+            "gate %s: manual open requested by %s (decision %s)", gate.id, requested_by, decision.decision_id
+        )
+        self.runners[gate.id].submit(PendingDecision(decision, time.monotonic(), None, send=True))
+        return True
+
     def _forget_old(self, now: float) -> None:
         if len(self._recent) < 1024:
             return

@@ -5,6 +5,9 @@ Entities, announced retained under `<discovery_prefix>/<component>/anpr_<site>_<
 - sensor `last_plate`: the plate of the latest gate decision (text, with gate/action/rule attributes);
 - image `last_crop`: that decision's plate crop (JPEG bytes on an MQTT image topic);
 - binary_sensor `gate_<id>` per gate: ON while a gate opened by a decision is held open;
+- button `open_<id>` per gate, only with `home_assistant.open_button`: opens the gate, recorded as a
+  decision with rule "manual" (the command topic `.../ha/gate/<id>/open` is writable only by
+  accounts the broker ACL allows: `provisioning add-integration --can-open-gates`);
 - availability from the box's status topic, whose "offline" is its MQTT Last Will.
 
 State topics live under the box's own `anpr/v1/{site}/{device}/ha/`, so the broker ACL a device
@@ -27,16 +30,19 @@ GATE_OPEN_DISPLAY_S = 10.0
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
 Send = Callable[[str, bytes, bool], None]
+OpenGate = Callable[[str, str], bool]  # (gate id, requested by) -> accepted
+PRESS = b"PRESS"
 
 
 class HomeAssistantBridge:
-    def __init__(self, config: EdgeConfig, agent_version: str) -> None:
+    def __init__(self, config: EdgeConfig, agent_version: str, open_gate: OpenGate | None = None) -> None:
         self.config = config
         self.prefix = config.home_assistant.discovery_prefix
         self.node = home_assistant_node_id(config.site_id, config.device_id)
         self.base = f"{PREFIX}/{config.site_id}/{config.device_id}/ha"
         self.agent_version = agent_version
         self._timers: dict[str, threading.Timer] = {}
+        self._open_gate = open_gate if config.home_assistant.open_button else None
 
     def _device(self) -> dict[str, object]:
         return {
@@ -103,19 +109,52 @@ class HomeAssistantBridge:
                     },
                 )
             )
+            if self._open_gate is not None:
+                messages.append(
+                    self._config(
+                        "button",
+                        f"open_{gate.id}",
+                        {
+                            "name": f"Open gate {gate.id}",
+                            "icon": "mdi:gate-open",
+                            "command_topic": self.command_topic(gate.id),
+                            "payload_press": PRESS.decode(),
+                        },
+                    )
+                )
         return messages
 
+    def command_topic(self, gate_id: str) -> str:
+        return f"{self.base}/gate/{gate_id}/open"
+
+    def command_topics(self) -> list[str]:
+        """Topics the box subscribes to for the open buttons (none unless `open_button`)."""
+        if self._open_gate is None:
+            return []
+        return [self.command_topic(gate.id) for gate in self.config.gate_control.gates]
+
+    def on_command(self, topic: str, payload: bytes) -> bool:
+        """A button press from HA: open that gate. Anything else on the topic is ignored."""
+        if self._open_gate is None or payload.strip() != PRESS:
+            return False
+        for gate in self.config.gate_control.gates:
+            if topic == self.command_topic(gate.id):
+                return self._open_gate(gate.id, "home-assistant")
+        return False
+
     def on_decision(self, decision: GateDecision, send: Send) -> None:
-        """State updates for one decision: last plate and crop, and the gate's open state."""
-        state = {
-            "plate": decision.plate.text,
-            "gate": decision.gate_id,
-            "action": decision.action,
-            "rule": decision.rule,
-            "lists": [m.list_name for m in decision.matches],
-            "at": decision.decided_at.isoformat(),
-        }
-        send(f"{self.base}/last_plate", json.dumps(state).encode(), True)
+        """State updates for one decision: last plate and crop (plate decisions only), and the gate's
+        open state."""
+        if decision.plate is not None:
+            state = {
+                "plate": decision.plate.text,
+                "gate": decision.gate_id,
+                "action": decision.action,
+                "rule": decision.rule,
+                "lists": [m.list_name for m in decision.matches],
+                "at": decision.decided_at.isoformat(),
+            }
+            send(f"{self.base}/last_plate", json.dumps(state).encode(), True)
         if decision.crop_jpeg:
             send(f"{self.base}/last_crop", decision.crop_jpeg, True)
         if decision.action == "open" and decision.outputs_ok:

@@ -348,6 +348,8 @@ class SyncPublisher:
         if self._home_assistant is not None:
             for topic, payload, retain in self._home_assistant.discovery():
                 client.publish(topic, payload, qos=1, retain=retain)
+            for topic in self._home_assistant.command_topics():
+                client.subscribe(topic, qos=1)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
@@ -379,6 +381,9 @@ class SyncPublisher:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._packets_handled += 1
+        if self._home_assistant is not None and message.topic.startswith(self._home_assistant.base + "/"):
+            self._home_assistant.on_command(message.topic, message.payload)
+            return
         if self._watchlists is not None and message.topic == self._topics["watchlists"]:
             watchlist_ack = self._watchlists.handle(message.payload)
             if watchlist_ack is not None:

@@ -38,7 +38,11 @@ def start_sync(
         watchlists = WatchlistApplier(
             config.site_id, config.device_id, watchlist_path, gates.watchlists, gates.use_watchlists
         )
-    home_assistant = HomeAssistantBridge(config, agent_version) if config.home_assistant.enabled else None
+    home_assistant = None
+    if config.home_assistant.enabled:
+        home_assistant = HomeAssistantBridge(
+            config, agent_version, open_gate=gates.open_manually if gates is not None else None
+        )
     publisher = SyncPublisher(
         config, outbox, agent_version=agent_version, models=models, config_applier=applier,
         stats_source=stats_source, decision_outbox=decision_outbox, watchlist_applier=watchlists,

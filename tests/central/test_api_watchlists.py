@@ -232,6 +232,28 @@ def test_gate_decisions_are_stored_once_and_listed(api: TestClient, engine: Engi
     assert [d["decision_id"] for d in by_plate] == [str(opened.decision_id)]
     crop = api.get(f"/api/v1/decisions/{opened.decision_id}/crop.jpg", headers=viewer)
     assert crop.status_code == 200 and crop.content == b"\xff\xd8crop\xff\xd9"
+    manual = GateDecision(
+        site_id="north",
+        device_id="gate1",
+        gate_id="barrier",
+        channel_id="cam1",
+        track_id=0,
+        plate=None,
+        action="open",
+        rule="manual",
+        alert=False,
+        watchlist_version=2,
+        captured_at=NOW,
+        decided_at=NOW,
+        requested_by="home-assistant",
+    )
+    _ingest(engine, (topic, manual.to_json()))
+    (shown,) = api.get(
+        "/api/v1/decisions",
+        params={"action": "open", "since": (NOW - timedelta(seconds=1)).isoformat()},
+        headers=viewer,
+    ).json()
+    assert (shown["rule"], shown["plate_text"], shown["requested_by"]) == ("manual", None, "home-assistant")
     forged = decision("C1", "open", "allow-list", False, NOW).model_copy(update={"device_id": "other"})
     _ingest(engine, (topic, forged.to_json()))  # a device cannot speak for another
-    assert len(api.get("/api/v1/decisions", headers=viewer).json()) == 2
+    assert len(api.get("/api/v1/decisions", headers=viewer).json()) == 3

@@ -122,3 +122,28 @@ def test_bundle_refuses_unknown_zone_and_duplicate_ids() -> None:
 def test_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         WatchlistIndex(bundle()).match("A123BC77", datetime(2026, 1, 1))
+
+
+def test_a_manual_open_has_no_plate_and_only_it() -> None:
+    from common.gates import GateDecision
+    from common.plates.reading import PlateReading
+
+    at = datetime(2026, 12, 4, tzinfo=UTC)
+    base = {
+        "site_id": "s1",
+        "device_id": "d1",
+        "gate_id": "g",
+        "channel_id": "c",
+        "track_id": 0,
+        "action": "open",
+        "alert": False,
+        "watchlist_version": 0,
+        "captured_at": at,
+        "decided_at": at,
+    }
+    assert GateDecision(**base, plate=None, rule="manual", requested_by="home-assistant").plate is None
+    reading = PlateReading(text="A1", latin="A1", confidence=0.9)
+    with pytest.raises(ValidationError, match="unless it is a manual open"):
+        GateDecision(**base, plate=None, rule="allow-list")
+    with pytest.raises(ValidationError, match="unless it is a manual open"):
+        GateDecision(**base, plate=reading, rule="manual")

@@ -89,3 +89,28 @@ def test_rotate_and_revoke(
     assert "integration-ha" not in (fleet.root / "broker" / "acl").read_text()
     assert main(["rotate-integration", "--out", root, "--name", "ha", "--no-mosquitto-passwd"]) == 1
     assert "was revoked" in capsys.readouterr().err
+
+
+def test_only_a_login_allowed_to_open_gates_can_press_the_button(
+    fleet: Provisioner, fleet_broker: FleetBroker
+) -> None:
+    fleet.add_integration("viewer", "site-1", use_tool=False)
+    fleet.add_integration("ha", "site-1", can_open_gates=True, use_tool=False)
+    fleet_broker.broker.reload()
+    assert _eventually(lambda: _accepts(fleet, fleet_broker.plain_port, "ha"))
+    command = "anpr/v1/site-1/gate.north/ha/gate/barrier/open"
+    box = Session(
+        fleet_broker.plain_port,
+        "north-box-2",
+        "site-1/gate.north",
+        (fleet.device_dir(*NORTH) / layout.MQTT_PASSWORD).read_text().strip(),
+    )
+    assert not box.subscribe(command).is_failure
+    viewer = _login(fleet, fleet_broker.plain_port, "viewer")
+    assert viewer.publish(command, b"PRESS").is_failure
+    ha = _login(fleet, fleet_broker.plain_port, "ha")
+    assert not ha.publish(command, b"PRESS").is_failure
+    assert ha.publish("anpr/v1/site-1/gate.north/config", b"x").is_failure  # it still cannot push configs
+    assert _eventually(lambda: [m.payload for m in box.messages] == [b"PRESS"])
+    for session in (box, viewer, ha):
+        session.close()
