@@ -7,7 +7,9 @@ looped and paced at 25 FPS like live cameras). Each channel watches its own gate
 watchlist allows every plate of the clip and the gates re-decide each pass (debounce 0). Gates on
 even channels drive a real local HTTP relay stand-in, gates on odd channels a coil of a real
 pymodbus TCP server (tests/edge/gates/standins.py), so both outputs are measured under the same
-load. Latency is the decision's own figure: from the moment the deciding frame was read from its
+load. The stand-ins run in a process of their own, as a relay is a device of its own: in the
+agent's process they would wait for its interpreter lock (`--in-process` measures that way).
+Latency is the decision's own figure: from the moment the deciding frame was read from its
 source (its capture, for a live camera) to the moment the output's command was acknowledged (HTTP
 response, Modbus write response), so it includes detection, reading and the queue before them.
 """
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import sys
 import tempfile
 import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +46,52 @@ from edge.gates import save_watchlists  # noqa: E402
 SAMPLE_PLATES = ("B295HT19", "P844TX150", "742KAV03", "B958CM164", "BB96826")
 
 
+def _serve_standins(conn: Connection) -> None:
+    """In a child process: run both stand-ins, report their addresses, stop when told, report counts."""
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
+    relay, modbus = HttpRelayStandIn(), ModbusStandIn()
+    conn.send((relay.url, modbus.port))
+    conn.recv()  # stop
+    conn.send((len(relay.requests), len(modbus.writes)))
+    relay.close()
+    modbus.close()
+
+
+class StandIns:
+    """The relay stand-ins, in this process or in a child process."""
+
+    def __init__(self, in_process: bool) -> None:
+        self._local: tuple[HttpRelayStandIn, ModbusStandIn] | None = None
+        if in_process:
+            self._local = (HttpRelayStandIn(), ModbusStandIn())
+            self.relay_url, self.modbus_port = self._local[0].url, self._local[1].port
+            return
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_standins, args=(child,), daemon=True)
+        self._process.start()
+        self.relay_url, self.modbus_port = self._conn.recv()
+
+    def stop(self) -> tuple[int, int]:
+        """Stop; (HTTP requests, coil writes) received, warm-up included."""
+        if self._local is not None:
+            relay, modbus = self._local
+            counts = (len(relay.requests), len(modbus.writes))
+            relay.close()
+            modbus.close()
+            return counts
+        self._conn.send("stop")
+        counts: tuple[int, int] = self._conn.recv()
+        self._process.join(10)
+        return counts
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def run(clip: Path, channels: int, seconds: float, workdir: Path) -> None:
-    relay, modbus = HttpRelayStandIn(), ModbusStandIn()
+def run(clip: Path, channels: int, seconds: float, workdir: Path, in_process: bool) -> None:
+    standins = StandIns(in_process)
     save_watchlists(
         workdir / "watchlists.json",
         WatchlistBundle(
@@ -66,9 +110,15 @@ def run(clip: Path, channels: int, seconds: float, workdir: Path) -> None:
     gates = []
     for i in range(channels):
         output = (
-            {"type": "http", "url": relay.url}
+            {"type": "http", "url": standins.relay_url}
             if i % 2 == 0
-            else {"type": "modbus", "host": "127.0.0.1", "port": modbus.port, "coil": i, "pulse_s": 0.5}
+            else {
+                "type": "modbus",
+                "host": "127.0.0.1",
+                "port": standins.modbus_port,
+                "coil": i,
+                "pulse_s": 0.5,
+            }
         )
         gates.append({"id": f"gate{i}", "channels": [f"cam{i}"], "debounce_s": 0, "outputs": [output]})
     config = EdgeConfig.model_validate(
@@ -95,7 +145,6 @@ def run(clip: Path, channels: int, seconds: float, workdir: Path) -> None:
     time.sleep(3.0)  # warm-up: first model runs, files opening
     with lock:
         decisions.clear()
-    relay_base = len(relay.requests)
     base = {cid: (w.capture.stats.frames, w.stats.processed) for cid, w in agent.workers.items()}
     started = time.monotonic()
     time.sleep(seconds)
@@ -103,8 +152,7 @@ def run(clip: Path, channels: int, seconds: float, workdir: Path) -> None:
     handled = sum(w.stats.processed - base[cid][1] for cid, w in agent.workers.items())
     agent.stop()
     elapsed = time.monotonic() - started
-    relay.close()
-    modbus.close()
+    http_requests, coil_writes = standins.stop()
 
     by_type: dict[str, list[float]] = {"http": [], "modbus": []}
     failed = 0
@@ -116,7 +164,8 @@ def run(clip: Path, channels: int, seconds: float, workdir: Path) -> None:
     print(f"{channels} channels, {elapsed:.0f} s, {os.cpu_count()} CPUs, load average after: {load}")
     print(
         f"decisions {len(decisions)} (allowed, opened), output failures {failed}, "
-        f"relay requests {len(relay.requests) - relay_base}; frames offered {offered / elapsed:.1f}/s, "
+        f"relay requests {http_requests}, coil writes {coil_writes} (warm-up included); "
+        f"frames offered {offered / elapsed:.1f}/s, "
         f"handled {handled / elapsed:.1f}/s"
     )
     print(f"{'output':>8} {'n':>5} {'p50_ms':>8} {'p95_ms':>8} {'max_ms':>8}")
@@ -137,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clip", type=Path, help="a 1080p clip (default: made from the sample clip)")
+    parser.add_argument("--in-process", action="store_true", help="run the stand-ins in the agent's process")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pymodbus").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="anpr-bench-gates-") as tmp:
         workdir = Path(tmp)
         clip = args.clip or make_1080p_clip(workdir / "clip1080.avi", seconds=26)
-        run(clip, args.channels, args.seconds, workdir)
+        print(f"stand-ins {'in the agent process' if args.in_process else 'in their own process'}")
+        run(clip, args.channels, args.seconds, workdir, args.in_process)
     return 0
 
 
