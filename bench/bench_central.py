@@ -257,11 +257,15 @@ def bench_search(
     from fastapi.testclient import TestClient
 
     from central.app import create_app
-    from central.config import CentralConfig, MqttSettings
+    from central.config import CentralConfig, MqttSettings, RetentionSettings
     from central.db.models import User
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(CentralConfig(data_dir=Path(tmp), mqtt=MqttSettings(enabled=False)), engine=engine)
+        # Retention off: the benchmark's events are months old and must stay put while it measures.
+        config = CentralConfig(
+            data_dir=Path(tmp), mqtt=MqttSettings(enabled=False), retention=RetentionSettings(enabled=False)
+        )
+        app = create_app(config, engine=engine)
         now = datetime.now(UTC)
         hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("bench password")
         with Session(engine) as session, session.begin():

@@ -14,7 +14,8 @@ Three phases, each against a private Mosquitto (persistence on) and a real encry
                   mid-run; at the end central's database must hold exactly N distinct events
 
 The subscriber stands in for central's ingest: a persistent-session QoS 1 subscriber that counts
-distinct event ids. "lost" = events marked synced in the store but never received.
+distinct event ids and confirms them (an EventReceipt every 10 ms, as central does after each
+commit). "lost" = events marked synced in the store but never received.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.config import EdgeConfig, MqttConfig
 from common.events import ModelVersions, PlateEvent
+from common.messages import MAX_RECEIPT_EVENTS, EventReceipt
 from common.plates.reading import PlateReading
 from common.topics import device_topic
 from edge.store.store import EventStore
@@ -71,12 +73,15 @@ def make_event(index: int) -> PlateEvent:
 
 
 class Counter:
-    """Central's stand-in: distinct event ids received, with arrival times."""
+    """Central's stand-in: distinct event ids received, with arrival times; confirms what it got."""
 
-    def __init__(self, broker: LocalBroker, client_id: str) -> None:
+    def __init__(self, broker: LocalBroker, client_id: str, confirm: bool = True) -> None:
+        self.confirm = confirm
         self.arrived: dict[uuid.UUID, float] = {}
         self.received = 0
         self._lock = threading.Lock()
+        self._to_confirm: list[uuid.UUID] = []
+        self._closed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self.client.on_connect = lambda c, u, f, r, p: c.subscribe(
             device_topic(SITE, DEVICE, "events"), qos=1
@@ -87,18 +92,34 @@ class Counter:
         properties.SessionExpiryInterval = 3600
         self.client.connect(broker.host, broker.port, clean_start=False, properties=properties)
         self.client.loop_start()
+        self._confirmer = threading.Thread(target=self._confirm_loop, daemon=True)
+        self._confirmer.start()
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         event_id = uuid.UUID(json.loads(message.payload)["event_id"])
         with self._lock:
             self.received += 1
             self.arrived.setdefault(event_id, time.monotonic())
+            if self.confirm:
+                self._to_confirm.append(event_id)
+
+    def _confirm_loop(self) -> None:
+        topic = device_topic(SITE, DEVICE, "receipts")
+        while not self._closed.wait(0.01):
+            with self._lock:
+                batch = self._to_confirm[:MAX_RECEIPT_EVENTS]
+                del self._to_confirm[:MAX_RECEIPT_EVENTS]
+            if batch:
+                receipt = EventReceipt(site_id=SITE, device_id=DEVICE, at=datetime.now(UTC), stored=batch)
+                self.client.publish(topic, receipt.to_json(), qos=1)
 
     def distinct(self) -> int:
         with self._lock:
             return len(self.arrived)
 
     def close(self) -> None:
+        self._closed.set()
+        self._confirmer.join()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -117,12 +138,14 @@ class Run:
         self.store.close()
 
 
-def start_run(workdir: Path, name: str, max_inflight: int) -> Run:
+def start_run(
+    workdir: Path, name: str, max_inflight: int, confirm: bool = True, receipt_timeout_s: float = 30.0
+) -> Run:
     broker = LocalBroker(workdir / f"{name}-broker")
     broker.start()
     try:
         store = EventStore(workdir / f"{name}.db", os.urandom(32))
-        counter = Counter(broker, f"{name}-central")
+        counter = Counter(broker, f"{name}-central", confirm)
     except BaseException:
         broker.stop()
         raise
@@ -130,7 +153,10 @@ def start_run(workdir: Path, name: str, max_inflight: int) -> Run:
         site_id=SITE,
         device_id=DEVICE,
         cameras=[],
-        mqtt=MqttConfig(enabled=True, host=broker.host, port=broker.port, max_inflight=max_inflight),
+        mqtt=MqttConfig(
+            enabled=True, host=broker.host, port=broker.port, max_inflight=max_inflight,
+            receipt_timeout_s=receipt_timeout_s, receipt_timeout_max_s=max(receipt_timeout_s, 60.0),
+        ),
     )
     publisher = SyncPublisher(
         config, store, agent_version="bench", backoff=Backoff(0.1, 2.0), idle_poll_s=0.02
@@ -356,8 +382,15 @@ def phase_central(
     down_s: float,
     max_inflight: int,
     plain_subscription: bool,
+    kill_broker: bool = False,
+    kill_central: bool = True,
+    receipt_timeout_s: float = 30.0,
 ) -> int:
-    """Edge -> broker (restarted `restarts` times) -> central (killed once); distinct events stored."""
+    """Edge -> broker (restarted `restarts` times) -> central (killed once); distinct events stored.
+
+    Only central's receipts take events out of the outbox here (the subscriber just counts).
+    kill_broker makes every broker stop a SIGKILL: whatever the broker had not saved is gone, and
+    the edge must send it again on the receipt timeout."""
     from central.db.engine import make_engine
     from central.db.migrate import upgrade
 
@@ -365,7 +398,7 @@ def phase_central(
     engine = make_engine(f"sqlite:///{db_path}")
     upgrade(engine)
     engine.dispose()
-    run = start_run(workdir, "edge-central", max_inflight)
+    run = start_run(workdir, "edge-central", max_inflight, confirm=False, receipt_timeout_s=receipt_timeout_s)
     central = CentralProcess(db_path, run.broker.port, plain_subscription)
     try:
         central.start()  # connected and subscribed before the first event
@@ -392,13 +425,14 @@ def phase_central(
     try:
         for restart in range(restarts):
             time.sleep(max(0.0, slot - down_s))
-            run.broker.stop()
+            (run.broker.kill if kill_broker else run.broker.stop)()
             time.sleep(down_s)
             run.broker.start()
             print(
-                f"[central] broker restart {restart + 1}: {run.store.pending_count()} pending on its return"
+                f"[central] broker {'SIGKILL' if kill_broker else 'restart'} {restart + 1}: "
+                f"{run.store.pending_count()} pending on its return"
             )
-            if restart == 0:
+            if restart == 0 and kill_central:
                 time.sleep(slot / 2)
                 central.kill()  # central crashes mid-stream: unacked messages stay in its session
                 time.sleep(down_s)
@@ -414,8 +448,14 @@ def phase_central(
             if stored >= count:
                 break
             time.sleep(0.5)
+        sync = run.publisher.counters()
         print(
-            f"[central] {count} events, {restarts} broker restarts, 1 central kill: all synced after "
+            f"[central] edge: {sync.published} publishes, {sync.acked} PUBACKs, {sync.confirmed} confirmed "
+            f"by receipts, {sync.receipt_timeouts} re-sent after a receipt timeout"
+        )
+        print(
+            f"[central] {count} events, {restarts} broker restarts, {int(kill_central)} central kill: "
+            "all synced after "
             f"{time.monotonic() - t0:.1f} s; subscriber {report}"
         )
         verdict = "OK" if stored == count else "MISMATCH"
@@ -440,7 +480,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--restarts", type=int, default=3)
     parser.add_argument("--down-s", type=float, default=2.0, help="how long the broker stays down each time")
-    parser.add_argument("--kill", action="store_true", help="make the last outage a SIGKILL of the broker")
+    parser.add_argument(
+        "--kill", action="store_true",
+        help="make the last outage a SIGKILL of the broker (in the central phase: every outage)",
+    )
+    parser.add_argument("--receipt-timeout-s", type=float, default=30.0, help="edge's wait for a receipt")
     parser.add_argument("--max-inflight", type=int, default=20)
     parser.add_argument("--phases", default="throughput,outages,catch-up,central")
     parser.add_argument("--central-child", help=argparse.SUPPRESS)
@@ -473,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.down_s,
                 args.max_inflight,
                 not args.central_shared_subscription,
+                kill_broker=args.kill,
+                receipt_timeout_s=args.receipt_timeout_s,
             )
     return 0
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -41,6 +42,7 @@ def cmd_serve(config: CentralConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
     from central.app import create_app
+    from central.logs import install_central_log_masking
 
     engine = _engine(config)
     if config.database.auto_migrate:
@@ -48,14 +50,26 @@ def cmd_serve(config: CentralConfig, args: argparse.Namespace) -> int:
     elif not is_up_to_date(engine):
         raise CliError("the database is not migrated: run `anpr-central db upgrade`")
     app = create_app(config, engine=engine, with_mqtt=False if args.no_mqtt else None)
-    uvicorn.run(
+    server = uvicorn.Server(server_config(app, config, args.log_level))
+    install_central_log_masking()  # after uvicorn.Config set up its loggers
+    server.run()
+    return 0
+
+
+def server_config(app: Any, config: CentralConfig, log_level: str = "INFO") -> Any:
+    """uvicorn's settings for `serve`. Its own proxy-header handling is off: it would believe
+    X-Forwarded-For from 127.0.0.1 whatever the config says. The app applies the header itself,
+    from `http.trusted_proxies` only (central.app)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=config.http.host,
         port=config.http.port,
-        log_level=args.log_level.lower(),
+        log_level=log_level.lower(),
         ws="websockets-sansio",
+        proxy_headers=False,
     )
-    return 0
 
 
 def cmd_db(config: CentralConfig, args: argparse.Namespace) -> int:
@@ -65,6 +79,17 @@ def cmd_db(config: CentralConfig, args: argparse.Namespace) -> int:
         print(f"database at revision {current_revision(engine)}")
     else:
         print(f"database at revision {current_revision(engine) or '(empty)'}, code expects {head_revision()}")
+    return 0
+
+
+def cmd_retention(config: CentralConfig, _args: argparse.Namespace) -> int:
+    from central.retention import Retention
+
+    engine = _engine(config)
+    if not is_up_to_date(engine):
+        raise CliError("the database is not migrated: run `anpr-central db upgrade`")
+    deleted = Retention(engine, config.retention).run_once()
+    print("deleted: " + ", ".join(f"{count} {kind}" for kind, count in deleted.items()))
     return 0
 
 
@@ -107,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply pending migrations")
     db_commands.add_parser("current", help="show the database's revision")
 
+    retention = commands.add_parser(
+        "retention",
+        help="delete old events, images, gate decisions, dead letters and audit entries (see `retention`)",
+    )
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    retention_commands.add_parser("run", help="one pass now (serve also runs them periodically)")
+
     users = commands.add_parser("users", help="manage user accounts")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     for name, text in (("add", "add a user"), ("passwd", "set a user's password")):
@@ -127,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers = {"serve": cmd_serve, "db": cmd_db, "users": cmd_users}
+    handlers = {"serve": cmd_serve, "db": cmd_db, "users": cmd_users, "retention": cmd_retention}
     try:
         config = load_central_config(args.config)
         return handlers[args.command](config, args)

@@ -7,16 +7,20 @@ without a file. Secrets (JWT key, MQTT password) are files, never values in this
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from central.alerts.settings import AlertSettings
+from central.auth.ratelimit import ThrottleSettings
+from central.ingest.decode import CaptureWindow
 from common.config import MqttConnection
 
 ENV_PREFIX = "ANPR_CENTRAL_"
@@ -41,7 +45,11 @@ class MqttSettings(MqttConnection):
     enabled: bool = True
     client_id: str = Field(
         default_factory=lambda: f"anpr-central-{socket.gethostname()}",
-        description="unique per replica: the broker keeps this replica's unacknowledged messages under it",
+        description=(
+            "unique per replica: the broker keeps this replica's unacknowledged messages under it. "
+            "The anpr broker config binds client ids to logins (use_username_as_clientid), so there "
+            "the username is the id: give each replica its own broker account"
+        ),
     )
     share_group: str | None = Field(
         default=None,
@@ -69,12 +77,87 @@ class MqttSettings(MqttConnection):
     )
 
 
+class IngestSettings(_Section):
+    captured_not_before: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="events captured (or first/last seen) earlier are dead-lettered (kind bad_time)",
+    )
+    captured_max_ahead_s: float = Field(
+        default=86400.0,
+        ge=0,
+        description="events captured more than this after central received them are dead-lettered",
+    )
+
+    @field_validator("captured_not_before")
+    @classmethod
+    def _with_zone(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def capture_window(self) -> CaptureWindow:
+        return CaptureWindow(self.captured_not_before, timedelta(seconds=self.captured_max_ahead_s))
+
+
+def _days(default: float | None, what: str) -> Any:
+    return Field(
+        default=default, gt=0, description=f"{what} older than this many days are deleted; null: kept"
+    )
+
+
+class SiteRetention(_Section):
+    """A site's own retention; a field left out takes the value of `retention`."""
+
+    events_days: float | None = _days(None, "events (captured_at) of this site")
+    images_days: float | None = _days(None, "crops and thumbnails of this site's events")
+
+
+class RetentionSettings(_Section):
+    enabled: bool = Field(
+        default=True, description="`serve` deletes old rows periodically; with several replicas one is enough"
+    )
+    interval_s: float = Field(default=3600.0, ge=10, description="seconds between retention passes")
+    first_pass_after_s: float = Field(default=60.0, ge=0, description="the first pass, after start")
+    events_days: float | None = _days(90.0, "events (by captured_at), with their images,")
+    images_days: float | None = _days(30.0, "crops and thumbnails (events stay, without images)")
+    dead_letters_days: float | None = _days(30.0, "dead letters (by received_at)")
+    audit_days: float | None = _days(365.0, "audit-log entries")
+    sites: dict[str, SiteRetention] = Field(
+        default_factory=dict, description="per-site overrides of events_days and images_days, by site id"
+    )
+    batch_size: int = Field(
+        default=2000, ge=1, le=100_000, description="rows per delete transaction: short locks"
+    )
+
+    def for_site(self, site_id: str) -> tuple[float | None, float | None]:
+        """(events_days, images_days) of a site."""
+        own = self.sites.get(site_id)
+        if own is None:
+            return self.events_days, self.images_days
+        given = own.model_fields_set
+        return (
+            own.events_days if "events_days" in given else self.events_days,
+            own.images_days if "images_days" in given else self.images_days,
+        )
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="addresses whose X-Forwarded-For is believed (login rate limit)"
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (login throttling, audit log, access log); nobody else's",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn would take a typo for a host name and trust nobody, or '*' for everyone.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
 
 
 class AuthSettings(_Section):
@@ -88,17 +171,44 @@ class AuthSettings(_Section):
         description="the signing secret itself, for containers (ANPR_CENTRAL_AUTH__JWT_SECRET); "
         "prefer jwt_secret_file, and never put it in the YAML file",
     )
-    login_max_failures: int = Field(default=5, ge=1, description="failed logins per window before 429")
-    login_window_s: float = Field(default=300.0, gt=0)
+    login_free_failures: int = Field(
+        default=3, ge=0, description="failed logins of one user from one address before backoff"
+    )
+    login_address_free_failures: int = Field(
+        default=20, ge=0, description="failed logins from one address, any user, before backoff"
+    )
+    login_backoff_base_s: float = Field(
+        default=1.0, gt=0, description="first wait after the free failures; doubles with each failure"
+    )
+    login_backoff_max_s: float = Field(default=300.0, gt=0, description="longest wait between tries")
+    login_global_max_failures: int = Field(
+        default=100,
+        ge=1,
+        description="failures per window on this replica above which free tries stop for every "
+        "address that has failed (addresses with no failure may still try)",
+    )
+    login_window_s: float = Field(default=900.0, gt=0, description="failures older than this are forgotten")
+
+    def throttle_settings(self) -> ThrottleSettings:
+        return ThrottleSettings(
+            free_failures=self.login_free_failures,
+            address_free_failures=self.login_address_free_failures,
+            backoff_base_s=self.login_backoff_base_s,
+            backoff_max_s=self.login_backoff_max_s,
+            global_max_failures=self.login_global_max_failures,
+            window_s=self.login_window_s,
+        )
 
 
 class CentralConfig(_Section):
     data_dir: Path = Path("var/central")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="webhooks and Telegram")
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     online_timeout_s: float = Field(
         default=300.0, gt=0, description="a device silent this long is shown offline even without its Will"
     )

@@ -1,4 +1,11 @@
-"""Config push: validate a device's new EdgeConfig, version it, publish it retained.
+"""Config push: check a merge patch against the device's reported config, version it, publish it.
+
+A push is an RFC 7396 merge patch against the effective config the device last reported
+(config/effective, stored on the device row). Central applies it to that config with
+`common.config_push.apply_patch`, the very function the device runs, so a push the device would
+refuse (a bad field, another device's ids, mqtt.enabled false, a moved or re-keyed store) is
+refused here with the field named, and a patch never resets settings it does not name. The push
+carries the report's hash; the device refuses it if its config has changed since.
 
 Versions are monotonic per device (the primary key is (device, version), so two concurrent
 pushes cannot share one). A push is stored first and published second; one that could not be
@@ -17,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from central import metrics
 from central.db.models import Device, DeviceConfig
 from common.config import ConfigError, parse_edge_config
+from common.config_push import PushRefused, apply_patch
 from common.messages import MAX_CONFIG_PUSH_BYTES, ConfigPush
 from common.topics import device_topic
 
@@ -28,25 +36,40 @@ class ConfigPublisher(Protocol):
 
 
 class ConfigPushError(ValueError):
-    """A config that cannot be pushed; the message says why."""
+    """A config that cannot be pushed; `field` names the setting at fault."""
+
+    def __init__(self, message: str, field: str = "(top level)") -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def prepare_config(device: Device, data: dict[str, Any], version: int) -> dict[str, Any]:
-    """The config as the device will get it: its own ids, the new version, validated."""
-    for key, own in (("site_id", device.site_id), ("device_id", device.device_id)):
-        if key in data and data[key] != own:
-            raise ConfigPushError(f"{key} {data[key]!r} is not this device's ({own!r})")
-    full = {**data, "site_id": device.site_id, "device_id": device.device_id, "version": version}
+class NoReportedConfigError(ConfigPushError):
+    """The device has not reported its effective config yet: there is nothing to patch."""
+
+
+def check_patch(device: Device, patch: dict[str, Any], version: int) -> None:
+    """Refuse, naming the field, a patch the device would refuse when applied to its report."""
+    if device.effective_config is None:
+        raise NoReportedConfigError(
+            f"device {device.device_id} has not reported its effective config yet; it does on connect"
+        )
     try:
-        parse_edge_config(full, source=f"config for {device.device_id}")
-    except ConfigError as exc:
-        raise ConfigPushError(str(exc)) from exc
-    return full
+        reported = parse_edge_config(device.effective_config, source=f"reported config of {device.device_id}")
+    except ConfigError as exc:  # written by an older or newer agent than this central knows
+        raise ConfigPushError(f"the reported config cannot be read: {exc}") from exc
+    try:
+        apply_patch(reported, patch, version)
+    except PushRefused as exc:
+        raise ConfigPushError(str(exc), exc.field) from exc
 
 
 def _push_message(row: DeviceConfig) -> bytes:
     push = ConfigPush(
-        version=row.version, config=row.config, issued_at=row.issued_at, issued_by=row.issued_by
+        version=row.version,
+        patch=row.patch,
+        base_hash=row.base_hash or "0" * 64,  # a push stored before base hashes: the device refuses it
+        issued_at=row.issued_at,
+        issued_by=row.issued_by,
     )
     payload = push.to_json()
     if len(payload) > MAX_CONFIG_PUSH_BYTES:
@@ -54,18 +77,19 @@ def _push_message(row: DeviceConfig) -> bytes:
     return payload
 
 
-def create_push(session: Session, device: Device, data: dict[str, Any], issued_by: str) -> DeviceConfig:
+def create_push(session: Session, device: Device, patch: dict[str, Any], issued_by: str) -> DeviceConfig:
     """Store the next config version of a device (in the caller's transaction)."""
     latest = session.scalar(
         select(func.max(DeviceConfig.version)).where(DeviceConfig.device_id == device.device_id)
     )
     # The device may run a config newer than any central pushed (edited by hand): go past it.
-    version = max(latest or 0, device.config_version or 0) + 1
-    config = prepare_config(device, data, version)
+    version = max(latest or 0, device.config_version or 0, device.effective_config_version or 0) + 1
+    check_patch(device, patch, version)
     row = DeviceConfig(
         device_id=device.device_id,
         version=version,
-        config=config,
+        patch=patch,
+        base_hash=device.effective_config_hash,
         issued_at=datetime.now(UTC),
         issued_by=issued_by,
     )

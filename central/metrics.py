@@ -12,6 +12,13 @@ EVENTS_DUPLICATE = Counter("anpr_central_events_duplicate_total", "plate events 
 DEAD_LETTERS = Counter(
     "anpr_central_dead_letters_total", "messages refused into the dead-letter table", ["kind"]
 )
+RECEIPTS_SENT = Counter("anpr_central_receipts_sent_total", "event receipts published to devices")
+EVENTS_CONFIRMED = Counter(
+    "anpr_central_events_confirmed_total", "events named in receipts (stored, re-sent or conflicting)"
+)
+DECISIONS_CONFIRMED = Counter(
+    "anpr_central_decisions_confirmed_total", "gate decisions named in receipts (stored or re-sent)"
+)
 INGEST_BATCH_SECONDS = Histogram(
     "anpr_central_ingest_batch_seconds",
     "time to write one ingest batch, commit included",
@@ -31,3 +38,6 @@ SEARCH_SECONDS = Histogram(
 LOGIN_FAILURES = Counter("anpr_central_login_failures_total", "failed logins")
 LIVE_CLIENTS = Gauge("anpr_central_live_clients", "connected live-feed WebSockets")
 CONFIG_PUSHES = Counter("anpr_central_config_pushes_total", "config versions pushed to devices")
+RETENTION_DELETED = Counter(
+    "anpr_central_retention_deleted_total", "rows deleted by retention", ["kind"]
+)

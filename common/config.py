@@ -228,8 +228,24 @@ class MqttConnection(_Section):
 
 class MqttConfig(MqttConnection):
     enabled: bool = False
-    max_inflight: int = Field(default=20, ge=1, le=1000)
+    max_inflight: int = Field(default=20, ge=1, le=1000, description="event publishes awaiting PUBACK")
     stats_interval_s: float = Field(default=60.0, gt=0)
+    receipt_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="an event with no central receipt this long is sent again"
+    )
+    receipt_timeout_max_s: float = Field(
+        default=600.0, gt=0, le=86400, description="the resend delay doubles per try up to this"
+    )
+    max_unconfirmed: int = Field(
+        default=2000, ge=1, le=20000,
+        description="events sent but not yet confirmed by central; at the limit new sends wait",
+    )
+
+    @model_validator(mode="after")
+    def _receipt_timeouts_ordered(self) -> MqttConfig:
+        if self.receipt_timeout_max_s < self.receipt_timeout_s:
+            raise ValueError("mqtt.receipt_timeout_max_s must not be below mqtt.receipt_timeout_s")
+        return self
 
 
 class HttpConfig(_Section):

@@ -3,10 +3,12 @@
     anpr/v1/{site}/{device}/status      DeviceStatus  (retained; the "offline" one is the Last Will)
     anpr/v1/{site}/{device}/config      ConfigPush    (retained, published by central)
     anpr/v1/{site}/{device}/config/ack  ConfigAck     (the device's answer to a ConfigPush)
+    anpr/v1/{site}/{device}/config/effective  EffectiveConfig (retained: the config the device runs)
     anpr/v1/{site}/{device}/stats       DeviceStats   (periodic counters)
     anpr/v1/{site}/{device}/watchlists      WatchlistPush (retained, published by central)
     anpr/v1/{site}/{device}/watchlists/ack  WatchlistAck
     anpr/v1/{site}/{device}/decisions   GateDecision  (common.gates; QoS 1, from the box's store)
+    anpr/v1/{site}/{device}/receipts    EventReceipt  (central: these events and decisions are committed)
 
 Events travel as `common.events.PlateEvent`. Every model forbids unknown fields and carries
 `schema_version`, so a subscriber can tell a newer contract from a malformed message.
@@ -14,6 +16,7 @@ Events travel as `common.events.PlateEvent`. Every model forbids unknown fields 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -83,24 +86,52 @@ class DeviceStatus(_Message):
         return self
 
 
-class ConfigPush(_Message):
-    """A whole new EdgeConfig for one device, published retained by central.
+ConfigHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
-    `config` is the EdgeConfig as a mapping; the device validates it with
-    `common.config.parse_edge_config` and refuses it if its site/device ids are not its own.
-    `version` must equal `config["version"]` when the config names one.
+
+class ConfigPush(_Message):
+    """A config change for one device, published retained by central.
+
+    `patch` is an RFC 7396 JSON merge patch against the config the device reported
+    (EffectiveConfig), whose hash is `base_hash`: the device refuses the push if its config has
+    changed since (the patch was checked against another config). The device applies it with
+    `common.config_push.apply_patch`, the rules central checked it with. Keys not named keep their
+    values; `null` removes a key (back to its default).
     """
 
     version: ConfigVersion
-    config: dict[str, Any]
+    patch: dict[str, Any]
+    base_hash: ConfigHash = Field(description="hash of the reported config the patch was made against")
     issued_at: UtcDatetime
     issued_by: str = Field(min_length=1, max_length=128, description="user or service that pushed it")
 
     @model_validator(mode="after")
     def _versions_agree(self) -> ConfigPush:
-        inner = self.config.get("version")
+        inner = self.patch.get("version")
         if inner is not None and inner != self.version:
-            raise ValueError(f"config.version {inner!r} differs from the push version {self.version}")
+            raise ValueError(f"patch.version {inner!r} differs from the push version {self.version}")
+        return self
+
+
+class EffectiveConfig(_Message):
+    """The config a device runs, published retained on connect and after every applied push.
+
+    `config` is the whole EdgeConfig with defaults filled in and secrets redacted
+    (`common.config_push.redacted`); `hash` is `common.config_push.config_hash` of it.
+    """
+
+    site_id: Identifier
+    device_id: Identifier
+    at: UtcDatetime
+    version: ConfigVersion
+    hash: ConfigHash
+    config: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _versions_agree(self) -> EffectiveConfig:
+        if self.config.get("version") != self.version:
+            inner = self.config.get("version")
+            raise ValueError(f"config.version {inner!r} differs from version {self.version}")
         return self
 
 
@@ -157,12 +188,51 @@ class DeviceStats(_Message):
     config_version: ConfigVersion | None = None
     frames: Counter
     events: Counter
-    outbox_pending: Counter = Field(description="events stored but not yet acknowledged by the broker")
+    outbox_pending: Counter = Field(description="events stored but not yet confirmed by a central receipt")
     published: Counter = Field(description="event publishes sent, re-sends included")
-    acked: Counter = Field(description="event publishes acknowledged (PUBACK)")
-    retries: Counter = Field(description="event re-sends after a lost connection")
+    acked: Counter = Field(description="event publishes acknowledged by the broker (PUBACK)")
+    confirmed: Counter = Field(default=0, description="events confirmed by a central receipt")
+    retries: Counter = Field(description="event re-sends after a lost connection or a missing receipt")
     reconnects: Counter
     channels: dict[Identifier, ChannelStats] = Field(default_factory=dict)
+
+
+# Receipts are batched per device and per ingest batch; one receipt never lists more than this.
+MAX_RECEIPT_EVENTS = 1000
+
+
+class EventReceipt(_Message):
+    """Central's word that events are in its database, published (QoS 1) on the device's `receipts`.
+
+    Sent after the database commit of the batch that held the events. `stored` lists events now
+    in the database: newly written or already there with the same content (a re-send). `conflicts`
+    lists events whose id is already stored with different content: central keeps the first and
+    dead-letters the newcomer (kind "conflict"); re-sending it cannot help, so the device stops.
+    The device keeps an event in its outbox until a receipt names it; a broker PUBACK only says
+    the broker has the message, which a broker crash can still lose. `decisions` does the same for
+    gate decisions (common.gates.GateDecision, stored by decision id, a re-send confirmed again).
+    """
+
+    site_id: Identifier
+    device_id: Identifier
+    at: UtcDatetime
+    stored: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
+    conflicts: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
+    decisions: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> EventReceipt:
+        if not self.stored and not self.conflicts and not self.decisions:
+            raise ValueError("a receipt names at least one event or decision")
+        if len(self.stored) + len(self.conflicts) + len(self.decisions) > MAX_RECEIPT_EVENTS:
+            raise ValueError(f"a receipt names at most {MAX_RECEIPT_EVENTS} events and decisions")
+        return self
+
+    def to_json(self) -> bytes:
+        # A box without gates may run an agent older than `decisions` (its models forbid unknown
+        # fields): a receipt without decisions leaves the field out.
+        exclude = {"decisions"} if not self.decisions else None
+        return self.model_dump_json(exclude=exclude).encode("utf-8")
 
 
 MessageT = TypeVar("MessageT", bound=_Message)

@@ -4,10 +4,13 @@
     anpr/v1/{site}/{device}/status      retained "online"/"offline" (offline is the Last Will)
     anpr/v1/{site}/{device}/config      retained config pushed by central
     anpr/v1/{site}/{device}/config/ack  the device's answer to a config push
+    anpr/v1/{site}/{device}/config/effective  retained: the config the device runs (secrets redacted)
     anpr/v1/{site}/{device}/stats       periodic counters
     anpr/v1/{site}/{device}/watchlists      retained watchlist bundle pushed by central
     anpr/v1/{site}/{device}/watchlists/ack  the device's answer to a watchlist push
     anpr/v1/{site}/{device}/decisions   gate decisions, QoS 1 (stored on the box first, like events)
+    anpr/v1/{site}/{device}/receipts    central's receipts for stored events and decisions, QoS 1
+                                        (see docs/mqtt.md)
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Literal
 
 PREFIX = "anpr/v1"
 TopicKind = Literal[
-    "events", "status", "config", "config/ack", "stats", "watchlists", "watchlists/ack", "decisions"
+    "events", "status", "config", "config/ack", "config/effective", "stats", "receipts",
+    "watchlists", "watchlists/ack", "decisions",
 ]
 TOPIC_KINDS: tuple[TopicKind, ...] = (
-    "events", "status", "config", "config/ack", "stats", "watchlists", "watchlists/ack", "decisions"
+    "events", "status", "config", "config/ack", "config/effective", "stats", "receipts",
+    "watchlists", "watchlists/ack", "decisions",
 )
 
 # Shared subscription: several central replicas split the event stream between them.
@@ -30,6 +35,7 @@ CENTRAL_EVENTS_SUBSCRIPTION = f"$share/central/{PREFIX}/+/+/events"
 CENTRAL_EVENTS_PLAIN_SUBSCRIPTION = f"{PREFIX}/+/+/events"
 CENTRAL_STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/status"
 CENTRAL_CONFIG_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/config/ack"
+CENTRAL_EFFECTIVE_CONFIG_SUBSCRIPTION = f"{PREFIX}/+/+/config/effective"
 CENTRAL_STATS_SUBSCRIPTION = f"{PREFIX}/+/+/stats"
 CENTRAL_WATCHLIST_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/watchlists/ack"
 CENTRAL_DECISIONS_SUBSCRIPTION = f"{PREFIX}/+/+/decisions"

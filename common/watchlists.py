@@ -33,6 +33,8 @@ LIST_KINDS: tuple[ListKind, ...] = ("allow", "deny", "alert")
 MatchMode = Literal["exact", "fuzzy"]
 MATCH_MODES: tuple[MatchMode, ...] = ("exact", "fuzzy")
 WATCHLIST_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# Names and notes end up in logs, audit entries and alert messages: no C0 control character, no DEL.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 MAX_PLATE_KEY = 16  # a plate's text is at most 16 glyphs (common.events.MAX_PLATE_CHARS)
 MAX_ENTRIES_PER_LIST = 100_000
 WatchlistId = Annotated[str, Field(pattern=WATCHLIST_ID_PATTERN)]
@@ -130,10 +132,15 @@ def _clock(text: str) -> time:
 
 
 class WatchlistEntry(_Model):
-    plate: str = Field(description="the plate in its glyph form (any spelling is accepted and normalized)")
+    plate: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="the plate in its glyph form (any spelling is accepted and normalized)",
+    )
     match: MatchMode = "exact"
     validity: Validity = Field(default_factory=Validity)
-    note: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=500, pattern=NO_CONTROL_CHARACTERS)
 
     @field_validator("plate", mode="before")
     @classmethod
@@ -145,7 +152,7 @@ class Watchlist(_Model):
     """A named list with its entries; `gates` are the gate ids it applies to (empty: every gate)."""
 
     list_id: WatchlistId
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=128, pattern=NO_CONTROL_CHARACTERS)
     kind: ListKind
     entries: tuple[WatchlistEntry, ...] = Field(default=(), max_length=MAX_ENTRIES_PER_LIST)
     gates: tuple[WatchlistId, ...] = Field(default=(), description="gate ids at the site; empty: all gates")

@@ -481,6 +481,6 @@ def _start_publisher(agent: EdgeAgent) -> EventPublisher:
         agent.config, config_path=agent.config_path, outbox=agent.store,
         decision_outbox=getattr(agent.store, "decisions", None), agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
-        reload=agent.reload, stats_source=agent.agent_stats, gates=agent.gates,
+        reload=agent.reload, running=lambda: agent.config, stats_source=agent.agent_stats, gates=agent.gates,
         watchlist_path=agent.watchlist_path, add_decision_listener=agent.add_decision_listener,
     )

@@ -135,7 +135,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     config = _load_config(args.config)
     _setup_logging(args.log_level or "WARNING", config.logging.mask_plates)
     from edge.inference.models import load_models
-    from edge.recognize import SnapshotRecognizer, format_table
+    from edge.recognize import DEFAULT_MAX_MEGAPIXELS, SnapshotRecognizer, format_table
 
     reader_config = config.reader
     if args.countries:
@@ -154,7 +154,8 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         print(f"cannot load the plate models: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     recognizer = SnapshotRecognizer.from_config(
-        models.detector, models.reader, config.detector, config.reader, args.min_confidence
+        models.detector, models.reader, config.detector, config.reader, args.min_confidence,
+        args.max_megapixels or DEFAULT_MAX_MEGAPIXELS,
     )
     results = recognizer.run(args.paths)
     failed = False
@@ -191,6 +192,16 @@ def _snapshot_confidence(text: str) -> float:
         return ReaderConfig(snapshot_min_confidence=text).snapshot_min_confidence  # type: ignore[arg-type]
     except ValidationError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc.errors()[0]['msg']}") from None
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0: {text!r}")
+    return value
 
 
 def _when(text: str) -> datetime:
@@ -289,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Snapshot mode: the models load once, then every image is read (detector at "
         "detector.snapshot_score_threshold, each plausible plate in several crop views, the surest "
         "valid reading kept; the strongest boxes that gave no reading are looked at again, zoomed: "
-        "detector.snapshot_second_looks). An unreadable file gives a result with an error, not a crash.",
+        "detector.snapshot_second_looks). An unreadable file or directory, an image with a side under "
+        "16 px or one whose header declares more than --max-megapixels gives a result with an error, "
+        "not a crash.",
     )
     rec.add_argument("paths", nargs="+", metavar="IMAGE_OR_DIR", help="images, or directories of images")
     rec.add_argument(
@@ -301,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-confidence", type=_snapshot_confidence, default=None,
         help="weaker readings are not output (default: reader.snapshot_min_confidence, "
         f"{ReaderConfig().snapshot_min_confidence})",
+    )
+    rec.add_argument(
+        "--max-megapixels", type=_positive_float, default=None, metavar="MP",
+        help="larger images are refused from their header, before decoding (default 50)",
     )
     rec.add_argument(
         "--countries", metavar="CC[,CC...]", default=None,

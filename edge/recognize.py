@@ -1,11 +1,14 @@
 """Snapshot mode: plates in still images, with the same models and filters as the live pipeline.
 
 Models are loaded once for all images. A file that cannot be read or decoded (missing, empty,
-truncated, not an image) yields a result with an `error` and no plates; it never stops the run.
+truncated, not an image, smaller than MIN_IMAGE_SIDE, or declaring more pixels than the limit in
+its header) and a directory that cannot be listed yield a result with an `error` and no plates;
+they never stop the run.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ import numpy as np
 
 from common.config import CropView, DetectorConfig, ReaderConfig
 from common.plates.reading import PlateReading
+from edge.capture.image_header import DEFAULT_MAX_MEGAPIXELS, ImageHeaderError, image_size
 from edge.inference.crops import FIRST_VIEWS, read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader
 from edge.inference.second_look import look_again
@@ -26,6 +30,10 @@ from edge.tracking.tracker import iou
 SAME_PLATE_IOU = 0.3
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+# Smaller images hold no readable plate, and the detector's resizing is undefined for them.
+MIN_IMAGE_SIDE = 16
+
+log = logging.getLogger(__name__)
 
 
 class UnreadableImage(ValueError):
@@ -65,20 +73,39 @@ class ImageResult:
         return {"image": self.image, "plates": [p.to_dict() for p in self.plates], "ms": round(self.ms, 1)}
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given; directories give their image files (sorted, not recursive)."""
+def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """(path, None) for files as given and the image files of given directories (sorted, not
+    recursive); (directory, why) for a directory that cannot be listed."""
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
-                    yield str(child)
-        else:
-            yield given
+        if not path.is_dir():
+            yield given, None
+            continue
+        try:
+            children = sorted(path.iterdir())
+        except OSError as exc:
+            yield given, f"cannot list directory: {exc.strerror or exc}"
+            continue
+        for child in children:
+            if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+                yield str(child), None
 
 
-def load_image(path: str) -> np.ndarray:
-    """The image as BGR uint8; UnreadableImage says what is wrong with the file."""
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise UnreadableImage(f"image is {width}x{height} px; each side must be at least {MIN_IMAGE_SIDE} px")
+    if width * height > max_pixels:
+        raise UnreadableImage(
+            f"image is {width}x{height} px ({width * height / 1e6:.1f} MP); the limit is "
+            f"{max_pixels / 1e6:.1f} MP"
+        )
+
+
+def load_image(path: str, max_pixels: int = int(DEFAULT_MAX_MEGAPIXELS * 1e6)) -> np.ndarray:
+    """The image as BGR uint8; UnreadableImage says what is wrong with the file.
+
+    The size is checked from the header before decoding, so an image bomb costs a header read.
+    """
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -92,9 +119,14 @@ def load_image(path: str) -> np.ndarray:
     if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:
         # libjpeg decodes a cut-off JPEG into a gray-padded image with only a warning.
         raise UnreadableImage("truncated JPEG (no end-of-image marker)")
+    try:
+        _check_size(*image_size(data), max_pixels)
+    except ImageHeaderError as exc:
+        raise UnreadableImage(f"not a decodable image: {exc}") from None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise UnreadableImage("not a decodable image")
+    _check_size(image.shape[1], image.shape[0], max_pixels)  # the header could have lied
     return image
 
 
@@ -109,6 +141,7 @@ class SnapshotRecognizer:
         views: Sequence[CropView] = FIRST_VIEWS,
         extra_views: Sequence[CropView] = (),
         second_looks: int = 0,
+        max_pixels: int = int(DEFAULT_MAX_MEGAPIXELS * 1e6),
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -118,6 +151,7 @@ class SnapshotRecognizer:
         self.views = tuple(views)
         self.extra_views = tuple(extra_views)
         self.second_looks = second_looks
+        self.max_pixels = max_pixels
 
     @classmethod
     def from_config(
@@ -127,6 +161,7 @@ class SnapshotRecognizer:
         detector_config: DetectorConfig,
         reader_config: ReaderConfig,
         min_confidence: float | None = None,
+        max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
     ) -> SnapshotRecognizer:
         """The still-image settings of a device config: snapshot threshold, views and confidence."""
         return cls(
@@ -138,6 +173,7 @@ class SnapshotRecognizer:
             reader_config.views,
             reader_config.snapshot_extra_views,
             detector_config.snapshot_second_looks,
+            int(max_megapixels * 1e6),
         )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
@@ -196,14 +232,22 @@ class SnapshotRecognizer:
         )
 
     def run(self, paths: Iterable[str]) -> Iterator[ImageResult]:
-        for path in expand_paths(paths):
+        for path, listing_error in expand_paths(paths):
+            if listing_error is not None:
+                yield ImageResult(path, error=listing_error)
+                continue
             started = time.perf_counter()
             try:
-                image = load_image(path)
+                image = load_image(path, self.max_pixels)
             except UnreadableImage as exc:
                 yield ImageResult(path, error=str(exc))
                 continue
-            plates = self.recognize(image)
+            try:
+                plates = self.recognize(image)
+            except Exception as exc:  # one image the models choke on must not end a batch
+                log.exception("recognition failed on %s", path)
+                yield ImageResult(path, error=f"recognition failed: {type(exc).__name__}: {exc}")
+                continue
             yield ImageResult(path, plates, (time.perf_counter() - started) * 1000.0)
 
 

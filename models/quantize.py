@@ -103,6 +103,19 @@ class _ImageReader:
         return next(self._batches, None)
 
 
+def thin_input_convs(model: onnx.ModelProto) -> list[str]:
+    """Convolutions reading a graph input of one channel: an INT8 GEMM over 3x3x1 = 9 values per
+    output is all overhead. The detector's first conv (1 -> 16 channels on 320x416) took 0.79 ms
+    in INT8 against 0.12 ms in FP32 on ONNX Runtime, more than all its other convs saved."""
+    inputs = {i.name for i in model.graph.input}
+    weights = {w.name: w for w in model.graph.initializer}
+    return [
+        node.name for node in model.graph.node
+        if node.op_type == "Conv" and node.input[0] in inputs and node.input[1] in weights
+        and weights[node.input[1]].dims[1] == 1
+    ]
+
+
 def quantize_model(
     input_path: Path,
     output_path: Path,
@@ -111,8 +124,12 @@ def quantize_model(
     limit: int = 400,
     batch: int = 8,
     reduce_range: bool = True,
+    keep_float: Sequence[str] = (),
 ) -> Path:
-    """Write the INT8 version of `input_path`; `kind` defaults to the model's anpr_kind metadata."""
+    """Write the INT8 version of `input_path`; `kind` defaults to the model's anpr_kind metadata.
+
+    Nodes named in `keep_float` (and the convolutions of `thin_input_convs`) stay FP32.
+    """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -122,7 +139,9 @@ def quantize_model(
         raise ValueError(f"{input_path} has no anpr_kind metadata; pass --kind")
     preprocess = calibration_preprocessor(kind)
     paths = calibration_images(calibration_dir, limit)
-    input_name = onnx.load(str(input_path), load_external_data=False).graph.input[0].name
+    model = onnx.load(str(input_path), load_external_data=False)
+    input_name = model.graph.input[0].name
+    excluded = sorted({*keep_float, *thin_input_convs(model)})
     output_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -138,6 +157,7 @@ def quantize_model(
             reduce_range=reduce_range,
             calibrate_method=CalibrationMethod.MinMax,
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+            nodes_to_exclude=excluded,
         )
     proto = onnx.load(str(output_path), load_external_data=True)
     set_metadata(
@@ -145,7 +165,8 @@ def quantize_model(
         metadata
         | {
             "quantization": "int8 static QDQ, QUInt8 activations, per-channel QInt8 weights"
-            + (" (7-bit range)" if reduce_range else ""),
+            + (" (7-bit range)" if reduce_range else "")
+            + (f"; FP32: {', '.join(excluded)}" if excluded else ""),
             "calibration_images": str(len(paths)),
         },
     )

@@ -1,6 +1,7 @@
 """The Mosquitto ACL: a device writes only under its own anpr/v1/{site}/{device}/ and reads only its
-own config and watchlists; central reads everything and writes config and watchlist topics; an
-integration login reads events, decisions and status (of one site or all) and writes nothing.
+own config, watchlists and receipts; central reads everything and writes config, watchlist and
+receipt topics; an integration login reads events, decisions and status (of one site or all) and
+writes nothing.
 
 Mosquitto denies whatever no line allows, so a device cannot read another device's events or
 config, and cannot impersonate another device.
@@ -14,8 +15,10 @@ from common.topics import PREFIX, device_topic
 from common.topics import home_assistant_node_id as node_id
 from provisioning.registry import Account
 
-DEVICE_WRITES = ("events", "status", "config/ack", "stats", "watchlists/ack", "decisions")
-DEVICE_READS = ("config", "watchlists")
+DEVICE_WRITES = (
+    "events", "status", "config/ack", "config/effective", "stats", "watchlists/ack", "decisions"
+)
+DEVICE_READS = ("config", "receipts", "watchlists")
 
 
 def device_acl_lines(account: Account) -> list[str]:
@@ -41,6 +44,7 @@ def central_acl_lines(account: Account) -> list[str]:
         f"topic read {PREFIX}/#",
         f"topic write {PREFIX}/+/+/config",
         f"topic write {PREFIX}/+/+/watchlists",
+        f"topic write {PREFIX}/+/+/receipts",
     ]
 
 

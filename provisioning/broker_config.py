@@ -5,6 +5,12 @@ Three listeners, each with its own authentication (per_listener_settings):
   tls      TLS, password login: devices that have a password but no client certificate
   certs    TLS with a client certificate; the certificate's CN (site/device) is the username
 All three use the same ACL. deploy/mosquitto/anpr.conf is this rendering with /etc paths.
+
+Every listener binds the client id to the login (`use_username_as_clientid`): whatever client id
+a client sends, the broker uses its username (on the certificate listener, the certificate's
+CN). So one account has one session: a device cannot take central's persistent session (and its
+queued events) by connecting with central's client id, nor kick another device off by reusing
+its id. Each central replica therefore needs its own broker account.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ def render_broker_config(layout: BrokerLayout) -> str:
             "# Local listener: central on this host; nothing unauthenticated.",
             f"listener {layout.plain_port} {layout.bind_plain}",
             "allow_anonymous false",
+            "use_username_as_clientid true",
             f"password_file {f / 'passwd'}",
             f"acl_file {f / 'acl'}",
         ]
@@ -66,6 +73,7 @@ def render_broker_config(layout: BrokerLayout) -> str:
             f"keyfile {f / 'server.key'}",
             "tls_version tlsv1.2",
             "allow_anonymous false",
+            "use_username_as_clientid true",
             f"password_file {f / 'passwd'}",
             f"acl_file {f / 'acl'}",
         ]
@@ -81,6 +89,7 @@ def render_broker_config(layout: BrokerLayout) -> str:
             "tls_version tlsv1.2",
             "require_certificate true",
             "use_identity_as_username true",
+            "use_username_as_clientid true",
             "allow_anonymous false",
             f"acl_file {f / 'acl'}",
         ]

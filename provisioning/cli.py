@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--no-mosquitto-passwd", action="store_true")
 
     central = with_root(sub.add_parser("add-central", help="create central's broker account"))
-    central.add_argument("--name", default="central")
+    central.add_argument(
+        "--name", default="central", help="one account per central replica (client ids are bound to logins)"
+    )
     central.add_argument("--no-mosquitto-passwd", action="store_true")
 
     integration = with_root(

@@ -92,6 +92,9 @@ class LocalBroker:
         ]
         if os.geteuid() == 0:
             lines.append("user root")  # otherwise mosquitto drops to a user that cannot read workdir
+        if password_file is not None or tls is not None:
+            # As on the provisioned broker: a login has one client id, so one session.
+            lines.append("use_username_as_clientid true")
         if password_file is not None:
             lines.append(f"password_file {password_file}")
         if acl_file is not None:

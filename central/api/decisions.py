@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from central import audit
 from central.api.deps import SessionDep, Viewer, client_address
+from central.api.params import printable, unprocessable
 from central.db.models import GateDecisionRow
 from common.plates.search import stored_plate_key
 
@@ -59,7 +60,7 @@ def decisions(
     site: IdText = None,
     device: IdText = None,
     gate: IdText = None,
-    plate: Annotated[str | None, Query(max_length=32)] = None,
+    plate: Annotated[str | None, printable(32)] = None,
     action: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     alert: bool | None = None,
     since: datetime | None = None,
@@ -81,7 +82,7 @@ def decisions(
         statement = statement.where(GateDecisionRow.plate_norm == stored_plate_key(plate))
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+            raise unprocessable(("query", name), f"{name} must carry a time zone", value.isoformat())
     if since is not None:
         statement = statement.where(GateDecisionRow.decided_at >= since)
     if until is not None:

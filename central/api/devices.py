@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central import audit, config_push
 from central.api.deps import ContextDep, Operator, SessionDep, Viewer, client_address
-from central.api.schemas import ChannelOut, ConfigVersionOut, DeviceConfigOut, DeviceOut, SiteOut, device_out
+from central.api.params import DeviceIdPath, IdQuery, control_characters_in, unprocessable
+from central.api.schemas import (
+    ChannelOut,
+    ConfigVersionOut,
+    DeviceConfigOut,
+    DeviceOut,
+    EffectiveConfigOut,
+    SiteOut,
+    device_out,
+)
 from central.db.models import Channel, Device, DeviceConfig
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
@@ -57,13 +66,13 @@ def devices(
     _user: Viewer,
     session: SessionDep,
     ctx: ContextDep,
-    site: Annotated[str | None, Query(max_length=64)] = None,
+    site: IdQuery = None,
 ) -> list[DeviceOut]:
     return _devices(session, ctx, site)
 
 
 @router.get("/devices/{device_id}")
-def device(device_id: str, _user: Viewer, session: SessionDep, ctx: ContextDep) -> DeviceOut:
+def device(device_id: DeviceIdPath, _user: Viewer, session: SessionDep, ctx: ContextDep) -> DeviceOut:
     found = _device_or_404(session, device_id)
     channels = list(
         session.scalars(select(Channel).where(Channel.device_id == device_id).order_by(Channel.channel_id))
@@ -72,7 +81,7 @@ def device(device_id: str, _user: Viewer, session: SessionDep, ctx: ContextDep) 
 
 
 @router.get("/devices/{device_id}/channels")
-def device_channels(device_id: str, _user: Viewer, session: SessionDep) -> list[ChannelOut]:
+def device_channels(device_id: DeviceIdPath, _user: Viewer, session: SessionDep) -> list[ChannelOut]:
     _device_or_404(session, device_id)
     channels = session.scalars(
         select(Channel).where(Channel.device_id == device_id).order_by(Channel.channel_id)
@@ -81,7 +90,7 @@ def device_channels(device_id: str, _user: Viewer, session: SessionDep) -> list[
 
 
 @router.get("/devices/{device_id}/config")
-def device_config(device_id: str, _user: Viewer, session: SessionDep) -> DeviceConfigOut:
+def device_config(device_id: DeviceIdPath, _user: Viewer, session: SessionDep) -> DeviceConfigOut:
     found = _device_or_404(session, device_id)
     history = list(
         session.scalars(
@@ -95,28 +104,42 @@ def device_config(device_id: str, _user: Viewer, session: SessionDep) -> DeviceC
     return DeviceConfigOut(
         device_id=device_id,
         running_version=found.config_version,
+        effective=EffectiveConfigOut.from_device(found),
         latest=versions[0] if versions else None,
         history=versions,
     )
 
 
-@router.put("/devices/{device_id}/config")
+@router.patch("/devices/{device_id}/config")
 def push_config(
-    device_id: str,
+    device_id: DeviceIdPath,
     request: Request,
     user: Operator,
     session: SessionDep,
     ctx: ContextDep,
-    config: Annotated[
-        dict[str, Any], Body(description="the device's whole EdgeConfig, as YAML would parse it")
+    patch: Annotated[
+        dict[str, Any],
+        Body(
+            description=(
+                "an RFC 7396 JSON merge patch against the device's reported effective config "
+                "(GET .../config: `effective.config`): named keys are set, null removes a key, "
+                "others keep their values; lists are replaced whole"
+            )
+        ),
     ],
 ) -> ConfigVersionOut:
+    where = control_characters_in(patch, ("body",))
+    if where is not None:
+        raise unprocessable(where, "control characters are not allowed in a config (tab and newline are)")
     found = _device_or_404(session, device_id)
     try:
-        row = config_push.create_push(session, found, config, user.username)
+        row = config_push.create_push(session, found, patch, user.username)
         session.flush()
+    except config_push.NoReportedConfigError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except config_push.ConfigPushError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        field = () if exc.field == "(top level)" else tuple(exc.field.split("."))
+        raise unprocessable(("body", *field), str(exc)) from exc
     except IntegrityError as exc:
         raise HTTPException(
             status.HTTP_409_CONFLICT, "another push for this device happened at once"

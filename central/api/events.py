@@ -11,13 +11,15 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from central import audit, metrics
 from central.api.deps import SessionDep, Viewer, client_address
+from central.api.params import IdQuery, printable, unprocessable
 from central.api.schemas import EventDetail, EventPage
 from central.db.models import Event, EventImage
 from central.event_summary import EventSummary
 from central.search import MAX_PAGE, EventQuery, PlateMatch, SearchError, search_events
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
-IdText = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+# Cursors are unpadded URL-safe base64 (central.search.encode_cursor).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 
 
 @router.get("")
@@ -25,28 +27,28 @@ def search(
     request: Request,
     user: Viewer,
     session: SessionDep,
-    plate: Annotated[str | None, Query(max_length=32, description="plate, Cyrillic or Latin")] = None,
+    plate: Annotated[str | None, printable(32, "plate, Cyrillic or Latin")] = None,
     match: Annotated[PlateMatch, Query(description="exact, prefix, or fuzzy (one edit, OCR homoglyphs)")] = (
         PlateMatch.exact
     ),
-    site: IdText = None,
-    device: IdText = None,
-    channel: IdText = None,
-    country: Annotated[str | None, Query(max_length=8)] = None,
+    site: IdQuery = None,
+    device: IdQuery = None,
+    channel: IdQuery = None,
+    country: Annotated[str | None, printable(8)] = None,
     since: Annotated[datetime | None, Query(description="captured at or after (ISO 8601 with zone)")] = None,
     until: Annotated[datetime | None, Query(description="captured before (ISO 8601 with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=CURSOR_PATTERN)] = None,
 ) -> EventPage:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name} must carry a time zone")
+            raise unprocessable(("query", name), f"{name} must carry a time zone", str(value))
     query = EventQuery(plate, match, site, device, channel, country, since, until, limit, cursor)
     started = time.perf_counter()
     try:
         page = search_events(session, query)
     except SearchError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("query",), str(exc)) from exc
     metrics.SEARCH_SECONDS.observe(time.perf_counter() - started)
     if cursor is None:  # one audit entry per search, not per page
         detail = {**query.audit_detail(), "results": len(page.events)}

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central import audit, metrics
 from central.api.deps import AuthError, Principal, get_ctx, principal_for_token
+from central.api.params import has_control_characters
 from common.plates.normalize import normalize_plate
 
 router = APIRouter()
@@ -46,6 +47,8 @@ async def live_events(websocket: WebSocket) -> None:
     site = websocket.query_params.get("site") or None
     plate = websocket.query_params.get("plate") or None
     try:
+        if any(has_control_characters(value) for value in (site or "", plate or "")):
+            raise ValueError("control characters are not allowed in site or plate")
         prefix = normalize_plate(plate) if plate else None
     except ValueError as exc:
         await websocket.send_json({"type": "error", "detail": str(exc)})

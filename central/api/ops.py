@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from central.api.deps import Admin, ContextDep, SessionDep
+from central.api.params import UsernameQuery
 from central.api.schemas import AuditOut, DeadLetterOut
 from central.db.migrate import is_up_to_date
 from central.db.models import AuditEntry, DeadLetter
@@ -50,7 +51,7 @@ def metrics() -> Response:
 def audit_log(
     _user: Admin,
     session: SessionDep,
-    username: Annotated[str | None, Query(max_length=64)] = None,
+    username: UsernameQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

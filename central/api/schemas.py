@@ -22,7 +22,9 @@ class EventDetail(EventSummary):
     received_at: datetime
     plate_format: str | None
     plate_valid: bool
-    box: tuple[int, int, int, int]
+    # A list of exactly four, not a tuple: a tuple's schema (prefixItems, no items) is one many
+    # OpenAPI tools and schema validators do not read.
+    box: list[int] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in image pixels")
     frames: int
     detector_model: str
     reader_model: str
@@ -37,7 +39,7 @@ class EventDetail(EventSummary):
             received_at=as_utc(row.received_at),
             plate_format=row.plate_format,
             plate_valid=row.plate_valid,
-            box=(row.box_x1, row.box_y1, row.box_x2, row.box_y2),
+            box=[row.box_x1, row.box_y1, row.box_x2, row.box_y2],
             frames=row.frames,
             detector_model=row.detector_model,
             reader_model=row.reader_model,
@@ -87,7 +89,8 @@ class ConfigVersionOut(BaseModel):
     ack: str = Field(description="pending, applied, rejected or stale")
     ack_reason: str | None
     ack_applied_at: datetime | None
-    config: dict[str, Any]
+    patch: dict[str, Any] = Field(description="the RFC 7396 merge patch pushed")
+    base_hash: str | None = Field(description="hash of the reported config the patch was checked against")
 
     @classmethod
     def from_row(cls, row: DeviceConfig) -> ConfigVersionOut:
@@ -99,13 +102,35 @@ class ConfigVersionOut(BaseModel):
             ack=row.ack_outcome or "pending",
             ack_reason=row.ack_reason,
             ack_applied_at=_utc(row.ack_applied_at),
-            config=row.config,
+            patch=row.patch,
+            base_hash=row.base_hash,
+        )
+
+
+class EffectiveConfigOut(BaseModel):
+    """The config the device reported running (secrets redacted): what a push patches."""
+
+    version: int
+    hash: str
+    reported_at: datetime
+    config: dict[str, Any]
+
+    @classmethod
+    def from_device(cls, device: Device) -> EffectiveConfigOut | None:
+        if device.effective_config is None or device.effective_config_at is None:
+            return None
+        return cls(
+            version=device.effective_config_version or 0,
+            hash=device.effective_config_hash or "",
+            reported_at=as_utc(device.effective_config_at),
+            config=device.effective_config,
         )
 
 
 class DeviceConfigOut(BaseModel):
     device_id: str
     running_version: int | None
+    effective: EffectiveConfigOut | None = Field(description="null until the device reports its config")
     latest: ConfigVersionOut | None
     history: list[ConfigVersionOut]
 

@@ -10,19 +10,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.api.deps import ContextDep, Operator, Principal, SessionDep, Viewer, client_address
+from central.api.params import PRINTABLE, DeviceIdPath, unprocessable
 from central.db.models import Device, Site, Watchlist, WatchlistAssignment, WatchlistEntryRow
 from central.watchlists import csv_io, lists, push
 from common.watchlists import WATCHLIST_ID_PATTERN, ListKind, WatchlistEntry, check_timezone
 
 router = APIRouter(prefix="/api/v1", tags=["watchlists"])
 ListId = Annotated[str, Field(pattern=WATCHLIST_ID_PATTERN)]
+ListIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=WATCHLIST_ID_PATTERN)]
 
 
 class _In(BaseModel):
@@ -31,12 +34,12 @@ class _In(BaseModel):
 
 class WatchlistIn(_In):
     list_id: ListId
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=128, pattern=PRINTABLE)
     kind: ListKind
 
 
 class WatchlistPatch(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=128)
+    name: str | None = Field(default=None, min_length=1, max_length=128, pattern=PRINTABLE)
     kind: ListKind | None = None
 
 
@@ -135,7 +138,7 @@ def _commit_and_push(
         staged = push.stage_for_sites(session, sites, user.username)
     except push.WatchlistPushError as exc:
         session.rollback()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("body",), str(exc)) from exc
     session.commit()  # stored before publishing: a push is never lost, at worst published on reconnect
     for row in staged:
         if push.publish(session, row, ctx.publisher):
@@ -171,7 +174,7 @@ def create_list(
 
 
 @router.get("/watchlists/{list_id}")
-def get_list(list_id: str, request: Request, user: Viewer, session: SessionDep) -> WatchlistDetail:
+def get_list(list_id: ListIdPath, request: Request, user: Viewer, session: SessionDep) -> WatchlistDetail:
     row = _list_or_404(session, list_id)
     items = [EntryOut(id=entry_id, entry=entry) for entry_id, entry in lists.entries_of(session, list_id)]
     audit.record(session, user.username, "watchlist_view", {"list_id": list_id}, client_address(request))
@@ -181,7 +184,12 @@ def get_list(list_id: str, request: Request, user: Viewer, session: SessionDep) 
 
 @router.patch("/watchlists/{list_id}")
 def update_list(
-    list_id: str, body: WatchlistPatch, request: Request, user: Operator, session: SessionDep, ctx: ContextDep
+    list_id: ListIdPath,
+    body: WatchlistPatch,
+    request: Request,
+    user: Operator,
+    session: SessionDep,
+    ctx: ContextDep,
 ) -> WatchlistOut:
     row = _list_or_404(session, list_id)
     changes = body.model_dump(exclude_none=True)
@@ -194,7 +202,9 @@ def update_list(
 
 
 @router.delete("/watchlists/{list_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_list(list_id: str, request: Request, user: Operator, session: SessionDep, ctx: ContextDep) -> None:
+def delete_list(
+    list_id: ListIdPath, request: Request, user: Operator, session: SessionDep, ctx: ContextDep
+) -> None:
     row = _list_or_404(session, list_id)
     sites = lists.sites_of_list(session, list_id)
     session.execute(delete(WatchlistEntryRow).where(WatchlistEntryRow.list_id == list_id))
@@ -205,7 +215,7 @@ def delete_list(list_id: str, request: Request, user: Operator, session: Session
 
 @router.post("/watchlists/{list_id}/entries", status_code=status.HTTP_201_CREATED)
 def add_entry(
-    list_id: str,
+    list_id: ListIdPath,
     entry: WatchlistEntry,
     request: Request,
     user: Operator,
@@ -241,7 +251,7 @@ def add_entry(
 
 @router.delete("/watchlists/{list_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_entry(
-    list_id: str, entry_id: int, request: Request, user: Operator, session: SessionDep, ctx: ContextDep
+    list_id: ListIdPath, entry_id: int, request: Request, user: Operator, session: SessionDep, ctx: ContextDep
 ) -> None:
     row = _list_or_404(session, list_id)
     stored = session.get(WatchlistEntryRow, entry_id)
@@ -263,7 +273,7 @@ def remove_entry(
 
 @router.put("/watchlists/{list_id}/entries.csv")
 def import_csv(
-    list_id: str,
+    list_id: ListIdPath,
     request: Request,
     user: Operator,
     session: SessionDep,
@@ -276,7 +286,9 @@ def import_csv(
         entries = csv_io.parse_csv(document)
         unknown, checked = lists.unknown_formats(entries)
     except csv_io.CsvImportError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"errors": exc.errors[:50]}) from exc
+        # One FastAPI-shaped error per bad line (the first 50), each naming its line.
+        errors = [{"loc": ("body",), "msg": m, "type": "value_error", "input": None} for m in exc.errors]
+        raise RequestValidationError(errors[:50]) from exc
     if mode == "append":
         have = {(e.plate, e.match): e for _, e in lists.entries_of(session, list_id)}
         have.update({(e.plate, e.match): e for e in entries})  # an imported row replaces its twin
@@ -307,7 +319,7 @@ def import_csv(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "the list's entries"}},
 )
-def export_csv(list_id: str, request: Request, user: Viewer, session: SessionDep) -> Response:
+def export_csv(list_id: ListIdPath, request: Request, user: Viewer, session: SessionDep) -> Response:
     _list_or_404(session, list_id)
     entries = [entry for _, entry in lists.entries_of(session, list_id)]
     audit.record(
@@ -327,7 +339,7 @@ def export_csv(list_id: str, request: Request, user: Viewer, session: SessionDep
 
 @router.put("/watchlists/{list_id}/assignments")
 def assign(
-    list_id: str,
+    list_id: ListIdPath,
     body: list[AssignmentIn],
     request: Request,
     user: Operator,
@@ -349,12 +361,17 @@ def assign(
 
 @router.put("/sites/{site_id}/settings")
 def site_settings(
-    site_id: str, body: SiteSettings, request: Request, user: Operator, session: SessionDep, ctx: ContextDep
+    site_id: DeviceIdPath,
+    body: SiteSettings,
+    request: Request,
+    user: Operator,
+    session: SessionDep,
+    ctx: ContextDep,
 ) -> SiteSettings:
     try:
         check_timezone(body.timezone)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("body", "timezone"), str(exc), body.timezone) from exc
     site = session.get(Site, site_id) or Site(site_id=site_id, timezone=body.timezone)
     site.timezone = body.timezone
     session.add(site)
@@ -365,7 +382,7 @@ def site_settings(
 
 
 @router.get("/devices/{device_id}/watchlists")
-def push_state(device_id: str, _user: Viewer, session: SessionDep) -> PushStateOut:
+def push_state(device_id: DeviceIdPath, _user: Viewer, session: SessionDep) -> PushStateOut:
     if session.get(Device, device_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such device")
     latest = push.latest_push(session, device_id)

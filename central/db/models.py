@@ -102,6 +102,12 @@ class Device(Base):
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     stats_at: Mapped[datetime | None] = mapped_column(Timestamp)
     config_version: Mapped[int | None] = mapped_column(Integer, doc="the config version the device runs")
+    effective_config: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="the whole config the device reported running, secrets redacted (EffectiveConfig)"
+    )
+    effective_config_hash: Mapped[str | None] = mapped_column(String(64))
+    effective_config_version: Mapped[int | None] = mapped_column(Integer)
+    effective_config_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class Channel(Base):
@@ -119,7 +125,8 @@ class DeviceConfig(Base):
 
     device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    patch: Mapped[dict[str, Any]] = mapped_column(JSON, doc="RFC 7396 merge patch against base_hash's config")
+    base_hash: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(Timestamp)
     issued_by: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime | None] = mapped_column(Timestamp)

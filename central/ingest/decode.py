@@ -8,14 +8,22 @@ caught here, so a batch insert does not fail on one bad message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from common.events import PlateEvent
 from common.gates import GateDecision
-from common.messages import ConfigAck, DeviceStats, DeviceStatus, MessageError, WatchlistAck, decode_message
+from common.messages import (
+    ConfigAck,
+    DeviceStats,
+    DeviceStatus,
+    EffectiveConfig,
+    MessageError,
+    WatchlistAck,
+    decode_message,
+)
 from common.plates.search import fuzzy_key, stored_plate_key
 from common.topics import parse_device_topic
 
@@ -27,10 +35,36 @@ TEXT_LIMITS = {"country": 8, "plate_format": 64, "region": 128, "detector_model"
 
 
 @dataclass(frozen=True)
+class CaptureWindow:
+    """The capture times central believes: a device with a dead clock battery sends year 1970 or
+    2099, and a time far ahead would top every newest-first search until that date."""
+
+    not_before: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_ahead: timedelta = timedelta(days=1)  # of the time central received the event
+
+    def problem(self, event: PlateEvent, received_at: datetime) -> str | None:
+        latest = received_at + self.max_ahead
+        for name in ("captured_at", "first_seen", "last_seen"):
+            value: datetime = getattr(event, name)
+            if value < self.not_before:
+                return f"{name} {value.isoformat()} is before {self.not_before.isoformat()}"
+            if value > latest:
+                return (
+                    f"{name} {value.isoformat()} is more than {self.max_ahead} after receipt "
+                    f"({received_at.isoformat()}): is the device's clock wrong?"
+                )
+        return None
+
+
+DEFAULT_CAPTURE_WINDOW = CaptureWindow()
+
+
+@dataclass(frozen=True)
 class EventRecord:
     row: dict[str, Any]
     crop_jpeg: bytes | None
     thumbnail_jpeg: bytes | None
+    payload: bytes = b""  # the message as received, for the dead letter of a conflicting duplicate
 
 
 @dataclass(frozen=True)
@@ -46,6 +80,11 @@ class AckRecord:
 @dataclass(frozen=True)
 class StatsRecord:
     stats: DeviceStats
+
+
+@dataclass(frozen=True)
+class EffectiveRecord:
+    effective: EffectiveConfig
 
 
 @dataclass(frozen=True)
@@ -72,7 +111,14 @@ class Rejected:
 
 
 Decoded = (
-    EventRecord | StatusRecord | AckRecord | StatsRecord | WatchlistAckRecord | DecisionRecord | Rejected
+    EventRecord
+    | StatusRecord
+    | AckRecord
+    | StatsRecord
+    | EffectiveRecord
+    | WatchlistAckRecord
+    | DecisionRecord
+    | Rejected
 )
 
 
@@ -173,7 +219,7 @@ def _decision_row(decision: GateDecision, received_at: datetime) -> dict[str, An
     }
 
 
-def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
+def _decode(topic: str, payload: bytes, received_at: datetime, window: CaptureWindow) -> Decoded:
     try:
         where = parse_device_topic(topic)
     except ValueError as exc:
@@ -187,7 +233,9 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
         if where.kind == "events":
             event = PlateEvent.from_json(payload)
             _check_ids(where.site_id, where.device_id, event.site_id, event.device_id)
-            return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg)
+            if (problem := window.problem(event, received_at)) is not None:
+                raise _Reject("bad_time", problem)
+            return EventRecord(_event_row(event, received_at), event.crop_jpeg, event.thumbnail_jpeg, payload)
         if where.kind == "status":
             status = decode_message(DeviceStatus, payload)
             _check_ids(where.site_id, where.device_id, status.site_id, status.device_id)
@@ -196,6 +244,10 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
             ack = decode_message(ConfigAck, payload)
             _check_ids(where.site_id, where.device_id, ack.site_id, ack.device_id)
             return AckRecord(ack)
+        if where.kind == "config/effective":
+            effective = decode_message(EffectiveConfig, payload)
+            _check_ids(where.site_id, where.device_id, effective.site_id, effective.device_id)
+            return EffectiveRecord(effective)
         if where.kind == "stats":
             stats = decode_message(DeviceStats, payload)
             _check_ids(where.site_id, where.device_id, stats.site_id, stats.device_id)
@@ -219,10 +271,12 @@ def _decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
     raise _Reject("bad_topic", f"central does not consume {where.kind!r} messages")
 
 
-def decode(topic: str, payload: bytes, received_at: datetime) -> Decoded:
+def decode(
+    topic: str, payload: bytes, received_at: datetime, window: CaptureWindow = DEFAULT_CAPTURE_WINDOW
+) -> Decoded:
     """Decode one message; never raises for bad input, returns Rejected instead."""
     try:
-        return _decode(topic, payload, received_at)
+        return _decode(topic, payload, received_at, window)
     except _Reject as exc:
         return reject(topic, exc.kind, exc.reason, payload)
 

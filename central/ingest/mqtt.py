@@ -1,10 +1,11 @@
 """The MQTT side of ingest: subscribe, batch, write, and acknowledge only after the commit.
 
 paho runs its network loop in its own thread and hands each message to `_on_message`, which
-decodes and queues it. Writer threads (`writers`) drain the queue in batches, commit them, then
-send PUBACK for every message of the batch (manual_ack). A crash before the commit leaves the messages
-unacknowledged in our persistent session, so the broker delivers them again; the writer's
-ON CONFLICT DO NOTHING makes the redelivery harmless.
+decodes and queues it. Writer threads (`writers`) drain the queue in batches, commit them, send
+each device a receipt naming its committed events and gate decisions (the device keeps each until
+then), then send PUBACK for every message of the batch (manual_ack). A crash before the commit
+leaves the messages unacknowledged in our persistent session, so the broker delivers them again;
+the writer's ON CONFLICT DO NOTHING makes the redelivery harmless.
 
 Packet ids are only meaningful on the connection that delivered them: after a reconnect the
 broker resends unacknowledged messages itself, so acks for an older connection are dropped.
@@ -28,18 +29,27 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from central import metrics
 from central.config import MqttSettings
-from central.ingest.decode import Decoded, StatusRecord, decode, reject
-from central.ingest.writer import IngestWriter
+from central.ingest.decode import (
+    DEFAULT_CAPTURE_WINDOW,
+    CaptureWindow,
+    Decoded,
+    StatusRecord,
+    decode,
+    reject,
+)
+from central.ingest.writer import BatchResult, IngestWriter
 from common.gates import GateDecision
 from common.messages import DeviceStatus
 from common.mqtt import build_client
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
+    CENTRAL_EFFECTIVE_CONFIG_SUBSCRIPTION,
     CENTRAL_EVENTS_PLAIN_SUBSCRIPTION,
     CENTRAL_EVENTS_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
     CENTRAL_STATUS_SUBSCRIPTION,
     CENTRAL_WATCHLIST_ACK_SUBSCRIPTION,
+    device_topic,
     parse_device_topic,
 )
 
@@ -48,6 +58,7 @@ log = logging.getLogger(__name__)
 DEVICE_SUBSCRIPTIONS = (
     CENTRAL_STATUS_SUBSCRIPTION,
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
+    CENTRAL_EFFECTIVE_CONFIG_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
     CENTRAL_WATCHLIST_ACK_SUBSCRIPTION,
 )
@@ -108,8 +119,10 @@ class MqttIngest:
         on_decisions: DecisionsCallback | None = None,
         on_statuses: StatusCallback | None = None,
         on_connected: Callable[[], None] | None = None,
+        capture_window: CaptureWindow = DEFAULT_CAPTURE_WINDOW,
     ) -> None:
         self.settings = settings
+        self.capture_window = capture_window
         self.writer = writer
         self.on_stored = on_stored
         self.on_decisions = on_decisions  # newly stored gate decisions, for the alert senders
@@ -206,7 +219,7 @@ class MqttIngest:
         # Decoding here, in paho's thread, overlaps validation with the writer's wait on the database.
         topic = _topic_of(message)
         try:
-            record = decode(topic, message.payload, datetime.now(UTC))
+            record = decode(topic, message.payload, datetime.now(UTC), self.capture_window)
         except Exception as exc:  # a decoder bug must not stop paho's thread; keep the message
             log.exception("decoding a message on %s failed", topic)
             record = reject(topic, "invalid", f"decoder error: {type(exc).__name__}", message.payload)
@@ -241,6 +254,23 @@ class MqttIngest:
             except Exception:  # keep ingesting; the batch's messages stay unacked and come back
                 log.exception("handling a batch of %d messages failed", len(batch))
 
+    def _send_receipts(self, result: BatchResult) -> None:
+        """Confirm the committed events and decisions to their devices, before the PUBACKs of their messages.
+
+        QoS 1 to the device's persistent session: an offline device gets them when it is back.
+        Should one be lost (a crash right now), the device sends the event again after its
+        receipt timeout and the duplicate is confirmed then.
+        """
+        for receipt in result.receipts.messages(datetime.now(UTC)):
+            topic = device_topic(receipt.site_id, receipt.device_id, "receipts")
+            info = self.client.publish(topic, receipt.to_json(), qos=1)
+            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+                log.warning("receipt for %s/%s refused by the client", receipt.site_id, receipt.device_id)
+                continue
+            metrics.RECEIPTS_SENT.inc()
+            metrics.EVENTS_CONFIRMED.inc(len(receipt.stored) + len(receipt.conflicts))
+            metrics.DECISIONS_CONFIRMED.inc(len(receipt.decisions))
+
     def _handle(self, batch: list[_Received]) -> None:
         decoded = [item.record for item in batch]
         for item in batch:
@@ -257,6 +287,10 @@ class MqttIngest:
                 attempt += 1
                 if self._stopping.wait(delay):
                     return  # unacknowledged: the broker delivers them again after restart
+        try:
+            self._send_receipts(result)
+        except Exception:  # the events are committed: ack them; the devices re-send and get receipts then
+            log.exception("sending receipts for a batch of %d messages failed", len(batch))
         generation = self._generation
         for item in batch:
             if item.qos > 0 and item.generation == generation:

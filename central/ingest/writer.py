@@ -1,9 +1,14 @@
 """Write decoded messages to the database, one transaction per batch.
 
 Events are inserted with ON CONFLICT DO NOTHING on the event id, so a message redelivered after
-a crash (we ack only after commit) is stored once. If a batch fails on a row the decoder could
-not foresee, the batch is retried message by message and the culprit goes to the dead letters.
-A database that is down raises: the caller keeps the messages unacknowledged and retries.
+a crash (we ack only after commit) is stored once. A message whose id is stored already is
+compared with the stored row: the same content is a re-send (confirmed again), different content
+is a conflict (dead-lettered as "conflict", and confirmed so the device stops sending it). The
+batch result says which events to confirm to which device (central.ingest.receipts). Gate
+decisions are inserted once by decision id and confirmed in the same receipts.
+If a batch fails on a row the decoder could not foresee, the batch is retried message by
+message and the culprit goes to the dead letters. A database that is down raises: the caller
+keeps the messages unacknowledged and retries.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from central.ingest.decode import (
     AckRecord,
     DecisionRecord,
     Decoded,
+    EffectiveRecord,
     EventRecord,
     Rejected,
     StatsRecord,
@@ -42,8 +48,11 @@ from central.ingest.decode import (
     reject,
 )
 from central.ingest.pg_bulk import insert_unnest
-from common.messages import ConfigAck, DeviceStats, DeviceStatus
+from central.ingest.receipts import CONTENT_FIELDS, Receipts, differing_fields, same_content
+from common.messages import ConfigAck, DeviceStats, DeviceStatus, EffectiveConfig
 
+# Device news: applied to the device's row rather than stored as rows of their own.
+DeviceNews = StatusRecord | StatsRecord | AckRecord | EffectiveRecord
 # Errors caused by the data of one row, as opposed to the database being unreachable.
 ROW_ERRORS = (DataError, IntegrityError, ProgrammingError, StatementError)
 
@@ -55,6 +64,7 @@ class BatchResult:
     duplicates: int = 0
     applied: int = 0  # status, stats and acks
     dead: list[Rejected] = field(default_factory=list)
+    receipts: Receipts = field(default_factory=Receipts)  # events and decisions committed, per device
 
     def merge(self, other: BatchResult) -> None:
         self.stored.extend(other.stored)
@@ -62,6 +72,7 @@ class BatchResult:
         self.duplicates += other.duplicates
         self.applied += other.applied
         self.dead.extend(other.dead)
+        self.receipts.merge(other.receipts)
 
 
 def _later(column: Any, value: Any) -> Any:
@@ -111,20 +122,32 @@ class IngestWriter:
         result = BatchResult()
         events = [item for item in batch if isinstance(item, EventRecord)]
         dead = [item for item in batch if isinstance(item, Rejected)]
-        others = [item for item in batch if isinstance(item, StatusRecord | StatsRecord | AckRecord)]
+        others = [item for item in batch if isinstance(item, DeviceNews)]
         decisions = [item for item in batch if isinstance(item, DecisionRecord)]
         watchlist_acks = [item for item in batch if isinstance(item, WatchlistAckRecord)]
 
         if events:
             stored_ids = self._insert_events(session, events)
-            result.duplicates = len(events) - len(stored_ids)
-            fresh = [e for e in events if e.row["event_id"] in stored_ids]
-            # One event id can appear twice in a batch; report it stored once.
-            seen: set[Any] = set()
-            for record in fresh:
-                if record.row["event_id"] not in seen:
-                    seen.add(record.row["event_id"])
+            known = self._stored_content(session, {e.row["event_id"] for e in events} - stored_ids)
+            # One event id can appear twice in a batch: the first copy is the one stored.
+            first: dict[Any, dict[str, Any]] = {}
+            for record in events:
+                event_id = record.row["event_id"]
+                if event_id in stored_ids and event_id not in first:
+                    first[event_id] = record.row
                     result.stored.append(record.row)
+                    result.receipts.add(record.row)
+                    continue
+                reference = first.get(event_id) or known.get(event_id)
+                if reference is None or same_content(record.row, reference):
+                    result.duplicates += 1
+                    result.receipts.add(record.row)
+                    continue
+                changed = ", ".join(differing_fields(record.row, reference))
+                topic = f"anpr/v1/{record.row['site_id']}/{record.row['device_id']}/events"
+                reason = f"event {event_id} is already stored with different content ({changed})"
+                dead.append(reject(topic, "conflict", reason, record.payload or repr(record.row).encode()))
+                result.receipts.add(record.row, conflict=True)
             self._upsert_channels(session, events)
         # Device rows are shared by every batch: lock them last so concurrent writers wait briefly.
         self._upsert_devices(session, batch, now)
@@ -137,6 +160,8 @@ class IngestWriter:
         if decisions:
             result.decisions = self._insert_decisions(session, decisions)
             result.duplicates += len(decisions) - len(result.decisions)
+            for record in decisions:  # new or stored before: either way the box may let it go
+                result.receipts.add_decision(record.row)
         refused_lists = self._apply_watchlist_acks(session, watchlist_acks, now) if watchlist_acks else []
         result.applied = len(others) + len(watchlist_acks) - len(refused) - len(refused_lists)
         dead.extend(refused)
@@ -144,6 +169,14 @@ class IngestWriter:
         self._insert_dead(session, dead, now)
         result.dead = dead
         return result
+
+    def _stored_content(self, session: Session, event_ids: set[Any]) -> dict[Any, dict[str, Any]]:
+        """The content columns of already stored events, to tell a re-send from a conflict."""
+        if not event_ids:
+            return {}
+        columns = [getattr(Event, name) for name in ("event_id", *CONTENT_FIELDS)]
+        rows = session.execute(select(*columns).where(Event.event_id.in_(sorted(event_ids))))
+        return {row.event_id: dict(row._mapping) for row in rows}
 
     def _insert_events(self, session: Session, events: list[EventRecord]) -> set[Any]:
         # Sorted ids: two writers inserting overlapping batches take row locks in one order.
@@ -178,7 +211,7 @@ class IngestWriter:
                     item.row["site_id"],
                     item.row["captured_at"],
                 )
-            elif isinstance(item, StatusRecord | StatsRecord | AckRecord):
+            elif isinstance(item, DeviceNews):
                 message = _message_of(item)
                 device_id, site_id, event_at = message.device_id, message.site_id, None
             elif isinstance(item, DecisionRecord | WatchlistAckRecord):
@@ -225,7 +258,23 @@ class IngestWriter:
         ]
         session.execute(statement.returning(Channel.device_id), rows)
 
-    def _apply(self, session: Session, item: StatusRecord | StatsRecord) -> None:
+    def _apply(self, session: Session, item: StatusRecord | StatsRecord | EffectiveRecord) -> None:
+        if isinstance(item, EffectiveRecord):
+            report = item.effective
+            session.execute(
+                update(Device)
+                .where(Device.device_id == report.device_id)
+                # A retained report delivered again after a newer one must not replace it.
+                .where(Device.effective_config_at.is_(None) | (Device.effective_config_at <= report.at))
+                .values(
+                    effective_config=report.config,
+                    effective_config_hash=report.hash,
+                    effective_config_version=report.version,
+                    effective_config_at=report.at,
+                    config_version=report.version,
+                )
+            )
+            return
         if isinstance(item, StatusRecord):
             status = item.status
             session.execute(
@@ -344,15 +393,20 @@ def _origin(item: Decoded) -> tuple[str, bytes]:
     return f"anpr/v1/{message.site_id}/{message.device_id}", message.to_json()
 
 
-def _latest_per_device(items: list[StatusRecord | StatsRecord]) -> list[StatusRecord | StatsRecord]:
-    """Only the last status and the last stats of each device in a batch matter."""
-    last: dict[tuple[str, str], StatusRecord | StatsRecord] = {}
+Latest = StatusRecord | StatsRecord | EffectiveRecord
+
+
+def _latest_per_device(items: list[Latest]) -> list[Latest]:
+    """Only the last status, stats and config report of each device in a batch matter."""
+    last: dict[tuple[str, str], Latest] = {}
     for item in items:
         last[(type(item).__name__, _message_of(item).device_id)] = item
     return list(last.values())
 
 
-def _message_of(item: StatusRecord | StatsRecord | AckRecord) -> DeviceStatus | DeviceStats | ConfigAck:
+def _message_of(item: DeviceNews) -> DeviceStatus | DeviceStats | ConfigAck | EffectiveConfig:
+    if isinstance(item, EffectiveRecord):
+        return item.effective
     if isinstance(item, StatusRecord):
         return item.status
     if isinstance(item, StatsRecord):

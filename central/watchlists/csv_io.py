@@ -68,7 +68,14 @@ def parse_csv(text: str) -> list[WatchlistEntry]:
     """Entries of a CSV document; CsvImportError naming each bad line (nothing partial)."""
     if text.startswith("\ufeff"):  # spreadsheets save UTF-8 with a byte order mark
         text = text[1:]
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # the csv module reads line ends itself
+    try:
+        return _parse_rows(reader)
+    except csv.Error as exc:  # a stray quote or line break the dialect cannot read
+        raise CsvImportError([f"line {reader.line_num or 1}: {exc}"]) from exc
+
+
+def _parse_rows(reader: csv.DictReader[str]) -> list[WatchlistEntry]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "plate" not in header:
         raise CsvImportError(["line 1: the header must name a `plate` column"])

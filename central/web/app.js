@@ -16,13 +16,19 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// An error body's detail: a string, or FastAPI's list of {loc, msg} for a 422.
+function detailText(detail) {
+  if (Array.isArray(detail)) return detail.map((item) => `${(item.loc || []).slice(1).join(".")}: ${item.msg}`).join("; ");
+  return typeof detail === "string" ? detail : "";
+}
+
 async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {}, { Authorization: `Bearer ${state.token}` });
   const response = await fetch(path, Object.assign({}, options, { headers }));
   if (response.status === 401) { logout(); throw new Error("session expired: sign in again"); }
   if (!response.ok) {
     let detail = response.statusText;
-    try { const body = await response.json(); detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail); } catch (_) { /* not JSON */ }
+    try { detail = detailText((await response.json()).detail) || detail; } catch (_) { /* not JSON */ }
     throw new Error(detail);
   }
   return response;
@@ -72,7 +78,7 @@ $("#login-form").addEventListener("submit", async (event) => {
   const body = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
   const response = await fetch("/api/v1/auth/token", { method: "POST", body });
   if (!response.ok) {
-    const detail = (await response.json().catch(() => ({}))).detail;
+    const detail = detailText((await response.json().catch(() => ({}))).detail);
     $("#login-error").textContent = detail || "sign-in failed";
     return;
   }

@@ -105,15 +105,19 @@ class AgentState:
 _STORE_COUNTERS = (
     ("events_added", "anpr_store_events_added", "Events written to the store"),
     ("add_failures_disk_full", "anpr_store_full_errors", "Event writes refused because the disk was full"),
-    ("events_synced", "anpr_store_events_synced", "Events acknowledged by the broker"),
+    ("events_synced", "anpr_store_events_synced", "Events confirmed by a central receipt"),
+    ("events_quarantined", "anpr_store_events_quarantined", "Rows that failed authentication, quarantined"),
     ("events_expired", "anpr_store_events_expired", "Events deleted by age"),
     ("events_evicted_for_quota", "anpr_store_events_evicted", "Events deleted to keep the disk quota"),
     ("quota_alarms", "anpr_store_quota_alarms", "Retention runs that could not meet the quota"),
 )
 _SYNC_COUNTERS = (
     ("published", "anpr_mqtt_published", "Event publishes sent (first sends)"),
-    ("acked", "anpr_mqtt_acked", "Event publishes acknowledged by the broker"),
-    ("retries", "anpr_mqtt_retries", "Event re-sends after a lost connection"),
+    ("acked", "anpr_mqtt_acked", "Event publishes acknowledged by the broker (flow control only)"),
+    ("confirmed", "anpr_mqtt_confirmed", "Events confirmed by a central receipt"),
+    ("conflicts", "anpr_mqtt_conflicts", "Events central refused as conflicting duplicates"),
+    ("retries", "anpr_mqtt_retries", "Event re-sends after a lost connection or a missing receipt"),
+    ("receipt_timeouts", "anpr_mqtt_receipt_timeouts", "Events sent again because no receipt came in time"),
     ("rejected", "anpr_mqtt_rejected", "Event publishes refused by the broker"),
     ("reconnects", "anpr_mqtt_reconnects", "Broker reconnections after the first connection"),
     ("connect_failures", "anpr_mqtt_connect_failures", "Failed broker connection attempts"),
@@ -148,6 +152,10 @@ class _StateCollector(Collector):
             yield GaugeMetricFamily(
                 "anpr_mqtt_inflight", "Event publishes awaiting acknowledgement",
                 value=getattr(state.sync, "inflight", 0),
+            )
+            yield GaugeMetricFamily(
+                "anpr_mqtt_unconfirmed", "Events acknowledged by the broker, awaiting central's receipt",
+                value=getattr(state.sync, "unconfirmed", 0),
             )
 
 

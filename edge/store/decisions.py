@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -47,6 +47,7 @@ class DecisionLog:
         self._lock = lock
         self._cipher = cipher
         self.added = 0
+        self.unreadable: set[str] = set()  # ids whose sealed row failed authentication
 
     def add(self, decision: GateDecision) -> None:
         sealed = self._cipher.seal(decision.to_json(), associated_data(decision.decision_id, DECISION_COLUMN))
@@ -87,14 +88,37 @@ class DecisionLog:
         )
         return [self._open(decision_id, sealed) for decision_id, sealed in rows]
 
-    def pending(self, limit: int, newest_first: bool = False) -> list[DecisionItem]:
+    def pending(
+        self, limit: int, newest_first: bool = False, exclude: Collection[uuid.UUID | str] = ()
+    ) -> list[DecisionItem]:
+        """Decisions not yet confirmed by central, in decision order, skipping `exclude` (and rows
+        that failed authentication) without decrypting them."""
         order = "DESC" if newest_first else "ASC"
-        rows = self._rows(
-            f"SELECT decision_id, sealed FROM decisions WHERE synced = 0 "
-            f"ORDER BY decided_at {order}, decision_id {order} LIMIT ?",
-            [limit],
-        )
-        return [DecisionItem(uuid.UUID(did), self._open(did, sealed).to_json()) for did, sealed in rows]
+        skip = {str(decision_id) for decision_id in exclude} | self.unreadable
+        chosen: list[tuple[str, bytes]] = []
+        with self._lock, read_transaction(self._conn):
+            ids = self._conn.execute(
+                f"SELECT decision_id FROM decisions WHERE synced = 0 "
+                f"ORDER BY decided_at {order}, decision_id {order}"
+            )
+            for (decision_id,) in ids:
+                if decision_id in skip:
+                    continue
+                row = self._conn.execute(
+                    "SELECT sealed FROM decisions WHERE decision_id = ?", (decision_id,)
+                ).fetchone()
+                chosen.append((decision_id, bytes(row[0])))
+                if len(chosen) == limit:
+                    break
+        items: list[DecisionItem] = []
+        for decision_id, sealed in chosen:
+            try:
+                items.append(DecisionItem(uuid.UUID(decision_id), self._open(decision_id, sealed).to_json()))
+            except StoreCorruptError as exc:
+                # Kept on disk for inspection, never sent: one bad row must not stop the others.
+                logger.error("decision %s is unreadable and will not be synced: %s", decision_id, exc)
+                self.unreadable.add(decision_id)
+        return items
 
     def mark_synced(self, decision_ids: Iterable[uuid.UUID | str]) -> int:
         keys = sorted({str(uuid.UUID(str(d))) for d in decision_ids})

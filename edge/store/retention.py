@@ -33,6 +33,7 @@ MIB = 1024 * 1024
 class RetentionReport:
     expired_events_deleted: int = 0
     expired_unsynced_kept: int = 0
+    quarantined_deleted: int = 0
     quota_images_deleted: int = 0
     quota_events_deleted: int = 0
     quota_unsynced_images_deleted: int = 0
@@ -104,6 +105,18 @@ class _Retention:
             "SELECT count(*) FROM events WHERE synced = 0 AND captured_at < ?", (cutoff_us,)
         )
 
+    def expire_quarantine(self, cutoff_us: int) -> None:
+        """Quarantined rows cannot be read by anyone; they are kept for inspection for one period."""
+        with self._batch("delete expired quarantined events") as conn:
+            conn.execute(
+                "DELETE FROM quarantine_images WHERE event_id IN "
+                "(SELECT event_id FROM quarantine WHERE quarantined_at < ?)",
+                (cutoff_us,),
+            )
+            self.report.quarantined_deleted = conn.execute(
+                "DELETE FROM quarantine WHERE quarantined_at < ?", (cutoff_us,)
+            ).rowcount
+
     def free(self, select: str, delete: Callable[[sqlite3.Connection, list[Any]], None]) -> int:
         """Delete the stage's candidates, oldest first, until the quota is met or none is left;
         returns how many were deleted."""
@@ -139,7 +152,9 @@ def apply_retention(
     run = _Retention(conn, lock, quota_bytes)
     report = run.report
     report.bytes_before = run.used()
-    run.expire(to_micros(now - timedelta(days=retention_days)))
+    cutoff = to_micros(now - timedelta(days=retention_days))
+    run.expire(cutoff)
+    run.expire_quarantine(cutoff)
     if report.expired_unsynced_kept:
         log.warning(
             "%d unsynced events are older than the retention period (%.1f days) and are kept until "

@@ -68,6 +68,28 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
+        "quarantine: rows that failed authentication are moved aside so the rest stays readable",
+        (
+            """CREATE TABLE quarantine (
+                event_id TEXT PRIMARY KEY,
+                channel_id TEXT NOT NULL,
+                captured_at INTEGER NOT NULL,
+                synced INTEGER NOT NULL,
+                sealed_event BLOB NOT NULL,
+                reason TEXT NOT NULL,
+                quarantined_at INTEGER NOT NULL  -- microseconds since the epoch
+            )""",
+            """CREATE TABLE quarantine_images (
+                event_id TEXT NOT NULL REFERENCES quarantine (event_id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                sealed BLOB NOT NULL,
+                PRIMARY KEY (event_id, kind)
+            )""",
+        ),
+    ),
+    Migration(
+        4,
         "gate decisions, sealed like events, with their own outbox flag (edge.store.decisions)",
         (
             """CREATE TABLE decisions (

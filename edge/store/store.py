@@ -3,7 +3,8 @@
 add() writes the event, its sealed plate and images, the blind index and the outbox mark in one
 transaction: after add() returns the event survives a killed process (and, with the default
 synchronous=FULL, a power cut). The outbox is the `synced` flag: pending() hands the publisher
-the exact JSON to send, mark_synced() records the broker's acknowledgement.
+the exact JSON to send, mark_synced() records central's receipt. A row that fails authentication
+is moved to quarantine (edge.store.quarantine) and reading goes on without it.
 
 One connection, guarded by a lock, so the pipeline thread and the publisher thread can share a
 store. Other processes (the export CLI) may open the same file: WAL lets them read meanwhile.
@@ -16,12 +17,12 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from common.config import StoreConfig
 from common.crypto import STORE_KEY_CREDENTIAL, StoreKeys, load_store_key
@@ -31,10 +32,15 @@ from edge.store.decisions import DecisionLog
 from edge.store.errors import (
     DuplicateEventError,
     EventNotFoundError,
+    StoreCorruptError,
     StoreFullError,
     StoreKeyMismatchError,
 )
+from edge.store.quarantine import is_quarantined, quarantine_events, quarantined_count
 from edge.store.retention import MIB, RetentionReport, apply_retention
+from edge.store.rows import EVENT_COLUMNS as _EVENT_COLUMNS
+from edge.store.rows import chunks as _chunks
+from edge.store.rows import pending_rows, sealed_images
 from edge.store.schema import migrate
 from edge.store.sqlite import (
     Synchronous,
@@ -49,9 +55,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_LIMIT = 10_000
 _KEY_CHECK = "key_check"
-_EVENT_COLUMNS = "event_id, sealed_event"
-# SQLite's default limit on bound parameters is 32766 (999 before 3.32); stay well below.
-_IN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class StoreStats:
     events_evicted_for_quota: int = 0
     images_evicted_for_quota: int = 0
     quota_alarms: int = 0
+    events_quarantined: int = 0  # rows that failed authentication, moved aside (see quarantine.py)
     expired_unsynced_kept: int = 0  # gauge: as of the last retention run
     last_retention: RetentionReport | None = None
 
@@ -80,11 +84,6 @@ def _event_key(event_id: uuid.UUID | str) -> str:
         return str(event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id)))
     except ValueError as exc:
         raise ValueError(f"{event_id!r} is not an event id (UUID)") from exc
-
-
-def _chunks(items: list[str], size: int = _IN_CHUNK) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class EventStore:
@@ -200,7 +199,7 @@ class EventStore:
             self.stats.events_added += 1
 
     def mark_synced(self, event_ids: Iterable[uuid.UUID | str]) -> int:
-        """Record that the broker acknowledged these events; returns how many were pending."""
+        """Record that central confirmed these events (a receipt); returns how many were pending."""
         keys = sorted({_event_key(event_id) for event_id in event_ids})
         changed = 0
         now = to_micros(datetime.now(UTC))
@@ -232,26 +231,43 @@ class EventStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _sealed_images(self, event_ids: list[str]) -> dict[str, dict[str, bytes]]:
-        images: dict[str, dict[str, bytes]] = {event_id: {} for event_id in event_ids}
-        for chunk in _chunks(event_ids):
-            for event_id, kind, sealed in self._conn.execute(
-                f"SELECT event_id, kind, sealed FROM images WHERE event_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                images[event_id][kind] = sealed
-        return images
-
     def _select(self, sql: str, params: list[Any]) -> list[PlateEvent]:
         """Events of a SELECT of (event_id, sealed_event) rows, in its order.
 
         Rows and images are read in one snapshot under the lock; decryption happens after it is
-        released, so add() does not wait for it.
+        released, so add() does not wait for it. A row that fails authentication is quarantined
+        and the SELECT runs again, so one corrupt row never hides the others.
         """
-        with self._lock, read_transaction(self._conn):
-            rows = self._conn.execute(sql, params).fetchall()
-            images = self._sealed_images([event_id for event_id, _ in rows])
-        return [self._codec.open(event_id, sealed, images[event_id]) for event_id, sealed in rows]
+        while True:
+            with self._lock, read_transaction(self._conn):
+                rows = self._conn.execute(sql, params).fetchall()
+                images = sealed_images(self._conn, [event_id for event_id, _ in rows])
+            events, corrupt = self._open_rows(rows, images)
+            if not corrupt:
+                return events
+            self._quarantine(corrupt)
+
+    def _open_rows(
+        self, rows: list[tuple[str, bytes]], images: dict[str, dict[str, bytes]]
+    ) -> tuple[list[PlateEvent], dict[str, str]]:
+        events: list[PlateEvent] = []
+        corrupt: dict[str, str] = {}
+        for event_id, sealed in rows:
+            try:
+                events.append(self._codec.open(event_id, sealed, images[event_id]))
+            except StoreCorruptError as exc:
+                corrupt[event_id] = str(exc)
+        return events, corrupt
+
+    def _quarantine(self, corrupt: dict[str, str]) -> None:
+        with self._lock:
+            moved = quarantine_events(self._conn, corrupt)
+        self.stats.events_quarantined += moved
+
+    def quarantined_count(self) -> int:
+        """Rows moved to quarantine because they failed authentication (ever, not since open)."""
+        with self._lock:
+            return quarantined_count(self._conn)
 
     @staticmethod
     def _time_window(since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
@@ -269,6 +285,10 @@ class EventStore:
         key = _event_key(event_id)
         found = self._select(f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id = ?", [key])
         if not found:
+            with self._lock:
+                quarantined = is_quarantined(self._conn, key)
+            if quarantined:
+                raise StoreCorruptError(f"event {key} failed authentication and is in quarantine")
             raise EventNotFoundError(f"no event {key} in {self.path}")
         return found[0]
 
@@ -321,17 +341,26 @@ class EventStore:
                 return
             after = (to_micros(events[-1].captured_at), str(events[-1].event_id))
 
-    def pending(self, limit: int, newest_first: bool = False) -> list[OutboxItem]:
-        """Events not yet acknowledged by the broker, oldest first unless newest_first."""
+    def pending(
+        self, limit: int, newest_first: bool = False, exclude: Collection[uuid.UUID | str] = ()
+    ) -> list[OutboxItem]:
+        """Events not yet confirmed by central, oldest first unless newest_first, skipping `exclude`.
+
+        The ids are walked on the outbox index without decrypting anything, so excluding the
+        events already in flight costs no decryption; only the `limit` returned are opened.
+        """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        order = "DESC" if newest_first else "ASC"
-        events = self._select(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE synced = 0 "
-            f"ORDER BY captured_at {order}, event_id {order} LIMIT ?",
-            [limit],
-        )
-        return [OutboxItem(event.event_id, event.to_json()) for event in events]
+        order: Literal["ASC", "DESC"] = "DESC" if newest_first else "ASC"
+        skip = {str(event_id) for event_id in exclude}
+        while True:
+            with self._lock, read_transaction(self._conn):
+                rows = pending_rows(self._conn, limit, order, skip)
+                images = sealed_images(self._conn, [event_id for event_id, _ in rows])
+            events, corrupt = self._open_rows(rows, images)
+            if not corrupt:
+                return [OutboxItem(event.event_id, event.to_json()) for event in events]
+            self._quarantine(corrupt)
 
     def _scalar(self, sql: str) -> int:
         with self._lock:

@@ -1,8 +1,11 @@
-"""Applying a config pushed by central: validate, write atomically, reload, answer with an ack.
+"""Applying a config pushed by central: patch, validate, write atomically, reload, answer with an ack.
 
-The device is the last line of defence: central validates too, but a push that reaches the box is
-checked again against `EdgeConfig`. A push that is invalid, meant for another device, would cut the
-box off from central, or fails to reload leaves the running config and the file untouched.
+A push is a JSON merge patch against the config this device reported (EffectiveConfig, with its
+hash); `common.config_push.apply_patch` applies it with the same model and rules central checked
+it with. The device is the last line of defence: a push made against another config than the one
+running (base hash differs), or that is invalid, meant for another device, would cut the box off
+from central, would move or re-key the store, or fails to reload leaves the running config and
+the file untouched.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from typing import Any
 
 import yaml
 
-from common.config import ConfigError, EdgeConfig, parse_edge_config
+from common.config import EdgeConfig
+from common.config_push import PushRefused, apply_patch, config_hash, redacted
 from common.files import write_atomically
 from common.messages import (
     MAX_CONFIG_VERSION,
     ConfigAck,
     ConfigOutcome,
     ConfigPush,
+    EffectiveConfig,
     MessageError,
     decode_message,
     utc_now,
@@ -32,6 +37,19 @@ from common.messages import (
 log = logging.getLogger(__name__)
 
 ReloadCallback = Callable[[EdgeConfig], None]
+
+
+def effective_message(config: EdgeConfig) -> EffectiveConfig:
+    """What the device reports about the config it runs (retained on config/effective)."""
+    data = redacted(config)
+    return EffectiveConfig(
+        site_id=config.site_id,
+        device_id=config.device_id,
+        at=utc_now(),
+        version=config.version,
+        hash=config_hash(data),
+        config=data,
+    )
 
 
 def _guess_version(payload: bytes) -> int | None:
@@ -50,9 +68,18 @@ def _guess_version(payload: bytes) -> int | None:
 class ConfigApplier:
     """Turns ConfigPush payloads into config changes and ConfigAck answers; thread-safe."""
 
-    def __init__(self, config_path: Path, current: EdgeConfig, reload: ReloadCallback) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        current: EdgeConfig,
+        reload: ReloadCallback,
+        running: Callable[[], EdgeConfig] | None = None,
+    ) -> None:
+        """`running`, when given, is where the running config lives (the agent's, which a local
+        SIGHUP reload also changes); pushes are checked against it, not a copy taken at start."""
         self._path = Path(config_path)
         self._current = current
+        self._running = running
         self._reload = reload
         self._lock = threading.Lock()
         # Outcome counts; "malformed" counts payloads without even a usable version (no ack sent).
@@ -60,11 +87,13 @@ class ConfigApplier:
 
     @property
     def current(self) -> EdgeConfig:
+        if self._running is not None:
+            self._current = self._running()
         return self._current
 
     @property
     def running_version(self) -> int:
-        return self._current.version
+        return self.current.version
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -90,6 +119,8 @@ class ConfigApplier:
             return None
 
     def _handle(self, payload: bytes) -> ConfigAck | None:
+        if self._running is not None:
+            self._current = self._running()
         try:
             push = decode_message(ConfigPush, payload)
         except MessageError as exc:
@@ -104,23 +135,19 @@ class ConfigApplier:
                 "stale",
                 f"version {push.version} is not newer than the running version {self._current.version}",
             )
-        data: dict[str, Any] = {**push.config, "version": push.version}
+        running_hash = config_hash(redacted(self._current))
+        if push.base_hash != running_hash:
+            return self._ack(
+                push.version,
+                "rejected",
+                f"the push was made against config {push.base_hash[:12]}, this device runs "
+                f"{running_hash[:12]} (version {self._current.version}): push again against its report",
+            )
         try:
-            new_config = parse_edge_config(data, f"config push v{push.version}")
-        except ConfigError as exc:
+            new_config = apply_patch(self._current, push.patch, push.version)
+        except PushRefused as exc:
             return self._ack(push.version, "rejected", str(exc))
-        problem = self._refusal(new_config)
-        if problem is not None:
-            return self._ack(push.version, "rejected", problem)
-        return self._swap(push.version, data, new_config)
-
-    def _refusal(self, new: EdgeConfig) -> str | None:
-        own = (self._current.site_id, self._current.device_id)
-        if (new.site_id, new.device_id) != own:
-            return f"config is for {new.site_id}/{new.device_id}, this device is {own[0]}/{own[1]}"
-        if self._current.mqtt.enabled and not new.mqtt.enabled:
-            return "mqtt.enabled: false would cut this device off from central"
-        return None
+        return self._swap(push.version, new_config.model_dump(mode="json"), new_config)
 
     def _swap(self, version: int, data: dict[str, Any], new_config: EdgeConfig) -> ConfigAck:
         old_bytes = self._path.read_bytes() if self._path.exists() else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Protocol
 
 
@@ -15,12 +15,15 @@ class OutboxItem(Protocol):
 
 
 class Outbox(Protocol):
-    """Events stored but not yet acknowledged by the broker (edge.store.EventStore fits this).
+    """Events stored but not yet confirmed by central (edge.store.EventStore fits this).
 
     The publisher calls it from its own thread, so an implementation must be thread-safe.
+    pending() returns up to `limit` events in capture order, leaving out the ids in `exclude`.
     """
 
-    def pending(self, limit: int, newest_first: bool = False) -> Sequence[OutboxItem]: ...
+    def pending(
+        self, limit: int, newest_first: bool = False, exclude: Collection[Hashable] = ()
+    ) -> Sequence[OutboxItem]: ...
 
     def mark_synced(self, event_ids: Iterable[Hashable]) -> int: ...
 

@@ -1,18 +1,23 @@
-"""The edge's MQTT side: drains the outbox to the broker, reports status and stats, takes config pushes.
+"""The edge's MQTT side: drains the outboxes to the broker, reports status and stats, takes config
+and watchlist pushes, speaks Home Assistant discovery when enabled (edge.sync.side_channels).
 
-Delivery rule: an event leaves the outbox only after the broker's PUBACK for it (QoS 1); until then
-it stays pending in SQLite, so a crash, a dropped link or a broker restart can cause a duplicate
-(central stores by event id) but never a loss. At most `window` events are in flight at a time.
+Delivery rule: an event (or a gate decision, edge.sync.streams) leaves its outbox only when
+central's receipt names it (an EventReceipt on the device's `receipts` topic, sent after central's
+database commit). The broker's PUBACK is flow control only: at most `window` events wait for
+one. An event the broker acknowledged but central did not confirm within `mqtt.receipt_timeout_s`
+is sent again, with a growing delay per try (edge.sync.receipts), oldest first beside live events.
+Until its receipt an event stays pending in SQLite, so a crash, a dropped link or a broker that
+loses its queue can cause a duplicate (central stores by event id) but never a loss.
 
 Everything MQTT happens on one thread that owns the paho client, so callbacks, publishes and outbox
 updates never race each other. The session is persistent (MQTT v5, clean_start=False): the broker
-keeps the config subscription and queues pushes while the box is offline.
+keeps the config, watchlist and receipts subscriptions and queues pushes and receipts while the box
+is offline.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -22,15 +27,18 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from common.config import EdgeConfig
-from common.messages import DeviceStats, DeviceStatus, utc_now
+from common.config_push import config_hash, redacted
+from common.messages import DeviceStatus
 from common.mqtt import build_client
-from common.topics import TopicKind, device_topic
-from edge.sync.config_applier import ConfigApplier
+from common.topics import TOPIC_KINDS, device_topic
+from edge.sync.config_applier import ConfigApplier, effective_message
 from edge.sync.connection import Backoff, client_id_for, connect_properties
 from edge.sync.home_assistant import HomeAssistantBridge
 from edge.sync.outbox import Outbox
-from edge.sync.scheduler import CatchUpScheduler
-from edge.sync.stats import AgentStats, SyncCounters
+from edge.sync.receipts import Confirmations, parse_receipt
+from edge.sync.side_channels import SideChannels
+from edge.sync.stats import AgentStats, SyncCounters, SyncTally, device_stats, device_status
+from edge.sync.streams import OutboxStreams, StreamKey
 from edge.sync.watchlist_applier import WatchlistApplier
 
 log = logging.getLogger(__name__)
@@ -41,8 +49,8 @@ CONTROL_RESERVE = 2
 REJECTED_HOLD_S = 30.0
 SHUTDOWN_GRACE_S = 2.0
 MAX_DRAIN_PACKETS = 200
-# Acknowledged events are marked synced at least this often (or when half a window has gathered).
-ACK_FLUSH_S = 0.05
+# Confirmed events are marked synced at least this often (or when half a window has gathered).
+CONFIRM_FLUSH_S = 0.05
 OUTBOX_ERROR_RETRY_S = 5.0
 
 
@@ -68,16 +76,7 @@ class SyncPublisher:
         self._config = config
         self._mqtt = config.mqtt
         self._outbox = outbox
-        # Outboxes drained to their topics: events, and gate decisions when the box has gates.
-        # Decisions go first in each refill: there are few, and alerts wait on them.
-        self._streams: list[tuple[TopicKind, Outbox, CatchUpScheduler]] = []
-        if decision_outbox is not None:
-            self._streams.append(("decisions", decision_outbox, CatchUpScheduler(decision_outbox)))
-        self._streams.append(("events", outbox, CatchUpScheduler(outbox)))
-        self._watchlists = watchlist_applier
-        self._home_assistant = home_assistant
-        # Publishes asked for by other threads (Home Assistant state), sent from the network thread.
-        self._side: queue.Queue[tuple[str, bytes, bool]] = queue.Queue(maxsize=1000)
+        self._streams = OutboxStreams(outbox, decision_outbox)
         self._agent_version = agent_version
         self._models = dict(models or {})
         self._applier = config_applier
@@ -85,10 +84,11 @@ class SyncPublisher:
         self._backoff = backoff or Backoff()
         self._idle_poll_s = idle_poll_s
         site, device = config.site_id, config.device_id
-        kinds: tuple[TopicKind, ...] = (
-            "events", "status", "config", "config/ack", "stats", "watchlists", "watchlists/ack", "decisions"
+        self._topics = {kind: device_topic(site, device, kind) for kind in TOPIC_KINDS}
+        # Watchlist pushes and Home Assistant; other threads queue state with side.publish().
+        self.side = SideChannels(
+            self._topics["watchlists"], self._topics["watchlists/ack"], watchlist_applier, home_assistant
         )
-        self._topics = {kind: device_topic(site, device, kind) for kind in kinds}
         self._client = build_client(self._mqtt, client_id or client_id_for(site, device))
         self._client.max_inflight_messages_set(0)  # our window limits events; paho must not queue them
         self._client.will_set(
@@ -104,27 +104,20 @@ class SyncPublisher:
         self._thread: threading.Thread | None = None
         self._started_at = time.monotonic()
         # Network-thread state.
-        # Ids are (stream index, event or decision id).
-        self._inflight: dict[int, tuple[int, Hashable]] = {}  # mid -> id
-        self._acked: list[tuple[int, Hashable]] = []  # acknowledged, not yet marked synced in the outbox
-        self._flush_due = 0.0
-        self._held: dict[tuple[int, Hashable], float] = {}  # refused id -> monotonic time it may go again
+        # Rows are keyed (stream kind, id): an event and a decision never share a key.
+        self._inflight: dict[int, StreamKey] = {}  # mid -> row, awaiting the broker's PUBACK
+        self._receipts = Confirmations(
+            self._mqtt.receipt_timeout_s, self._mqtt.receipt_timeout_max_s, CONFIRM_FLUSH_S
+        )
+        self._held: dict[Hashable, float] = {}  # refused row -> monotonic time it may go again
         self._window = self._mqtt.max_inflight
         self._next_attempt = 0.0
         self._next_stats = 0.0
         self._next_outbox_poll = 0.0
         self._packets_handled = 0
         self._ever_connected = False
-        # Counters.
-        self._connected = False
-        self._published = 0
-        self._acked_total = 0
-        self._retries = 0
-        self._rejected = 0
-        self._reconnects = 0
-        self._connect_failures = 0
-        self._stats_sent = 0
-        self._last_error: str | None = None
+        self._reported: tuple[int, str] | None = None  # (version, hash) of the last config report
+        self._tally = SyncTally()  # counters, guarded by _lock
 
     # --- public API -------------------------------------------------------------------------------
 
@@ -149,27 +142,10 @@ class SyncPublisher:
             if self._thread.is_alive():
                 log.warning("the MQTT thread did not stop within %.1f s", timeout)
 
-    def publish_side(self, topic: str, payload: bytes, retain: bool = False) -> None:
-        """Queue a QoS 0 publish for the network thread (latest state; dropped when the queue is full)."""
-        try:
-            self._side.put_nowait((topic, payload, retain))
-        except queue.Full:
-            log.warning("side publish queue full; dropping an update for %s", topic)
-
     def counters(self) -> SyncCounters:
         with self._lock:
-            return SyncCounters(
-                connected=self._connected,
-                published=self._published,
-                acked=self._acked_total,
-                retries=self._retries,
-                rejected=self._rejected,
-                reconnects=self._reconnects,
-                connect_failures=self._connect_failures,
-                inflight=len(self._inflight),
-                window=self._window,
-                stats_sent=self._stats_sent,
-                last_error=self._last_error,
+            return self._tally.snapshot(
+                inflight=len(self._inflight), window=self._window, unconfirmed=len(self._receipts)
             )
 
     # --- network thread ---------------------------------------------------------------------------
@@ -182,10 +158,10 @@ class SyncPublisher:
                     continue
                 self._client.loop(timeout=self._idle_poll_s)
                 self._drain_socket()
-                if self._connected:
+                if self._tally.connected:
                     self._service()
                 else:
-                    self._flush_acked(force=True)
+                    self._flush_confirmed(force=True)
             except Exception as exc:  # keep the thread alive: the outbox still holds everything
                 log.exception("MQTT sync loop error")
                 self._set_error(f"{type(exc).__name__}: {exc}")
@@ -211,38 +187,46 @@ class SyncPublisher:
             self._client.reconnect()
         except OSError as exc:  # refused, unreachable, TLS handshake failure, timeout
             with self._lock:
-                self._connect_failures += 1
-                self._last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
+                self._tally.connect_failures += 1
+                self._tally.last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
 
     def _service(self) -> None:
-        while not self._side.empty():
-            topic, payload, retain = self._side.get_nowait()
-            self._client.publish(topic, payload, qos=0, retain=retain)
-        self._flush_acked(force=False)
+        self.side.flush(self._client)
+        self._flush_confirmed(force=False)
+        self._resend_overdue()
         self._refill()
         self._maybe_publish_stats()
 
-    def _flush_acked(self, force: bool) -> None:
-        """Mark acknowledged events synced, in batches: each batch is one durable SQLite commit.
+    def _flush_confirmed(self, force: bool) -> None:
+        """Mark confirmed rows synced, in batches: each batch is one durable SQLite commit per outbox.
 
-        Waiting costs nothing in safety: an acknowledged event not yet marked is at worst sent
-        again after a crash, and central drops the duplicate.
+        Waiting costs nothing in safety: a confirmed event not yet marked is at worst sent again
+        after a crash, and central drops the duplicate (and confirms it again).
         """
-        if not self._acked:
+        confirmed = self._receipts.due(force, max(1, self._window // 2), time.monotonic())
+        if not confirmed:
             return
-        batch_full = len(self._acked) >= max(1, self._window // 2)
-        if not (force or batch_full or not self._inflight or time.monotonic() >= self._flush_due):
-            return
-        acked, self._acked = self._acked, []
-        for index, (_kind, outbox, _scheduler) in enumerate(self._streams):
-            ids = [item_id for stream, item_id in acked if stream == index]
-            if ids:
-                outbox.mark_synced(ids)
+        changed = self._streams.mark_synced(confirmed)
         with self._lock:
-            self._acked_total += len(acked)
+            self._tally.confirmed += changed.get("events", 0)
+
+    def _resend_overdue(self) -> None:
+        """Rows whose receipt is overdue stop being busy: the schedulers offer them again."""
+        overdue = self._receipts.tracker.expired(time.monotonic())
+        if not overdue:
+            return
+        log.info("%d rows got no receipt from central in time; sending them again", len(overdue))
+        self._streams.requeue()
+        self._next_outbox_poll = 0.0
+        with self._lock:
+            self._tally.receipt_timeouts += len(overdue)
+            self._tally.retries += len(overdue)
 
     def _refill(self) -> None:
-        free = self._window - len(self._inflight)
+        # Unconfirmed events count against max_unconfirmed: a central that is down stops new sends
+        # once that many wait, rather than filling the broker's queue with the whole outbox.
+        unconfirmed_room = self._mqtt.max_unconfirmed - len(self._inflight) - len(self._receipts)
+        free = min(self._window - len(self._inflight), unconfirmed_room)
         # Refill in chunks, not one event per PUBACK: each refill costs an outbox query.
         if free <= 0 or (self._inflight and free < max(1, self._window // 2)):
             return
@@ -250,24 +234,29 @@ class SyncPublisher:
         if now < self._next_outbox_poll:
             return  # the outbox had nothing new a moment ago; PUBACKs alone add nothing to it
         if self._held:
-            self._held = {key: until for key, until in self._held.items() if until > now}
-        busy = set(self._inflight.values()) | self._held.keys() | set(self._acked)
+            self._held = {event_id: until for event_id, until in self._held.items() if until > now}
+        busy = (
+            set(self._inflight.values()) | self._held.keys() | self._receipts.busy()
+        )
         # Should reading the outbox fail (disk error), retry calmly rather than on every loop.
         self._next_outbox_poll = now + OUTBOX_ERROR_RETRY_S
+        batch = self._streams.next_batch(free, busy)
         sent = 0
-        for index, (kind, _outbox, scheduler) in enumerate(self._streams):
-            stream_busy = {item_id for stream, item_id in busy if stream == index}
-            for item in scheduler.next_batch(free - sent, stream_busy):
-                info = self._client.publish(self._topics[kind], item.payload, qos=1)
-                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                    self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
-                    break
-                # NO_CONN: paho keeps the message and sends it on reconnect, so it is in flight too.
-                self._inflight[info.mid] = (index, item.event_id)
-                sent += 1
+        for item in batch:
+            info = self._client.publish(self._topics[item.kind], item.payload, qos=1)
+            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:  # the only refusal after which paho drops it
+                self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
+                break
+            # Any other code (NO_CONN, CONN_LOST ...): paho keeps the message and sends it on
+            # reconnect, so it is in flight too.
+            self._inflight[info.mid] = item.key
+            sent += 1
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._set_error(f"publish hit a lost connection: {mqtt.error_string(info.rc)}")
+                break
         if sent:
             with self._lock:
-                self._published += sent
+                self._tally.published += sent
         self._next_outbox_poll = 0.0 if sent else now + self._idle_poll_s
 
     def _maybe_publish_stats(self) -> None:
@@ -275,29 +264,21 @@ class SyncPublisher:
         if now < self._next_stats:
             return
         self._next_stats = now + self._mqtt.stats_interval_s
+        if self._applier is not None:  # a local reload (SIGHUP) changes the config too: report it
+            running = self._applier.current
+            if (running.version, config_hash(redacted(running))) != self._reported:
+                self._publish_effective_config()
         agent = self._stats_source() if self._stats_source is not None else AgentStats()
-        counters = self.counters()
-        stats = DeviceStats(
-            site_id=self._config.site_id,
-            device_id=self._config.device_id,
-            at=utc_now(),
-            uptime_s=now - self._started_at,
-            config_version=self._running_version(),
-            frames=agent.frames,
-            events=agent.events,
-            channels=agent.channels,
-            outbox_pending=self._outbox.pending_count(),
-            published=counters.published,
-            acked=counters.acked,
-            retries=counters.retries,
-            reconnects=counters.reconnects,
+        stats = device_stats(
+            self._config, now - self._started_at, self._running_version(), agent, self.counters(),
+            self._outbox.pending_count(),
         )
         self._client.publish(self._topics["stats"], stats.to_json(), qos=0)
         with self._lock:
-            self._stats_sent += 1
+            self._tally.stats_sent += 1
 
     def _shutdown(self) -> None:
-        if self._connected:
+        if self._tally.connected:
             info = self._client.publish(
                 self._topics["status"], self._status("offline", "shutdown").to_json(), qos=1, retain=True
             )
@@ -305,14 +286,14 @@ class SyncPublisher:
             while not info.is_published() and time.monotonic() < deadline:
                 if self._client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
                     break
-            self._flush_acked(force=True)  # PUBACKs that arrived while we waited still count
+            self._flush_confirmed(force=True)  # receipts that arrived while we waited still count
             self._client.disconnect()  # a normal DISCONNECT: the broker drops the Last Will
             self._client.loop(timeout=0.05)
         elif self._client.socket() is not None:
             self._client.disconnect()
-        self._flush_acked(force=True)
+        self._flush_confirmed(force=True)
         with self._lock:
-            self._connected = False
+            self._tally.connected = False
 
     # --- paho callbacks (run on the network thread) ------------------------------------------------
 
@@ -321,8 +302,8 @@ class SyncPublisher:
     ) -> None:
         if reason.is_failure:
             with self._lock:
-                self._connect_failures += 1
-                self._last_error = f"broker refused the connection: {reason}"
+                self._tally.connect_failures += 1
+                self._tally.last_error = f"broker refused the connection: {reason}"
             return
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
         window = self._mqtt.max_inflight
@@ -331,34 +312,32 @@ class SyncPublisher:
         self._backoff.reset()
         with self._lock:
             if self._ever_connected:
-                self._reconnects += 1
+                self._tally.reconnects += 1
             # paho re-sends, with DUP set, every event still waiting for its PUBACK.
-            self._retries += len(self._inflight)
-            self._connected = True
+            self._tally.retries += len(self._inflight)
+            self._tally.connected = True
             self._window = window
-            self._last_error = None
+            self._tally.last_error = None
         self._ever_connected = True
         self._next_stats = 0.0  # a fresh connection reports at once
         online = self._status("online", "connected").to_json()
         client.publish(self._topics["status"], online, qos=1, retain=True)
+        self._publish_effective_config()
+        # Receipts queued by the broker while we were away arrive once we are subscribed again.
+        subscriptions = [(self._topics["receipts"], 1)]
         if self._applier is not None:
-            client.subscribe(self._topics["config"], qos=1)
-        if self._watchlists is not None:
-            client.subscribe(self._topics["watchlists"], qos=1)
-        if self._home_assistant is not None:
-            for topic, payload, retain in self._home_assistant.discovery():
-                client.publish(topic, payload, qos=1, retain=retain)
-            for topic in self._home_assistant.command_topics():
-                client.subscribe(topic, qos=1)
+            subscriptions.append((self._topics["config"], 1))
+        subscriptions.extend(self.side.on_connect(client))
+        client.subscribe(subscriptions)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
     ) -> None:
         with self._lock:
-            was_connected = self._connected
-            self._connected = False
+            was_connected = self._tally.connected
+            self._tally.connected = False
             if not self._stop.is_set():
-                self._last_error = f"disconnected: {reason}"
+                self._tally.last_error = f"disconnected: {reason}"
         if was_connected:
             self._next_attempt = time.monotonic() + self._backoff.next_delay()
 
@@ -369,31 +348,51 @@ class SyncPublisher:
         event_id = self._inflight.pop(mid, None)
         if event_id is None:
             return  # a status, stats or ack publish
+        # A receipt can overtake the PUBACK of a re-send: central has the event, nothing to wait for.
         if reason.is_failure:
-            self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
+            if not self._receipts.take_early(event_id):
+                self._held[event_id] = time.monotonic() + REJECTED_HOLD_S
             with self._lock:
-                self._rejected += 1
-                self._last_error = f"broker refused an event: {reason}"
+                self._tally.rejected += 1
+                self._tally.last_error = f"broker refused an event: {reason}"
             return
-        if not self._acked:
-            self._flush_due = time.monotonic() + ACK_FLUSH_S
-        self._acked.append(event_id)
+        with self._lock:
+            self._tally.acked += 1
+        self._receipts.acknowledged(event_id, time.monotonic())
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._packets_handled += 1
-        if self._home_assistant is not None and message.topic.startswith(self._home_assistant.base + "/"):
-            self._home_assistant.on_command(message.topic, message.payload)
+        if message.topic == self._topics["receipts"]:
+            self._on_receipt(message.payload)
             return
-        if self._watchlists is not None and message.topic == self._topics["watchlists"]:
-            watchlist_ack = self._watchlists.handle(message.payload)
-            if watchlist_ack is not None:
-                client.publish(self._topics["watchlists/ack"], watchlist_ack.to_json(), qos=1)
+        if self.side.handle(client, message):
             return
         if self._applier is None or message.topic != self._topics["config"]:
             return
         ack = self._applier.handle(message.payload)
+        if ack is not None and ack.outcome == "applied":
+            self._publish_effective_config()  # before the ack: central's next push patches this one
         if ack is not None:
             client.publish(self._topics["config/ack"], ack.to_json(), qos=1)
+
+    def _publish_effective_config(self) -> None:
+        """Retained, so central learns what this device runs even if it starts after us."""
+        running = self._applier.current if self._applier is not None else self._config
+        report = effective_message(running)
+        self._client.publish(self._topics["config/effective"], report.to_json(), qos=1, retain=True)
+        self._reported = (report.version, report.hash)
+
+    def _on_receipt(self, payload: bytes) -> None:
+        receipt = parse_receipt(payload, self._config.site_id, self._config.device_id)
+        if receipt is None:
+            return
+        for event_id in receipt.conflicts:
+            # Central holds a different event under this id; sending it again cannot help.
+            log.error("central refused event %s: another event with that id is stored", event_id)
+        named = self._streams.named_by(receipt)
+        self._receipts.receipt(named, set(self._inflight.values()), time.monotonic())
+        with self._lock:
+            self._tally.conflicts += len(receipt.conflicts)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -401,17 +400,10 @@ class SyncPublisher:
         return self._applier.running_version if self._applier is not None else self._config.version
 
     def _status(self, state: str, reason: str) -> DeviceStatus:
-        return DeviceStatus(
-            site_id=self._config.site_id,
-            device_id=self._config.device_id,
-            state=state,  # type: ignore[arg-type]
-            reason=reason,  # type: ignore[arg-type]
-            at=utc_now(),
-            agent_version=self._agent_version,
-            config_version=self._running_version(),
-            models=self._models,
+        return device_status(
+            self._config, state, reason, self._agent_version, self._running_version(), self._models
         )
 
     def _set_error(self, message: str) -> None:
         with self._lock:
-            self._last_error = message
+            self._tally.last_error = message

@@ -4,10 +4,13 @@ After an outage the outbox holds a backlog. Sending oldest-first alone would hol
 (a gate controller waiting for a plate) behind the whole backlog; newest-first alone would starve
 the backlog while traffic keeps coming. So each batch alternates: newest pending, oldest pending,
 next newest, next oldest ... skipping events that are busy (in flight, acknowledged but not yet
-marked, or held after a refusal). With no backlog both ends are the same few live events.
+marked, waiting for central's receipt, or held after a refusal). With no backlog both ends are the
+same few live events. An event whose receipt is overdue is no longer busy: being old, it comes
+back at the oldest end, so re-sends go oldest first beside the live events.
 
 Reading the outbox decrypts every row it returns, so the oldest end is read a page at a time and
-served from memory; only the newest end, where live events appear, is read on every batch.
+served from memory; only the newest end, where live events appear, is read on every batch. Busy
+events are skipped by the outbox itself without being decrypted.
 """
 
 from __future__ import annotations
@@ -33,11 +36,8 @@ class CatchUpScheduler:
         """Up to `slots` pending events not in `busy`, alternating newest and oldest."""
         if slots <= 0:
             return []
-        # Busy events may fill the newest end, so look that much further.
-        limit = slots + len(busy)
-        newest_page = self._outbox.pending(limit, newest_first=True)
-        newest = [item for item in newest_page if item.event_id not in busy]
-        if len(newest_page) < limit:
+        newest = list(self._outbox.pending(slots, newest_first=True, exclude=busy))
+        if len(newest) < slots:
             # The whole queue fits in one page: there is no separate backlog end.
             self._backlog.clear()
             self._handed_out.clear()
@@ -71,8 +71,15 @@ class CatchUpScheduler:
                     return item
             if attempt == 0:  # page exhausted: read the next one from the outbox
                 self._handed_out.clear()
-                self._backlog.extend(self._outbox.pending(self._backlog_page, newest_first=False))
+                self._backlog.extend(
+                    self._outbox.pending(self._backlog_page, newest_first=False, exclude=busy | chosen)
+                )
         return None
+
+    def requeue(self) -> None:
+        """Events stopped being busy (an overdue receipt): read the oldest end afresh next time."""
+        self._backlog.clear()
+        self._handed_out.clear()
 
     def _hand_out(self, batch: list[OutboxItem]) -> list[OutboxItem]:
         self._handed_out.update(item.event_id for item in batch)

@@ -26,13 +26,14 @@ def start_sync(
     agent_version: str,
     models: Mapping[str, str],
     reload: ReloadCallback,
+    running: Callable[[], EdgeConfig] | None = None,
     stats_source: Callable[[], AgentStats],
     gates: GateController | None,
     watchlist_path: Path | None,
     add_decision_listener: Callable[[Callable[[GateDecision], None]], None],
 ) -> SyncPublisher:
     """A started SyncPublisher wired to everything the agent has."""
-    applier = ConfigApplier(config_path, config, reload) if config_path else None
+    applier = ConfigApplier(config_path, config, reload, running=running) if config_path else None
     watchlists = None
     if gates is not None and watchlist_path is not None:
         watchlists = WatchlistApplier(
@@ -50,6 +51,6 @@ def start_sync(
     )
     if home_assistant is not None:
         bridge = home_assistant
-        add_decision_listener(lambda decision: bridge.on_decision(decision, publisher.publish_side))
+        add_decision_listener(lambda decision: bridge.on_decision(decision, publisher.side.publish))
     publisher.start()
     return publisher

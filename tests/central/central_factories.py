@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from common.config import EdgeConfig
+from common.config_push import config_hash, redacted
 from common.events import ModelVersions, PlateEvent
 from common.ids import uuid7
-from common.messages import ConfigAck, DeviceStats, DeviceStatus
+from common.messages import ConfigAck, DeviceStats, DeviceStatus, EffectiveConfig
 from common.plates.alphabet import to_latin
 from common.plates.reading import PlateReading
 from common.topics import device_topic
@@ -92,6 +94,20 @@ def stats_message(*, site: str = "site1", device: str = "edge1", events: int = 7
         reconnects=0,
     )
     return device_topic(site, device, "stats"), stats.to_json()
+
+
+def effective_message(
+    version: int = 3, *, site: str = "site1", device: str = "edge1", **settings: Any
+) -> tuple[str, bytes]:
+    """The device's report of the config it runs, as edge.sync.config_applier.effective_message makes it."""
+    config = EdgeConfig.model_validate(
+        {"version": version, "site_id": site, "device_id": device, "mqtt": {"enabled": True}, **settings}
+    )
+    data = redacted(config)
+    report = EffectiveConfig(
+        site_id=site, device_id=device, at=BASE_TIME, version=version, hash=config_hash(data), config=data
+    )
+    return device_topic(site, device, "config/effective"), report.to_json()
 
 
 def ack_message(

@@ -5,23 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi import FastAPI
+from central_app import PASSWORD, make_central_app
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from central.app import create_app
-from central.config import AuthSettings, CentralConfig, MqttSettings
 from central.db.engine import make_engine
 from central.db.migrate import migrated_scratch_schema, upgrade
-from central.db.models import User
 
 POSTGRES_URL = os.environ.get("ANPR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -78,34 +72,11 @@ def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-PASSWORD = "correct horse battery staple"
-ROLE_USERS = {"admin": "alice", "operator": "oscar", "viewer": "victor"}
-
-
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     """Argon2 is slow on purpose; the test users' hash uses cheap parameters, which verification
     reads from the hash itself, so logins in tests are fast while the code path is the real one."""
     return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-
-
-def make_central_app(engine: Engine, data_dir: Path, password_hash: str, **auth: Any) -> FastAPI:
-    config = CentralConfig(data_dir=data_dir, mqtt=MqttSettings(enabled=False), auth=AuthSettings(**auth))
-    app = create_app(config, engine=engine)
-    now = datetime.now(UTC)
-    with Session(engine) as session, session.begin():
-        for role, name in ROLE_USERS.items():
-            session.add(
-                User(
-                    username=name,
-                    password_hash=password_hash,
-                    role=role,
-                    disabled=False,
-                    created_at=now,
-                    tokens_valid_after=now - timedelta(minutes=1),
-                )
-            )
-    return app
 
 
 @pytest.fixture
@@ -119,10 +90,3 @@ def api(engine: Engine, tmp_path: Path, password_hash: str) -> Iterator[TestClie
 def sqlite_api(sqlite_engine: Engine, tmp_path: Path, password_hash: str) -> Iterator[TestClient]:
     with TestClient(make_central_app(sqlite_engine, tmp_path / "data", password_hash)) as client:
         yield client
-
-
-def login(client: TestClient, role: str) -> dict[str, str]:
-    """Authorization header of the test user with `role`, through the real login endpoint."""
-    response = client.post("/api/v1/auth/token", data={"username": ROLE_USERS[role], "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from central_factories import ack_message, event_message, make_event, stats_message, status_message
-from conftest import login
+import pytest
+from central_app import login
+from central_factories import (
+    ack_message,
+    effective_message,
+    event_message,
+    make_event,
+    stats_message,
+    status_message,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -48,25 +57,31 @@ def test_devices_sites_and_channels(api: TestClient, engine: Engine) -> None:
 def test_config_push_is_validated_versioned_and_acked(api: TestClient, engine: Engine) -> None:
     _ingest(engine, status_message("online", config_version=3))
     operator = login(api, "operator")
-    config = {
+    patch = {
         "cameras": [{"id": "gate", "source": "rtsp://10.0.0.5/stream"}],
         "reader": {"countries": ["RU"]},
     }
+    unreported = api.patch("/api/v1/devices/edge1/config", json=patch, headers=operator)
+    assert unreported.status_code == 409 and "not reported" in unreported.json()["detail"]
 
-    first = api.put("/api/v1/devices/edge1/config", json=config, headers=operator)
+    _ingest(engine, effective_message(3))
+    first = api.patch("/api/v1/devices/edge1/config", json=patch, headers=operator)
     assert first.status_code == 200, first.text
     pushed = first.json()
-    # The device already runs version 3 (from its status), so central's first push is 4.
+    # The device already runs version 3 (from its report), so central's first push is 4.
     assert pushed["version"] == 4 and pushed["ack"] == "pending" and pushed["published"] is False
-    assert pushed["config"]["site_id"] == "site1" and pushed["config"]["device_id"] == "edge1"
-    second = api.put("/api/v1/devices/edge1/config", json=config, headers=operator).json()
+    reported = api.get("/api/v1/devices/edge1/config", headers=operator).json()["effective"]
+    assert pushed["patch"] == patch and pushed["base_hash"] == reported["hash"]
+    assert reported["version"] == 3 and reported["config"]["store"]["path"]
+    second = api.patch("/api/v1/devices/edge1/config", json=patch, headers=operator).json()
     assert second["version"] == 5
 
-    invalid = api.put("/api/v1/devices/edge1/config", json={"reader": {"beam_width": 0}}, headers=operator)
-    assert invalid.status_code == 422 and "reader.beam_width" in invalid.json()["detail"]
-    foreign = api.put("/api/v1/devices/edge1/config", json={"device_id": "edge9"}, headers=operator)
-    assert foreign.status_code == 422 and "device_id" in foreign.json()["detail"]
-    assert api.put("/api/v1/devices/ghost/config", json={}, headers=operator).status_code == 404
+    invalid = api.patch("/api/v1/devices/edge1/config", json={"reader": {"beam_width": 0}}, headers=operator)
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["loc"] == ["body", "reader", "beam_width"]
+    foreign = api.patch("/api/v1/devices/edge1/config", json={"device_id": "edge9"}, headers=operator)
+    assert foreign.status_code == 422 and foreign.json()["detail"][0]["loc"] == ["body", "device_id"]
+    assert api.patch("/api/v1/devices/ghost/config", json={}, headers=operator).status_code == 404
 
     _ingest(engine, ack_message(4, accepted=False, reason="camera gate unreachable", running=3))
     _ingest(engine, ack_message(5, accepted=True))
@@ -75,3 +90,35 @@ def test_config_push_is_validated_versioned_and_acked(api: TestClient, engine: E
     assert [(v["version"], v["ack"]) for v in state["history"]] == [(5, "applied"), (4, "rejected")]
     assert state["history"][1]["ack_reason"] == "camera gate unreachable"
     assert state["latest"]["issued_by"] == "oscar"
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"mqtt": {"enabled": False}}, "mqtt.enabled"),
+        ({"store": {"key_file": "/tmp/new.key"}}, "store.key_file"),
+        ({"store": {"path": "/tmp/elsewhere.db"}}, "store.path"),
+        ({"store": None}, "store.path"),
+        ({"tracking": {"min_reads": 0}}, "tracking.min_reads"),
+        ({"cameras": [{"id": "a", "source": "x"}, {"id": "a", "source": "y"}]}, "cameras"),
+    ],
+)
+def test_a_push_the_device_would_refuse_is_refused_naming_the_field(
+    api: TestClient, engine: Engine, patch: dict[str, object], field: str
+) -> None:
+    _ingest(engine, effective_message(3, store={"path": "/var/lib/anpr/events.db"}))
+    refused = api.patch("/api/v1/devices/edge1/config", json=patch, headers=login(api, "operator"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", *field.split(".")]
+    state = api.get("/api/v1/devices/edge1/config", headers=login(api, "viewer")).json()
+    assert state["history"] == []  # nothing stored, nothing published
+
+
+def test_a_replayed_older_report_does_not_replace_a_newer_one(api: TestClient, engine: Engine) -> None:
+    _ingest(engine, effective_message(5, tracking={"min_reads": 4}))
+    topic, older = effective_message(4)
+    payload = json.loads(older)
+    payload["at"] = "2020-01-01T00:00:00Z"
+    _ingest(engine, (topic, json.dumps(payload).encode()))
+    effective = api.get("/api/v1/devices/edge1/config", headers=login(api, "viewer")).json()["effective"]
+    assert (effective["version"], effective["config"]["tracking"]["min_reads"]) == (5, 4)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from central_app import login
 from central_factories import TINY_JPEG, event_message, make_event
-from conftest import login
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 

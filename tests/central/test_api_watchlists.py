@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from central_app import login
 from central_factories import status_message
-from conftest import login
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from central.db.models import AuditEntry, WatchlistPushRow
 from central.ingest.decode import decode
-from central.ingest.writer import IngestWriter
+from central.ingest.writer import BatchResult, IngestWriter
 from common.gates import GateDecision, OutputResult
 from common.messages import WatchlistAck
 from common.plates.reading import PlateReading
@@ -27,8 +27,8 @@ CSV = (
 )
 
 
-def _ingest(engine: Engine, *messages: tuple[str, bytes]) -> None:
-    IngestWriter(engine).write([decode(t, p, NOW) for t, p in messages])
+def _ingest(engine: Engine, *messages: tuple[str, bytes]) -> BatchResult:
+    return IngestWriter(engine).write([decode(t, p, NOW) for t, p in messages])
 
 
 def _pushes(engine: Engine, device: str) -> list[WatchlistPushRow]:
@@ -111,8 +111,15 @@ def test_csv_import_export_and_a_malformed_import_changes_nothing(api: TestClien
         headers={**operator, "Content-Type": "text/csv"},
     )
     assert refused.status_code == 422
-    errors = refused.json()["detail"]["errors"]
+    errors = [item["msg"] for item in refused.json()["detail"]]  # FastAPI's 422 body shape
     assert [e.split(":")[0] for e in errors] == ["line 3", "line 4", "line 5"]
+    for unreadable in ("\r0", "plate,note\nA123BC77,\"two\nlines\"\n", "plate\n\"A1\x00\n"):
+        answer = api.put(
+            "/api/v1/watchlists/staff/entries.csv",
+            content=unreadable.encode(),
+            headers={**operator, "Content-Type": "text/csv"},
+        )
+        assert answer.status_code == 422 and answer.json()["detail"][0]["msg"].startswith("line ")
     appended = api.put(
         "/api/v1/watchlists/staff/entries.csv?mode=append",
         content="plate\nΑΒΓ 123\n".encode(),
@@ -217,8 +224,15 @@ def test_gate_decisions_are_stored_once_and_listed(api: TestClient, engine: Engi
     opened = decision("A123BC77", "open", "allow-list", False, NOW - timedelta(minutes=2))
     denied = decision("B777OP99", "closed", "deny-list", True, NOW - timedelta(minutes=1))
     topic = device_topic("north", "gate1", "decisions")
-    _ingest(engine, (topic, opened.to_json()), (topic, denied.to_json()), (topic, denied.to_json()))
-    _ingest(engine, (topic, opened.to_json()))  # redelivered after a reconnect
+    first = _ingest(engine, (topic, opened.to_json()), (topic, denied.to_json()), (topic, denied.to_json()))
+    again = _ingest(engine, (topic, opened.to_json()))  # redelivered after a reconnect
+    # Both are confirmed to the box in its receipt: the new ones and the re-sent one.
+    [receipt] = first.receipts.messages(NOW)
+    assert (receipt.site_id, receipt.device_id) == ("north", "gate1")
+    assert receipt.decisions == [opened.decision_id, denied.decision_id] and receipt.stored == []
+    [repeated] = again.receipts.messages(NOW)
+    assert repeated.decisions == [opened.decision_id] and again.decisions == []
+    assert b'"decisions"' in repeated.to_json()
     viewer = login(api, "viewer")
     listed = api.get("/api/v1/decisions", headers=viewer).json()
     assert [(d["plate_latin"], d["action"], d["rule"], d["alert"]) for d in listed] == [

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from central_factories import (
     TINY_JPEG,
     ack_message,
+    effective_message,
     event_message,
     make_event,
     stats_message,
@@ -49,6 +50,45 @@ def test_redelivered_event_is_stored_once(engine: Engine) -> None:
     assert second.stored == [] and second.duplicates == 1
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_every_committed_event_is_named_in_its_devices_receipt(engine: Engine) -> None:
+    north = [make_event(f"А{i:03d}ВС77", device="north") for i in range(3)]
+    south = make_event("Е456КМ99", device="south")
+    first = _write(engine, *map(event_message, [*north, south]))
+    again = _write(engine, event_message(north[0]))  # a re-send after a lost receipt
+    [to_north, to_south] = first.receipts.messages(NOW)
+    assert (to_north.device_id, to_north.stored) == ("north", [e.event_id for e in north])
+    assert (to_south.device_id, to_south.stored, to_south.conflicts) == ("south", [south.event_id], [])
+    [repeated] = again.receipts.messages(NOW)
+    assert repeated.stored == [north[0].event_id] and again.duplicates == 1
+
+
+def test_a_conflicting_duplicate_is_dead_lettered_and_confirmed(engine: Engine) -> None:
+    original = make_event("А123ВС77")
+    impostor = make_event("О999ОО99", event_id=original.event_id)  # same id, another plate
+    _write(engine, event_message(original))
+    result = _write(engine, event_message(impostor))
+    assert result.stored == [] and result.duplicates == 0
+    assert [d.kind for d in result.dead] == ["conflict"]
+    [receipt] = result.receipts.messages(NOW)
+    assert (receipt.stored, receipt.conflicts) == ([], [original.event_id])
+    another = _write(engine, *map(event_message, [make_event("В1", event_id=impostor.event_id)]))
+    assert [d.kind for d in another.dead] == ["conflict"]
+    with Session(engine) as session:
+        assert session.get(Event, original.event_id).plate_text == "А123ВС77"  # the first one stays
+        letters = session.scalars(select(DeadLetter).where(DeadLetter.kind == "conflict")).all()
+        assert len(letters) == 2 and "plate_text" in letters[0].reason
+        assert letters[0].payload == impostor.to_json()
+
+
+def test_a_conflict_inside_one_batch_keeps_the_first_copy(engine: Engine) -> None:
+    first = make_event("А123ВС77")
+    second = make_event("М555ММ50", event_id=first.event_id)
+    result = _write(engine, event_message(first), event_message(second))
+    assert len(result.stored) == 1 and [d.kind for d in result.dead] == ["conflict"]
+    [receipt] = result.receipts.messages(NOW)
+    assert (receipt.stored, receipt.conflicts) == ([first.event_id], [first.event_id])
 
 
 def test_topic_must_match_payload_ids(engine: Engine) -> None:
@@ -118,7 +158,7 @@ def test_devices_and_channels_follow_the_messages(engine: Engine) -> None:
 def test_config_ack_is_recorded_on_its_version(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         session.add(Device(device_id="edge1", site_id="site1"))
-        session.add(DeviceConfig(device_id="edge1", version=2, config={}, issued_at=NOW, issued_by="admin"))
+        session.add(DeviceConfig(device_id="edge1", version=2, patch={}, issued_at=NOW, issued_by="admin"))
     result = _write(engine, ack_message(2, accepted=True), ack_message(9, accepted=True))
     assert result.applied == 1 and [d.kind for d in result.dead] == ["unknown_config"]
     with Session(engine) as session:
@@ -133,3 +173,14 @@ def test_decoded_event_row_keeps_utc_times() -> None:
     decoded = decode(*event_message(event), NOW)
     assert isinstance(decoded, EventRecord)
     assert decoded.row["captured_at"] == event.captured_at and decoded.row["captured_at"].tzinfo is not None
+
+
+def test_a_devices_config_report_is_stored_on_its_row(engine: Engine) -> None:
+    result = _write(engine, effective_message(7, tracking={"min_reads": 4}))
+    assert result.applied == 1 and not result.dead
+    with Session(engine) as session:
+        device = session.get(Device, "edge1")
+        assert device is not None and device.effective_config is not None
+        assert (device.effective_config_version, device.config_version) == (7, 7)
+        assert device.effective_config["tracking"]["min_reads"] == 4
+        assert len(device.effective_config_hash or "") == 64

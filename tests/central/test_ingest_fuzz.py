@@ -42,6 +42,7 @@ TOPICS = [
     "anpr/v1/site1/edge1/events",
     "anpr/v1/site1/edge1/status",
     "anpr/v1/site1/edge1/config/ack",
+    "anpr/v1/site1/edge1/config/effective",
     "anpr/v1/site1/edge1/stats",
     "anpr/v1/site1/edge1/config",
     "anpr/v1/site1/other/events",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_factories import event_message, make_event
-from conftest import login, make_central_app
+from central_app import login, make_central_app
+from central_factories import effective_message, event_message, make_event
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
@@ -24,8 +24,7 @@ from central.db.migrate import upgrade
 from central.db.models import Event
 from central.ingest.mqtt import MqttIngest
 from central.ingest.writer import IngestWriter
-from common.config import parse_edge_config
-from common.messages import ConfigPush, decode_message
+from common.messages import ConfigPush, EventReceipt, decode_message
 from common.topics import device_topic
 
 BROKER = ("127.0.0.1", 1883)
@@ -102,6 +101,30 @@ def test_events_flow_from_broker_to_database(sqlite_engine: Engine, settings: Mq
         ingest.stop()
 
 
+def test_central_confirms_committed_events_on_the_devices_receipts_topic(
+    sqlite_engine: Engine, settings: MqttSettings
+) -> None:
+    site = f"s{uuid.uuid4().hex[:8]}"
+    receipts: list[EventReceipt] = []
+    device = _client()
+    device.on_message = lambda _c, _u, message: receipts.append(decode_message(EventReceipt, message.payload))
+    device.subscribe(device_topic(site, "edge1", "receipts"), qos=1)
+    ingest = MqttIngest(settings, IngestWriter(sqlite_engine))
+    ingest.start()
+    try:
+        assert ingest.wait_connected(5)
+        time.sleep(0.3)  # the SUBSCRIBE round trips
+        ids = _publish_events(site, 30)
+        assert _wait_for(lambda: sum(len(r.stored) for r in receipts) >= 30), receipts
+        assert _count(sqlite_engine) == 30  # every confirmed event is in the database
+    finally:
+        ingest.stop()
+        device.disconnect()
+        device.loop_stop()
+    assert sorted(i for r in receipts for i in r.stored) == sorted(ids)
+    assert all(r.site_id == site and r.device_id == "edge1" and not r.conflicts for r in receipts)
+
+
 def test_messages_are_acked_only_after_commit_and_redelivered_after_a_crash(
     tmp_path: Path, settings: MqttSettings
 ) -> None:
@@ -144,8 +167,13 @@ def test_config_push_is_published_retained_and_events_reach_the_live_feed(
             assert client.get("/api/ready").json()["mqtt"] == "ok"
 
             operator = login(client, "operator")
-            config = {"cameras": [{"id": "gate", "source": "rtsp://10.0.0.5/stream"}]}
-            pushed = client.put("/api/v1/devices/edge1/config", json=config, headers=operator).json()
+            reporter = _client()  # the device reports its effective config (retained, on connect)
+            reporter.publish(*effective_message(3, site=site), qos=1, retain=True).wait_for_publish(5)
+            assert _wait_for(
+                lambda: client.get("/api/v1/devices/edge1/config", headers=operator).json()["effective"]
+            )
+            patch = {"cameras": [{"id": "gate", "source": "rtsp://10.0.0.5/stream"}]}
+            pushed = client.patch("/api/v1/devices/edge1/config", json=patch, headers=operator).json()
             assert pushed["published"] is True
 
             received: list[bytes] = []
@@ -155,9 +183,11 @@ def test_config_push_is_published_retained_and_events_reach_the_live_feed(
             assert _wait_for(lambda: bool(received), 5)  # retained: delivered on subscribe
             push = decode_message(ConfigPush, received[-1])
             assert push.version == pushed["version"] and push.issued_by == "oscar"
-            edge_config = parse_edge_config(push.config)
-            assert edge_config.site_id == site and edge_config.cameras[0].id == "gate"
-            device.publish(device_topic(site, "edge1", "config"), b"", qos=1, retain=True).wait_for_publish(5)
+            assert push.patch == patch and push.base_hash == pushed["base_hash"]
+            for kind in ("config", "config/effective"):  # clear what this test left retained
+                cleared = device.publish(device_topic(site, "edge1", kind), b"", qos=1, retain=True)
+                cleared.wait_for_publish(5)
+            reporter.disconnect()
             device.disconnect()
 
             viewer_token = login(client, "viewer")["Authorization"].split()[1]

@@ -1,6 +1,6 @@
 """Watchlists from central to a box and decisions back, through the real broker: a list edited while
 the box's link is cut reaches it (retained) when it reconnects, is acknowledged, and the box's
-gate decisions show up in central's API."""
+gate decisions show up in central's API and are confirmed back to the box by receipt."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import login, make_central_app
+from central_app import login, make_central_app
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
@@ -159,7 +159,8 @@ def test_watchlist_reaches_a_box_that_was_offline_and_decisions_come_back(
                 )
                 listed = client.get("/api/v1/decisions", params={"site": site}, headers=viewer).json()
                 assert listed[0]["decision_id"] == str(decision.decision_id)
-                assert store.decisions.pending_count() == 0
+                # Central's receipt, sent after its commit, is what lets the box mark it synced.
+                assert _wait_for(lambda: store.decisions.pending_count() == 0)
             finally:
                 second.stop()
         finally:

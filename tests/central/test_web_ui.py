@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from cdp import Browser, find_chromium
+from central_app import PASSWORD, make_central_app
 from central_factories import event_message, make_event, status_message
-from conftest import PASSWORD, make_central_app
 from fastapi import FastAPI
 from sqlalchemy import Engine
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cdp import Browser
-from conftest import PASSWORD
+from central_app import PASSWORD
 from fastapi import FastAPI
 from test_web_ui import _ingest, browser, server  # noqa: F401  (fixtures)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,11 +15,14 @@ from common.events import PlateEvent
 from common.messages import (
     MAX_CONFIG_PUSH_BYTES,
     MAX_CONFIG_VERSION,
+    MAX_RECEIPT_EVENTS,
     ChannelStats,
     ConfigAck,
     ConfigPush,
     DeviceStats,
     DeviceStatus,
+    EffectiveConfig,
+    EventReceipt,
     MessageError,
     decode_message,
 )
@@ -70,7 +74,9 @@ def test_every_message_round_trips_through_json() -> None:
         reconnects=0,
         channels={"cam1": ChannelStats(fps=12.5, frames=100, events=3, online=True)},
     )
-    push = ConfigPush(version=4, config={"tracking": {"min_reads": 3}}, issued_at=NOW, issued_by="ops")
+    push = ConfigPush(
+        version=4, patch={"tracking": {"min_reads": 3}}, base_hash="a" * 64, issued_at=NOW, issued_by="ops"
+    )
     for message in (status(), ack(), stats, push):
         assert decode_message(type(message), message.to_json()) == message
         assert json.loads(message.to_json())["schema_version"] == 1
@@ -117,17 +123,22 @@ def test_ack_fields_must_agree() -> None:
 
 
 def test_push_versions_are_bounded_and_must_match_the_config() -> None:
-    assert ConfigPush(version=5, config={"version": 5}, issued_at=NOW, issued_by="ops").version == 5
+    base = "b" * 64
+    same = ConfigPush(version=5, patch={"version": 5}, base_hash=base, issued_at=NOW, issued_by="ops")
+    assert same.version == 5
     with pytest.raises(ValueError, match="differs"):
-        ConfigPush(version=5, config={"version": 6}, issued_at=NOW, issued_by="ops")
+        ConfigPush(version=5, patch={"version": 6}, base_hash=base, issued_at=NOW, issued_by="ops")
     for bad in (0, MAX_CONFIG_VERSION + 1):
         with pytest.raises(ValueError):
-            ConfigPush(version=bad, config={}, issued_at=NOW, issued_by="ops")
+            ConfigPush(version=bad, patch={}, base_hash=base, issued_at=NOW, issued_by="ops")
+    with pytest.raises(ValueError, match="base_hash"):
+        ConfigPush(version=5, patch={}, base_hash="not a hash", issued_at=NOW, issued_by="ops")
 
 
 def test_decode_names_the_model_and_the_bad_fields() -> None:
     with pytest.raises(MessageError, match=r"ConfigPush: .*issued_at: Field required"):
-        decode_message(ConfigPush, b'{"version": 2, "config": {}, "issued_by": "ops"}')
+        payload = {"version": 2, "patch": {}, "base_hash": "0" * 64, "issued_by": "ops"}
+        decode_message(ConfigPush, json.dumps(payload))
     with pytest.raises(MessageError, match="Invalid JSON"):
         decode_message(ConfigPush, b"\xff{")
 
@@ -166,7 +177,9 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt.md"
 def test_every_example_payload_in_the_mqtt_doc_is_valid() -> None:
     text = DOC.read_text(encoding="utf-8")
     blocks = re.findall(r"<!-- payload: (\w+) -->\n```json\n(.*?)```", text, flags=re.DOTALL)
-    kinds: tuple[type[BaseModel], ...] = (PlateEvent, DeviceStatus, ConfigPush, ConfigAck, DeviceStats)
+    kinds: tuple[type[BaseModel], ...] = (
+        PlateEvent, DeviceStatus, ConfigPush, ConfigAck, DeviceStats, EventReceipt, EffectiveConfig
+    )
     models = {model.__name__: model for model in kinds}
     assert {name for name, _ in blocks} == set(models)  # every payload kind is shown
     for name, body in blocks:
@@ -177,3 +190,14 @@ def test_the_subscriber_example_in_the_mqtt_doc_compiles() -> None:
     text = DOC.read_text(encoding="utf-8")
     (example,) = re.findall(r"<!-- example: subscriber -->\n```python\n(.*?)```", text, flags=re.DOTALL)
     compile(example, "docs/mqtt.md", "exec")
+
+
+def test_a_receipt_names_at_least_one_event_and_at_most_the_limit() -> None:
+    base = {"site_id": "s", "device_id": "d", "at": "2026-11-28T10:00:00Z"}
+    with pytest.raises(MessageError, match="at least one event"):
+        decode_message(EventReceipt, json.dumps(base))
+    too_many = [str(uuid.uuid4()) for _ in range(MAX_RECEIPT_EVENTS + 1)]
+    with pytest.raises(MessageError, match="stored"):
+        decode_message(EventReceipt, json.dumps({**base, "stored": too_many}))
+    ok = decode_message(EventReceipt, json.dumps({**base, "conflicts": too_many[:1]}))
+    assert ok.conflicts == [uuid.UUID(too_many[0])] and ok.stored == []

@@ -12,6 +12,7 @@ from agent_helpers import make_agent, make_config, open_test_store, wait_for
 from edge_scene import Passing, write_clip
 
 from common.events import PlateEvent
+from common.messages import EventReceipt, utc_now
 from common.topics import device_topic
 from provisioning.local_broker import LocalBroker, find_mosquitto
 
@@ -32,10 +33,18 @@ def test_events_reach_the_broker_and_leave_the_outbox(tmp_path: Path, broker: Lo
     received: list[bytes] = []
     subscribed = threading.Event()
     topic = device_topic("depot", "box7", "events")
+
+    def confirm(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        # Plays central: each event is answered with a receipt, which takes it out of the outbox.
+        received.append(message.payload)
+        event = PlateEvent.from_json(message.payload)
+        receipt = EventReceipt(site_id="depot", device_id="box7", at=utc_now(), stored=[event.event_id])
+        c.publish(device_topic("depot", "box7", "receipts"), receipt.to_json(), qos=1)
+
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ingest", protocol=mqtt.MQTTv5)
     client.on_connect = lambda c, u, f, reason, p: c.subscribe(topic, qos=1)
     client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
-    client.on_message = lambda c, u, message: received.append(message.payload)
+    client.on_message = confirm
     client.connect(broker.host, broker.port)
     client.loop_start()
     assert subscribed.wait(10)
@@ -55,6 +64,7 @@ def test_events_reach_the_broker_and_leave_the_outbox(tmp_path: Path, broker: Lo
         assert agent.wait_until_finished(60)
         assert wait_for(lambda: len(received) == 2 and store.pending_count() == 0, timeout=30)
         assert agent.state().sync.acked == 2  # type: ignore[union-attr]
+        assert agent.state().sync.confirmed == 2  # type: ignore[union-attr]
     finally:
         agent.stop()
         client.loop_stop()

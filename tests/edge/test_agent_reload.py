@@ -9,6 +9,7 @@ import yaml
 from agent_helpers import make_agent, make_config, open_test_store, wait_for
 from edge_scene import Passing, write_clip
 
+from common.config_push import config_hash, redacted
 from common.messages import ConfigPush
 from edge.sync import ConfigApplier
 
@@ -61,7 +62,11 @@ def test_a_config_pushed_by_central_is_applied_through_the_applier_callback(tmp_
         applier = ConfigApplier(config_file, config, agent.reload)
         pushed = make_config(tmp_path, [first, {**first, "id": "b"}], version=7)
         push = ConfigPush(
-            version=7, config=pushed.model_dump(mode="json"), issued_at=datetime.now(UTC), issued_by="test"
+            version=7,
+            patch={"cameras": pushed.model_dump(mode="json")["cameras"]},
+            base_hash=config_hash(redacted(config)),
+            issued_at=datetime.now(UTC),
+            issued_by="test",
         )
         ack = applier.handle(push.model_dump_json().encode())
         assert ack is not None and ack.outcome == "applied", ack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,6 +120,23 @@ def test_events_list_decrypts_with_the_local_key(stored: Path, capsys: pytest.Ca
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["plate"]["latin"] for r in rows] == ["A123BC77"]
     assert "crop_jpeg" not in rows[0]
+
+
+def test_events_list_goes_on_past_a_corrupt_row(
+    stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with sqlite3.connect(tmp_path / "events.db") as raw:  # one flipped bit in the newest event
+        event_id, sealed = raw.execute(
+            "SELECT event_id, sealed_event FROM events ORDER BY captured_at DESC LIMIT 1"
+        ).fetchone()
+        flipped = bytearray(sealed)
+        flipped[20] ^= 0x01
+        raw.execute("UPDATE events SET sealed_event = ? WHERE event_id = ?", (bytes(flipped), event_id))
+    assert main(["events", "list", "--config", str(stored)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and "А123ВС77" in out[0]
+    assert f"event {event_id} moved to quarantine" in caplog.text
+    assert "Е456КМ99" not in caplog.text and "E456KM99" not in caplog.text  # the id, never the plate
 
 
 def test_events_export_writes_csv_oldest_first(stored: Path, tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_images_and_directories_give_one_result_per_image_and_errors_do_not_stop
     assert results[1]["plates"] == []
     assert results[2]["error"] == "truncated JPEG (no end-of-image marker)"
     assert results[3]["error"] == "empty file (0 bytes)"
-    assert results[4]["error"] == "not a decodable image"
+    assert results[4]["error"] == "not a decodable image: PNG without an IHDR header"
     assert results[5]["error"] == "file not found"
 
 

@@ -10,6 +10,7 @@ import pytest
 from provisioning_helpers import FleetBroker, Session
 
 from common.config import load_edge_config
+from common.messages import EventReceipt
 from common.topics import CENTRAL_EVENTS_SUBSCRIPTION, device_topic
 from edge.store.store import EventStore
 from edge.sync import SyncPublisher
@@ -183,14 +184,18 @@ def test_the_provisioned_edge_yaml_connects_and_delivers_events(
         publisher = SyncPublisher(config, store, agent_version="test")
         publisher.start()
         deadline = time.monotonic() + 10
+        while not central.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [json.loads(m.payload)["event_id"] for m in central.messages] == [str(event.event_id)]
+        assert store.pending_count() == 1  # delivered, but central has not confirmed it yet
+        # The ACL lets central write the device's receipts and the device read them.
+        receipt = EventReceipt(site_id=NORTH[0], device_id=NORTH[1], at=now(), stored=[event.event_id])
+        assert not central.publish(device_topic(*NORTH, "receipts"), receipt.to_json()).is_failure
+        deadline = time.monotonic() + 10
         while store.pending_count() and time.monotonic() < deadline:
             time.sleep(0.05)
         publisher.stop()
         assert store.pending_count() == 0
-    deadline = time.monotonic() + 5
-    while not central.messages and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [json.loads(m.payload)["event_id"] for m in central.messages] == [str(event.event_id)]
     central.close()
 
 

@@ -91,6 +91,21 @@ def test_a_tampered_decision_is_detected(store: EventStore) -> None:
     conn.execute("UPDATE decisions SET sealed = ? WHERE decision_id = ?", (rows[1][1], rows[0][0]))
     with pytest.raises(StoreCorruptError):
         store.decisions.recent()
+    # The outbox skips the bad row (kept on disk, never sent) and goes on with the good one.
+    assert [item.event_id for item in store.decisions.pending(10)] == [second.decision_id]
+    assert store.decisions.unreadable == {str(first.decision_id)}
+    assert store.decisions.pending_count() == 2
+
+
+def test_the_outbox_skips_excluded_decisions(store: EventStore) -> None:
+    made = [decision(at=AT + timedelta(seconds=index)) for index in range(4)]
+    for item in made:
+        store.decisions.add(item)
+    busy = {made[0].decision_id, made[3].decision_id}
+    pending = store.decisions.pending(10, exclude=busy)
+    assert [item.event_id for item in pending] == [d.decision_id for d in made[1:3]]
+    newest = store.decisions.pending(1, newest_first=True, exclude={made[3].decision_id})
+    assert [item.event_id for item in newest] == [made[2].decision_id]
 
 
 def test_a_full_disk_holds_decisions_and_writes_them_when_space_returns(tmp_path: Path) -> None:

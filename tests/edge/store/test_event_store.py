@@ -121,8 +121,9 @@ def test_plate_search_decrypts_only_the_matches(store: EventStore, db_path: Path
     with _raw(db_path) as raw:  # make the other event undecryptable: touching it would raise
         raw.execute("UPDATE events SET sealed_event = x'00' WHERE event_id = ?", (str(other.event_id),))
     assert [e.event_id for e in store.query(plate="O001OO77")] == [match.event_id]
-    with pytest.raises(StoreCorruptError):
-        store.query()
+    assert store.stats.events_quarantined == 0  # the plate search never touched the broken row
+    assert [e.event_id for e in store.query()] == [match.event_id]  # a full listing quarantines it
+    assert store.quarantined_count() == 1
 
 
 def test_a_modified_ciphertext_is_detected(store: EventStore, db_path: Path, event, jpeg) -> None:

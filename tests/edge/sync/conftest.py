@@ -35,8 +35,8 @@ def broker(tmp_path: Path) -> Iterator[LocalBroker]:
 def subscribe(broker: LocalBroker) -> Iterator[Callable[..., Subscriber]]:
     made: list[Subscriber] = []
 
-    def _subscribe(topic: str, client_id: str = "test-subscriber") -> Subscriber:
-        subscriber = Subscriber(broker, topic, client_id)
+    def _subscribe(topic: str, client_id: str = "test-subscriber", confirm: bool = False) -> Subscriber:
+        subscriber = Subscriber(broker, topic, client_id, confirm)
         made.append(subscriber)
         return subscriber
 

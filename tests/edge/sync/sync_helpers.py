@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +15,9 @@ from paho.mqtt.properties import Properties
 
 from common.config import EdgeConfig, MqttConfig
 from common.events import ModelVersions, PlateEvent
+from common.messages import EventReceipt
 from common.plates.reading import PlateReading
+from common.topics import device_topic
 from edge.store.store import EventStore
 from provisioning.local_broker import LocalBroker
 
@@ -53,10 +57,21 @@ def edge_config(broker: LocalBroker, **mqtt_overrides: object) -> EdgeConfig:
 
 
 class Subscriber:
-    """A persistent-session QoS 1 subscriber, like central's ingest: it survives broker restarts."""
+    """A persistent-session QoS 1 subscriber, like central's ingest: it survives broker restarts.
 
-    def __init__(self, broker: LocalBroker, topic: str, client_id: str = "test-subscriber") -> None:
+    With confirm=True it answers each event (and gate decision) as central does, with an
+    EventReceipt on the device's receipts topic (central's own receipts are tested in
+    tests/central/test_mqtt_ingest.py).
+    `confirming` can be cleared to play a central that is down while the broker is up.
+    """
+
+    def __init__(
+        self, broker: LocalBroker, topic: str, client_id: str = "test-subscriber", confirm: bool = False
+    ) -> None:
         self.messages: list[mqtt.MQTTMessage] = []
+        self.confirming = threading.Event()
+        if confirm:
+            self.confirming.set()
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -74,6 +89,22 @@ class Subscriber:
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append(message)
+        if self.confirming.is_set() and message.topic.endswith("/events"):
+            self.confirm([uuid.UUID(json.loads(message.payload)["event_id"])])
+        if self.confirming.is_set() and message.topic.endswith("/decisions"):
+            self.confirm([], decisions=[uuid.UUID(json.loads(message.payload)["decision_id"])])
+
+    def confirm(
+        self,
+        stored: list[uuid.UUID],
+        conflicts: list[uuid.UUID] | None = None,
+        decisions: list[uuid.UUID] | None = None,
+    ) -> None:
+        receipt = EventReceipt(
+            site_id=SITE, device_id=DEVICE, at=datetime.now(UTC), stored=stored, conflicts=conflicts or [],
+            decisions=decisions or [],
+        )
+        self.client.publish(device_topic(SITE, DEVICE, "receipts"), receipt.to_json(), qos=1)
 
     def payloads(self) -> list[bytes]:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Config pushes: validated on the device, swapped atomically, answered with an ack."""
+"""Config pushes: merge patches checked on the device, swapped atomically, answered with an ack."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from common.config import EdgeConfig, MqttConfig, load_edge_config
+from common.config_push import config_hash, redacted
 from common.messages import ConfigPush
 from edge.sync import ConfigApplier, write_atomically
 
@@ -24,10 +25,12 @@ def running_config(version: int = 3) -> EdgeConfig:
     )
 
 
-def push(version: int, **config: Any) -> bytes:
-    body: dict[str, Any] = {"site_id": SITE, "device_id": DEVICE, "cameras": [], "mqtt": {"enabled": True}}
-    body.update(config)
-    message = ConfigPush(version=version, config=body, issued_at=datetime.now(UTC), issued_by="ops@example")
+def push(version: int, base: EdgeConfig | None = None, **patch: Any) -> bytes:
+    """A merge patch made, as central makes it, against the report of `base` (the running config)."""
+    base_hash = config_hash(redacted(base or running_config(3)))
+    message = ConfigPush(
+        version=version, patch=patch, base_hash=base_hash, issued_at=datetime.now(UTC), issued_by="ops@x"
+    )
     return message.to_json()
 
 
@@ -121,9 +124,10 @@ def test_a_failed_reload_restores_the_old_file(config_path: Path) -> None:
 def test_push_and_inner_versions_must_agree(config_path: Path) -> None:
     applier = ConfigApplier(config_path, running_config(3), Reloads())
     payload = json.loads(push(4))
-    payload["config"]["version"] = 9
+    payload["patch"]["version"] = 9
     ack = applier.handle(json.dumps(payload).encode())
     assert ack is not None and (ack.version, ack.outcome) == (4, "rejected")
+    assert "version" in (ack.reason or "")
 
 
 @pytest.mark.parametrize(
@@ -137,7 +141,7 @@ def test_payloads_without_a_version_get_no_ack_but_are_counted(config_path: Path
 
 def test_a_broken_push_with_a_version_is_rejected_by_version(config_path: Path) -> None:
     applier = ConfigApplier(config_path, running_config(3), Reloads())
-    ack = applier.handle(b'{"version": 8, "config": "not a mapping"}')
+    ack = applier.handle(b'{"version": 8, "patch": "not a mapping"}')
     assert ack is not None and (ack.version, ack.outcome) == (8, "rejected")
     assert "ConfigPush" in (ack.reason or "")
 
@@ -150,3 +154,88 @@ def test_write_atomically_replaces_whole_files_and_keeps_the_mode(tmp_path: Path
     assert yaml.safe_load(target.read_text()) == {"version": 2}
     assert target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in target.parent.iterdir()] == ["edge.yaml"]  # no temp file left behind
+
+
+def test_a_partial_push_changes_only_what_it_names(config_path: Path) -> None:
+    """The measured bug: a push of one setting reset the store, MQTT and HTTP settings to defaults."""
+    running = EdgeConfig(
+        version=3, site_id=SITE, device_id=DEVICE, cameras=[],
+        store={"path": "/var/lib/anpr/events.db", "key_file": "/etc/anpr/credentials/store.key"},
+        mqtt=MqttConfig(enabled=True, host="mqtt.example.org", port=8883, tls=True),
+        http={"port": 9200},
+    )
+    applier = ConfigApplier(config_path, running, Reloads())
+    ack = applier.handle(push(4, base=running, tracking={"min_reads": 4}))
+    assert ack is not None and ack.outcome == "applied"
+    on_disk = load_edge_config(config_path)
+    assert on_disk.tracking.min_reads == 4
+    assert on_disk.store == running.store and on_disk.mqtt == running.mqtt and on_disk.http == running.http
+
+
+def test_null_in_a_patch_puts_a_setting_back_to_its_default(config_path: Path) -> None:
+    running = EdgeConfig.model_validate({**running_config(3).model_dump(), "tracking": {"min_reads": 5}})
+    applier = ConfigApplier(config_path, running, Reloads())
+    ack = applier.handle(push(4, base=running, tracking={"min_reads": None}))
+    assert ack is not None and ack.outcome == "applied"
+    assert applier.current.tracking.min_reads == EdgeConfig().tracking.min_reads
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"store": {"key_file": "/tmp/other.key"}}, "store.key_file"),
+        ({"store": {"path": "/tmp/other.db"}}, "store.path"),
+        ({"store": None}, "store.path"),
+        ({"mqtt": {"enabled": False}}, "mqtt.enabled"),
+    ],
+)
+def test_a_push_never_moves_or_rekeys_the_store_nor_cuts_the_link(
+    config_path: Path, patch: dict[str, Any], field: str
+) -> None:
+    running = EdgeConfig(
+        version=3, site_id=SITE, device_id=DEVICE, cameras=[],
+        store={"path": "/var/lib/anpr/events.db", "key_file": "/etc/anpr/store.key"},
+        mqtt=MqttConfig(enabled=True),
+    )
+    applier = ConfigApplier(config_path, running, Reloads())
+    ack = applier.handle(push(4, base=running, **patch))
+    assert ack is not None and ack.outcome == "rejected" and (ack.reason or "").startswith(field)
+
+
+def test_a_push_made_against_another_config_is_refused(config_path: Path) -> None:
+    applier = ConfigApplier(config_path, running_config(3), Reloads())
+    elsewhere = EdgeConfig.model_validate({**running_config(3).model_dump(), "http": {"port": 1234}})
+    ack = applier.handle(push(4, base=elsewhere, tracking={"min_reads": 3}))
+    assert ack is not None and ack.outcome == "rejected"
+    assert "push again against its report" in (ack.reason or "")
+    assert applier.running_version == 3
+
+
+def test_a_redacted_camera_password_sent_back_keeps_the_real_one(config_path: Path) -> None:
+    camera = {"id": "gate", "source": "rtsp://admin:s3cret@10.0.0.5/stream"}
+    running = EdgeConfig(
+        version=3, site_id=SITE, device_id=DEVICE, cameras=[camera], mqtt=MqttConfig(enabled=True)
+    )
+    report = redacted(running)
+    assert report["cameras"][0]["source"] == "rtsp://admin:REDACTED@10.0.0.5/stream"
+    edited = [{**report["cameras"][0], "fps_limit": 5}]  # the operator edits the reported list
+    applier = ConfigApplier(config_path, running, Reloads())
+    ack = applier.handle(push(4, base=running, cameras=edited))
+    assert ack is not None and ack.outcome == "applied"
+    assert applier.current.cameras[0].source == "rtsp://admin:s3cret@10.0.0.5/stream"
+    assert applier.current.cameras[0].fps_limit == 5
+
+
+def test_pushes_are_checked_against_the_config_a_local_reload_put_in_place(config_path: Path) -> None:
+    """SIGHUP re-reads the file into the agent; the applier follows the agent, not its start copy."""
+    agent_config = [running_config(3)]
+    def reload(new: EdgeConfig) -> None:  # as EdgeAgent.reload: the agent now runs `new`
+        agent_config[0] = new
+
+    applier = ConfigApplier(config_path, agent_config[0], reload, running=lambda: agent_config[0])
+    agent_config[0] = EdgeConfig.model_validate({**running_config(4).model_dump(), "http": {"port": 9300}})
+    stale_base = applier.handle(push(5, base=running_config(3), tracking={"min_reads": 3}))
+    assert stale_base is not None and stale_base.outcome == "rejected" and stale_base.running_version == 4
+    ack = applier.handle(push(6, base=agent_config[0], tracking={"min_reads": 3}))
+    assert ack is not None and ack.outcome == "applied"
+    assert (applier.current.http.port, applier.current.tracking.min_reads) == (9300, 3)

@@ -16,7 +16,8 @@ import pytest
 from sync_helpers import DEVICE, SITE, Subscriber, edge_config, wait_until
 
 from common.config import EdgeConfig, load_edge_config
-from common.messages import ConfigAck, ConfigPush, decode_message
+from common.config_push import config_hash, redacted
+from common.messages import ConfigAck, ConfigPush, EffectiveConfig, decode_message
 from common.topics import device_topic
 from edge.store.store import EventStore
 from edge.sync import Backoff, ConfigApplier, SyncPublisher
@@ -35,10 +36,18 @@ def central_client(broker: LocalBroker) -> mqtt.Client:
     return client
 
 
-def push_payload(version: int, **config: Any) -> bytes:
+# The settings of the device under test (edge_config), as central knows them from its report.
+BASE_HASH = config_hash(
+    redacted(EdgeConfig(site_id=SITE, device_id=DEVICE, cameras=[], mqtt={"enabled": True}))  # type: ignore[arg-type]
+)
+
+
+def push_payload(version: int, base_hash: str = BASE_HASH, **patch: Any) -> bytes:
     body: dict[str, Any] = {"site_id": SITE, "device_id": DEVICE, "cameras": [], "mqtt": {"enabled": True}}
-    body.update(config)
-    return ConfigPush(version=version, config=body, issued_at=datetime.now(UTC), issued_by="test").to_json()
+    body.update(patch)
+    return ConfigPush(
+        version=version, patch=body, base_hash=base_hash, issued_at=datetime.now(UTC), issued_by="test"
+    ).to_json()
 
 
 def device(
@@ -66,7 +75,7 @@ def test_a_retained_push_is_applied_once_and_stale_after_a_restart(
     central = central_client(broker)
     # Central pushes while the device is offline: the retained message waits for it.
     central.publish(
-        CONFIG, push_payload(2, reader={"min_confidence": 0.7}), qos=1, retain=True
+        CONFIG, push_payload(2, device_hash(broker), reader={"min_confidence": 0.7}), qos=1, retain=True
     ).wait_for_publish(5)
     publisher, _, reloaded = device(broker, store, config_path, version=1)
     publisher.start()
@@ -94,7 +103,11 @@ def test_a_retained_push_is_applied_once_and_stale_after_a_restart(
     assert reloaded_again == []
 
 
-def fuzzed_payloads(count: int, seed: int) -> list[bytes]:
+def device_hash(broker: LocalBroker) -> str:
+    return config_hash(redacted(edge_config(broker)))
+
+
+def fuzzed_payloads(count: int, seed: int, base_hash: str = BASE_HASH) -> list[bytes]:
     """Random bytes, random JSON, and valid pushes with fields mutated, dropped or retyped."""
     rng = random.Random(seed)
     junk_values: list[Any] = [
@@ -123,9 +136,10 @@ def fuzzed_payloads(count: int, seed: int) -> list[bytes]:
             payloads.append(json.dumps(copy.deepcopy(rng.choice(junk_values))).encode())
         else:
             version += 1 if rng.random() < 0.01 else 0  # now and then a newer valid-looking version
-            message: dict[str, Any] = json.loads(push_payload(max(1, version - rng.randint(-1, 2))))
+            pushed_version = max(1, version - rng.randint(-1, 2))
+            message: dict[str, Any] = json.loads(push_payload(pushed_version, base_hash))
             for _ in range(rng.randint(0, 3)):
-                inner = message.get("config")
+                inner = message.get("patch")
                 target = message if rng.random() < 0.3 or not isinstance(inner, dict) else inner
                 key = rng.choice(list(target) + sections)
                 if rng.random() < 0.3:
@@ -138,7 +152,7 @@ def fuzzed_payloads(count: int, seed: int) -> list[bytes]:
             payloads.append(text.encode())
         if index % 1000 == 999:
             version += 5
-            payloads.append(push_payload(version))  # valid and newer than anything before
+            payloads.append(push_payload(version, base_hash))  # valid and newer than anything before
     return payloads[:count]
 
 
@@ -146,7 +160,7 @@ def test_fuzzed_config_payloads_over_the_broker_are_each_counted_and_answered(
     broker: LocalBroker, store: EventStore, tmp_path: Path, subscribe: Callable[..., Subscriber]
 ) -> None:
     """1,000 over a real broker here; the full 10,000 go straight into the applier in test_config_fuzz."""
-    payloads = fuzzed_payloads(1_000, seed=20261128)
+    payloads = fuzzed_payloads(1_000, seed=20261128, base_hash=device_hash(broker))
     acks = subscribe(ACK, "ack-watcher")
     publisher, applier, reloaded = device(broker, store, tmp_path / "edge.yaml", version=1)
     publisher.start()
@@ -183,3 +197,25 @@ def test_fuzzed_config_payloads_over_the_broker_are_each_counted_and_answered(
     assert sum(ack.outcome == "applied" for ack in decoded) == counts["applied"] == len(reloaded)
     final = load_edge_config(tmp_path / "edge.yaml")
     assert final.version == applier.running_version == max(c.version for c in reloaded)
+
+
+def test_the_device_reports_its_effective_config_on_connect_and_after_each_apply(
+    broker: LocalBroker, store: EventStore, tmp_path: Path, subscribe: Callable[..., Subscriber]
+) -> None:
+    reports = subscribe(device_topic(SITE, DEVICE, "config/effective"), "report-watcher")
+    publisher, applier, _ = device(broker, store, tmp_path / "edge.yaml", version=1)
+    publisher.start()
+    central = central_client(broker)
+    try:
+        wait_until(lambda: len(reports.payloads()) == 1, 10, "the report on connect")
+        first = decode_message(EffectiveConfig, reports.payloads()[0])
+        assert (first.version, first.hash) == (1, device_hash(broker))
+        assert first.config["mqtt"]["port"] == broker.port and first.config["store"]["path"]
+        central.publish(CONFIG, push_payload(2, first.hash, tracking={"min_reads": 4}), qos=1, retain=True)
+        wait_until(lambda: len(reports.payloads()) == 2, 10, "the report after the apply")
+    finally:
+        central.loop_stop()
+        publisher.stop()
+    second = decode_message(EffectiveConfig, reports.payloads()[1])
+    assert (second.version, second.config["tracking"]["min_reads"]) == (2, 4)
+    assert second.hash == config_hash(redacted(applier.current)) != first.hash

@@ -1,5 +1,6 @@
-"""Gate decisions travel to the broker like events; watchlist pushes reach the box, even when pushed
-while it was offline (retained), and are acknowledged."""
+"""Gate decisions travel to central like events (kept until central's receipt names them);
+watchlist pushes reach the box, even when pushed while it was offline (retained), and are
+acknowledged."""
 
 from __future__ import annotations
 
@@ -58,8 +59,10 @@ def publisher_for(
 def test_decisions_and_events_are_both_delivered(
     broker: LocalBroker, store: EventStore, subscribe: Callable[..., Subscriber]
 ) -> None:
-    decisions_sub = subscribe(device_topic(SITE, DEVICE, "decisions"), f"dec-{uuid.uuid4().hex[:8]}")
-    events_sub = subscribe(device_topic(SITE, DEVICE, "events"), f"ev-{uuid.uuid4().hex[:8]}")
+    decisions_sub = subscribe(
+        device_topic(SITE, DEVICE, "decisions"), f"dec-{uuid.uuid4().hex[:8]}", confirm=True
+    )
+    events_sub = subscribe(device_topic(SITE, DEVICE, "events"), f"ev-{uuid.uuid4().hex[:8]}", confirm=True)
     made = [decision(i) for i in range(5)]
     for item in made:
         store.decisions.add(item)
@@ -75,6 +78,33 @@ def test_decisions_and_events_are_both_delivered(
     got = {GateDecision.model_validate_json(p).decision_id for p in decisions_sub.payloads()}
     assert got == {d.decision_id for d in made}
     assert len(set(events_sub.payloads())) == 5
+
+
+def test_a_decision_stays_in_the_store_until_a_receipt_names_it(
+    broker: LocalBroker, store: EventStore, subscribe: Callable[..., Subscriber]
+) -> None:
+    decisions_sub = subscribe(device_topic(SITE, DEVICE, "decisions"), f"dec-{uuid.uuid4().hex[:8]}")
+    made = [decision(i) for i in range(3)]
+    for item in made:
+        store.decisions.add(item)
+    publisher = publisher_for(broker, store)
+    publisher.start()
+    try:
+        wait_until(lambda: len(decisions_sub.payloads()) >= 3, 10, "the decisions at the broker")
+        # The broker has them (PUBACK), central has not confirmed them: nothing leaves the store.
+        wait_until(lambda: publisher.counters().unconfirmed == 3, 10, "three decisions awaiting receipts")
+        assert store.decisions.pending_count() == 3
+        # A receipt naming the ids as events confirms nothing: decisions have their own list.
+        decisions_sub.confirm([made[0].decision_id])
+        decisions_sub.confirm([], decisions=[made[1].decision_id])
+        wait_until(lambda: store.decisions.pending_count() == 2, 10, "the confirmed decision marked synced")
+        assert {item.event_id for item in store.decisions.pending(10)} == {
+            made[0].decision_id, made[2].decision_id
+        }
+        decisions_sub.confirm([], decisions=[made[0].decision_id, made[2].decision_id])
+        wait_until(lambda: store.decisions.pending_count() == 0, 10, "all decisions marked synced")
+    finally:
+        publisher.stop()
 
 
 def test_a_watchlist_pushed_while_the_box_was_offline_arrives_on_connect(

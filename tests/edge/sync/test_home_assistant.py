@@ -81,7 +81,7 @@ def test_discovery_and_state_updates(
             outputs=(OutputResult(name="relay", type="http", ok=True, attempts=1, sent_at=now),),
             crop_jpeg=b"\xff\xd8crop\xff\xd9",
         )
-        bridge.on_decision(decision, publisher.publish_side)
+        bridge.on_decision(decision, publisher.side.publish)
         wait_until(lambda: len(states.messages) >= 3, 10, "the state updates")
     finally:
         bridge.stop()

@@ -1,7 +1,7 @@
 """Watchlists, their entries and site/gate assignments, site time zones, watchlist pushes, gate decisions.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_watchlists_gates
+Revises: 0002_effective_config
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003_watchlists_gates"
+down_revision = "0002_effective_config"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,192 @@
+"""Retention: old events (their images first), gate decisions, dead letters and audit entries are deleted.
+
+Plates are personal data: central keeps them only as long as configured (`retention` in the
+config, per site where a site needs its own). Images go before their events (a crop identifies
+more than a plate string), so `images_days` is usually shorter than `events_days`; an event whose
+images were deleted stays searchable with `has_crop` false. Gate decisions carry a plate and a
+crop too: they follow their site's `events_days` (by decided_at) and lose the crop after
+`images_days`, counted as `decisions` and `images`.
+
+Deletes run in batches of `batch_size` rows per transaction, so a first pass over a large backlog
+never holds long locks against ingest. Running on several replicas at once is harmless (a row
+deleted twice is deleted once), but one replica is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, delete, select, true, update
+from sqlalchemy.orm import Session
+
+from central import metrics
+from central.config import RetentionSettings
+from central.db.models import AuditEntry, DeadLetter, Event, EventImage, GateDecisionRow
+
+log = logging.getLogger(__name__)
+
+
+def _site_groups(
+    settings: RetentionSettings, site_column: Any = Event.site_id
+) -> list[tuple[ColumnElement[bool], float | None, float | None]]:
+    """(which rows, events_days, images_days): each overridden site, then all other sites."""
+    groups = [(site_column == site, *settings.for_site(site)) for site in settings.sites]
+    others = site_column.not_in(list(settings.sites)) if settings.sites else true()
+    groups.append((others, settings.events_days, settings.images_days))
+    return groups
+
+
+class Retention:
+    def __init__(self, engine: Engine, settings: RetentionSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def _in_batches(self, step: Callable[[Session], int]) -> int:
+        """Run `step` (deletes up to one batch, returns how many) in its own transaction until it
+        finds nothing more."""
+        total = 0
+        while True:
+            with Session(self.engine) as session, session.begin():
+                done = step(session)
+            total += done
+            if done < self.settings.batch_size:
+                return total
+
+    def _strip_images(self, which: ColumnElement[bool], cutoff: datetime) -> int:
+        def step(session: Session) -> int:
+            ids = list(
+                session.scalars(
+                    select(EventImage.event_id)
+                    .join(Event, Event.event_id == EventImage.event_id)
+                    .where(which, Event.captured_at < cutoff)
+                    .limit(self.settings.batch_size)
+                )
+            )
+            if ids:
+                session.execute(delete(EventImage).where(EventImage.event_id.in_(ids)))
+                session.execute(update(Event).where(Event.event_id.in_(ids)).values(has_crop=False))
+            return len(ids)
+
+        return self._in_batches(step)
+
+    def _delete_events(self, which: ColumnElement[bool], cutoff: datetime) -> int:
+        def step(session: Session) -> int:
+            ids = list(
+                session.scalars(
+                    select(Event.event_id)
+                    .where(which, Event.captured_at < cutoff)
+                    .limit(self.settings.batch_size)
+                )
+            )
+            if ids:
+                session.execute(delete(EventImage).where(EventImage.event_id.in_(ids)))
+                session.execute(delete(Event).where(Event.event_id.in_(ids)))
+            return len(ids)
+
+        return self._in_batches(step)
+
+    def _strip_decision_crops(self, which: ColumnElement[bool], cutoff: datetime) -> int:
+        def step(session: Session) -> int:
+            ids = list(
+                session.scalars(
+                    select(GateDecisionRow.decision_id)
+                    .where(which, GateDecisionRow.decided_at < cutoff, GateDecisionRow.crop_jpeg.is_not(None))
+                    .limit(self.settings.batch_size)
+                )
+            )
+            if ids:
+                session.execute(
+                    update(GateDecisionRow).where(GateDecisionRow.decision_id.in_(ids)).values(crop_jpeg=None)
+                )
+            return len(ids)
+
+        return self._in_batches(step)
+
+    def _delete_rows(
+        self, id_column: Any, time_column: Any, cutoff: datetime, which: ColumnElement[bool] | None = None
+    ) -> int:
+        def step(session: Session) -> int:
+            condition = time_column < cutoff if which is None else (which & (time_column < cutoff))
+            ids = list(
+                session.scalars(select(id_column).where(condition).limit(self.settings.batch_size))
+            )
+            if ids:
+                session.execute(delete(id_column.class_).where(id_column.in_(ids)))
+            return len(ids)
+
+        return self._in_batches(step)
+
+    def run_once(self, now: datetime | None = None) -> dict[str, int]:
+        """One pass; returns rows deleted per kind (events, images, decisions, dead_letters, audit)."""
+        now = now or datetime.now(UTC)
+        deleted: Counter[str] = Counter()
+        for which, events_days, images_days in _site_groups(self.settings):
+            # Expired events first (their images with them), so images are not stripped in vain.
+            if events_days is not None:
+                deleted["events"] += self._delete_events(which, now - timedelta(days=events_days))
+            if images_days is not None:
+                deleted["images"] += self._strip_images(which, now - timedelta(days=images_days))
+        for which, events_days, images_days in _site_groups(self.settings, GateDecisionRow.site_id):
+            if events_days is not None:
+                cutoff = now - timedelta(days=events_days)
+                deleted["decisions"] += self._delete_rows(
+                    GateDecisionRow.decision_id, GateDecisionRow.decided_at, cutoff, which
+                )
+            if images_days is not None:
+                cutoff = now - timedelta(days=images_days)
+                deleted["images"] += self._strip_decision_crops(which, cutoff)
+        if self.settings.dead_letters_days is not None:
+            cutoff = now - timedelta(days=self.settings.dead_letters_days)
+            deleted["dead_letters"] += self._delete_rows(DeadLetter.id, DeadLetter.received_at, cutoff)
+        if self.settings.audit_days is not None:
+            cutoff = now - timedelta(days=self.settings.audit_days)
+            deleted["audit"] += self._delete_rows(AuditEntry.id, AuditEntry.at, cutoff)
+        result = {kind: deleted[kind] for kind in ("events", "images", "decisions", "dead_letters", "audit")}
+        for kind, count in result.items():
+            metrics.RETENTION_DELETED.labels(kind).inc(count)
+        return result
+
+
+class RetentionWorker:
+    """Runs retention passes in a thread: the first `first_pass_after_s` after start, then every
+    `interval_s`. A failed pass (database down) is logged and retried at the next interval."""
+
+    def __init__(self, retention: Retention) -> None:
+        self.retention = retention
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._passed = threading.Condition()
+        self.passes = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def wait_for_passes(self, count: int, timeout: float) -> bool:
+        """True once `count` passes have finished (failed ones included), False on timeout."""
+        with self._passed:
+            return self._passed.wait_for(lambda: self.passes >= count, timeout)
+
+    def _run(self) -> None:
+        settings = self.retention.settings
+        wait = settings.first_pass_after_s
+        while not self._stop.wait(wait):
+            try:
+                deleted = self.retention.run_once()
+            except Exception:
+                log.exception("retention pass failed; next try in %.0f s", settings.interval_s)
+            else:
+                if any(deleted.values()):
+                    log.info("retention deleted %s", ", ".join(f"{n} {k}" for k, n in deleted.items()))
+            with self._passed:
+                self.passes += 1
+                self._passed.notify_all()
+            wait = settings.interval_s
