@@ -1,6 +1,7 @@
 """Plate decoders and corrector: latency per plate, what the grammar buys, correction rate.
 
     python bench/bench_decoders.py [--plates 500] [--corrections 1000] [--seed 0]
+                                   [--countries-only]
 
 Input: reader-like CTC output (T=32 frames, 37 classes, log-softmax) synthesised for random valid
 plates by ``common.plates.simulate.synthetic_emissions``: peaky like a trained CRNN, with a
@@ -13,6 +14,14 @@ Correction rate: random valid plates, each with one OCR error drawn from
 original plate. Errors that leave a valid plate cannot be noticed from text, so rates are
 given over all errors and over the detectable ones. Correction latency is CPU ms per
 misreading, for a device set to RU and for all countries allowed.
+
+Every country on (``--countries-only`` runs just this part): the automaton's size and build time
+for RU, for the 16 countries of the first grammar and for all of them (the beam search steps it
+by one list lookup per (beam, glyph), so its size costs memory and build time, not time per
+frame), then decode_plate with all countries allowed on plates of every country drawn by format
+weight: latency, exact match, and how often the first reading has the right glyphs but another
+country (a string several countries issue: ABC123 is LT, MD, FI ... and only priors or the
+plate's band can tell).
 """
 
 from __future__ import annotations
@@ -31,10 +40,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from common.plates.alphabet import decode  # noqa: E402
+from common.plates.automaton import PlateAutomaton  # noqa: E402
 from common.plates.correct import correct  # noqa: E402
 from common.plates.ctc import greedy_decode, prefix_beam_search  # noqa: E402
 from common.plates.decode import decode_plate  # noqa: E402
-from common.plates.registry import load_registry  # noqa: E402
+from common.plates.registry import FormatRegistry, load_registry  # noqa: E402
 from common.plates.simulate import ERROR_MIX, correction_rate, single_error, synthetic_emissions  # noqa: E402
 
 
@@ -58,9 +68,13 @@ def main() -> None:
     parser.add_argument("--plates", type=int, default=500, help="plates for latency and accuracy")
     parser.add_argument("--corrections", type=int, default=1000, help="plates for the correction rate")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--countries-only", action="store_true", help="only the every-country figures")
     args = parser.parse_args()
 
     registry = load_registry()
+    every_country(registry, args.plates, args.seed)
+    if args.countries_only:
+        return
     rng = np.random.default_rng(args.seed)
     ru = registry.automaton(["RU"])
     everything = registry.automaton()
@@ -126,6 +140,57 @@ def main() -> None:
         correct(misreadings[0], registry, countries=allowed)  # unroll and cache the layouts first
         median, p95, wall = _time(lambda x, a=allowed: correct(x, registry, countries=a), misreadings)
         print(f"{name:58s} {median:7.3f} {p95:7.3f} {wall:7.3f}")
+
+
+# The countries of the first grammar, for the automaton size before the European ones came.
+FIRST_COUNTRIES = (
+    "AM", "BY", "CZ", "DE", "EE", "FI", "GE", "KG", "KZ", "LT", "LV", "MD", "PL", "RU", "UA", "UZ"
+)
+
+
+def every_country(registry: FormatRegistry, count: int, seed: int) -> None:
+    print(f"Automaton (registry of {len(registry.countries)} countries, {len(registry.formats)} formats)")
+    print(f"{'countries':28s} {'states':>7s} {'build ms':>9s} {'lists MB':>9s}")
+    for label, countries in (("RU", ["RU"]), ("first 16", list(FIRST_COUNTRIES)), ("all", None)):
+        start = time.perf_counter()
+        automaton = PlateAutomaton.from_formats(registry.formats_for(countries))
+        build_ms = (time.perf_counter() - start) * 1e3
+        rows = automaton.transition_lists
+        size = sys.getsizeof(rows) + sum(sys.getsizeof(r) for r in rows)
+        size += sum(sys.getsizeof(v) for v in set(automaton.transitions.ravel().tolist()))
+        print(f"{label:28s} {automaton.num_states:7d} {build_ms:9.0f} {size / 2**20:9.1f}")
+    rng = np.random.default_rng(seed + 7)
+    truth: list[tuple[str, str]] = []
+    inputs: list[np.ndarray] = []
+    for _ in range(count):
+        fmt = registry.sample_format(rng)
+        glyphs = fmt.random_glyphs(rng)
+        truth.append((glyphs, fmt.country))
+        inputs.append(synthetic_emissions(glyphs, rng, confusion_rate=0.2))
+    registry.automaton()
+    print()
+    print(f"decode_plate, every country allowed, {count} plates of every country drawn by format weight")
+    print(f"{'decoder':58s} {'median':>7s} {'p95':>7s} {'wall':>7s}")
+    for name, allowed in (("decode_plate(countries=None)", None), ("decode_plate(countries=['RU'])", ["RU"])):
+        median, p95, wall = _time(lambda x, a=allowed: decode_plate(x, registry, countries=a), inputs)
+        print(f"{name:58s} {median:7.3f} {p95:7.3f} {wall:7.3f}")
+    exact = same_glyphs_other_country = 0
+    by_country: dict[str, list[int]] = {}
+    for x, (glyphs, country) in zip(inputs, truth, strict=True):
+        best = decode_plate(x, registry)[0]
+        tally = by_country.setdefault(country, [0, 0, 0])
+        tally[0] += 1
+        if best.latin == glyphs:
+            exact += 1
+            tally[1] += 1
+            if best.country != country:
+                same_glyphs_other_country += 1
+                tally[2] += 1
+    print(f"  exact glyphs {exact / count:6.1%}; of those, another country first "
+          f"{same_glyphs_other_country / max(exact, 1):6.1%}")
+    worst = sorted(by_country.items(), key=lambda kv: -kv[1][2] / max(kv[1][1], 1))[:8]
+    print("  most often given to another country (right glyphs): " + ", ".join(
+        f"{c} {t[2]}/{t[1]}" for c, t in worst if t[2]))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,25 @@
-"""`anpr-edge recognize` on the real RU photos, beside the models' own end-to-end figure.
+"""`anpr-edge recognize` on a real photo set (ru-dev or eu-dev), beside the models' own figure.
 
-    python bench/bench_recognize_real.py [--countries RU] [--runtime onnxruntime] [--realdata DIR]
+    python bench/bench_recognize_real.py [--countries RU|all|FR,PL,...] [--runtime onnxruntime]
+                                         [--realdata DIR] [--default-country RU]
 
-Runs the installed CLI exactly as a user would (`anpr-edge recognize --json --countries RU
-DIR`), matches its plates to the labelled boxes (IoU 0.5) and prints exact match, outputs,
-output precision and ms per photo next to the INT8 end-to-end row of
-`models/reports/evaluation.json` (`python -m models.evaluate`). The two must agree: the CLI and
-the evaluation share `SnapshotRecognizer`, so a gap is a loss in the plumbing. The evaluation
-runs ONNX Runtime; `--runtime auto` (the product default) picks OpenVINO on x86, which computes
-differently enough to move a plate or two.
+Runs the CLI as a user would (`python -m edge.cli recognize --json --countries ... DIR`, with
+the caller's PYTHONPATH and working directory, so the code under test is the one measured),
+matches its plates to the labelled boxes (IoU 0.5) and prints exact match, outputs, output
+precision and ms per photo. Only plates labelled readable are scored (eu-dev has unreadable ones;
+ru-dev has none).
+
+Exact match compares the plate as printed: the output's canonical text with the label (ru-dev
+labels are Cyrillic), or its glyph form with a Latin label (eu-dev). "Wrong country" counts
+valid outputs whose country is not the label's (eu-dev's `country` column, else
+`--default-country`), among the matched plates and among the plates whose glyphs were read right;
+of the latter, how many are also a valid plate of the label's country (FR AB123CD is an Italian
+plate too: text cannot tell, only a device prior or the plate's band).
+
+For ru-dev with `--countries RU` the figures sit next to the INT8 end-to-end row of
+`models/reports/evaluation.json` (`python -m models.evaluate`): the CLI and the evaluation share
+`SnapshotRecognizer`, so a gap is a loss in the plumbing. The evaluation runs ONNX Runtime;
+`--runtime auto` (the product default) picks OpenVINO on x86, which moves a plate or two.
 """
 
 from __future__ import annotations
@@ -19,30 +30,49 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from common.plates.normalize import normalize_plate  # noqa: E402
+from common.plates.registry import load_registry  # noqa: E402
+from common.plates.validate import validate  # noqa: E402
 from models.metrics import match_boxes  # noqa: E402
 from models.realdata import load_real_photos, realdata_dir  # noqa: E402
+
+
+def _glyphs(text: str) -> str:
+    try:
+        return normalize_plate(text)
+    except ValueError:  # a label glyph no reader emits (DÜWAS870): it cannot match
+        return f"<{text}>"
+
+
+def _is_plate_of(latin: str, country: str) -> bool:
+    registry = load_registry()
+    return country in registry.countries and validate(latin, registry, [country]).valid
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--countries", default="RU")
+    parser.add_argument("--countries", default="RU", help="passed to --countries; 'all' passes none")
     parser.add_argument("--runtime", default="onnxruntime", choices=["auto", "onnxruntime", "openvino"])
-    parser.add_argument("--realdata", default=None, help="ru-dev folder (default ../shared/realdata/ru-dev)")
+    parser.add_argument("--realdata", default=None, help="set folder (default ../shared/realdata/ru-dev)")
+    parser.add_argument("--default-country", default="RU", help="country of labels without one (ru-dev)")
+    parser.add_argument("--show-errors", action="store_true", help="list every plate not read exactly")
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
-    cli = Path(sys.executable).with_name("anpr-edge")
     images = str(realdata_dir(args.realdata) / "images")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "edge.yaml"
         config.write_text(f"detector:\n  runtime: {args.runtime}\nreader:\n  runtime: {args.runtime}\n")
-        command = [str(cli), "recognize", "--json", "--countries", args.countries, "-c", str(config), images]
+        command = [sys.executable, "-m", "edge.cli", "recognize", "--json", "-c", str(config), images]
+        if args.countries.lower() != "all":
+            command[4:4] = ["--countries", args.countries]
         started = time.perf_counter()
         run = subprocess.run(command, capture_output=True, text=True, check=False)
         wall_s = time.perf_counter() - started
@@ -50,7 +80,12 @@ def main() -> int:
         print(run.stderr, file=sys.stderr)
         return 1
     results = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
-    plates = read = outputs = correct_outputs = 0
+    plates = read = outputs = correct_outputs = matched_valid = glyphs_right = 0
+    wrong_country = wrong_country_glyphs_right = ambiguous = 0
+    per_country: Counter[str] = Counter()
+    per_country_read: Counter[str] = Counter()
+    confusions: Counter[tuple[str, str]] = Counter()
+    errors: list[str] = []
     ms = []
     for result in results:
         photo = photos.get(Path(result["image"]).name)
@@ -61,22 +96,61 @@ def main() -> int:
         outputs += len(boxes)
         matched = match_boxes([label.box for label in photo.plates], boxes)
         for label, index in zip(photo.plates, matched, strict=True):
+            if not label.readable:
+                continue
+            country = label.country or args.default_country
             plates += 1
-            ok = index is not None and result["plates"][index]["text"] == label.text
+            per_country[country] += 1
+            out = result["plates"][index] if index is not None else None
+            latin_label = label.text.isascii()
+            ok = out is not None and (
+                out["text"] == label.text or (latin_label and out["latin"] == _glyphs(label.text))
+            )
             read += ok
             correct_outputs += ok
+            per_country_read[country] += ok
+            if not ok:
+                got = "-" if out is None else f"{out['text']} ({out['country'] or 'invalid'}/{out['format']})"
+                errors.append(f"{photo.path.name} {country} {label.text}: {got}")
+            if out is None or out["country"] is None:
+                continue
+            matched_valid += 1
+            same_glyphs = out["latin"] == _glyphs(label.text)
+            glyphs_right += same_glyphs
+            if out["country"] != country:
+                wrong_country += 1
+                wrong_country_glyphs_right += same_glyphs
+                confusions[(country, out["country"])] += 1
+                # The text is also a plate of the right country: only a prior or the band tells.
+                ambiguous += same_glyphs and _is_plate_of(out["latin"], country)
     report = REPO / "models" / "reports" / "evaluation.json"
-    reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"] if report.is_file() else None
-    print(f"{len(results)} photos, {plates} labelled plates; runtime {args.runtime}; "
-          f"CLI wall time {wall_s:.1f} s (model loading included)")
-    print(f"{'':32} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
+    reference = None
+    if report.is_file() and realdata_dir(args.realdata).name == "ru-dev" and args.countries == "RU":
+        reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"]
+    print(f"{len(results)} photos, {plates} readable labelled plates; countries {args.countries}; "
+          f"runtime {args.runtime}; CLI wall time {wall_s:.1f} s (model loading included)")
+    print(f"{'':36} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
     ref_exact = f"{reference['exact_match']:.1%}" if reference else "-"
     ref_out = f"{reference['outputs']}" if reference else "-"
     ref_prec = f"{reference['output_precision']:.1%}" if reference else "-"
-    print(f"{'plates read exactly':32} {read / plates:>20.1%} {ref_exact:>22}")
-    print(f"{'plates output':32} {outputs:>20} {ref_out:>22}")
-    print(f"{'outputs correct':32} {correct_outputs / max(outputs, 1):>20.1%} {ref_prec:>22}")
-    print(f"{'ms per photo (median)':32} {sorted(ms)[len(ms) // 2]:>20.1f}")
+    print(f"{'plates read exactly':36} {read / max(plates, 1):>20.1%} {ref_exact:>22}")
+    print(f"{'plates output':36} {outputs:>20} {ref_out:>22}")
+    print(f"{'outputs correct':36} {correct_outputs / max(outputs, 1):>20.1%} {ref_prec:>22}")
+    print(f"{'ms per photo (median)':36} {sorted(ms)[len(ms) // 2]:>20.1f}")
+    print(f"{'valid readings on labelled plates':36} {matched_valid:>20}")
+    print(f"{'  of them wrong country':36} {wrong_country:>20} ({wrong_country / max(matched_valid, 1):.1%})")
+    print(f"{'  glyphs right':36} {glyphs_right:>20}")
+    print(f"{'  glyphs right, wrong country':36} {wrong_country_glyphs_right:>20} "
+          f"({wrong_country_glyphs_right / max(glyphs_right, 1):.1%})")
+    print(f"{'    of them a plate of both countries':36} {ambiguous:>20}")
+    for country in sorted(per_country):
+        print(f"  {country}: {per_country_read[country]}/{per_country[country]} read exactly "
+              f"({per_country_read[country] / per_country[country]:.1%})")
+    if confusions:
+        print("  wrong countries (label -> output): "
+              + ", ".join(f"{a}->{b} {n}" for (a, b), n in confusions.most_common()))
+    if args.show_errors:
+        print("\n".join(errors))
     return 0
 
 

@@ -33,6 +33,54 @@ class _Section(BaseModel):
 SAMPLE_SOURCE = "sample:clip"
 
 
+# The largest frame a channel decodes (a 4K camera). Larger frames are refused and counted as
+# decode errors: what a channel holds is a few frames of at most this size, whatever it is sent.
+MAX_FRAME_PIXELS = 3840 * 2160
+
+
+class CaptureSettings(_Section):
+    """How a camera's stream is opened and decoded (edge/capture/): defaults suit IP cameras."""
+
+    # pyav decodes H.264/H.265 to YUV and hands the luma plane on, so whole frames are never
+    # converted to BGR; opencv (cv2.VideoCapture) converts every frame; auto is pyav where
+    # installed, and opencv for USB cameras.
+    decoder: Literal["auto", "pyav", "opencv"] = "auto"
+    decoder_threads: int = Field(
+        default=1, ge=0, le=16, description="decoder threads per camera (0: FFmpeg picks, one per core)"
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp", description="tcp (interleaved) survives NAT and lossy links; udp has less delay"
+    )
+    open_timeout_s: float = Field(default=5.0, gt=0, le=120, description="give up connecting after this")
+    read_timeout_s: float = Field(default=5.0, gt=0, le=120, description="a stream silent this long is lost")
+    reconnect_initial_s: float = Field(default=0.5, gt=0, le=60, description="first wait before reconnecting")
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600, description="the wait doubles up to this")
+    hwaccel: Literal["none", "auto", "vaapi", "qsv"] = Field(
+        default="none",
+        description="hardware decoding (pyav): auto uses QSV or VAAPI where the box has it, else software",
+    )
+    hwaccel_device: str | None = Field(
+        default=None, description="device for hwaccel, e.g. /dev/dri/renderD128; default: the first"
+    )
+    # While nothing moves, most of a camera's packets say "no change" in a few hundred bytes, yet
+    # decoding them is most of a channel's CPU. `keyframes` then decodes only key frames, and a
+    # packet several times the still scene's size (something entered) resumes decoding at once.
+    still_decode: Literal["all", "keyframes"] = Field(
+        default="all",
+        description="keyframes (pyav): while the scene is still, decode only key frames until packets grow",
+    )
+    max_frame_pixels: int = Field(
+        default=MAX_FRAME_PIXELS, ge=64 * 64, le=8192 * 8192,
+        description="larger frames are refused (counted as decode errors): bounds a channel's memory",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_grows(self) -> CaptureSettings:
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise ValueError("reconnect_max_s must be at least reconnect_initial_s")
+        return self
+
+
 class CameraConfig(_Section):
     id: str = Field(pattern=ID_PATTERN, description="channel id, unique on the device")
     source: str = Field(
@@ -50,6 +98,7 @@ class CameraConfig(_Section):
         default=None, description="x1, y1, x2, y2 as fractions of the frame; plates outside are ignored"
     )
     countries: list[str] = Field(default_factory=list, description="country prior for this channel")
+    capture: CaptureSettings = Field(default_factory=CaptureSettings, description="decoding and reconnection")
 
 
 class OnnxRuntimeSettings(_Section):

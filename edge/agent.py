@@ -239,7 +239,7 @@ class EdgeAgent:
             worker.judge.remember(previous.judge)
         self.workers[camera.id] = worker
         worker.start()
-        log.info("camera %s: started (%s)", camera.id, capture.spec.describe())
+        log.info("camera %s: started (%s, %s decoder)", camera.id, capture.spec.describe(), capture.decoder)
 
     def _channel_detector(self, models: ModelSet) -> tuple[PlateDetector, AbstractContextManager[object]]:
         """The detector a new channel uses, and the lock it must hold around detect().

@@ -1,4 +1,4 @@
-"""The real evaluation photos in `../shared/realdata/ru-dev`: for measuring only, never training."""
+"""The real evaluation photos in `../shared/realdata/` (ru-dev, eu-dev): measuring only, never training."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata" / "ru-dev"
 @dataclass(frozen=True)
 class LabelledPlate:
     box: tuple[int, int, int, int]  # x1, y1, x2, y2
-    text: str  # canonical Cyrillic form
+    text: str  # canonical form (Cyrillic for ru-dev, Latin glyphs for eu-dev)
     readable: bool
+    country: str | None = None  # ISO 3166 alpha-2 where the set's labels.csv names it (eu-dev)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,10 @@ def load_real_photos(path: str | Path | None = None) -> list[LabelledPhoto]:
     with labels.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             box = (int(row["xmin"]), int(row["ymin"]), int(row["xmax"]), int(row["ymax"]))
-            plates[row["image"]].append(LabelledPlate(box, row["text"], row["readable"] == "1"))
+            country = row.get("country") or None
+            plates[row["image"]].append(LabelledPlate(box, row["text"], row["readable"] == "1", country))
+    # ru-dev names images without the suffix ("000"), eu-dev with it ("000.jpg").
     return [
-        LabelledPhoto(root / "images" / f"{name}.jpg", tuple(items)) for name, items in sorted(plates.items())
+        LabelledPhoto(root / "images" / (name if Path(name).suffix else f"{name}.jpg"), tuple(items))
+        for name, items in sorted(plates.items())
     ]

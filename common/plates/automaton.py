@@ -2,8 +2,11 @@
 
 The constrained CTC beam search steps it once per emitted glyph: a beam whose state is dead, or
 that needs more glyphs than frames remain, cannot become a valid plate and is dropped.
-Built from the formats' slots by subset construction; state 0 is the start, the last state is
-the dead state (every transition of it loops back to itself).
+Built per country from the formats' slots by subset construction, united by a product
+construction, then minimised (states with the same future, the same accepted formats included,
+are merged: the leaves of a district table's trie, say; all 49 countries take 6,127 states,
+a third of what subset construction alone gave). State 0 is the start, the last state is the
+dead state (every transition of it loops back to itself).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class _NFA:
         self.moves: list[dict[int, set[int]]] = []
         self.eps: list[set[int]] = []
         self.accept: dict[int, int] = {}  # NFA state -> label (format index)
+        self._closures: dict[int, frozenset[int]] = {}
 
     def new(self) -> int:
         self.moves.append({})
@@ -71,13 +75,27 @@ class _NFA:
         return end
 
     def closure(self, states: set[int]) -> frozenset[int]:
-        stack, seen = list(states), set(states)
+        """States reachable by epsilon moves; per-state closures are computed once and reused
+        (subset construction asks for the closure of overlapping sets hundreds of thousands of
+        times with every country on)."""
+        out: set[int] = set()
+        for s in states:
+            out |= self._state_closure(s)
+        return frozenset(out)
+
+    def _state_closure(self, state: int) -> frozenset[int]:
+        cached = self._closures.get(state)
+        if cached is not None:
+            return cached
+        stack, seen = [state], {state}
         while stack:
             for nxt in self.eps[stack.pop()]:
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
-        return frozenset(seen)
+        closed = frozenset(seen)
+        self._closures[state] = closed
+        return closed
 
 
 def _classes(glyphs: str) -> list[int]:
@@ -96,8 +114,11 @@ class PlateAutomaton:
 
     @cached_property
     def transition_lists(self) -> list[list[int]]:
-        """``transitions`` as nested lists: the beam search indexes single cells, which lists do fastest."""
-        return self.transitions.tolist()
+        """``transitions`` as nested lists: the beam search indexes single cells, which lists do fastest.
+        Cells share one int object per state (most point to the dead state), which keeps the lists
+        of the all-country automaton at a few MB instead of one int object per cell."""
+        shared: dict[int, int] = {}
+        return [[shared.setdefault(v, v) for v in row] for row in self.transitions.tolist()]
 
     @cached_property
     def min_remaining_list(self) -> list[int]:
@@ -132,6 +153,22 @@ class PlateAutomaton:
 
     @classmethod
     def from_formats(cls, formats: Sequence[PlateFormat]) -> PlateAutomaton:
+        """Automaton of the formats: one minimal automaton per country, then their union.
+
+        Determinising all formats at once makes subsets of thousands of NFA states (every
+        open run and table trie of every country); the union of minimal per-country automata
+        has subsets of at most one state per country, which builds the 49-country automaton
+        several times faster."""
+        groups: dict[str, list[int]] = {}
+        for i, fmt in enumerate(formats):
+            groups.setdefault(fmt.country, []).append(i)
+        if len(groups) <= 1:
+            return cls._from_nfa(formats)
+        parts = [(cls._from_nfa([formats[i] for i in idx]), idx) for idx in groups.values()]
+        return cls._union(parts, tuple(formats))
+
+    @classmethod
+    def _from_nfa(cls, formats: Sequence[PlateFormat]) -> PlateAutomaton:
         nfa = _NFA()
         start = nfa.new()
         for label, fmt in enumerate(formats):
@@ -144,6 +181,51 @@ class PlateAutomaton:
                     cur = nfa.add_choices(cur, [_classes(c) for c in slot.choices])
             nfa.accept[cur] = label
         return cls._determinize(nfa, start, NUM_CLASSES, tuple(formats))
+
+    @classmethod
+    def _union(
+        cls, parts: Sequence[tuple[PlateAutomaton, Sequence[int]]], formats: tuple[PlateFormat, ...]
+    ) -> PlateAutomaton:
+        """Product construction over deterministic parts: a state is the tuple of the live
+        (part, state) pairs; ``parts`` pairs each automaton with the indices (into ``formats``)
+        of its formats."""
+        rows = [part.transitions.tolist() for part, _ in parts]
+        deads = [part.dead for part, _ in parts]
+        num_classes = parts[0][0].num_classes
+        first = tuple((k, 0) for k in range(len(parts)))
+        index: dict[tuple[tuple[int, int], ...], int] = {first: 0}
+        order = [first]
+        edges: list[dict[int, int]] = []
+        queue = deque([first])
+        while queue:
+            subset = queue.popleft()
+            targets: dict[int, list[tuple[int, int]]] = {}
+            for k, state in subset:
+                dead, row = deads[k], rows[k][state]
+                for c in range(1, num_classes):
+                    t = row[c]
+                    if t != dead:
+                        targets.setdefault(c, []).append((k, t))
+            out: dict[int, int] = {}
+            for c, members in targets.items():
+                key = tuple(members)
+                if key not in index:
+                    index[key] = len(order)
+                    order.append(key)
+                    queue.append(key)
+                out[c] = index[key]
+            edges.append(out)
+        dead = len(order)
+        transitions = np.full((dead + 1, num_classes), dead, dtype=np.int32)
+        for s, out in enumerate(edges):
+            for c, t in out.items():
+                transitions[s, c] = t
+        labels = [
+            tuple(sorted(parts[k][1][i] for k, state in subset for i in parts[k][0].labels[state]))
+            for subset in order
+        ]
+        labels.append(())
+        return cls._finish(transitions, labels, formats)
 
     @classmethod
     def from_sequences(cls, sequences: Sequence[Sequence[int]], num_classes: int) -> PlateAutomaton:
@@ -192,8 +274,50 @@ class PlateAutomaton:
         transitions[:, BLANK_INDEX] = dead
         labels = [tuple(sorted({nfa.accept[s] for s in subset if s in nfa.accept})) for subset in order]
         labels.append(())
+        return cls._finish(transitions, labels, formats)
+
+    @classmethod
+    def _finish(
+        cls, transitions: np.ndarray, labels: list[tuple[int, ...]], formats: tuple[PlateFormat, ...]
+    ) -> PlateAutomaton:
+        """Minimise a DFA whose last state is dead and add what the beam search needs."""
+        transitions[:, BLANK_INDEX] = len(labels) - 1
+        transitions, labels = _minimize(transitions, labels)
         accepting = np.array([bool(lab) for lab in labels], dtype=bool)
+        dead = len(labels) - 1
+        edges = [{c: int(t) for c, t in enumerate(row) if t != dead} for row in transitions[:-1]]
         return cls(transitions, accepting, _min_remaining(edges, accepting, dead), tuple(labels), formats)
+
+
+def _minimize(
+    transitions: np.ndarray, labels: list[tuple[int, ...]]
+) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Moore's partition refinement: states are split by accepted formats, then by the blocks
+    their transitions reach, until no block splits. Blocks are renumbered so that the start
+    stays 0 and the dead state (the block of the last state) comes last."""
+    label_ids: dict[tuple[int, ...], int] = {}
+    block = np.array([label_ids.setdefault(lab, len(label_ids)) for lab in labels], dtype=np.int64)
+    count = len(label_ids)
+    while True:
+        refined = _row_classes(np.concatenate([block[:, None], block[transitions]], axis=1))
+        new_count = int(refined.max()) + 1
+        block = refined
+        if new_count == count:
+            break
+        count = new_count
+    # Renumber by first appearance (the start state 0 keeps block 0), the dead block last.
+    dead_block = block[-1]
+    order: dict[int, int] = {}
+    for b in block.tolist():
+        if b != dead_block and b not in order:
+            order[b] = len(order)
+    order[int(dead_block)] = len(order)
+    remap = np.array([order[b] for b in range(count)], dtype=np.int32)
+    new_ids = remap[block]
+    representative = np.zeros(count, dtype=np.int64)
+    representative[new_ids[::-1]] = np.arange(len(block) - 1, -1, -1)  # first state of each block
+    minimal = new_ids[transitions[representative]].astype(np.int32)
+    return minimal, [labels[int(s)] for s in representative]
 
 
 def _min_remaining(edges: list[dict[int, int]], accepting: np.ndarray, dead: int) -> np.ndarray:
@@ -212,3 +336,18 @@ def _min_remaining(edges: list[dict[int, int]], accepting: np.ndarray, dead: int
                 dist[s] = dist[t] + 1
                 queue.append(s)
     return dist
+
+
+def _row_classes(rows: np.ndarray) -> np.ndarray:
+    """Class of each row, equal rows alike (``np.unique(rows, axis=0, return_inverse=True)``):
+    rows are hashed to one int64 each and sorted once, which is several times faster than the
+    row-wise sort; a hash collision is detected and falls back to the row-wise sort."""
+    mix = np.random.default_rng(0).integers(1, 2**62, size=rows.shape[1], dtype=np.int64) | 1
+    with np.errstate(over="ignore"):
+        hashes = (rows.astype(np.int64) * mix).sum(axis=1)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(rows, rows[first[inverse]]):
+        _, inverse = np.unique(rows, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return inverse

@@ -8,8 +8,9 @@ substitutions it would take (``common.plates.confusions``: O->0 is cheap, O->7 i
 
 Ranking is a noisy-channel decision: a candidate plate costs -log P(error | plate) (the
 channel, in ``common.plates.confusions``) plus -log P(plate) relative to the likeliest plate of
-the allowed formats (format weight x country prior, and the number of plates the format's
-layout can hold: a glyph drawn from 10 digits is likelier than one drawn from 36 glyphs).
+the allowed formats (country traffic x device prior x the format's share of its country, and
+the number of plates the format's layout can hold: a glyph drawn from 10 digits is likelier
+than one drawn from 36 glyphs).
 A reading that is already a valid plate is never corrected: it comes first, at cost 0.
 """
 
@@ -105,8 +106,9 @@ def layouts(fmt: PlateFormat) -> dict[int, list[Layout]]:
 
 
 def _format_priors(formats: Sequence[PlateFormat], priors: Mapping[str, float] | None) -> dict[int, float]:
-    """-log P(format) among ``formats`` (by id), from country prior x format weight."""
-    weights = {id(f): country_prior(priors, f.country) * f.weight for f in formats}
+    """-log P(format) among ``formats`` (by id), from the country's traffic x device prior x the
+    format's share of its country (as ``common.plates.decode.format_log_prior``)."""
+    weights = {id(f): country_prior(priors, f.country) * f.traffic * f.country_share for f in formats}
     total = sum(weights.values())
     return {k: -math.log(w / total) for k, w in weights.items()}
 
@@ -217,9 +219,19 @@ def correct(
     glyphs = _lenient_glyphs(text)
     formats = registry.formats_for(countries)
     format_nats = _format_priors(formats, priors)
-    # Plate priors relative to the likeliest single plate of the allowed formats (for RU one of
-    # the few diplomatic plates, standard plates then pay 0.77 nats): only differences rank.
-    reference = min(
+    # Plate priors relative to the likeliest single plate of the allowed formats as long as the
+    # candidates can be (the reading's length +-1; for RU one of the few diplomatic plates,
+    # standard plates then pay 0.77 nats): only differences rank, and the bound ``max_cost``
+    # does not shrink because some country has plates of three glyphs (CH ZH 1).
+    lengths = range(len(glyphs) - 1, len(glyphs) + 2)
+    priors_by_length = [
+        format_nats[id(f)] + nats
+        for f in formats
+        for length, group in layouts(f).items()
+        for _, nats in group
+        if length in lengths
+    ]
+    reference = min(priors_by_length) if priors_by_length else min(
         format_nats[id(f)] + nats for f in formats for group in layouts(f).values() for _, nats in group
     )
     # One entry per plate text and country: the square and the one-row layout of a plate are

@@ -21,11 +21,15 @@ from common.plates.ctc import (
     greedy_decode,
     prefix_beam_search,
 )
+from common.plates.formats import PlateFormat, PlateParse
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 
 # Valid plates the reader gives less probability than this are not offered; see decode_plate.
 DEFAULT_MIN_CONFIDENCE = 1e-4
+# How much the format prior counts against the reader's probability (1: plain Bayes). See
+# decode_plate; 0 ranks by the reader alone, the prior then only orders the formats of one string.
+DEFAULT_FORMAT_PRIOR_STRENGTH = 1.0
 
 
 def country_prior(priors: Mapping[str, float] | None, country: str) -> float:
@@ -38,6 +42,16 @@ def country_prior(priors: Mapping[str, float] | None, country: str) -> float:
     return float(value)
 
 
+def format_log_prior(
+    fmt: PlateFormat, parts: tuple[str, ...], priors: Mapping[str, float] | None = None
+) -> float:
+    """log P(plate, format) up to a constant: the country's traffic prior (its file's
+    ``traffic``, times the device's ``priors`` for it), the format's share of the country's
+    weight, and the share of the format's plates this one is (``PlateFormat.plate_nats``)."""
+    country = country_prior(priors, fmt.country) * fmt.traffic
+    return math.log(country * fmt.country_share) - fmt.plate_nats(parts)
+
+
 def decode_plate(
     logprobs: np.ndarray,
     registry: FormatRegistry | None = None,
@@ -48,49 +62,56 @@ def decode_plate(
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    format_prior_strength: float = DEFAULT_FORMAT_PRIOR_STRENGTH,
 ) -> list[PlateReading]:
     """Best valid plates for one (T, C) log-probability matrix, most likely first.
 
-    Ranking: reader probability times the country prior; among formats of one string, the
-    format's weight. Valid plates less probable than ``min_confidence`` are not offered (the
-    grammar can always force *some* valid plate out of a foreign or garbled one). The list is
-    never empty: with no valid plate it holds the raw best reading, ``valid=False``.
+    Ranking: reader log-probability plus ``format_prior_strength`` times the plate's log prior
+    (``format_log_prior``: country traffic x device prior x the format's share of its country,
+    divided by how many plates the format holds). A string that fits several countries goes to
+    the one that makes it likelier (RO B01XEN is one of 42 counties x 100 numbers, not one of
+    Austria's looser district-number-letters plates; BA123AB is an Italian plate before a Slovak
+    one, Italy having 16 times the cars, unless ``priors`` say otherwise), and a misreading that
+    only a looser format accepts (an SK plate whose coat of arms is read as a glyph, accepted as
+    PL) must be that much likelier to the reader to beat the plate read right. Valid plates less
+    probable than ``min_confidence`` are not offered (the grammar can always force *some* valid
+    plate out of a foreign or garbled one). The list is never empty: with no valid plate it
+    holds the raw best reading, ``valid=False``.
     """
+    if format_prior_strength < 0:
+        raise ValueError("format_prior_strength must be >= 0")
     arr = _check(logprobs, 2)
     registry = registry or load_registry()
     automaton = registry.automaton(countries)
     hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio)
-    # Rank (string, format) pairs first; only the ones returned are parsed into candidates.
-    ranked: list[tuple[float, float, int, int]] = []
+    ranked: list[tuple[float, float, int, PlateFormat, PlateParse]] = []
     for h, hyp in enumerate(hyps):
         if hyp.probability < min_confidence:
             continue
+        latin = decode(list(hyp.labels))
         for label in automaton.labels[hyp.state]:
             fmt = automaton.formats[label]
-            ranked.append((hyp.logp + math.log(country_prior(priors, fmt.country)), fmt.weight, h, label))
+            parsed = fmt.parse(latin)
+            if parsed is None:  # the automaton and the regex are built from the same slots
+                raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
+            prior = format_log_prior(fmt, parsed.parts, priors)
+            ranked.append((hyp.logp + format_prior_strength * prior, prior, h, fmt, parsed))
     if not ranked:
         return [_invalid_reading(arr)]
     ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    out: list[PlateReading] = []
-    for _, _, h, label in ranked[:top_n]:
-        hyp, fmt = hyps[h], automaton.formats[label]
-        latin = decode(list(hyp.labels))
-        parsed = fmt.parse(latin)
-        if parsed is None:  # the automaton and the regex are built from the same slots
-            raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
-        out.append(
-            PlateReading(
-                text=parsed.canonical,
-                latin=latin,
-                confidence=min(1.0, hyp.probability),
-                country=fmt.country,
-                format=fmt.id,
-                region=parsed.region_code,
-                region_name=parsed.region_name,
-                valid=True,
-            )
+    return [
+        PlateReading(
+            text=parsed.canonical,
+            latin=parsed.latin,
+            confidence=min(1.0, hyps[h].probability),
+            country=fmt.country,
+            format=fmt.id,
+            region=parsed.region_code,
+            region_name=parsed.region_name,
+            valid=True,
         )
-    return out
+        for _, _, h, fmt, parsed in ranked[:top_n]
+    ]
 
 
 def _invalid_reading(arr: np.ndarray) -> PlateReading:
@@ -112,8 +133,9 @@ def decode_plate_batch(
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    format_prior_strength: float = DEFAULT_FORMAT_PRIOR_STRENGTH,
 ) -> list[list[PlateReading]]:
     """``decode_plate`` for each item of an (N, T, C) batch."""
     arr = _check(logprobs, 3)
-    options = (beam_width, top_n, priors, min_char_prob, prune_ratio, min_confidence)
+    options = (beam_width, top_n, priors, min_char_prob, prune_ratio, min_confidence, format_prior_strength)
     return [decode_plate(item, registry, countries, *options) for item in arr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,10 @@ class PlateFormat:
     script: Script
     weight: float
     decorations: tuple[str, ...] = ()
+    # P(format | country): the weight's share among the country's formats; and the country's
+    # traffic prior (registered cars, millions), for ranking with every country on.
+    country_share: float = 1.0
+    traffic: float = 1.0
     region_table: str | None = None
     region_names: Mapping[str, str] = field(default_factory=dict)
 
@@ -133,6 +138,18 @@ class PlateFormat:
             region_name = self.region_names.get(parts[self._region_slot])
         return PlateParse(parts, glyphs, self.to_canonical(glyphs), region_code, region_name)
 
+    def plate_nats(self, parts: tuple[str, ...]) -> float:
+        """-log P(this plate | format) for a plate drawn slot by slot: a length uniformly among
+        the slot's lengths, then each glyph uniformly from its set, or a table entry uniformly
+        from the table. A format that holds more plates gives each of them less probability."""
+        nats = 0.0
+        for slot, part in zip(self.slots, parts, strict=True):
+            if slot.kind == "chars":
+                nats += math.log(slot.max_len - slot.min_len + 1) + len(part) * math.log(len(slot.charset))
+            else:
+                nats += math.log(len(slot.choices))
+        return nats
+
     def is_valid(self, text: str) -> bool:
         return self.parse(text) is not None
 
@@ -180,6 +197,10 @@ class Country:
     region_table: str | None
     region_names: Mapping[str, str]
     source: Path
+    # The distinguishing sign printed on the plate's EU band (D, PL, F, SK ...), for a band reader.
+    band_code: str | None = None
+    # Registered cars (millions): the country's prior when every country is allowed.
+    traffic: float = 1.0
 
 
 def check_script(script: Script, slots: tuple[Slot, ...]) -> str | None:

@@ -8,6 +8,7 @@ A broken file raises ``PlateFormatError`` naming the file and the field.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -56,10 +57,14 @@ class _CountrySpec(BaseModel):
     country: str = Field(pattern=r"^[A-Z]{2}$")
     name: StrictStr
     script: Literal["cyrillic", "latin"]
+    band_code: str | None = Field(default=None, pattern=r"^[A-Z]{1,3}$")
+    traffic: float = Field(default=1.0, gt=0)
     letters: StrictStr = LATIN_LETTERS
     slots: dict[str, StrictStr] = {}
     tables: dict[StrictStr, dict[StrictStr, StrictStr] | list[StrictStr]] = {}
-    region_table: StrictStr | None = None
+    # The table(s) naming regions; a format takes the first of them it uses (PL: two-letter and
+    # three-letter district codes are two tables, since their serials differ).
+    region_table: StrictStr | list[StrictStr] | None = None
     formats: list[_FormatSpec] = Field(min_length=1)
 
 
@@ -109,12 +114,14 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
         tables[table] = tuple(glyph_keys)
         if isinstance(entries, dict):
             names[table] = {g: entries[k] for g, k in zip(glyph_keys, keys, strict=True)}
-    region_table = spec.region_table
-    if region_table is None and "region" in tables:
-        region_table = "region"
-    if region_table is not None and region_table not in tables:
-        raise PlateFormatError(f"{path}: region_table: no table named {region_table!r}")
-    region_names = names.get(region_table, {}) if region_table else {}
+    given = spec.region_table
+    region_tables = [given] if isinstance(given, str) else list(given or [])
+    if not region_tables and "region" in tables:
+        region_tables = ["region"]
+    for table in region_tables:
+        if table not in tables:
+            raise PlateFormatError(f"{path}: region_table: no table named {table!r}")
+    region_names = {code: name for table in region_tables for code, name in names.get(table, {}).items()}
 
     formats: list[PlateFormat] = []
     seen: set[str] = set()
@@ -127,6 +134,7 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
             slots = parse_template(fmt.template, slot_codes, tables)
         except TemplateError as exc:
             raise PlateFormatError(f"{path}: {where}.template: {exc}") from exc
+        used_table = next((t for t in region_tables if any(s.table == t for s in slots)), None)
         script: Script = fmt.script or spec.script
         problem = check_script(script, slots)
         if problem:
@@ -143,8 +151,8 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
             script=script,
             weight=fmt.weight,
             decorations=tuple(fmt.decorations),
-            region_table=region_table if any(s.table == region_table for s in slots) else None,
-            region_names=region_names,
+            region_table=used_table,
+            region_names=names.get(used_table, {}) if used_table else {},
         )
         if not plate.is_valid(fmt.example):
             raise PlateFormatError(
@@ -155,14 +163,18 @@ def _build_country(spec: _CountrySpec, path: Path) -> Country:
                 f"{path}: {where}.counterexample: {fmt.counterexample!r} fits template {fmt.template!r}"
             )
         formats.append(plate)
+    total = sum(f.weight for f in formats)
+    formats = [replace(f, country_share=f.weight / total, traffic=spec.traffic) for f in formats]
     return Country(
         code=spec.country,
         name=spec.name,
+        band_code=spec.band_code,
+        traffic=spec.traffic,
         script=spec.script,
         letters=letters,
         formats=tuple(formats),
         tables=tables,
-        region_table=region_table,
+        region_table=region_tables[0] if region_tables else None,
         region_names=region_names,
         source=path,
     )
@@ -203,6 +215,18 @@ class FormatRegistry:
         except KeyError:
             known = ", ".join(self.countries)
             raise KeyError(f"no country {code!r} in the registry; known: {known}") from None
+
+    def country_for_band(self, band_code: str) -> str:
+        """The country whose plates carry ``band_code`` (D, PL, F, SK, UK ...) on their band.
+
+        For a reader of the band: ``decode_plate(..., priors={registry.country_for_band("F"):
+        1000.0})`` settles what text cannot (FR AB123CD is an Italian plate too)."""
+        code = band_code.strip().upper()
+        for country in self._countries.values():
+            if country.band_code == code:
+                return country.code
+        known = ", ".join(sorted(c.band_code for c in self._countries.values() if c.band_code))
+        raise KeyError(f"no country with band code {band_code!r}; known: {known}")
 
     def get(self, country: str, format_id: str) -> PlateFormat:
         try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from common.plates.alphabet import READER_ALPHABET
 from common.plates.automaton import PlateAutomaton
-from common.plates.decode import country_prior
+from common.plates.decode import format_log_prior
 from common.plates.formats import PlateFormat
 from common.plates.normalize import normalize_plate
 from common.plates.registry import FormatRegistry, load_registry
@@ -17,7 +18,8 @@ from common.plates.registry import FormatRegistry, load_registry
 @dataclass(frozen=True)
 class PlateMatch:
     """One reading of a valid plate; ``likelihood`` is its share among the matches (0..1),
-    from the country prior times the format weight."""
+    from the country prior times the format weight, divided by the number of plates the format
+    holds (``common.plates.decode.format_log_prior``)."""
 
     country: str
     format: str
@@ -55,7 +57,8 @@ def validate(
     priors: Mapping[str, float] | None = None,
 ) -> ValidationResult:
     """Match ``text`` (Cyrillic or Latin, separators allowed) against the formats of
-    ``countries`` (all when None); matches are ranked by country prior and format weight."""
+    ``countries`` (all when None); matches are ranked by country prior, format weight and how
+    many plates the format holds (a tight format makes each of its plates likelier)."""
     registry = registry or load_registry()
     try:
         latin = normalize_plate(text)
@@ -64,11 +67,14 @@ def validate(
     if not latin:
         return ValidationResult(text, latin, (), "the text holds no plate characters")
     formats = registry.formats_for(countries)
+    # Plate priors are tiny (a format holds millions of plates): shares are taken relative to a
+    # fixed offset so that exp() stays in range; only ratios matter.
+    offset = -len(latin) * 4.0
     found: list[tuple[float, PlateFormat, str, str | None, str | None]] = []
     for fmt in formats:
         parsed = fmt.parse(latin)
         if parsed is not None:
-            weight = country_prior(priors, fmt.country) * fmt.weight
+            weight = math.exp(format_log_prior(fmt, parsed.parts, priors) - offset)
             found.append((weight, fmt, parsed.canonical, parsed.region_code, parsed.region_name))
     if not found:
         return ValidationResult(text, latin, (), explain_mismatch(latin, formats))

@@ -71,6 +71,8 @@ class OnnxPlateReader:
             )
         self.registry = registry or load_registry()
         self.countries = list(countries) if countries else None
+        # Built here, not at the first plate: with every country allowed it takes 1-2 s.
+        self.registry.automaton(self.countries)
         self.beam_width = beam_width
         self.batch_size = batch_size
 
