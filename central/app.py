@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urljoin
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from central.api import auth_routes, devices, events, live, ops
+from central.alerts.dispatcher import AlertDispatcher
+from central.api import auth_routes, decisions, devices, events, live, ops, watchlists
 from central.auth.ratelimit import LoginThrottle
 from central.auth.tokens import TokenService, load_or_create_secret
 from central.config import CentralConfig
@@ -26,6 +28,7 @@ from central.ingest.writer import IngestWriter
 from central.live import LiveHub
 from central.retention import Retention, RetentionWorker
 from central.security_headers import SecurityHeadersMiddleware
+from central.watchlists import push as watchlist_push
 from central.web import mount_web
 
 log = logging.getLogger(__name__)
@@ -50,16 +53,33 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
 
 
 def start_ingest(ctx: AppContext) -> MqttIngest:
+    alerts = AlertDispatcher(ctx.config.alerts, ctx.sessions)
+    alerts.start()
+    ctx.alerts = alerts
+
+    def on_stored(rows: list[dict[str, Any]]) -> None:
+        ctx.hub.publish(rows)
+        alerts.on_events(rows)
+
     ingest = MqttIngest(
         ctx.config.mqtt,
         IngestWriter(ctx.engine),
-        on_stored=ctx.hub.publish,
+        on_stored=on_stored,
+        on_decisions=alerts.on_decisions,
+        on_statuses=alerts.on_statuses,
         capture_window=ctx.config.ingest.capture_window(),
     )
-    ingest.on_connected = lambda: publish_pending(ctx.sessions, ingest)
+    ingest.on_connected = lambda: _on_connected(ctx, ingest)
     ctx.ingest = ingest
     ingest.start()
     return ingest
+
+
+def _on_connected(ctx: AppContext, ingest: MqttIngest) -> None:
+    """Publish what was stored while the broker was unreachable: config and watchlist pushes."""
+    publish_pending(ctx.sessions, ingest)
+    watchlist_push.stage_all(ctx.sessions)
+    watchlist_push.publish_pending(ctx.sessions, ingest)
 
 
 def _serve_openapi_with_absolute_token_url(app: FastAPI) -> None:
@@ -102,6 +122,8 @@ def create_app(
                 retention.stop()
             if ingest is not None:
                 ingest.stop()
+            if ctx.alerts is not None:
+                ctx.alerts.stop()
 
     app = FastAPI(
         title="anpr central",
@@ -117,7 +139,11 @@ def create_app(
         # client the proxy names. Serve runs uvicorn without its own proxy handling, which would
         # otherwise believe any X-Forwarded-For from 127.0.0.1.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.http.trusted_proxies)
-    for router in (auth_routes.router, events.router, devices.router, ops.router, live.router):
+    routers = (
+        auth_routes.router, events.router, devices.router, ops.router, live.router, watchlists.router,
+        decisions.router,
+    )
+    for router in routers:
         app.include_router(router)
     mount_web(app)
     return app

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from common.gates import GatesConfig, HomeAssistantConfig
+
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 # How the reader may see one detected plate (edge.inference.crops cuts them): the detector's box,
@@ -322,6 +324,17 @@ class EdgeConfig(_Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    gate_control: GatesConfig = Field(default_factory=GatesConfig, description="gates opened by watchlists")
+    home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
+
+    @model_validator(mode="after")
+    def _gates_watch_known_cameras(self) -> EdgeConfig:
+        cameras = {c.id for c in self.cameras}
+        for gate in self.gate_control.gates:
+            unknown = [c for c in gate.channels if c not in cameras]
+            if unknown:
+                raise ValueError(f"gate {gate.id!r} names cameras that are not configured: {unknown}")
+        return self
 
     @field_validator("cameras")
     @classmethod

@@ -21,6 +21,7 @@ import numpy as np
 
 from common.config import CameraConfig, DetectorConfig, ReaderConfig, TrackingConfig
 from common.events import PlateEvent
+from common.plates.reading import PlateReading
 from edge.capture.channel import CaptureChannel
 from edge.capture.frames import Frame
 from edge.capture.jpeg import JpegError
@@ -44,6 +45,23 @@ class PipelineObserver(Protocol):
     def inference(self, model: str, seconds: float) -> None: ...
     def frame_latency(self, channel_id: str, seconds: float, with_plates: bool) -> None: ...
     def verdict(self, channel_id: str, verdict: str) -> None: ...
+
+
+class GateHook(Protocol):
+    """Gate control (edge.gates.GateController): offered each new reading of a track on its channels."""
+
+    def watches(self, channel_id: str) -> bool: ...
+
+    def consider(
+        self,
+        channel_id: str,
+        track_id: int,
+        reading: PlateReading,
+        captured_at: datetime,
+        received_monotonic: float,
+        crop: np.ndarray | None = None,
+        done: set[str] | None = None,
+    ) -> bool: ...
 
 
 class NullObserver:
@@ -89,6 +107,7 @@ class ChannelWorker:
         emit: Callable[[PlateEvent], None],
         observer: PipelineObserver | None = None,
         detector_lock: AbstractContextManager[object] | None = None,
+        gates: GateHook | None = None,
     ) -> None:
         self.capture = capture
         self.detector = detector
@@ -98,6 +117,7 @@ class ChannelWorker:
         self._emit = emit
         self._observer = observer or NullObserver()
         self._detector_lock = detector_lock or nullcontext()
+        self.gates = gates
         self.stats = WorkerStats()
         self.gate = MotionGate(self.camera.motion_threshold)
         self.tracker = PlateTracker(settings.tracking.iou_threshold, settings.tracking.max_age_s)
@@ -261,7 +281,16 @@ class ChannelWorker:
             if not reading.latin:
                 continue
             observation = Observation(reading, det, frame.captured_at, crop, frame)
-            track_of[id(det)].add_reading(reading, observation)
+            track = track_of[id(det)]
+            track.add_reading(reading, observation)
+            gates = self.gates
+            # The gate decides on the first good reading, not at the end of the track: the car is
+            # waiting at the barrier. consider() only queues the command, the frame goes on.
+            if gates is not None and not track.gate_decided and gates.watches(self.channel_id):
+                track.gate_decided = gates.consider(
+                    self.channel_id, track.id, reading, frame.captured_at, frame.received_monotonic, crop,
+                    done=track.gates_done,
+                )
 
     def _close(self, tracks: list[Track]) -> None:
         for track in tracks:

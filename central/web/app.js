@@ -52,6 +52,8 @@ function show(view) {
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
   for (const button of document.querySelectorAll("nav [data-view]")) button.classList.toggle("active", button.dataset.view === view);
   if (view === "devices") loadDevices().catch((e) => console.error(e));
+  if (view === "watchlists") loadWatchlists().catch((e) => { $("#wl-error").textContent = e.message; });
+  if (view === "decisions") loadDecisions().catch((e) => console.error(e));
 }
 
 function logout() {
@@ -65,6 +67,7 @@ function logout() {
 async function afterLogin() {
   const me = await (await api("/api/v1/auth/me")).json();
   $("#whoami").textContent = `${me.username} (${me.role})`;
+  state.role = me.role;
   $("#nav").hidden = false;
   show("search");
 }

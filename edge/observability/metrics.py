@@ -58,6 +58,14 @@ class EdgeMetrics:
         self.config_reloads = Counter(
             "anpr_config_reloads", "Configuration reloads by result", ["result"], registry=r,
         )
+        self.gate_decisions = Counter(
+            "anpr_gate_decisions", "Gate decisions by gate, action and rule", ["gate", "action", "rule"],
+            registry=r,
+        )
+        self.gate_output_failures = Counter(
+            "anpr_gate_output_failures", "Gate decisions whose outputs failed after retries", ["gate"],
+            registry=r,
+        )
 
     # PipelineObserver
     def inference(self, model: str, seconds: float) -> None:

@@ -64,6 +64,10 @@ class Track:
     readings: list[PlateReading] = field(default_factory=list)
     # The best observation per text read, so the event's crop shows the text the vote chose.
     best_by_text: dict[str, Observation] = field(default_factory=dict)
+    # Gates (edge.gates) that decided on this track, and whether all of its channel's gates have:
+    # then its later readings are not offered again.
+    gates_done: set[str] = field(default_factory=set)
+    gate_decided: bool = False
 
     def predicted(self, at: datetime) -> Box:
         dt = (at - self.last_seen).total_seconds()
