@@ -1,15 +1,18 @@
-"""CPU time per frame, stage by stage, of one edge channel on a 1080p MJPEG clip.
+"""CPU time per frame, stage by stage, of one edge channel on a 1080p clip.
 
-    python bench/profile_edge.py [--frames 400] [--clip PATH] [--runtime auto] [--threads 1]
+    python bench/profile_edge.py [--codec mjpeg|h264|h265] [--frames 400] [--clip PATH]
+                                 [--runtime auto] [--threads 1]
 
 Runs the pipeline's stages in one thread over the clip, unpaced, with the real components
 (capture, motion gate, detector, tracker, reader) and prints the CPU milliseconds each stage
-costs per frame, for two capture paths side by side:
+costs per frame, for the capture paths side by side:
 
-- `ffmpeg`: FFmpeg decodes every frame to full-size BGR; gate and detector start from it (the
-  path of H.264 cameras, and of every camera before JPEG pass-through);
-- `jpeg`: MJPEG packets stay encoded; gate and detector share a reduced grey decode and the full
-  frame is decoded only for frames whose plates are read.
+- `ffmpeg`: OpenCV's FFmpeg decodes every frame to full-size BGR; gate and detector start from
+  it (`capture.decoder: opencv`);
+- `jpeg` (MJPEG clips): packets stay encoded; gate and detector share a reduced grey decode and
+  the full frame is decoded only for frames whose plates are read;
+- `pyav` (H.264/H.265 clips): frames stay YUV; gate and detector share the reduced luma plane,
+  and only the regions around plates to read are converted to BGR.
 
 CPU time is `time.process_time()`: this process only, so another process busy on the other core
 does not inflate the figures (the inference runtimes' own threads are counted).
@@ -30,10 +33,11 @@ import cv2
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.bench_edge import make_1080p_clip  # noqa: E402
-from common.config import DetectorConfig, ReaderConfig  # noqa: E402
+from bench.bench_edge import make_1080p_clip, make_camera_clip  # noqa: E402
+from common.config import CaptureSettings, DetectorConfig, ReaderConfig  # noqa: E402
 from edge.capture.frames import Frame  # noqa: E402
 from edge.capture.motion import MotionGate  # noqa: E402
+from edge.capture.pyav_source import PyAvCapture  # noqa: E402
 from edge.capture.sources import enable_jpeg_passthrough, open_capture, parse_source  # noqa: E402
 from edge.inference.crops import read_plates  # noqa: E402
 from edge.inference.detector import OnnxPlateDetector, decode_detections, prepare_detector_input  # noqa: E402
@@ -41,22 +45,22 @@ from edge.inference.models import load_models  # noqa: E402
 from edge.pipeline import SETTLED_READS  # noqa: E402
 from edge.tracking.tracker import Observation, PlateTracker  # noqa: E402
 
-STAGES = ("capture", "gray_view", "motion", "prepare", "infer", "decode", "track", "full_decode", "read")
+STAGES = ("capture", "gray_view", "motion", "prepare", "infer", "decode", "track", "to_bgr", "read")
 
 
 def profile(
-    clip: Path, jpeg: bool, frames: int, detector: OnnxPlateDetector, reader: object
+    clip: Path, path: str, frames: int, detector: OnnxPlateDetector, reader: object
 ) -> dict[str, float]:
     clock = time.process_time
     spec = parse_source(str(clip))
-    capture = open_capture(spec)
-    passthrough = jpeg and enable_jpeg_passthrough(capture, spec)
-    if jpeg and not passthrough:
+    capture = PyAvCapture(spec, CaptureSettings()) if path == "pyav" else open_capture(spec)
+    passthrough = path == "jpeg" and enable_jpeg_passthrough(capture, spec)
+    if path == "jpeg" and not passthrough:
         raise SystemExit(f"{clip} is not an MJPEG clip: no JPEG pass-through")
     gate = MotionGate(0.004)
     tracker = PlateTracker(0.2, 1.5)
     cpu: dict[str, float] = defaultdict(float)
-    counts = {"frames": 0, "detector_runs": 0, "full_decodes": 0}
+    counts = {"frames": 0, "detector_runs": 0, "bgr_conversions": 0}
     start = datetime.now(UTC)
     while counts["frames"] < frames:
         t0 = clock()
@@ -64,7 +68,9 @@ def profile(
             break
         _, data = capture.retrieve()
         at = start + timedelta(seconds=counts["frames"] / 25)
-        if passthrough:
+        if path == "pyav":
+            frame = Frame("p", counts["frames"], at, time.monotonic(), yuv=data)
+        elif passthrough:
             frame = Frame("p", counts["frames"], at, time.monotonic(), jpeg=data.tobytes())
         else:
             frame = Frame("p", counts["frames"], at, time.monotonic(), data)
@@ -96,15 +102,15 @@ def profile(
         cpu["decode"] += t6 - t5
         cpu["track"] += t7 - t6
         if to_read:
-            counts["full_decodes"] += not frame.decoded
-            image = frame.image
+            counts["bgr_conversions"] += not frame.decoded
+            image = frame.bgr_around([d.box for d, _ in to_read])  # the pipeline's _read
             t8 = clock()
             results = read_plates(reader.read, image, [d for d, _ in to_read])  # type: ignore[attr-defined]
             track_of = {id(d): t for d, t in to_read}
             for det, crop, reading in results:
                 if reading.latin:
-                    track_of[id(det)].add_reading(reading, Observation(reading, det, at, crop, image))
-            cpu["full_decode"] += t8 - t7
+                    track_of[id(det)].add_reading(reading, Observation(reading, det, at, crop, frame))
+            cpu["to_bgr"] += t8 - t7
             cpu["read"] += clock() - t8
         tracker.expire(at)
     capture.release()
@@ -117,7 +123,8 @@ def profile(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=400)
-    parser.add_argument("--clip", type=Path, help="a 1080p MJPEG clip (default: made from the sample clip)")
+    parser.add_argument("--codec", choices=["mjpeg", "h264", "h265"], default="mjpeg")
+    parser.add_argument("--clip", type=Path, help="a 1080p clip of --codec (default: made)")
     parser.add_argument("--runtime", choices=["auto", "onnxruntime", "openvino"], default="auto")
     parser.add_argument("--threads", type=int, default=1, help="detector intra-op threads")
     args = parser.parse_args(argv)
@@ -129,16 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     detector = models.detector
     assert isinstance(detector, OnnxPlateDetector)
     with tempfile.TemporaryDirectory(prefix="anpr-profile-") as tmp:
-        clip = args.clip or make_1080p_clip(Path(tmp) / "clip1080.avi", seconds=26)
-        rows = {
-            name: profile(clip, name == "jpeg", args.frames, detector, models.reader)
-            for name in ("ffmpeg", "jpeg")
-        }
+        if args.clip:
+            clip = args.clip
+        elif args.codec == "mjpeg":
+            clip = make_1080p_clip(Path(tmp) / "clip1080.avi", seconds=26)
+        else:
+            clip = make_camera_clip(args.codec, Path(tmp) / f"{args.codec}.mkv", seconds=26)
+        paths = ("ffmpeg", "jpeg") if args.codec == "mjpeg" else ("ffmpeg", "pyav")
+        rows = {name: profile(clip, name, args.frames, detector, models.reader) for name in paths}
     print(f"CPU ms per frame, one channel, {detector.runtime} detector with {args.threads} thread(s)")
     print(f"{'stage':>14}" + "".join(f"{name:>10}" for name in rows))
     for stage in (*STAGES, "total"):
         print(f"{stage:>14}" + "".join(f"{row[stage]:>10.2f}" for row in rows.values()))
-    for count in ("frames", "detector_runs", "full_decodes"):
+    for count in ("frames", "detector_runs", "bgr_conversions"):
         print(f"{count:>14}" + "".join(f"{row[count]:>10.0f}" for row in rows.values()))
     return 0
 

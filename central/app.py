@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urljoin
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,20 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from central.api import auth_routes, devices, events, export, geo, live, ops, stats, users
+from central.alerts.dispatcher import AlertDispatcher
+from central.api import (
+    auth_routes,
+    decisions,
+    devices,
+    events,
+    export,
+    geo,
+    live,
+    ops,
+    stats,
+    users,
+    watchlists,
+)
 from central.auth.ratelimit import LoginThrottle
 from central.auth.tokens import TokenService, load_or_create_secret
 from central.config import CentralConfig
@@ -26,6 +40,7 @@ from central.ingest.writer import IngestWriter
 from central.live import LiveHub
 from central.retention import Retention, RetentionWorker
 from central.security_headers import SecurityHeadersMiddleware
+from central.watchlists import push as watchlist_push
 from central.web import mount_web
 
 log = logging.getLogger(__name__)
@@ -50,16 +65,33 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
 
 
 def start_ingest(ctx: AppContext) -> MqttIngest:
+    alerts = AlertDispatcher(ctx.config.alerts, ctx.sessions)
+    alerts.start()
+    ctx.alerts = alerts
+
+    def on_stored(rows: list[dict[str, Any]]) -> None:
+        ctx.hub.publish(rows)
+        alerts.on_events(rows)
+
     ingest = MqttIngest(
         ctx.config.mqtt,
         IngestWriter(ctx.engine),
-        on_stored=ctx.hub.publish,
+        on_stored=on_stored,
+        on_decisions=alerts.on_decisions,
+        on_statuses=alerts.on_statuses,
         capture_window=ctx.config.ingest.capture_window(),
     )
-    ingest.on_connected = lambda: publish_pending(ctx.sessions, ingest)
+    ingest.on_connected = lambda: _on_connected(ctx, ingest)
     ctx.ingest = ingest
     ingest.start()
     return ingest
+
+
+def _on_connected(ctx: AppContext, ingest: MqttIngest) -> None:
+    """Publish what was stored while the broker was unreachable: config and watchlist pushes."""
+    publish_pending(ctx.sessions, ingest)
+    watchlist_push.stage_all(ctx.sessions)
+    watchlist_push.publish_pending(ctx.sessions, ingest)
 
 
 def _serve_openapi_with_absolute_token_url(app: FastAPI) -> None:
@@ -102,6 +134,8 @@ def create_app(
                 retention.stop()
             if ingest is not None:
                 ingest.stop()
+            if ctx.alerts is not None:
+                ctx.alerts.stop()
 
     app = FastAPI(
         title="anpr central",
@@ -118,7 +152,7 @@ def create_app(
         # otherwise believe any X-Forwarded-For from 127.0.0.1.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.http.trusted_proxies)
     # export before events: /api/v1/events/export.csv must not be taken for an event id.
-    for module in (auth_routes, export, events, devices, geo, ops, live, stats, users):
+    for module in (auth_routes, export, events, devices, geo, ops, live, stats, users, watchlists, decisions):
         app.include_router(module.router)
     app.include_router(users.account_router)
     mount_web(app)

@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="show the database's revision")
 
     retention = commands.add_parser(
-        "retention", help="delete old events, images, dead letters and audit entries (see `retention`)"
+        "retention",
+        help="delete old events, images, gate decisions, dead letters and audit entries (see `retention`)",
     )
     retention_commands = retention.add_subparsers(dest="retention_command", required=True)
     retention_commands.add_parser("run", help="one pass now (serve also runs them periodically)")

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from central.alerts.settings import AlertSettings
 from central.auth.ratelimit import ThrottleSettings
 from central.ingest.decode import CaptureWindow
 from common.config import MqttConnection
@@ -211,6 +212,7 @@ class CentralConfig(_Section):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="webhooks and Telegram")
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     online_timeout_s: float = Field(
         default=300.0, gt=0, description="a device silent this long is shown offline even without its Will"

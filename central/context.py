@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from central.alerts.dispatcher import AlertDispatcher
 from central.auth.ratelimit import LoginThrottle
 from central.auth.tokens import TokenService
 from central.config import CentralConfig
@@ -24,6 +25,7 @@ class AppContext:
     limiter: LoginThrottle
     hub: LiveHub
     ingest: MqttIngest | None = None  # None when MQTT is disabled (API-only replica, tests)
+    alerts: AlertDispatcher | None = None  # runs beside ingest
 
     @property
     def publisher(self) -> ConfigPublisher | None:

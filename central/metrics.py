@@ -16,6 +16,9 @@ RECEIPTS_SENT = Counter("anpr_central_receipts_sent_total", "event receipts publ
 EVENTS_CONFIRMED = Counter(
     "anpr_central_events_confirmed_total", "events named in receipts (stored, re-sent or conflicting)"
 )
+DECISIONS_CONFIRMED = Counter(
+    "anpr_central_decisions_confirmed_total", "gate decisions named in receipts (stored or re-sent)"
+)
 INGEST_BATCH_SECONDS = Histogram(
     "anpr_central_ingest_batch_seconds",
     "time to write one ingest batch, commit included",

@@ -1,10 +1,12 @@
-"""Retention: old events (their images first), their hourly counts, dead letters and audit entries
-are deleted.
+"""Retention: old events (their images first), their hourly counts, gate decisions, dead letters and
+audit entries are deleted.
 
 Plates are personal data: central keeps them only as long as configured (`retention` in the
 config, per site where a site needs its own). Images go before their events (a crop identifies
 more than a plate string), so `images_days` is usually shorter than `events_days`; an event whose
-images were deleted stays searchable with `has_crop` false.
+images were deleted stays searchable with `has_crop` false. Gate decisions carry a plate and a
+crop too: they follow their site's `events_days` (by decided_at) and lose the crop after
+`images_days`, counted as `decisions` and `images`.
 
 Deletes run in batches of `batch_size` rows per transaction, so a first pass over a large backlog
 never holds long locks against ingest. Running on several replicas at once is harmless (a row
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from central import metrics
 from central.config import RetentionSettings
-from central.db.models import AuditEntry, DeadLetter, Event, EventHourly, EventImage
+from central.db.models import AuditEntry, DeadLetter, Event, EventHourly, EventImage, GateDecisionRow
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +113,30 @@ class Retention:
 
         return self._in_batches(step)
 
-    def _delete_rows(self, id_column: Any, time_column: Any, cutoff: datetime) -> int:
+    def _strip_decision_crops(self, which: ColumnElement[bool], cutoff: datetime) -> int:
         def step(session: Session) -> int:
             ids = list(
-                session.scalars(select(id_column).where(time_column < cutoff).limit(self.settings.batch_size))
+                session.scalars(
+                    select(GateDecisionRow.decision_id)
+                    .where(which, GateDecisionRow.decided_at < cutoff, GateDecisionRow.crop_jpeg.is_not(None))
+                    .limit(self.settings.batch_size)
+                )
+            )
+            if ids:
+                session.execute(
+                    update(GateDecisionRow).where(GateDecisionRow.decision_id.in_(ids)).values(crop_jpeg=None)
+                )
+            return len(ids)
+
+        return self._in_batches(step)
+
+    def _delete_rows(
+        self, id_column: Any, time_column: Any, cutoff: datetime, which: ColumnElement[bool] | None = None
+    ) -> int:
+        def step(session: Session) -> int:
+            condition = time_column < cutoff if which is None else (which & (time_column < cutoff))
+            ids = list(
+                session.scalars(select(id_column).where(condition).limit(self.settings.batch_size))
             )
             if ids:
                 session.execute(delete(id_column.class_).where(id_column.in_(ids)))
@@ -123,7 +145,8 @@ class Retention:
         return self._in_batches(step)
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
-        """One pass; returns rows deleted per kind (events, images, event_hours, dead_letters, audit)."""
+        """One pass; returns rows deleted per kind (events, images, event_hours, decisions, dead_letters,
+        audit)."""
         now = now or datetime.now(UTC)
         deleted: Counter[str] = Counter()
         for which, events_days, images_days in _site_groups(self.settings):
@@ -135,13 +158,22 @@ class Retention:
         for which, events_days, _images_days in _site_groups(self.settings, EventHourly.site_id):
             if events_days is not None:
                 deleted["event_hours"] += self._delete_hours(which, now - timedelta(days=events_days))
+        for which, events_days, images_days in _site_groups(self.settings, GateDecisionRow.site_id):
+            if events_days is not None:
+                cutoff = now - timedelta(days=events_days)
+                deleted["decisions"] += self._delete_rows(
+                    GateDecisionRow.decision_id, GateDecisionRow.decided_at, cutoff, which
+                )
+            if images_days is not None:
+                cutoff = now - timedelta(days=images_days)
+                deleted["images"] += self._strip_decision_crops(which, cutoff)
         if self.settings.dead_letters_days is not None:
             cutoff = now - timedelta(days=self.settings.dead_letters_days)
             deleted["dead_letters"] += self._delete_rows(DeadLetter.id, DeadLetter.received_at, cutoff)
         if self.settings.audit_days is not None:
             cutoff = now - timedelta(days=self.settings.audit_days)
             deleted["audit"] += self._delete_rows(AuditEntry.id, AuditEntry.at, cutoff)
-        kinds = ("events", "images", "event_hours", "dead_letters", "audit")
+        kinds = ("events", "images", "event_hours", "decisions", "dead_letters", "audit")
         result = {kind: deleted[kind] for kind in kinds}
         for kind, count in result.items():
             metrics.RETENTION_DELETED.labels(kind).inc(count)

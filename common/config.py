@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from common.gates import GatesConfig, HomeAssistantConfig
+
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 # How the reader may see one detected plate (edge.inference.crops cuts them): the detector's box,
@@ -29,6 +31,54 @@ class _Section(BaseModel):
 
 # The clip bundled with the edge agent (edge/samples/), so that a config without cameras runs.
 SAMPLE_SOURCE = "sample:clip"
+
+
+# The largest frame a channel decodes (a 4K camera). Larger frames are refused and counted as
+# decode errors: what a channel holds is a few frames of at most this size, whatever it is sent.
+MAX_FRAME_PIXELS = 3840 * 2160
+
+
+class CaptureSettings(_Section):
+    """How a camera's stream is opened and decoded (edge/capture/): defaults suit IP cameras."""
+
+    # pyav decodes H.264/H.265 to YUV and hands the luma plane on, so whole frames are never
+    # converted to BGR; opencv (cv2.VideoCapture) converts every frame; auto is pyav where
+    # installed, and opencv for USB cameras.
+    decoder: Literal["auto", "pyav", "opencv"] = "auto"
+    decoder_threads: int = Field(
+        default=1, ge=0, le=16, description="decoder threads per camera (0: FFmpeg picks, one per core)"
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp", description="tcp (interleaved) survives NAT and lossy links; udp has less delay"
+    )
+    open_timeout_s: float = Field(default=5.0, gt=0, le=120, description="give up connecting after this")
+    read_timeout_s: float = Field(default=5.0, gt=0, le=120, description="a stream silent this long is lost")
+    reconnect_initial_s: float = Field(default=0.5, gt=0, le=60, description="first wait before reconnecting")
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600, description="the wait doubles up to this")
+    hwaccel: Literal["none", "auto", "vaapi", "qsv"] = Field(
+        default="none",
+        description="hardware decoding (pyav): auto uses QSV or VAAPI where the box has it, else software",
+    )
+    hwaccel_device: str | None = Field(
+        default=None, description="device for hwaccel, e.g. /dev/dri/renderD128; default: the first"
+    )
+    # While nothing moves, most of a camera's packets say "no change" in a few hundred bytes, yet
+    # decoding them is most of a channel's CPU. `keyframes` then decodes only key frames, and a
+    # packet several times the still scene's size (something entered) resumes decoding at once.
+    still_decode: Literal["all", "keyframes"] = Field(
+        default="all",
+        description="keyframes (pyav): while the scene is still, decode only key frames until packets grow",
+    )
+    max_frame_pixels: int = Field(
+        default=MAX_FRAME_PIXELS, ge=64 * 64, le=8192 * 8192,
+        description="larger frames are refused (counted as decode errors): bounds a channel's memory",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_grows(self) -> CaptureSettings:
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise ValueError("reconnect_max_s must be at least reconnect_initial_s")
+        return self
 
 
 class CameraConfig(_Section):
@@ -48,6 +98,7 @@ class CameraConfig(_Section):
         default=None, description="x1, y1, x2, y2 as fractions of the frame; plates outside are ignored"
     )
     countries: list[str] = Field(default_factory=list, description="country prior for this channel")
+    capture: CaptureSettings = Field(default_factory=CaptureSettings, description="decoding and reconnection")
     lat: float | None = Field(default=None, ge=-90, le=90, description="where the camera stands (WGS 84)")
     lon: float | None = Field(default=None, ge=-180, le=180, description="where the camera stands (WGS 84)")
 
@@ -281,6 +332,17 @@ class EdgeConfig(_Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    gate_control: GatesConfig = Field(default_factory=GatesConfig, description="gates opened by watchlists")
+    home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
+
+    @model_validator(mode="after")
+    def _gates_watch_known_cameras(self) -> EdgeConfig:
+        cameras = {c.id for c in self.cameras}
+        for gate in self.gate_control.gates:
+            unknown = [c for c in gate.channels if c not in cameras]
+            if unknown:
+                raise ValueError(f"gate {gate.id!r} names cameras that are not configured: {unknown}")
+        return self
 
     @field_validator("cameras")
     @classmethod

@@ -5,7 +5,10 @@
     anpr/v1/{site}/{device}/config/ack  ConfigAck     (the device's answer to a ConfigPush)
     anpr/v1/{site}/{device}/config/effective  EffectiveConfig (retained: the config the device runs)
     anpr/v1/{site}/{device}/stats       DeviceStats   (periodic counters)
-    anpr/v1/{site}/{device}/receipts    EventReceipt  (central: these events are committed)
+    anpr/v1/{site}/{device}/watchlists      WatchlistPush (retained, published by central)
+    anpr/v1/{site}/{device}/watchlists/ack  WatchlistAck
+    anpr/v1/{site}/{device}/decisions   GateDecision  (common.gates; QoS 1, from the box's store)
+    anpr/v1/{site}/{device}/receipts    EventReceipt  (central: these events and decisions are committed)
 
 Events travel as `common.events.PlateEvent`. Every model forbids unknown fields and carries
 `schema_version`, so a subscriber can tell a newer contract from a malformed message.
@@ -212,7 +215,8 @@ class EventReceipt(_Message):
     lists events whose id is already stored with different content: central keeps the first and
     dead-letters the newcomer (kind "conflict"); re-sending it cannot help, so the device stops.
     The device keeps an event in its outbox until a receipt names it; a broker PUBACK only says
-    the broker has the message, which a broker crash can still lose.
+    the broker has the message, which a broker crash can still lose. `decisions` does the same for
+    gate decisions (common.gates.GateDecision, stored by decision id, a re-send confirmed again).
     """
 
     site_id: Identifier
@@ -220,12 +224,21 @@ class EventReceipt(_Message):
     at: UtcDatetime
     stored: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
     conflicts: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
+    decisions: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_RECEIPT_EVENTS)
 
     @model_validator(mode="after")
     def _not_empty(self) -> EventReceipt:
-        if not self.stored and not self.conflicts:
-            raise ValueError("a receipt names at least one event")
+        if not self.stored and not self.conflicts and not self.decisions:
+            raise ValueError("a receipt names at least one event or decision")
+        if len(self.stored) + len(self.conflicts) + len(self.decisions) > MAX_RECEIPT_EVENTS:
+            raise ValueError(f"a receipt names at most {MAX_RECEIPT_EVENTS} events and decisions")
         return self
+
+    def to_json(self) -> bytes:
+        # A box without gates may run an agent older than `decisions` (its models forbid unknown
+        # fields): a receipt without decisions leaves the field out.
+        exclude = {"decisions"} if not self.decisions else None
+        return self.model_dump_json(exclude=exclude).encode("utf-8")
 
 
 MessageT = TypeVar("MessageT", bound=_Message)
@@ -233,7 +246,58 @@ MessageT = TypeVar("MessageT", bound=_Message)
 
 def decode_message(model: type[MessageT], payload: bytes | str) -> MessageT:
     """Parse one payload as `model`; MessageError names every bad field."""
-    if len(payload) > MAX_CONFIG_PUSH_BYTES:
+    return decode_sized_message(model, payload, MAX_CONFIG_PUSH_BYTES)
+
+
+# A box's watchlist bundle can be large (tens of thousands of entries): its own, wider limit.
+MAX_WATCHLIST_PUSH_BYTES = 16 * 1024 * 1024
+
+
+class WatchlistPush(_Message):
+    """The whole watchlist bundle of one device, published retained by central on `watchlists`.
+
+    `bundle` is a `common.watchlists.WatchlistBundle` as a mapping; its version equals `version`.
+    The device validates it, caches it beside its config and answers with a WatchlistAck.
+    """
+
+    version: ConfigVersion
+    bundle: dict[str, Any]
+    issued_at: UtcDatetime
+    issued_by: str = Field(min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _versions_agree(self) -> WatchlistPush:
+        inner = self.bundle.get("version")
+        if inner is not None and inner != self.version:
+            raise ValueError(f"bundle.version {inner!r} differs from the push version {self.version}")
+        return self
+
+
+class WatchlistAck(_Message):
+    """The device's answer to a WatchlistPush, on `watchlists/ack`; outcomes as for ConfigAck."""
+
+    site_id: Identifier
+    device_id: Identifier
+    version: ConfigVersion
+    accepted: bool
+    outcome: ConfigOutcome
+    reason: str | None = Field(default=None, max_length=4096)
+    running_version: int = Field(ge=0, le=MAX_CONFIG_VERSION, description="0: no lists yet")
+    entries: Counter = Field(default=0, description="entries in the running bundle")
+    applied_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WatchlistAck:
+        if self.accepted != (self.outcome == "applied"):
+            raise ValueError(f"accepted={self.accepted} contradicts outcome {self.outcome!r}")
+        if self.outcome != "applied" and not self.reason:
+            raise ValueError(f"a {self.outcome} ack must give a reason")
+        return self
+
+
+def decode_sized_message(model: type[MessageT], payload: bytes | str, limit: int) -> MessageT:
+    """decode_message with a size limit of its own (watchlist bundles outgrow config pushes)."""
+    if len(payload) > limit:
         raise MessageError(f"{model.__name__}: payload of {len(payload)} bytes is too large")
     try:
         return model.model_validate_json(payload)

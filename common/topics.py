@@ -6,7 +6,11 @@
     anpr/v1/{site}/{device}/config/ack  the device's answer to a config push
     anpr/v1/{site}/{device}/config/effective  retained: the config the device runs (secrets redacted)
     anpr/v1/{site}/{device}/stats       periodic counters
-    anpr/v1/{site}/{device}/receipts    central's receipts for stored events, QoS 1 (see docs/mqtt.md)
+    anpr/v1/{site}/{device}/watchlists      retained watchlist bundle pushed by central
+    anpr/v1/{site}/{device}/watchlists/ack  the device's answer to a watchlist push
+    anpr/v1/{site}/{device}/decisions   gate decisions, QoS 1 (stored on the box first, like events)
+    anpr/v1/{site}/{device}/receipts    central's receipts for stored events and decisions, QoS 1
+                                        (see docs/mqtt.md)
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 PREFIX = "anpr/v1"
-TopicKind = Literal["events", "status", "config", "config/ack", "config/effective", "stats", "receipts"]
+TopicKind = Literal[
+    "events", "status", "config", "config/ack", "config/effective", "stats", "receipts",
+    "watchlists", "watchlists/ack", "decisions",
+]
 TOPIC_KINDS: tuple[TopicKind, ...] = (
-    "events", "status", "config", "config/ack", "config/effective", "stats", "receipts"
+    "events", "status", "config", "config/ack", "config/effective", "stats", "receipts",
+    "watchlists", "watchlists/ack", "decisions",
 )
 
 # Shared subscription: several central replicas split the event stream between them.
@@ -29,6 +37,8 @@ CENTRAL_STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/status"
 CENTRAL_CONFIG_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/config/ack"
 CENTRAL_EFFECTIVE_CONFIG_SUBSCRIPTION = f"{PREFIX}/+/+/config/effective"
 CENTRAL_STATS_SUBSCRIPTION = f"{PREFIX}/+/+/stats"
+CENTRAL_WATCHLIST_ACK_SUBSCRIPTION = f"{PREFIX}/+/+/watchlists/ack"
+CENTRAL_DECISIONS_SUBSCRIPTION = f"{PREFIX}/+/+/decisions"
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -62,3 +72,8 @@ def parse_device_topic(topic: str) -> DeviceTopic:
         raise ValueError(f"topic {topic!r} is not {PREFIX}/<site>/<device>/<kind>")
     site_id, device_id, kind = parts
     return DeviceTopic(_checked_id(site_id, "site id"), _checked_id(device_id, "device id"), kind)  # type: ignore[arg-type]
+
+
+def home_assistant_node_id(site_id: str, device_id: str) -> str:
+    """The box's Home Assistant node id: HA allows [a-zA-Z0-9_-], box ids may hold dots."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"anpr_{site_id}_{device_id}")

@@ -13,7 +13,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +23,11 @@ import cv2
 
 from common.config import CameraConfig, EdgeConfig, load_edge_config
 from common.events import PlateEvent
+from common.gates import GateDecision
 from edge.capture.channel import Backoff, CaptureChannel
 from edge.events.builder import EventFactory
 from edge.events.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink
+from edge.gates import GateController, load_cached_watchlists, watchlist_cache_path
 from edge.inference.batching import ReadBatcher
 from edge.inference.models import ModelSet, load_models
 from edge.inference.protocols import PlateDetector
@@ -33,6 +35,7 @@ from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
 from edge.pipeline import ChannelWorker, PipelineSettings
+from edge.store.decisions import DecisionSink
 from edge.store.sink import StoreSink
 from edge.sync.outbox import Outbox
 
@@ -78,6 +81,7 @@ class EdgeAgent:
         models: ModelSet | None = None,
         store: AgentStore | None = None,
         sinks: Sequence[EventSink] = (),
+        decision_listeners: Sequence[Callable[[GateDecision], None]] = (),
         config_path: Path | None = None,
         backoff: Backoff | None = None,
         serve_http: bool | None = None,
@@ -91,6 +95,10 @@ class EdgeAgent:
         self.store = store
         self.metrics = EdgeMetrics()
         self._extra_sinks = list(sinks)
+        self._decision_listeners = list(decision_listeners)
+        self.gates: GateController | None = None
+        self.decision_sink: DecisionSink | None = None
+        self.watchlist_path: Path | None = None
         self._backoff = backoff
         self._event_retry_s = event_retry_s
         self._stall_s = stall_s
@@ -137,6 +145,9 @@ class EdgeAgent:
         if self.store is None:
             self.store = open_store(self.config)
         self.store_sink = StoreSink(self.store)
+        decisions = getattr(self.store, "decisions", None)
+        self.decision_sink = DecisionSink(decisions) if decisions is not None else None
+        self.gates = self._open_gates()
         self.dispatcher = EventDispatcher(
             [self.store_sink, LogSink(), *self._extra_sinks], retry_interval_s=self._event_retry_s
         )
@@ -186,6 +197,11 @@ class EdgeAgent:
             self._stop.set()
             for channel_id in list(self.workers):
                 self._stop_channel(channel_id)
+            if self.gates is not None:  # decisions still queued are sent and stored first
+                self.gates.stop()
+            if self.decision_sink is not None and self.decision_sink.retry():
+                log.error("agent stopped with %d gate decisions the store refused (not written)",
+                          len(self.decision_sink.held))
             if self.batcher is not None:
                 self.batcher.stop()
             if self.dispatcher is not None:
@@ -219,13 +235,13 @@ class EdgeAgent:
         detector, lock = self._channel_detector(self.models)
         worker = ChannelWorker(
             capture, detector, self.batcher, self._settings(self.config), self._events,
-            self.dispatcher.submit, observer=self.metrics, detector_lock=lock,
+            self.dispatcher.submit, observer=self.metrics, detector_lock=lock, gates=self.gates,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
         self.workers[camera.id] = worker
         worker.start()
-        log.info("camera %s: started (%s)", camera.id, capture.spec.describe())
+        log.info("camera %s: started (%s, %s decoder)", camera.id, capture.spec.describe(), capture.decoder)
 
     def _channel_detector(self, models: ModelSet) -> tuple[PlateDetector, AbstractContextManager[object]]:
         """The detector a new channel uses, and the lock it must hold around detect().
@@ -246,6 +262,36 @@ class EdgeAgent:
             worker.stop()
             log.info("camera %s: stopped", channel_id)
         return worker
+
+    # --- gates -----------------------------------------------------------------------------------
+
+    def _open_gates(self) -> GateController:
+        """Gate control with the cached watchlists (a box without gates gets one with none, so a
+        config push can add gates without a restart)."""
+        self.watchlist_path = watchlist_cache_path(self.config, self.config_path)
+        lists = load_cached_watchlists(self.watchlist_path, self.config.site_id)
+        return GateController(
+            self.config.site_id, self.config.device_id, self.config.gate_control.gates, lists,
+            self._record_decision,
+        )
+
+    def _record_decision(self, decision: GateDecision) -> None:
+        """On a gate's thread: store the decision sealed (the publisher syncs it), tell listeners."""
+        if self.decision_sink is not None:
+            self.decision_sink.emit(decision)  # a refused write is held and retried, not lost
+        else:
+            log.warning("gate decision %s not stored: this store keeps no decisions", decision.decision_id)
+        self.metrics.gate_decisions.labels(decision.gate_id, decision.action, decision.rule).inc()
+        if not decision.outputs_ok:
+            self.metrics.gate_output_failures.labels(decision.gate_id).inc()
+        for listener in self._decision_listeners:
+            try:
+                listener(decision)
+            except Exception:
+                log.exception("a decision listener failed")
+
+    def add_decision_listener(self, listener: Callable[[GateDecision], None]) -> None:
+        self._decision_listeners.append(listener)
 
     # --- reload ----------------------------------------------------------------------------------
 
@@ -273,6 +319,8 @@ class EdgeAgent:
                     worker = self._stop_channel(channel_id)
                     if worker is not None:
                         stopped[channel_id] = worker
+            if self.gates is not None:
+                self.gates.reconfigure(new.gate_control.gates)
             settings = self._settings(new)
             for worker in self.workers.values():
                 worker.apply_settings(settings)
@@ -400,6 +448,8 @@ class EdgeAgent:
         while not self._stop.wait(interval):
             if watchdog is not None and self.health()[0]:
                 notify("WATCHDOG=1")
+            if self.decision_sink is not None and self.decision_sink.held:
+                self.decision_sink.retry()
             if time.monotonic() >= next_retention  and self.store is not None:
                 next_retention = time.monotonic() + RETENTION_INTERVAL_S
                 try:
@@ -447,19 +497,13 @@ def open_store(config: EdgeConfig) -> AgentStore:
 
 
 def _start_publisher(agent: EdgeAgent) -> EventPublisher:
-    from edge.sync import ConfigApplier, SyncPublisher
+    from edge.sync.wiring import start_sync
 
-    applier = (
-        ConfigApplier(agent.config_path, agent.config, agent.reload, running=lambda: agent.config)
-        if agent.config_path
-        else None
-    )
     assert agent.models is not None and agent.store is not None
-    publisher = SyncPublisher(
-        agent.config, agent.store, agent_version=agent_version(),
+    return start_sync(
+        agent.config, config_path=agent.config_path, outbox=agent.store,
+        decision_outbox=getattr(agent.store, "decisions", None), agent_version=agent_version(),
         models={"detector": agent.models.versions.detector, "reader": agent.models.versions.reader},
-        config_applier=applier, stats_source=agent.agent_stats,
+        reload=agent.reload, running=lambda: agent.config, stats_source=agent.agent_stats, gates=agent.gates,
+        watchlist_path=agent.watchlist_path, add_decision_listener=agent.add_decision_listener,
     )
-    publisher.start()
-    return publisher
-

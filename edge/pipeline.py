@@ -21,6 +21,7 @@ import numpy as np
 
 from common.config import CameraConfig, DetectorConfig, ReaderConfig, TrackingConfig
 from common.events import PlateEvent
+from common.plates.reading import PlateReading
 from edge.capture.channel import CaptureChannel
 from edge.capture.frames import Frame
 from edge.capture.jpeg import JpegError
@@ -36,12 +37,31 @@ log = logging.getLogger(__name__)
 
 # Once this many confident readings of a track agree, its later frames are not read again.
 SETTLED_READS = 6
+# A scene counts as still (capture.still_decode) once nothing moved and nothing was tracked this long.
+STILL_AFTER_S = 1.0
 
 
 class PipelineObserver(Protocol):
     def inference(self, model: str, seconds: float) -> None: ...
     def frame_latency(self, channel_id: str, seconds: float, with_plates: bool) -> None: ...
     def verdict(self, channel_id: str, verdict: str) -> None: ...
+
+
+class GateHook(Protocol):
+    """Gate control (edge.gates.GateController): offered each new reading of a track on its channels."""
+
+    def watches(self, channel_id: str) -> bool: ...
+
+    def consider(
+        self,
+        channel_id: str,
+        track_id: int,
+        reading: PlateReading,
+        captured_at: datetime,
+        received_monotonic: float,
+        crop: np.ndarray | None = None,
+        done: set[str] | None = None,
+    ) -> bool: ...
 
 
 class NullObserver:
@@ -87,6 +107,7 @@ class ChannelWorker:
         emit: Callable[[PlateEvent], None],
         observer: PipelineObserver | None = None,
         detector_lock: AbstractContextManager[object] | None = None,
+        gates: GateHook | None = None,
     ) -> None:
         self.capture = capture
         self.detector = detector
@@ -96,6 +117,7 @@ class ChannelWorker:
         self._emit = emit
         self._observer = observer or NullObserver()
         self._detector_lock = detector_lock or nullcontext()
+        self.gates = gates
         self.stats = WorkerStats()
         self.gate = MotionGate(self.camera.motion_threshold)
         self.tracker = PlateTracker(settings.tracking.iou_threshold, settings.tracking.max_age_s)
@@ -105,6 +127,8 @@ class ChannelWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"worker-{self.channel_id}", daemon=True)
         self._media_origin: datetime | None = None
+        self._still_since: float | None = None  # media time since which the scene has been still
+        self._seen_resumes = 0  # the decoder's resumes this worker has taken note of
 
     @property
     def camera(self) -> CameraConfig:
@@ -181,6 +205,7 @@ class ChannelWorker:
         factor = detector.view_factor(frame.hw) if takes_view else gate_factor(frame.hw)
         view, reduction = frame.gray_view(factor)
         moving = self.gate.should_process(view, media_s)
+        self._note_stillness(media_s)
         if not moving and not self.tracker.tracks:  # a car stopped at the gate is still looked at
             self.stats.gated += 1
             self._close(self.tracker.expire(frame.captured_at))
@@ -200,6 +225,24 @@ class ChannelWorker:
         if to_read:
             self.stats.plate_latencies.append(time.monotonic() - frame.received_monotonic)
         self._close(self.tracker.expire(frame.captured_at))
+
+    def _note_stillness(self, media_s: float) -> None:
+        """Tell the decoder whether the scene is still: the gate saw under its threshold of change
+        and no plate is tracked, for STILL_AFTER_S (its forced periodic detections do not count).
+        When the decoder resumed on a packet's size, stillness is judged anew from this frame."""
+        scene = self.capture.scene
+        threshold = self.camera.motion_threshold
+        resumed = scene.resumes != self._seen_resumes
+        self._seen_resumes = scene.resumes
+        if resumed or threshold <= 0 or self.tracker.tracks or self.gate.last_changed_fraction >= threshold:
+            self._still_since = None
+            scene.still = False
+            return
+        if self._still_since is None:
+            self._still_since = media_s
+        if not scene.still and media_s - self._still_since >= STILL_AFTER_S:
+            scene.epoch += 1
+            scene.still = True
 
     def _detect(
         self, detector: PlateDetector, frame: Frame, view: np.ndarray | None, reduction: int
@@ -231,12 +274,23 @@ class ChannelWorker:
         track_of = {id(det): track for det, track in items}  # detections are distinct objects
         reader = self.settings.reader
         detections = [det for det, _ in items]
-        results = read_plates(self.batcher.read, frame.image, detections, reader.views, reader.extra_views)
+        # A video frame is converted to BGR only around the plates; JPEG frames decode whole.
+        image = frame.bgr_around([det.box for det in detections])
+        results = read_plates(self.batcher.read, image, detections, reader.views, reader.extra_views)
         for det, crop, reading in results:
             if not reading.latin:
                 continue
-            observation = Observation(reading, det, frame.captured_at, crop, frame.image)
-            track_of[id(det)].add_reading(reading, observation)
+            observation = Observation(reading, det, frame.captured_at, crop, frame)
+            track = track_of[id(det)]
+            track.add_reading(reading, observation)
+            gates = self.gates
+            # The gate decides on the first good reading, not at the end of the track: the car is
+            # waiting at the barrier. consider() only queues the command, the frame goes on.
+            if gates is not None and not track.gate_decided and gates.watches(self.channel_id):
+                track.gate_decided = gates.consider(
+                    self.channel_id, track.id, reading, frame.captured_at, frame.received_monotonic, crop,
+                    done=track.gates_done,
+                )
 
     def _close(self, tracks: list[Track]) -> None:
         for track in tracks:

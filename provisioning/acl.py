@@ -1,5 +1,7 @@
 """The Mosquitto ACL: a device writes only under its own anpr/v1/{site}/{device}/ and reads only its
-own config and receipts; central reads everything and writes config and receipt topics.
+own config, watchlists and receipts; central reads everything and writes config, watchlist and
+receipt topics; an integration login reads events, decisions and status (of one site or all) and
+writes nothing.
 
 Mosquitto denies whatever no line allows, so a device cannot read another device's events or
 config, and cannot impersonate another device.
@@ -10,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from common.topics import PREFIX, device_topic
+from common.topics import home_assistant_node_id as node_id
 from provisioning.registry import Account
 
-DEVICE_WRITES = ("events", "status", "config/ack", "config/effective", "stats")
-DEVICE_READS = ("config", "receipts")
+DEVICE_WRITES = (
+    "events", "status", "config/ack", "config/effective", "stats", "watchlists/ack", "decisions"
+)
+DEVICE_READS = ("config", "receipts", "watchlists")
 
 
 def device_acl_lines(account: Account) -> list[str]:
@@ -25,6 +30,10 @@ def device_acl_lines(account: Account) -> list[str]:
     lines += [
         f"topic read {device_topic(account.site_id, account.device_id, kind)}" for kind in DEVICE_READS
     ]
+    # Home Assistant discovery (opt-in on the box): its state topics and its discovery configs.
+    lines.append(f"topic write {PREFIX}/{account.site_id}/{account.device_id}/ha/#")
+    lines.append(f"topic read {PREFIX}/{account.site_id}/{account.device_id}/ha/gate/+/open")
+    lines.append(f"topic write homeassistant/+/{node_id(account.site_id, account.device_id)}/+/config")
     return lines
 
 
@@ -34,8 +43,32 @@ def central_acl_lines(account: Account) -> list[str]:
         f"user {account.username}",
         f"topic read {PREFIX}/#",
         f"topic write {PREFIX}/+/+/config",
+        f"topic write {PREFIX}/+/+/watchlists",
         f"topic write {PREFIX}/+/+/receipts",
     ]
+
+
+# What an integration login may read: plates, gate decisions and who is online; never configs,
+# watchlists or another device's credentials, and it writes nothing.
+INTEGRATION_READS = ("events", "decisions", "status")
+
+
+def integration_acl_lines(account: Account) -> list[str]:
+    site = account.site_id or "+"
+    return [
+        f"# integration {account.username} (read-only, {'site ' + site if account.site_id else 'all sites'})",
+        f"user {account.username}",
+        *(f"topic read {PREFIX}/{site}/+/{kind}" for kind in INTEGRATION_READS),
+        *([f"topic write {PREFIX}/{site}/+/ha/gate/+/open"] if account.can_open_gates else []),
+    ]
+
+
+def _lines(account: Account) -> list[str]:
+    if account.role == "central":
+        return central_acl_lines(account)
+    if account.role == "integration":
+        return integration_acl_lines(account)
+    return device_acl_lines(account)
 
 
 def render_acl(accounts: Iterable[Account]) -> str:
@@ -43,7 +76,5 @@ def render_acl(accounts: Iterable[Account]) -> str:
     for account in sorted(accounts, key=lambda a: (a.role != "central", a.username)):
         if account.revoked_at is not None:
             continue
-        blocks.append(
-            "\n".join(central_acl_lines(account) if account.role == "central" else device_acl_lines(account))
-        )
+        blocks.append("\n".join(_lines(account)))
     return "\n\n".join(blocks) + "\n"

@@ -75,11 +75,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     central.add_argument("--no-mosquitto-passwd", action="store_true")
 
+    integration = with_root(
+        sub.add_parser("add-integration", help="create a read-only login (events, decisions, status)")
+    )
+    integration.add_argument("--name", required=True, help="the login is integration-NAME")
+    integration.add_argument("--site", default=None, help="only this site (default: every site)")
+    integration.add_argument(
+        "--can-open-gates", action="store_true",
+        help="may also press the boxes' Home Assistant open-gate buttons (publish their command topic)",
+    )
+    integration.add_argument("--no-mosquitto-passwd", action="store_true")
+    rotate_integration = with_root(
+        sub.add_parser("rotate-integration", help="new password for an integration login")
+    )
+    rotate_integration.add_argument("--name", required=True)
+    rotate_integration.add_argument("--no-mosquitto-passwd", action="store_true")
+
     with_root(sub.add_parser("list", help="list accounts"))
 
     revoke = with_root(sub.add_parser("revoke", help="remove a device's login, ACL and certificate"))
     target = revoke.add_mutually_exclusive_group(required=True)
-    target.add_argument("--username", help="any account, e.g. central")
+    target.add_argument("--username", help="any account, e.g. central or integration-NAME")
     target.add_argument("--site", help="with --device")
     revoke.add_argument("--device")
 
@@ -134,6 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "add-central":
             path = provisioner.add_central(args.name, use_tool=not args.no_mosquitto_passwd)
             print(f"central account {args.name}: password in {path}")
+        elif args.command == "add-integration":
+            path = provisioner.add_integration(
+                args.name, args.site, can_open_gates=args.can_open_gates,
+                use_tool=not args.no_mosquitto_passwd,
+            )
+            print(f"integration login integration-{args.name} (read-only): password in {path}; "
+                  "copy the broker files to the broker and send it SIGHUP")
+        elif args.command == "rotate-integration":
+            path = provisioner.rotate_integration(args.name, use_tool=not args.no_mosquitto_passwd)
+            print(f"rotated integration-{args.name}: new password in {path}; copy the broker files and "
+                  "send the broker SIGHUP")
         elif args.command == "list":
             for account in provisioner.accounts():
                 state = f"revoked {account.revoked_at}" if account.revoked_at else "active"

@@ -233,6 +233,48 @@ class Provisioner:
         self._write_broker_files(hashes)
         return path
 
+    def integration_password_path(self, name: str) -> Path:
+        return self.root / "integrations" / name / "mqtt.password"
+
+    def add_integration(
+        self, name: str, site_id: str | None = None, *, can_open_gates: bool = False, use_tool: bool = True
+    ) -> Path:
+        """A read-only login for an integration: events, decisions and status of one site (or all);
+        with `can_open_gates` it may also publish the boxes' Home Assistant open-gate commands."""
+        _check_id(name, "integration name")
+        if site_id is not None:
+            _check_id(site_id, "site id")
+        username = f"integration-{name}"
+        existing = self.registry.accounts.get(username)
+        if existing is not None and existing.revoked_at is None:
+            raise RegistryError(f"integration {name} is already provisioned; rotate or revoke it")
+        password = generate_password()
+        path = write_file(self.integration_password_path(name), password + "\n", SECRET_MODE)
+        hashes = read_password_file(self.password_file)
+        hashes[username] = hash_password(username, password, use_tool=use_tool)
+        self.registry.accounts[username] = Account(
+            username, "integration", datetime.now(UTC).isoformat(), site_id=site_id,
+            can_open_gates=can_open_gates,
+        )
+        self._write_broker_files(hashes)
+        return path
+
+    def rotate_integration(self, name: str, *, use_tool: bool = True) -> Path:
+        """A new password for an active integration login; the old one stops working at the reload."""
+        username = f"integration-{name}"
+        account = self.registry.accounts.get(username)
+        if account is None or account.role != "integration":
+            raise RegistryError(f"no integration {name!r} in {self.registry.path}: use add-integration")
+        if account.revoked_at is not None:
+            raise RegistryError(f"{username} was revoked at {account.revoked_at}; add it again")
+        password = generate_password()
+        path = write_file(self.integration_password_path(name), password + "\n", SECRET_MODE)
+        hashes = read_password_file(self.password_file)
+        hashes[username] = hash_password(username, password, use_tool=use_tool)
+        self.registry.accounts[username] = replace(account, rotated_at=datetime.now(UTC).isoformat())
+        self._write_broker_files(hashes)
+        return path
+
     def revoke(self, username: str) -> Account:
         """Remove the login and ACL entries, and revoke the client certificate in the CRL."""
         account = self.registry.accounts.get(username)

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from provisioning.files import write_file
 
-Role = Literal["device", "central"]
+# integration: a read-only login for a third party (dashboards, a gate controller of its own).
+Role = Literal["device", "central", "integration"]
 
 
 def device_username(site_id: str, device_id: str) -> str:
@@ -31,6 +32,8 @@ class Account:
     # Earlier certificates of this username (replaced by rotate, or by a re-add after a revoke):
     # they stay in the CRL, or the old certificate, whose CN is still this username, would log in.
     revoked_serials: tuple[str, ...] = ()
+    # An integration login that may press Home Assistant's gate buttons (publish open commands).
+    can_open_gates: bool = False
 
     def revoked(self) -> Account:
         return replace(self, revoked_at=datetime.now(UTC).isoformat())

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the test suite uses: the Mosquitto broker (sync tests run a real one),
-# Chromium for the operator UI tests, and fonts for synthetic plates of non-GOST formats.
+# Chromium for the operator UI tests, fonts for synthetic plates of non-GOST formats, and
+# ffmpeg + GStreamer's RTSP server for the live-camera capture tests and the edge bench.
 # Installs only what is missing, and only where apt-get and root are available.
 set -euo pipefail
 
@@ -14,6 +15,13 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 [ -f /usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf ] || need+=(fonts-roboto-unhinted)
 [ -f /usr/share/fonts/truetype/opendin/OSP-DIN.ttf ] || need+=(fonts-opendin)
 [ -f /usr/share/fonts/truetype/paratype/PTN77F.ttf ] || need+=(fonts-paratype)
+# H.264/H.265 test and bench clips (libx264/libx265), and a real RTSP server for the capture tests.
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1; then
+  need+=(python3-gi gir1.2-gst-rtsp-server-1.0)
+fi
+[ -d /usr/lib/x86_64-linux-gnu/gstreamer-1.0 ] && gst-inspect-1.0 h265parse >/dev/null 2>&1 \
+  || need+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

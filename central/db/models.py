@@ -9,13 +9,14 @@ table so scans of `events` stay narrow.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -197,3 +198,102 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class Site(Base):
+    """Settings of a site: its time zone, in which watchlist validity windows are read."""
+
+    __tablename__ = "sites"
+
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+class Watchlist(Base):
+    __tablename__ = "watchlists"
+
+    list_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(8), doc="allow, deny or alert")
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class WatchlistEntryRow(Base):
+    __tablename__ = "watchlist_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    list_id: Mapped[str] = mapped_column(String(64), ForeignKey("watchlists.list_id", ondelete="CASCADE"))
+    plate: Mapped[str] = mapped_column(PlateKey, doc="glyph form (common.watchlists.plate_key)")
+    match: Mapped[str] = mapped_column(String(8), doc="exact or fuzzy")
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    weekdays: Mapped[str] = mapped_column(String(16), doc="ISO weekdays, e.g. 12345; empty: every day")
+    hours: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_watchlist_entries_list", "list_id", "plate"),)
+
+
+class WatchlistAssignment(Base):
+    """A list applies at a site: to all its gates (gate_id '') or to one gate."""
+
+    __tablename__ = "watchlist_assignments"
+
+    list_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("watchlists.list_id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gate_id: Mapped[str] = mapped_column(String(64), primary_key=True, doc="'' means every gate of the site")
+
+
+class WatchlistPushRow(Base):
+    """One watchlist bundle version pushed to a device, and the device's answer."""
+
+    __tablename__ = "watchlist_pushes"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the bundle without its version")
+    issued_at: Mapped[datetime] = mapped_column(Timestamp)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ack_outcome: Mapped[str | None] = mapped_column(String(16))
+    ack_reason: Mapped[str | None] = mapped_column(Text)
+    ack_running_version: Mapped[int | None] = mapped_column(Integer)
+    ack_received_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class GateDecisionRow(Base):
+    __tablename__ = "gate_decisions"
+
+    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(64))
+    gate_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The plate columns are null for a manual open (rule "manual").
+    plate_text: Mapped[str | None] = mapped_column(String(32))
+    plate_latin: Mapped[str | None] = mapped_column(String(32))
+    plate_norm: Mapped[str | None] = mapped_column(PlateKey)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(16))
+    alert: Mapped[bool] = mapped_column(Boolean)
+    outputs_ok: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    watchlist_version: Mapped[int] = mapped_column(Integer)
+    matches: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    crop_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_gate_decisions_site", "site_id", "decided_at", "decision_id"),
+        Index("ix_gate_decisions_plate", "plate_norm", "decided_at"),
+    )

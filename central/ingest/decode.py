@@ -14,12 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from common.events import PlateEvent
+from common.gates import GateDecision
 from common.messages import (
     ConfigAck,
     DeviceStats,
     DeviceStatus,
     EffectiveConfig,
     MessageError,
+    WatchlistAck,
     decode_message,
 )
 from common.plates.search import fuzzy_key, stored_plate_key
@@ -86,6 +88,19 @@ class EffectiveRecord:
 
 
 @dataclass(frozen=True)
+class WatchlistAckRecord:
+    ack: WatchlistAck
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A gate decision: its row, and the message itself for the alert senders."""
+
+    row: dict[str, Any]
+    decision: GateDecision
+
+
+@dataclass(frozen=True)
 class Rejected:
     """A message that goes to the dead-letter table. `kind` is a small fixed set (the metric label)."""
 
@@ -95,7 +110,16 @@ class Rejected:
     payload: bytes
 
 
-Decoded = EventRecord | StatusRecord | AckRecord | StatsRecord | EffectiveRecord | Rejected
+Decoded = (
+    EventRecord
+    | StatusRecord
+    | AckRecord
+    | StatsRecord
+    | EffectiveRecord
+    | WatchlistAckRecord
+    | DecisionRecord
+    | Rejected
+)
 
 
 class _Reject(Exception):
@@ -164,6 +188,37 @@ def _event_row(event: PlateEvent, received_at: datetime) -> dict[str, Any]:
     return row
 
 
+def _decision_row(decision: GateDecision, received_at: datetime) -> dict[str, Any]:
+    plate = decision.plate
+    norm = stored_plate_key(plate.text) if plate is not None else None
+    if plate is not None and (not norm or len(plate.text) > 32 or len(plate.latin) > 32):
+        raise _Reject("invalid", f"decision plate {plate.text!r} cannot be stored")
+    return {
+        "decision_id": decision.decision_id,
+        "site_id": decision.site_id,
+        "device_id": decision.device_id,
+        "gate_id": decision.gate_id,
+        "channel_id": decision.channel_id,
+        "captured_at": decision.captured_at,
+        "decided_at": decision.decided_at,
+        "received_at": received_at,
+        "plate_text": plate.text if plate is not None else None,
+        "plate_latin": plate.latin if plate is not None else None,
+        "plate_norm": norm,
+        "confidence": plate.confidence if plate is not None else None,
+        "requested_by": decision.requested_by,
+        "action": decision.action,
+        "rule": decision.rule,
+        "alert": decision.alert,
+        "outputs_ok": decision.outputs_ok,
+        "latency_ms": decision.latency_ms,
+        "watchlist_version": decision.watchlist_version,
+        "matches": [m.model_dump(mode="json") for m in decision.matches],
+        "outputs": [o.model_dump(mode="json") for o in decision.outputs],
+        "crop_jpeg": decision.crop_jpeg,
+    }
+
+
 def _decode(topic: str, payload: bytes, received_at: datetime, window: CaptureWindow) -> Decoded:
     try:
         where = parse_device_topic(topic)
@@ -197,6 +252,14 @@ def _decode(topic: str, payload: bytes, received_at: datetime, window: CaptureWi
             stats = decode_message(DeviceStats, payload)
             _check_ids(where.site_id, where.device_id, stats.site_id, stats.device_id)
             return StatsRecord(stats)
+        if where.kind == "decisions":
+            decision = GateDecision.model_validate_json(payload)
+            _check_ids(where.site_id, where.device_id, decision.site_id, decision.device_id)
+            return DecisionRecord(_decision_row(decision, received_at), decision)
+        if where.kind == "watchlists/ack":
+            watchlist_ack = decode_message(WatchlistAck, payload)
+            _check_ids(where.site_id, where.device_id, watchlist_ack.site_id, watchlist_ack.device_id)
+            return WatchlistAckRecord(watchlist_ack)
     except ValidationError as exc:
         raise _Reject(*_validation_reason(exc)) from exc
     except MessageError as exc:

@@ -2,10 +2,10 @@
 
 paho runs its network loop in its own thread and hands each message to `_on_message`, which
 decodes and queues it. Writer threads (`writers`) drain the queue in batches, commit them, send
-each device a receipt naming its committed events (the device keeps an event until then), then
-send PUBACK for every message of the batch (manual_ack). A crash before the commit leaves the messages
-unacknowledged in our persistent session, so the broker delivers them again; the writer's
-ON CONFLICT DO NOTHING makes the redelivery harmless.
+each device a receipt naming its committed events and gate decisions (the device keeps each until
+then), then send PUBACK for every message of the batch (manual_ack). A crash before the commit
+leaves the messages unacknowledged in our persistent session, so the broker delivers them again;
+the writer's ON CONFLICT DO NOTHING makes the redelivery harmless.
 
 Packet ids are only meaningful on the connection that delivered them: after a reconnect the
 broker resends unacknowledged messages itself, so acks for an older connection are dropped.
@@ -29,8 +29,17 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from central import metrics
 from central.config import MqttSettings
-from central.ingest.decode import DEFAULT_CAPTURE_WINDOW, CaptureWindow, Decoded, decode, reject
+from central.ingest.decode import (
+    DEFAULT_CAPTURE_WINDOW,
+    CaptureWindow,
+    Decoded,
+    StatusRecord,
+    decode,
+    reject,
+)
 from central.ingest.writer import BatchResult, IngestWriter
+from common.gates import GateDecision
+from common.messages import DeviceStatus
 from common.mqtt import build_client
 from common.topics import (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
@@ -39,6 +48,7 @@ from common.topics import (
     CENTRAL_EVENTS_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
     CENTRAL_STATUS_SUBSCRIPTION,
+    CENTRAL_WATCHLIST_ACK_SUBSCRIPTION,
     device_topic,
     parse_device_topic,
 )
@@ -50,7 +60,14 @@ DEVICE_SUBSCRIPTIONS = (
     CENTRAL_CONFIG_ACK_SUBSCRIPTION,
     CENTRAL_EFFECTIVE_CONFIG_SUBSCRIPTION,
     CENTRAL_STATS_SUBSCRIPTION,
+    CENTRAL_WATCHLIST_ACK_SUBSCRIPTION,
 )
+
+
+def decisions_subscription(share_group: str | None) -> str:
+    """Gate decisions, shared between replicas like events (each is stored and alerted on once)."""
+    events = events_subscription(share_group)
+    return events[: -len("events")] + "decisions"
 
 
 def events_subscription(share_group: str | None) -> str:
@@ -64,6 +81,8 @@ def events_subscription(share_group: str | None) -> str:
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 StoredCallback = Callable[[list[dict[str, Any]]], None]
+DecisionsCallback = Callable[[list[GateDecision]], None]
+StatusCallback = Callable[[list[DeviceStatus]], None]
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,8 @@ class MqttIngest:
         settings: MqttSettings,
         writer: IngestWriter,
         on_stored: StoredCallback | None = None,
+        on_decisions: DecisionsCallback | None = None,
+        on_statuses: StatusCallback | None = None,
         on_connected: Callable[[], None] | None = None,
         capture_window: CaptureWindow = DEFAULT_CAPTURE_WINDOW,
     ) -> None:
@@ -104,6 +125,8 @@ class MqttIngest:
         self.capture_window = capture_window
         self.writer = writer
         self.on_stored = on_stored
+        self.on_decisions = on_decisions  # newly stored gate decisions, for the alert senders
+        self.on_statuses = on_statuses  # device status messages, for offline alerts
         self.on_connected = on_connected
         self._queue: queue.Queue[_Received] = queue.Queue()
         self._stopping = threading.Event()
@@ -176,7 +199,8 @@ class MqttIngest:
             log.error("broker refused the connection: %s", reason)
             return
         self._generation += 1
-        topics = (events_subscription(self.settings.share_group), *DEVICE_SUBSCRIPTIONS)
+        share = self.settings.share_group
+        topics = (events_subscription(share), decisions_subscription(share), *DEVICE_SUBSCRIPTIONS)
         client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
         self._connected.set()
         metrics.MQTT_CONNECTED.set(1)
@@ -231,7 +255,7 @@ class MqttIngest:
                 log.exception("handling a batch of %d messages failed", len(batch))
 
     def _send_receipts(self, result: BatchResult) -> None:
-        """Confirm the committed events to their devices, before the PUBACKs of their messages.
+        """Confirm the committed events and decisions to their devices, before the PUBACKs of their messages.
 
         QoS 1 to the device's persistent session: an offline device gets them when it is back.
         Should one be lost (a crash right now), the device sends the event again after its
@@ -245,6 +269,7 @@ class MqttIngest:
                 continue
             metrics.RECEIPTS_SENT.inc()
             metrics.EVENTS_CONFIRMED.inc(len(receipt.stored) + len(receipt.conflicts))
+            metrics.DECISIONS_CONFIRMED.inc(len(receipt.decisions))
 
     def _handle(self, batch: list[_Received]) -> None:
         decoded = [item.record for item in batch]
@@ -271,6 +296,17 @@ class MqttIngest:
             if item.qos > 0 and item.generation == generation:
                 self.client.ack(item.mid, item.qos)
         metrics.INGEST_QUEUE.dec(len(batch))
+        statuses = [item.record.status for item in batch if isinstance(item.record, StatusRecord)]
+        if self.on_statuses is not None and statuses:
+            try:
+                self.on_statuses(statuses)
+            except Exception:
+                log.exception("handing device status to the alert senders failed")
+        if self.on_decisions is not None and result.decisions:
+            try:
+                self.on_decisions([record.decision for record in result.decisions])
+            except Exception:  # alert senders keep their own queue; the decisions are stored and acked
+                log.exception("handing decisions to the alert senders failed")
         if self.on_stored is not None and result.stored:
             try:
                 self.on_stored(result.stored)

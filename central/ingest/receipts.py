@@ -4,7 +4,9 @@ A device keeps an event until central's receipt names it (docs/mqtt.md). Every e
 committed batch is named: newly stored, stored before with the same content (a re-send), or
 `conflicts`, when its id is already stored with different content. A conflict is dead-lettered
 (kind "conflict", counted by anpr_central_dead_letters_total) and confirmed too: re-sending it
-cannot change the stored row, so the device must stop.
+cannot change the stored row, so the device must stop. Gate decisions are confirmed the same
+way, in the receipt's `decisions`: newly stored or already stored (decisions are stored once by
+decision id, a re-send is dropped).
 """
 
 from __future__ import annotations
@@ -42,32 +44,44 @@ def differing_fields(row: Mapping[str, Any], other: Mapping[str, Any]) -> list[s
 
 @dataclass
 class Receipts:
-    """Event ids to confirm, per (site, device)."""
+    """Event and decision ids to confirm, per (site, device)."""
 
     stored: dict[tuple[str, str], list[uuid.UUID]] = field(default_factory=dict)
     conflicts: dict[tuple[str, str], list[uuid.UUID]] = field(default_factory=dict)
+    decisions: dict[tuple[str, str], list[uuid.UUID]] = field(default_factory=dict)
 
     def add(self, row: Mapping[str, Any], conflict: bool = False) -> None:
         target = self.conflicts if conflict else self.stored
         target.setdefault((row["site_id"], row["device_id"]), []).append(row["event_id"])
 
+    def add_decision(self, row: Mapping[str, Any]) -> None:
+        self.decisions.setdefault((row["site_id"], row["device_id"]), []).append(row["decision_id"])
+
     def merge(self, other: Receipts) -> None:
-        for mine, theirs in ((self.stored, other.stored), (self.conflicts, other.conflicts)):
+        for mine, theirs in (
+            (self.stored, other.stored), (self.conflicts, other.conflicts), (self.decisions, other.decisions)
+        ):
             for key, ids in theirs.items():
                 mine.setdefault(key, []).extend(ids)
 
     def __len__(self) -> int:
-        return sum(map(len, self.stored.values())) + sum(map(len, self.conflicts.values()))
+        kinds = (self.stored, self.conflicts, self.decisions)
+        return sum(len(ids) for kind in kinds for ids in kind.values())
 
     def messages(self, at: datetime) -> Iterator[EventReceipt]:
-        """One receipt per device (more if it names over MAX_RECEIPT_EVENTS events)."""
-        for site_id, device_id in sorted(self.stored.keys() | self.conflicts.keys()):
-            stored = list(dict.fromkeys(self.stored.get((site_id, device_id), [])))
-            conflicts = list(dict.fromkeys(self.conflicts.get((site_id, device_id), [])))
-            while stored or conflicts:
+        """One receipt per device (more if it names over MAX_RECEIPT_EVENTS events and decisions)."""
+        for site_id, device_id in sorted(self.stored.keys() | self.conflicts.keys() | self.decisions.keys()):
+            key = (site_id, device_id)
+            stored = list(dict.fromkeys(self.stored.get(key, [])))
+            conflicts = list(dict.fromkeys(self.conflicts.get(key, [])))
+            decisions = list(dict.fromkeys(self.decisions.get(key, [])))
+            while stored or conflicts or decisions:
                 take_stored = stored[:MAX_RECEIPT_EVENTS]
                 take_conflicts = conflicts[: MAX_RECEIPT_EVENTS - len(take_stored)]
+                take_decisions = decisions[: MAX_RECEIPT_EVENTS - len(take_stored) - len(take_conflicts)]
                 stored, conflicts = stored[len(take_stored) :], conflicts[len(take_conflicts) :]
+                decisions = decisions[len(take_decisions) :]
                 yield EventReceipt(
-                    site_id=site_id, device_id=device_id, at=at, stored=take_stored, conflicts=take_conflicts
+                    site_id=site_id, device_id=device_id, at=at, stored=take_stored,
+                    conflicts=take_conflicts, decisions=take_decisions,
                 )

@@ -4,7 +4,8 @@ Events are inserted with ON CONFLICT DO NOTHING on the event id, so a message re
 a crash (we ack only after commit) is stored once. A message whose id is stored already is
 compared with the stored row: the same content is a re-send (confirmed again), different content
 is a conflict (dead-lettered as "conflict", and confirmed so the device stops sending it). The
-batch result says which events to confirm to which device (central.ingest.receipts).
+batch result says which events to confirm to which device (central.ingest.receipts). Gate
+decisions are inserted once by decision id and confirmed in the same receipts.
 If a batch fails on a row the decoder could not foresee, the batch is retried message by
 message and the culprit goes to the dead letters. A database that is down raises: the caller
 keeps the messages unacknowledged and retries.
@@ -24,15 +25,26 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, Statemen
 from sqlalchemy.orm import Session
 
 from central import metrics, rollup
-from central.db.models import Channel, DeadLetter, Device, DeviceConfig, Event, EventImage
+from central.db.models import (
+    Channel,
+    DeadLetter,
+    Device,
+    DeviceConfig,
+    Event,
+    EventImage,
+    GateDecisionRow,
+    WatchlistPushRow,
+)
 from central.ingest.decode import (
     AckRecord,
+    DecisionRecord,
     Decoded,
     EffectiveRecord,
     EventRecord,
     Rejected,
     StatsRecord,
     StatusRecord,
+    WatchlistAckRecord,
     reject,
 )
 from central.ingest.pg_bulk import insert_unnest
@@ -48,13 +60,15 @@ ROW_ERRORS = (DataError, IntegrityError, ProgrammingError, StatementError)
 @dataclass
 class BatchResult:
     stored: list[dict[str, Any]] = field(default_factory=list)  # rows of newly stored events
+    decisions: list[DecisionRecord] = field(default_factory=list)  # newly stored gate decisions
     duplicates: int = 0
     applied: int = 0  # status, stats and acks
     dead: list[Rejected] = field(default_factory=list)
-    receipts: Receipts = field(default_factory=Receipts)  # events committed, per device
+    receipts: Receipts = field(default_factory=Receipts)  # events and decisions committed, per device
 
     def merge(self, other: BatchResult) -> None:
         self.stored.extend(other.stored)
+        self.decisions.extend(other.decisions)
         self.duplicates += other.duplicates
         self.applied += other.applied
         self.dead.extend(other.dead)
@@ -109,6 +123,8 @@ class IngestWriter:
         events = [item for item in batch if isinstance(item, EventRecord)]
         dead = [item for item in batch if isinstance(item, Rejected)]
         others = [item for item in batch if isinstance(item, DeviceNews)]
+        decisions = [item for item in batch if isinstance(item, DecisionRecord)]
+        watchlist_acks = [item for item in batch if isinstance(item, WatchlistAckRecord)]
 
         if events:
             stored_ids = self._insert_events(session, events)
@@ -142,8 +158,15 @@ class IngestWriter:
             self._apply(session, item)
         acks = [item for item in others if isinstance(item, AckRecord)]
         refused = self._apply_acks(session, acks, now) if acks else []
-        result.applied = len(others) - len(refused)
+        if decisions:
+            result.decisions = self._insert_decisions(session, decisions)
+            result.duplicates += len(decisions) - len(result.decisions)
+            for record in decisions:  # new or stored before: either way the box may let it go
+                result.receipts.add_decision(record.row)
+        refused_lists = self._apply_watchlist_acks(session, watchlist_acks, now) if watchlist_acks else []
+        result.applied = len(others) + len(watchlist_acks) - len(refused) - len(refused_lists)
         dead.extend(refused)
+        dead.extend(refused_lists)
         self._insert_dead(session, dead, now)
         result.dead = dead
         return result
@@ -192,6 +215,9 @@ class IngestWriter:
             elif isinstance(item, DeviceNews):
                 message = _message_of(item)
                 device_id, site_id, event_at = message.device_id, message.site_id, None
+            elif isinstance(item, DecisionRecord | WatchlistAckRecord):
+                news = item.decision if isinstance(item, DecisionRecord) else item.ack
+                device_id, site_id, event_at = news.device_id, news.site_id, None
             else:
                 continue
             entry = devices.setdefault(
@@ -308,6 +334,34 @@ class IngestWriter:
             )
         return dead
 
+    def _insert_decisions(self, session: Session, records: list[DecisionRecord]) -> list[DecisionRecord]:
+        """Insert decisions once (redeliveries are dropped by id); returns the newly stored ones."""
+        unique = {record.row["decision_id"]: record for record in records}
+        insert = self._dialect.insert(GateDecisionRow)
+        statement = insert.on_conflict_do_nothing(index_elements=["decision_id"])
+        rows = [unique[key].row for key in sorted(unique)]
+        stored = set(session.scalars(statement.returning(GateDecisionRow.decision_id), rows).all())
+        return [unique[key] for key in sorted(unique) if key in stored]
+
+    def _apply_watchlist_acks(
+        self, session: Session, acks: list[WatchlistAckRecord], now: datetime
+    ) -> list[Rejected]:
+        dead: list[Rejected] = []
+        for item in acks:
+            ack = item.ack
+            target = session.get(WatchlistPushRow, (ack.device_id, ack.version))
+            if target is None:
+                topic = f"anpr/v1/{ack.site_id}/{ack.device_id}/watchlists/ack"
+                reason = f"ack for watchlist version {ack.version} that central never pushed"
+                dead.append(reject(topic, "unknown_config", reason, ack.to_json()))
+                continue
+            if not (ack.outcome == "stale" and target.ack_outcome == "applied"):
+                target.ack_outcome = ack.outcome
+                target.ack_reason = ack.reason
+                target.ack_received_at = now
+            target.ack_running_version = ack.running_version
+        return dead
+
     def _insert_dead(self, session: Session, dead: list[Rejected], now: datetime) -> None:
         if dead:
             session.execute(
@@ -332,6 +386,10 @@ def _origin(item: Decoded) -> tuple[str, bytes]:
     if isinstance(item, EventRecord):
         row = item.row
         return f"anpr/v1/{row['site_id']}/{row['device_id']}/events", repr(row).encode()
+    if isinstance(item, DecisionRecord):
+        return f"anpr/v1/{item.decision.site_id}/{item.decision.device_id}/decisions", item.decision.to_json()
+    if isinstance(item, WatchlistAckRecord):
+        return f"anpr/v1/{item.ack.site_id}/{item.ack.device_id}/watchlists/ack", item.ack.to_json()
     message = _message_of(item)
     return f"anpr/v1/{message.site_id}/{message.device_id}", message.to_json()
 

@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from common.config import CameraConfig
+import numpy as np
+
+from common.config import CameraConfig, CaptureSettings
 from edge.capture.frames import Frame, LatestFrameSlot, SlotClosed
 from edge.capture.jpeg import JpegError
+from edge.capture.scene import SceneState
 from edge.capture.sources import (
     SourceSpec,
     VideoCaptureLike,
@@ -26,6 +29,7 @@ from edge.capture.sources import (
     parse_source,
     source_fps,
 )
+from edge.capture.yuv import YuvPlanes
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,40 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         return min(self.max_s, self.initial_s * self.factor ** max(0, attempt))
 
+    @classmethod
+    def of(cls, settings: CaptureSettings) -> Backoff:
+        return cls(initial_s=settings.reconnect_initial_s, max_s=settings.reconnect_max_s)
+
+
+def pyav_available() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def decoder_for(spec: SourceSpec, settings: CaptureSettings) -> str:
+    """pyav or opencv: what `settings.decoder` means for this source. USB cameras are V4L2 devices,
+    which OpenCV opens directly; `auto` uses PyAV for the rest where it is installed."""
+    if settings.decoder == "auto":
+        return "pyav" if spec.kind != "usb" and pyav_available() else "opencv"
+    return settings.decoder
+
+
+def open_source(
+    spec: SourceSpec,
+    settings: CaptureSettings,
+    jpeg_passthrough: bool = True,
+    scene: SceneState | None = None,
+) -> VideoCaptureLike:
+    """The source opened with the configured decoder (ImportError when pyav is asked for and missing)."""
+    if decoder_for(spec, settings) == "pyav":
+        from edge.capture.pyav_source import PyAvCapture
+
+        return PyAvCapture(spec, settings, jpeg_passthrough=jpeg_passthrough, scene=scene)
+    return open_capture(spec, settings)
+
 
 @dataclass
 class CaptureStats:
@@ -53,6 +91,7 @@ class CaptureStats:
     up: bool = False
     ever_connected: bool = False
     finished: bool = False  # a non-looping file reached its end
+    skipped_still: int = 0  # frames not decoded while the scene was still (capture.still_decode)
 
 
 class CaptureChannel:
@@ -62,24 +101,34 @@ class CaptureChannel:
         self,
         camera: CameraConfig,
         backoff: Backoff | None = None,
-        opener: Callable[[SourceSpec], VideoCaptureLike] = open_capture,
+        opener: Callable[[SourceSpec], VideoCaptureLike] | None = None,
     ) -> None:
         self.camera = camera
         self.spec = parse_source(camera.source)
         self.slot = LatestFrameSlot()
         self.stats = CaptureStats()
-        self._backoff = backoff or Backoff()
-        self._opener = opener
+        self._backoff = backoff or Backoff.of(camera.capture)
+        self._opener = opener or self._open
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"capture-{camera.id}", daemon=True)
         self._last_captured_at: datetime | None = None
         # MJPEG sources hand over their JPEG packets undecoded, unless one turned out not to be a
         # JPEG image; the channel then reopens the source and lets FFmpeg decode.
         self.jpeg_passthrough = True
+        # Kept by the channel's worker: whether its motion gate has seen nothing move for a while
+        # and no plate is tracked (capture.still_decode=keyframes then decodes only key frames).
+        self.scene = SceneState()
 
     @property
     def channel_id(self) -> str:
         return self.camera.id
+
+    @property
+    def decoder(self) -> str:
+        return decoder_for(self.spec, self.camera.capture)
+
+    def _open(self, spec: SourceSpec) -> VideoCaptureLike:
+        return open_source(spec, self.camera.capture, self.jpeg_passthrough, self.scene)
 
     @property
     def dropped(self) -> int:
@@ -109,7 +158,7 @@ class CaptureChannel:
                 capture = self._opener(self.spec)
                 if not capture.isOpened():
                     capture.release()
-                    self._note_open_failure(attempt)
+                    self._note_open_failure(attempt, getattr(capture, "refusal", None))
                     self._stop.wait(self._backoff.delay(attempt))
                     attempt += 1
                     continue
@@ -142,11 +191,11 @@ class CaptureChannel:
             self.stats.up = False
             self.slot.close()
 
-    def _note_open_failure(self, attempt: int) -> None:
+    def _note_open_failure(self, attempt: int, refusal: str | None = None) -> None:
         self.stats.up = False
         self.stats.open_failures += 1
         delay = self._backoff.delay(attempt)
-        what = "file not found or unreadable" if self.spec.is_file else "cannot connect"
+        what = refusal or ("file not found or unreadable" if self.spec.is_file else "cannot connect")
         level = logging.WARNING if attempt < 3 or delay >= self._backoff.max_s else logging.DEBUG
         log.log(
             level,
@@ -168,12 +217,28 @@ class CaptureChannel:
         start_mono = time.monotonic()
         index = 0
         failures = 0
+        skipped_packets = 0
+        skipped_still = 0
         last_offered: float | None = None
         while not self._stop.is_set():
-            # grab() demuxes and decodes; retrieve() converts to BGR, a large share of the cost of a
-            # 1080p frame, so frames skipped by fps_limit are grabbed but never retrieved.
-            if not capture.grab():
-                if self.spec.is_file and (total == 0 or index >= total - 1 or failures >= 3):
+            # grab() demuxes and decodes; OpenCV's retrieve() converts to BGR, a large share of the
+            # cost of a 1080p frame, so frames skipped by fps_limit are grabbed but never retrieved.
+            grabbed = capture.grab()
+            errors = getattr(capture, "decode_errors", 0)  # PyAV skips packets that do not decode
+            if errors > skipped_packets:
+                self.stats.decode_errors += errors - skipped_packets
+                skipped_packets = errors
+            still = getattr(capture, "skipped_still", 0)  # frames of a still scene left undecoded
+            if still > skipped_still:
+                self.stats.skipped_still += still - skipped_still
+                index += still - skipped_still  # they still take their time in the stream
+                skipped_still = still
+            if not grabbed:
+                ended = getattr(capture, "ended", None)
+                if ended:  # PyAV tells the end of a source from a failure; a camera's end is a loss
+                    return "end" if self.spec.is_file else "lost"
+                at_end = total == 0 or index >= total - 1 or failures >= 3
+                if self.spec.is_file and ended is None and at_end:
                     return "end"
                 failures += 1
                 self.stats.decode_errors += 1
@@ -201,9 +266,14 @@ class CaptureChannel:
                 continue
             try:
                 now = time.monotonic()
-                if jpeg:
+                if isinstance(image, YuvPlanes):
+                    frame = Frame(self.channel_id, index - 1, captured_at, now, yuv=image)
+                elif isinstance(image, bytes):  # PyAV hands MJPEG packets on undecoded
+                    frame = Frame(self.channel_id, index - 1, captured_at, now, jpeg=image)
+                elif jpeg:
                     frame = Frame(self.channel_id, index - 1, captured_at, now, jpeg=image.tobytes())
                 else:
+                    assert isinstance(image, np.ndarray)
                     frame = Frame(self.channel_id, index - 1, captured_at, now, image)
             except JpegError as exc:
                 self.stats.decode_errors += 1

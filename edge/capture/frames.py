@@ -9,23 +9,30 @@ and every frame is processed (deterministic offline runs).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import cv2
 import numpy as np
 
 from edge.capture.jpeg import REDUCED_GRAY_FLAGS, decode_bgr, decode_reduced_gray, jpeg_size
+from edge.capture.yuv import YuvPlanes, luma_view, plate_regions, regions_to_bgr, to_bgr
 
 
 class Frame:
-    """One captured frame: BGR pixels, or the camera's own JPEG, decoded only as far as asked.
+    """One captured frame: BGR pixels, the camera's own JPEG, or decoded YUV planes, turned into
+    what a consumer asks for only when asked.
 
     JPEG frames (MJPEG cameras and files) stay encoded until a consumer asks: the motion gate and
     the detector take a reduced grey view (a scaled decode, a fraction of a full one), and the
     full BGR image is decoded on first use of `image`, which only frames with plates to read need.
+    YUV frames (H.264/H.265) give their grey views from the luma plane; the reader's plate
+    regions are converted to BGR (`bgr_around`), the whole frame only for an event's thumbnail.
     """
 
-    __slots__ = ("_image", "_views", "captured_at", "channel_id", "hw", "index", "jpeg", "received_monotonic")
+    __slots__ = (
+        "_image", "_views", "captured_at", "channel_id", "hw", "index", "jpeg", "received_monotonic", "yuv",
+    )
 
     def __init__(
         self,
@@ -36,26 +43,44 @@ class Frame:
         image: np.ndarray | None = None,  # BGR uint8
         *,
         jpeg: bytes | np.ndarray | None = None,
+        yuv: YuvPlanes | None = None,
     ) -> None:
-        if (image is None) == (jpeg is None):
-            raise ValueError("a frame needs exactly one of image or jpeg")
+        if sum(x is not None for x in (image, jpeg, yuv)) != 1:
+            raise ValueError("a frame needs exactly one of image, jpeg or yuv")
         self.channel_id = channel_id
         self.index = index
         self.captured_at = captured_at
         self.received_monotonic = received_monotonic
         self.jpeg = jpeg
+        self.yuv = yuv
         self._image = image
         self._views: dict[int, tuple[np.ndarray, int]] = {}
         # (height, width) of the full frame; a JPEG's comes from its header (JpegError if none)
-        self.hw: tuple[int, int] = image.shape[:2] if image is not None else jpeg_size(jpeg)  # type: ignore[arg-type]
+        if image is not None:
+            self.hw: tuple[int, int] = image.shape[:2]
+        elif yuv is not None:
+            self.hw = yuv.hw
+        else:
+            self.hw = jpeg_size(jpeg)  # type: ignore[arg-type]
 
     @property
     def image(self) -> np.ndarray:
         """The full-resolution BGR frame; JpegError when a JPEG frame does not decode."""
         if self._image is None:
-            assert self.jpeg is not None
-            self._image = decode_bgr(self.jpeg)
+            if self.yuv is not None:
+                self._image = to_bgr(self.yuv)
+            else:
+                assert self.jpeg is not None
+                self._image = decode_bgr(self.jpeg)
         return self._image
+
+    def bgr_around(self, boxes: Iterable[Sequence[float]]) -> np.ndarray:
+        """A BGR image of the frame's size that holds the frame's pixels at least around `boxes`
+        (x1, y1, x2, y2; with the margins the reader's crops need): the full image where it
+        exists or the frame is a JPEG, else only those regions of a YUV frame, converted."""
+        if self._image is not None or self.yuv is None:
+            return self.image
+        return regions_to_bgr(self.yuv, plate_regions(boxes, self.hw))
 
     @property
     def decoded(self) -> bool:
@@ -67,14 +92,16 @@ class Frame:
         factor x factor block of the frame, so frame coordinates are view coordinates * factor.
 
         JPEG frames are reduced by the decoder, which can do 1, 2, 4 or 8; `factor` is rounded
-        down to one of those. Pixel frames are area-averaged by exactly `factor`.
+        down to one of those. Pixel frames and YUV frames' luma are area-averaged by exactly `factor`.
         """
         factor = max(1, min(int(factor), *self.hw))
-        if self._image is None:
+        if self.jpeg is not None and self._image is None:
             factor = max(f for f in REDUCED_GRAY_FLAGS if f <= factor)
         cached = self._views.get(factor)
         if cached is None:
-            if self._image is None:
+            if self.yuv is not None:
+                cached = luma_view(self.yuv, factor), factor
+            elif self._image is None:
                 assert self.jpeg is not None
                 cached = decode_reduced_gray(self.jpeg, factor), factor
             else:

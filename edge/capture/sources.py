@@ -1,12 +1,14 @@
 """Camera sources: what a `source` string in the config names, and how OpenCV opens it.
 
-Every kind goes through `cv2.VideoCapture`; network and file sources use its FFmpeg backend,
-USB cameras the platform's default (V4L2 on Linux).
+With `capture.decoder: opencv` (and for USB cameras) every kind goes through `cv2.VideoCapture`;
+network and file sources use its FFmpeg backend, USB cameras the platform's default (V4L2 on
+Linux). The PyAV decoder (edge.capture.pyav_source) opens the others by default.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -14,13 +16,12 @@ from typing import Literal, Protocol
 import cv2
 import numpy as np
 
-from common.config import SAMPLE_SOURCE
+from common.config import SAMPLE_SOURCE, CaptureSettings
 
 SourceKind = Literal["rtsp", "http", "file", "usb"]
 
-# FFmpeg otherwise waits ~30 s on a dead RTSP server before giving up.
-OPEN_TIMEOUT_MS = 5000
-READ_TIMEOUT_MS = 5000
+# OpenCV reads its FFmpeg options from the environment when a capture opens.
+_ENV_LOCK = threading.Lock()
 
 
 class VideoCaptureLike(Protocol):
@@ -73,20 +74,24 @@ def parse_source(source: str) -> SourceSpec:
     return SourceSpec("file", str(Path(text).expanduser()))
 
 
-def open_capture(spec: SourceSpec) -> VideoCaptureLike:
+def open_capture(spec: SourceSpec, settings: CaptureSettings | None = None) -> VideoCaptureLike:
     """An opened capture, or one whose isOpened() is False when the source cannot be reached."""
+    settings = settings or CaptureSettings()
     if spec.kind == "usb":
         return cv2.VideoCapture(int(spec.target))
     if spec.kind == "file" and not os.path.isfile(spec.target):
         return _Unopened()
+    # Without timeouts FFmpeg waits ~30 s on a dead RTSP server before giving up.
     params = [
-        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS,
-        cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS,
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(settings.open_timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(settings.read_timeout_s * 1000),
+        cv2.CAP_PROP_N_THREADS, settings.decoder_threads,
     ]
-    if spec.kind == "rtsp":
-        # TCP interleaving survives NAT and lossy links better than RTP over UDP.
-        os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
-    return cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG, params)
+    if spec.kind != "rtsp":
+        return cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG, params)
+    with _ENV_LOCK:
+        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = f"rtsp_transport;{settings.rtsp_transport}"
+        return cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG, params)
 
 
 class _Unopened:

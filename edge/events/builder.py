@@ -7,6 +7,7 @@ import numpy as np
 
 from common.events import ModelVersions, PlateEvent
 from edge.tracking.passages import Passage
+from edge.tracking.tracker import FrameImage
 
 CROP_JPEG_QUALITY = 90
 THUMBNAIL_WIDTH = 640
@@ -39,7 +40,8 @@ class EventFactory:
         best = passage.best
         reading = passage.vote.reading
         x1, y1, x2, y2 = best.detection.box
-        h, w = best.frame.shape[:2]
+        frame = best.frame_image() if self.keep_thumbnails else None
+        h, w = frame.shape[:2] if frame is not None else _frame_hw(best.frame)
         box = (
             int(max(0, min(w - 1, round(x1)))),
             int(max(0, min(h - 1, round(y1)))),
@@ -59,7 +61,12 @@ class EventFactory:
             frames=len(passage.track.readings),
             crop_jpeg=encode_jpeg(best.crop, CROP_JPEG_QUALITY) if best.crop.size else None,
             thumbnail_jpeg=(
-                encode_jpeg(thumbnail(best.frame), THUMBNAIL_JPEG_QUALITY) if self.keep_thumbnails else None
+                encode_jpeg(thumbnail(frame), THUMBNAIL_JPEG_QUALITY) if frame is not None else None
             ),
             models=self.models,
         )
+
+
+def _frame_hw(frame: np.ndarray | FrameImage) -> tuple[int, int]:
+    """(height, width) of a frame without converting it."""
+    return (frame.shape[0], frame.shape[1]) if isinstance(frame, np.ndarray) else frame.hw

@@ -58,6 +58,14 @@ class EdgeMetrics:
         self.config_reloads = Counter(
             "anpr_config_reloads", "Configuration reloads by result", ["result"], registry=r,
         )
+        self.gate_decisions = Counter(
+            "anpr_gate_decisions", "Gate decisions by gate, action and rule", ["gate", "action", "rule"],
+            registry=r,
+        )
+        self.gate_output_failures = Counter(
+            "anpr_gate_output_failures", "Gate decisions whose outputs failed after retries", ["gate"],
+            registry=r,
+        )
 
     # PipelineObserver
     def inference(self, model: str, seconds: float) -> None:
@@ -160,6 +168,9 @@ def _channel_metrics(channels: Iterable[ChannelSnapshot]) -> Iterable[Metric]:
     processed = counter("anpr_frames_processed", "Frames taken by the processing worker")
     gated = counter("anpr_frames_still", "Processed frames skipped by the motion gate")
     decode_errors = counter("anpr_decode_errors", "Frames that failed to read or decode")
+    undecoded = counter(
+        "anpr_frames_still_undecoded", "Frames of a still scene left undecoded (capture.still_decode)"
+    )
     reconnects = counter("anpr_camera_reconnects", "Successful reconnections after a lost stream")
     open_failures = counter("anpr_camera_open_failures", "Failed attempts to open a camera")
     errors = counter("anpr_processing_errors", "Frames or tracks whose processing raised")
@@ -171,8 +182,11 @@ def _channel_metrics(channels: Iterable[ChannelSnapshot]) -> Iterable[Metric]:
         processed.add_metric(labels, snap.worker.processed)
         gated.add_metric(labels, snap.worker.gated)
         decode_errors.add_metric(labels, snap.capture.decode_errors)
+        undecoded.add_metric(labels, snap.capture.skipped_still)
         reconnects.add_metric(labels, snap.capture.reconnects)
         open_failures.add_metric(labels, snap.capture.open_failures)
         errors.add_metric(labels, snap.worker.errors)
         up.add_metric(labels, 1.0 if snap.capture.up else 0.0)
-    return (frames, dropped, processed, gated, decode_errors, reconnects, open_failures, errors, up)
+    return (
+        frames, dropped, processed, gated, decode_errors, undecoded, reconnects, open_failures, errors, up
+    )

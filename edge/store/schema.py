@@ -88,6 +88,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "gate decisions, sealed like events, with their own outbox flag (edge.store.decisions)",
+        (
+            """CREATE TABLE decisions (
+                decision_id TEXT PRIMARY KEY,
+                gate_id TEXT NOT NULL,
+                decided_at INTEGER NOT NULL,    -- microseconds since the Unix epoch, UTC
+                sealed BLOB NOT NULL,           -- AES-256-GCM of the GateDecision JSON, crop included
+                synced INTEGER NOT NULL DEFAULT 0 CHECK (synced IN (0, 1)),
+                synced_at INTEGER
+            )""",
+            "CREATE INDEX decisions_time ON decisions (decided_at)",
+            "CREATE INDEX decisions_outbox ON decisions (decided_at, decision_id) WHERE synced = 0",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

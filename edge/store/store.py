@@ -28,6 +28,7 @@ from common.config import StoreConfig
 from common.crypto import STORE_KEY_CREDENTIAL, StoreKeys, load_store_key
 from common.events import PlateEvent
 from edge.store.codec import EventCodec, to_micros
+from edge.store.decisions import DecisionLog
 from edge.store.errors import (
     DuplicateEventError,
     EventNotFoundError,
@@ -127,6 +128,8 @@ class EventStore:
         except BaseException:
             self._conn.close()
             raise
+        # Gate decisions (edge.gates) live beside the events, sealed with the same key.
+        self.decisions = DecisionLog(self._conn, self._lock, keys.cipher)
 
     @classmethod
     def from_config(cls, config: StoreConfig, credential_name: str = STORE_KEY_CREDENTIAL) -> EventStore:
@@ -214,6 +217,7 @@ class EventStore:
     def enforce_retention(self, now: datetime | None = None) -> RetentionReport:
         """Delete by age, then free space for the quota; see edge.store.retention for the order."""
         moment = now or datetime.now(UTC)
+        self.decisions.expire(moment, self.retention_days)
         report = apply_retention(self._conn, self._lock, moment, self.retention_days, self.quota_bytes)
         self.stats.events_expired += report.expired_events_deleted
         self.stats.events_evicted_for_quota += report.quota_events_deleted

@@ -7,6 +7,7 @@ from edge.sync.outbox import Outbox, OutboxItem
 from edge.sync.publisher import SyncPublisher
 from edge.sync.scheduler import CatchUpScheduler
 from edge.sync.stats import AgentStats, SyncCounters
+from edge.sync.watchlist_applier import WatchlistApplier
 
 __all__ = [
     "AgentStats",
@@ -18,5 +19,6 @@ __all__ = [
     "OutboxItem",
     "SyncCounters",
     "SyncPublisher",
+    "WatchlistApplier",
     "write_atomically",
 ]

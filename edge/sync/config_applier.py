@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +22,7 @@ import yaml
 
 from common.config import EdgeConfig
 from common.config_push import PushRefused, apply_patch, config_hash, redacted
+from common.files import write_atomically
 from common.messages import (
     MAX_CONFIG_VERSION,
     ConfigAck,
@@ -38,28 +37,6 @@ from common.messages import (
 log = logging.getLogger(__name__)
 
 ReloadCallback = Callable[[EdgeConfig], None]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        if path.exists():
-            os.chmod(tmp_name, path.stat().st_mode & 0o777)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
 
 
 def effective_message(config: EdgeConfig) -> EffectiveConfig:

@@ -1,16 +1,18 @@
-"""The edge's MQTT side: drains the outbox to the broker, reports status and stats, takes config pushes.
+"""The edge's MQTT side: drains the outboxes to the broker, reports status and stats, takes config
+and watchlist pushes, speaks Home Assistant discovery when enabled (edge.sync.side_channels).
 
-Delivery rule: an event leaves the outbox only when central's receipt names it (an EventReceipt on
-the device's `receipts` topic, sent after central's database commit). The broker's PUBACK is flow
-control only: at most `window` events wait for one. An event the broker acknowledged but central
-did not confirm within `mqtt.receipt_timeout_s` is sent again, with a growing delay per try
-(edge.sync.receipts), oldest first beside live events. Until its receipt an event stays pending in
-SQLite, so a crash, a dropped link or a broker that loses its queue can cause a duplicate (central
-stores by event id) but never a loss.
+Delivery rule: an event (or a gate decision, edge.sync.streams) leaves its outbox only when
+central's receipt names it (an EventReceipt on the device's `receipts` topic, sent after central's
+database commit). The broker's PUBACK is flow control only: at most `window` events wait for
+one. An event the broker acknowledged but central did not confirm within `mqtt.receipt_timeout_s`
+is sent again, with a growing delay per try (edge.sync.receipts), oldest first beside live events.
+Until its receipt an event stays pending in SQLite, so a crash, a dropped link or a broker that
+loses its queue can cause a duplicate (central stores by event id) but never a loss.
 
 Everything MQTT happens on one thread that owns the paho client, so callbacks, publishes and outbox
 updates never race each other. The session is persistent (MQTT v5, clean_start=False): the broker
-keeps the config and receipts subscriptions and queues pushes and receipts while the box is offline.
+keeps the config, watchlist and receipts subscriptions and queues pushes and receipts while the box
+is offline.
 """
 
 from __future__ import annotations
@@ -26,15 +28,18 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from common.config import EdgeConfig
 from common.config_push import config_hash, redacted
-from common.messages import DeviceStatus, utc_now
+from common.messages import DeviceStatus
 from common.mqtt import build_client
-from common.topics import TopicKind, device_topic
+from common.topics import TOPIC_KINDS, device_topic
 from edge.sync.config_applier import ConfigApplier, effective_message
 from edge.sync.connection import Backoff, client_id_for, connect_properties
+from edge.sync.home_assistant import HomeAssistantBridge
 from edge.sync.outbox import Outbox
 from edge.sync.receipts import Confirmations, parse_receipt
-from edge.sync.scheduler import CatchUpScheduler
-from edge.sync.stats import AgentStats, SyncCounters, SyncTally, device_stats
+from edge.sync.side_channels import SideChannels
+from edge.sync.stats import AgentStats, SyncCounters, SyncTally, device_stats, device_status
+from edge.sync.streams import OutboxStreams, StreamKey
+from edge.sync.watchlist_applier import WatchlistApplier
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,10 @@ class SyncPublisher:
         agent_version: str,
         models: Mapping[str, str] | None = None,
         config_applier: ConfigApplier | None = None,
+        decision_outbox: Outbox | None = None,
+        watchlist_applier: WatchlistApplier | None = None,
         stats_source: Callable[[], AgentStats] | None = None,
+        home_assistant: HomeAssistantBridge | None = None,
         backoff: Backoff | None = None,
         idle_poll_s: float = 0.1,
         client_id: str | None = None,
@@ -68,7 +76,7 @@ class SyncPublisher:
         self._config = config
         self._mqtt = config.mqtt
         self._outbox = outbox
-        self._scheduler = CatchUpScheduler(outbox)
+        self._streams = OutboxStreams(outbox, decision_outbox)
         self._agent_version = agent_version
         self._models = dict(models or {})
         self._applier = config_applier
@@ -76,10 +84,11 @@ class SyncPublisher:
         self._backoff = backoff or Backoff()
         self._idle_poll_s = idle_poll_s
         site, device = config.site_id, config.device_id
-        kinds: tuple[TopicKind, ...] = (
-            "events", "status", "config", "config/ack", "config/effective", "stats", "receipts"
+        self._topics = {kind: device_topic(site, device, kind) for kind in TOPIC_KINDS}
+        # Watchlist pushes and Home Assistant; other threads queue state with side.publish().
+        self.side = SideChannels(
+            self._topics["watchlists"], self._topics["watchlists/ack"], watchlist_applier, home_assistant
         )
-        self._topics = {kind: device_topic(site, device, kind) for kind in kinds}
         self._client = build_client(self._mqtt, client_id or client_id_for(site, device))
         self._client.max_inflight_messages_set(0)  # our window limits events; paho must not queue them
         self._client.will_set(
@@ -95,11 +104,12 @@ class SyncPublisher:
         self._thread: threading.Thread | None = None
         self._started_at = time.monotonic()
         # Network-thread state.
-        self._inflight: dict[int, Hashable] = {}  # mid -> event id, awaiting the broker's PUBACK
+        # Rows are keyed (stream kind, id): an event and a decision never share a key.
+        self._inflight: dict[int, StreamKey] = {}  # mid -> row, awaiting the broker's PUBACK
         self._receipts = Confirmations(
             self._mqtt.receipt_timeout_s, self._mqtt.receipt_timeout_max_s, CONFIRM_FLUSH_S
         )
-        self._held: dict[Hashable, float] = {}  # refused event id -> monotonic time it may go again
+        self._held: dict[Hashable, float] = {}  # refused row -> monotonic time it may go again
         self._window = self._mqtt.max_inflight
         self._next_attempt = 0.0
         self._next_stats = 0.0
@@ -181,13 +191,14 @@ class SyncPublisher:
                 self._tally.last_error = f"connect to {self._mqtt.host}:{self._mqtt.port} failed: {exc}"
 
     def _service(self) -> None:
+        self.side.flush(self._client)
         self._flush_confirmed(force=False)
         self._resend_overdue()
         self._refill()
         self._maybe_publish_stats()
 
     def _flush_confirmed(self, force: bool) -> None:
-        """Mark confirmed events synced, in batches: each batch is one durable SQLite commit.
+        """Mark confirmed rows synced, in batches: each batch is one durable SQLite commit per outbox.
 
         Waiting costs nothing in safety: a confirmed event not yet marked is at worst sent again
         after a crash, and central drops the duplicate (and confirms it again).
@@ -195,17 +206,17 @@ class SyncPublisher:
         confirmed = self._receipts.due(force, max(1, self._window // 2), time.monotonic())
         if not confirmed:
             return
-        changed = self._outbox.mark_synced(confirmed)
+        changed = self._streams.mark_synced(confirmed)
         with self._lock:
-            self._tally.confirmed += changed
+            self._tally.confirmed += changed.get("events", 0)
 
     def _resend_overdue(self) -> None:
-        """Events whose receipt is overdue stop being busy: the scheduler offers them again."""
+        """Rows whose receipt is overdue stop being busy: the schedulers offer them again."""
         overdue = self._receipts.tracker.expired(time.monotonic())
         if not overdue:
             return
-        log.info("%d events got no receipt from central in time; sending them again", len(overdue))
-        self._scheduler.requeue()
+        log.info("%d rows got no receipt from central in time; sending them again", len(overdue))
+        self._streams.requeue()
         self._next_outbox_poll = 0.0
         with self._lock:
             self._tally.receipt_timeouts += len(overdue)
@@ -229,16 +240,16 @@ class SyncPublisher:
         )
         # Should reading the outbox fail (disk error), retry calmly rather than on every loop.
         self._next_outbox_poll = now + OUTBOX_ERROR_RETRY_S
-        batch = self._scheduler.next_batch(free, busy)
+        batch = self._streams.next_batch(free, busy)
         sent = 0
         for item in batch:
-            info = self._client.publish(self._topics["events"], item.payload, qos=1)
+            info = self._client.publish(self._topics[item.kind], item.payload, qos=1)
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:  # the only refusal after which paho drops it
                 self._set_error(f"publish refused by the client: {mqtt.error_string(info.rc)}")
                 break
             # Any other code (NO_CONN, CONN_LOST ...): paho keeps the message and sends it on
             # reconnect, so it is in flight too.
-            self._inflight[info.mid] = item.event_id
+            self._inflight[info.mid] = item.key
             sent += 1
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 self._set_error(f"publish hit a lost connection: {mqtt.error_string(info.rc)}")
@@ -316,6 +327,7 @@ class SyncPublisher:
         subscriptions = [(self._topics["receipts"], 1)]
         if self._applier is not None:
             subscriptions.append((self._topics["config"], 1))
+        subscriptions.extend(self.side.on_connect(client))
         client.subscribe(subscriptions)
 
     def _on_disconnect(
@@ -335,7 +347,7 @@ class SyncPublisher:
         self._packets_handled += 1
         event_id = self._inflight.pop(mid, None)
         if event_id is None:
-            return  # a status, stats or config-ack publish
+            return  # a status, stats or ack publish
         # A receipt can overtake the PUBACK of a re-send: central has the event, nothing to wait for.
         if reason.is_failure:
             if not self._receipts.take_early(event_id):
@@ -352,6 +364,8 @@ class SyncPublisher:
         self._packets_handled += 1
         if message.topic == self._topics["receipts"]:
             self._on_receipt(message.payload)
+            return
+        if self.side.handle(client, message):
             return
         if self._applier is None or message.topic != self._topics["config"]:
             return
@@ -375,7 +389,7 @@ class SyncPublisher:
         for event_id in receipt.conflicts:
             # Central holds a different event under this id; sending it again cannot help.
             log.error("central refused event %s: another event with that id is stored", event_id)
-        named = [*receipt.stored, *receipt.conflicts]
+        named = self._streams.named_by(receipt)
         self._receipts.receipt(named, set(self._inflight.values()), time.monotonic())
         with self._lock:
             self._tally.conflicts += len(receipt.conflicts)
@@ -386,15 +400,8 @@ class SyncPublisher:
         return self._applier.running_version if self._applier is not None else self._config.version
 
     def _status(self, state: str, reason: str) -> DeviceStatus:
-        return DeviceStatus(
-            site_id=self._config.site_id,
-            device_id=self._config.device_id,
-            state=state,  # type: ignore[arg-type]
-            reason=reason,  # type: ignore[arg-type]
-            at=utc_now(),
-            agent_version=self._agent_version,
-            config_version=self._running_version(),
-            models=self._models,
+        return device_status(
+            self._config, state, reason, self._agent_version, self._running_version(), self._models
         )
 
     def _set_error(self, message: str) -> None:

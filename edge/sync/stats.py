@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from common.config import EdgeConfig
-from common.messages import ChannelStats, DeviceStats, utc_now
+from common.messages import ChannelStats, DeviceStats, DeviceStatus, utc_now
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class SyncCounters:
     confirmed: int = 0  # events confirmed by a central receipt and marked synced
     conflicts: int = 0  # events central refused: another event with that id is stored
     receipt_timeouts: int = 0  # events sent again because their receipt was overdue
-    unconfirmed: int = 0  # events acknowledged by the broker, waiting for central's receipt
+    unconfirmed: int = 0  # events (and decisions) acknowledged by the broker, awaiting a receipt
 
 
 @dataclass
@@ -90,4 +90,20 @@ def device_stats(
         confirmed=counters.confirmed,
         retries=counters.retries,
         reconnects=counters.reconnects,
+    )
+
+
+def device_status(
+    config: EdgeConfig, state: str, reason: str, agent_version: str, config_version: int,
+    models: dict[str, str],
+) -> DeviceStatus:
+    return DeviceStatus(
+        site_id=config.site_id,
+        device_id=config.device_id,
+        state=state,  # type: ignore[arg-type]
+        reason=reason,  # type: ignore[arg-type]
+        at=utc_now(),
+        agent_version=agent_version,
+        config_version=config_version,
+        models=models,
     )

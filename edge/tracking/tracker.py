@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -17,6 +18,15 @@ from common.plates.reading import PlateReading
 from edge.inference.protocols import PlateDetection
 
 Box = tuple[float, float, float, float]
+
+
+class FrameImage(Protocol):
+    """A frame whose full BGR image is made on first use (edge.capture.frames.Frame)."""
+
+    hw: tuple[int, int]
+
+    @property
+    def image(self) -> np.ndarray: ...
 
 
 def iou(a: Box, b: Box) -> float:
@@ -35,7 +45,12 @@ class Observation:
     detection: PlateDetection
     captured_at: datetime
     crop: np.ndarray
-    frame: np.ndarray
+    # The frame, for the event's thumbnail: a video frame is converted to BGR only if its
+    # observation ends up in an event.
+    frame: np.ndarray | FrameImage
+
+    def frame_image(self) -> np.ndarray:
+        return self.frame if isinstance(self.frame, np.ndarray) else self.frame.image
 
 
 @dataclass
@@ -49,6 +64,10 @@ class Track:
     readings: list[PlateReading] = field(default_factory=list)
     # The best observation per text read, so the event's crop shows the text the vote chose.
     best_by_text: dict[str, Observation] = field(default_factory=dict)
+    # Gates (edge.gates) that decided on this track, and whether all of its channel's gates have:
+    # then its later readings are not offered again.
+    gates_done: set[str] = field(default_factory=set)
+    gate_decided: bool = False
 
     def predicted(self, at: datetime) -> Box:
         dt = (at - self.last_seen).total_seconds()

@@ -1,5 +1,5 @@
-"""Retention on SQLite and PostgreSQL: images go first, then events and their hourly counts, per
-site; dead letters and audit entries by age; in batches; run by the server and by
+"""Retention on SQLite and PostgreSQL: images go first, then events (their hourly counts, and gate
+decisions), per site; dead letters and audit entries by age; in batches; run by the server and by
 `anpr-central retention run`."""
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 from central.app import create_app
 from central.cli import main
 from central.config import CentralConfig, MqttSettings, RetentionSettings, SiteRetention
-from central.db.models import AuditEntry, DeadLetter, Event, EventHourly, EventImage
+from central.db.models import AuditEntry, DeadLetter, Event, EventHourly, EventImage, GateDecisionRow
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
 from central.retention import Retention
 from central.rollup import hour_of
+from common.gates import GateDecision
+from common.plates.reading import PlateReading
+from common.topics import device_topic
 
 NOW = datetime.now(UTC)
 # (site, days old) of each stored event; every one has a crop.
@@ -77,7 +80,9 @@ EXPECTED = {
 def test_images_then_events_by_age_per_site_and_old_dead_letters_and_audit(engine: Engine) -> None:
     ids = _fill(engine)
     deleted = Retention(engine, _settings()).run_once(NOW)
-    assert deleted == {"events": 2, "images": 2, "event_hours": 2, "dead_letters": 1, "audit": 1}
+    assert deleted == {
+        "events": 2, "images": 2, "event_hours": 2, "decisions": 0, "dead_letters": 1, "audit": 1
+    }
     assert _state(engine, ids) == EXPECTED
     with Session(engine) as session:
         assert [d.reason for d in session.scalars(select(DeadLetter))] == ["10 days"]
@@ -87,7 +92,7 @@ def test_images_then_events_by_age_per_site_and_old_dead_letters_and_audit(engin
     kept = {key for key, state in EXPECTED.items() if state != "gone"}
     assert hours == {(site, hour_of(NOW - timedelta(days=days))) for site, days in kept}
     assert Retention(engine, _settings()).run_once(NOW) == {
-        "events": 0, "images": 0, "event_hours": 0, "dead_letters": 0, "audit": 0
+        "events": 0, "images": 0, "event_hours": 0, "decisions": 0, "dead_letters": 0, "audit": 0
     }
 
 
@@ -116,9 +121,37 @@ def test_null_keeps_forever_and_a_site_inherits_what_it_does_not_set(engine: Eng
     )
     assert keep.for_site("gate") == (5, 30) and keep.for_site("north") == (None, 30)
     deleted = Retention(engine, keep).run_once(NOW)
-    assert deleted == {"events": 1, "images": 2, "event_hours": 1, "dead_letters": 0, "audit": 0}
+    assert deleted == {
+        "events": 1, "images": 2, "event_hours": 1, "decisions": 0, "dead_letters": 0, "audit": 0
+    }
     assert _state(engine, ids) == {**{key: "whole" for key in ids}, ("north", 40): "bare",
                                    ("north", 100): "bare", ("gate", 10): "gone"}
+
+
+def test_gate_decisions_follow_their_sites_event_and_image_ages(engine: Engine) -> None:
+    decisions = {
+        key: GateDecision(
+            site_id=key[0], device_id="box1", gate_id="barrier", channel_id="cam1", track_id=index,
+            plate=PlateReading(text="A123BC77", latin="A123BC77", confidence=0.9, valid=True),
+            action="open", rule="allow-list", alert=False, watchlist_version=1,
+            captured_at=NOW - timedelta(days=key[1]), decided_at=NOW - timedelta(days=key[1]),
+            crop_jpeg=b"\xff\xd8crop\xff\xd9",
+        )
+        for index, key in enumerate(AGES)
+    }
+    messages = [(device_topic(d.site_id, d.device_id, "decisions"), d.to_json()) for d in decisions.values()]
+    IngestWriter(engine).write([decode(topic, payload, NOW) for topic, payload in messages])
+    deleted = Retention(engine, _settings()).run_once(NOW)
+    assert deleted == {
+        "events": 0, "images": 2, "event_hours": 0, "decisions": 2, "dead_letters": 0, "audit": 0
+    }
+    with Session(engine) as session:
+        rows = {row.decision_id: row for row in session.scalars(select(GateDecisionRow))}
+    state = {
+        key: "gone" if d.decision_id not in rows else ("whole" if rows[d.decision_id].crop_jpeg else "bare")
+        for key, d in decisions.items()
+    }
+    assert state == EXPECTED
 
 
 def test_the_server_runs_retention_by_itself(engine: Engine, tmp_path: Path) -> None:
@@ -146,5 +179,5 @@ def test_the_cli_runs_one_pass(
     }))
     assert main(["--config", str(config), "retention", "run"]) == 0
     printed = capsys.readouterr().out.strip()
-    assert printed == "deleted: 2 events, 2 images, 2 event_hours, 1 dead_letters, 1 audit"
+    assert printed == "deleted: 2 events, 2 images, 2 event_hours, 0 decisions, 1 dead_letters, 1 audit"
     assert _state(sqlite_engine, ids) == EXPECTED

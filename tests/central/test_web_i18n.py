@@ -12,6 +12,8 @@ LANGUAGES = ("en", "ru")
 DYNAMIC = {
     "state.": ("online", "offline", "silent", "unknown"),
     "live.": ("idle", "following", "disconnected", "error"),
+    "wl.kind_": ("allow", "deny", "alert"),
+    "wl.match_": ("exact", "fuzzy"),
     "attention.": (
         "offline", "silent", "unknown", "outbox_backlog", "disk_low", "certificate_expiring", "no_frames",
         "frames_dropped",

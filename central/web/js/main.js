@@ -7,11 +7,15 @@ import {
 import * as account from "./account.js";
 import * as admin from "./admin.js";
 import * as dashboard from "./dashboard.js";
+import * as decisions from "./decisions.js";
 import * as devices from "./devices.js";
 import * as live from "./live.js";
 import * as search from "./search.js";
+import * as watchlists from "./watchlists.js";
 
-const VIEWS = { dashboard, search, live, devices, device: devices.detailView, admin, password: account };
+const VIEWS = {
+  dashboard, search, live, devices, device: devices.detailView, watchlists, decisions, admin, password: account,
+};
 const DEFAULT_VIEW = "dashboard";
 // Refresh the session this long before it runs out; the server decides how long it lasts.
 const REFRESH_MARGIN_MS = 60_000;

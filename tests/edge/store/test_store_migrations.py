@@ -98,3 +98,27 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(db_path: Path, master_ke
     db_path.write_bytes(b"this is a text file, not SQLite" * 100)
     with pytest.raises(StoreError, match="not a usable SQLite database"):
         EventStore(db_path, master_key)
+
+
+def test_a_version_3_database_gets_the_decisions_table_and_keeps_its_quarantine(
+    db_path: Path, master_key: bytes, event
+) -> None:
+    """Version 3 (quarantine) is what an agent without gates left; 4 adds gate decisions."""
+    stored = event(text="А123ВС77")
+    with EventStore(db_path, master_key) as store:
+        store.add(stored)
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    raw.execute("DROP TABLE decisions")  # back to what version 3 had on disk
+    raw.execute("PRAGMA user_version = 3")
+    raw.execute(
+        "INSERT INTO quarantine VALUES (?, 'cam1', 0, 0, x'00', 'test', 0)",
+        ("00000000-0000-0000-0000-000000000001",),
+    )
+    raw.close()
+    with EventStore(db_path, master_key) as store:
+        assert store.get(stored.event_id) == stored
+        assert store.decisions.pending_count() == 0 and store.decisions.recent() == []
+    raw = sqlite3.connect(db_path)
+    assert schema_version(raw) == LATEST_VERSION == 4
+    assert raw.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+    raw.close()

@@ -59,8 +59,9 @@ def edge_config(broker: LocalBroker, **mqtt_overrides: object) -> EdgeConfig:
 class Subscriber:
     """A persistent-session QoS 1 subscriber, like central's ingest: it survives broker restarts.
 
-    With confirm=True it answers each event as central does, with an EventReceipt on the device's
-    receipts topic (central's own receipts are tested in tests/central/test_mqtt_ingest.py).
+    With confirm=True it answers each event (and gate decision) as central does, with an
+    EventReceipt on the device's receipts topic (central's own receipts are tested in
+    tests/central/test_mqtt_ingest.py).
     `confirming` can be cleared to play a central that is down while the broker is up.
     """
 
@@ -90,10 +91,18 @@ class Subscriber:
             self.messages.append(message)
         if self.confirming.is_set() and message.topic.endswith("/events"):
             self.confirm([uuid.UUID(json.loads(message.payload)["event_id"])])
+        if self.confirming.is_set() and message.topic.endswith("/decisions"):
+            self.confirm([], decisions=[uuid.UUID(json.loads(message.payload)["decision_id"])])
 
-    def confirm(self, stored: list[uuid.UUID], conflicts: list[uuid.UUID] | None = None) -> None:
+    def confirm(
+        self,
+        stored: list[uuid.UUID],
+        conflicts: list[uuid.UUID] | None = None,
+        decisions: list[uuid.UUID] | None = None,
+    ) -> None:
         receipt = EventReceipt(
-            site_id=SITE, device_id=DEVICE, at=datetime.now(UTC), stored=stored, conflicts=conflicts or []
+            site_id=SITE, device_id=DEVICE, at=datetime.now(UTC), stored=stored, conflicts=conflicts or [],
+            decisions=decisions or [],
         )
         self.client.publish(device_topic(SITE, DEVICE, "receipts"), receipt.to_json(), qos=1)
 

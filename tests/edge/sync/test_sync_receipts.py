@@ -97,6 +97,8 @@ def test_sends_stop_at_max_unconfirmed_while_central_is_silent(
     try:
         wait_until(lambda: publisher.counters().unconfirmed == 12, 10, "the unconfirmed limit")
         assert publisher.counters().published == 12
+        # The broker's PUBACK to the device can come before its delivery to us: wait for all 12.
+        wait_until(lambda: len(central.payloads()) == 12, 10, "the 12 events at central")
         central.confirm([uuid.UUID(json.loads(p)["event_id"]) for p in central.payloads()])
         central.confirming.set()
         wait_until(lambda: store.pending_count() == 0, 20, "the rest after the receipts")

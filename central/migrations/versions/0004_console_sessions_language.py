@@ -1,8 +1,8 @@
 """Console: each user's UI language, revoked session tokens (logout, refresh), and hourly event
 counts per camera for the dashboard (filled from the events already stored).
 
-Revision ID: 0003_console
-Revises: 0002_effective_config
+Revision ID: 0004_console
+Revises: 0003_watchlists_gates
 Create Date: 2026-12-05
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_console"
-down_revision = "0002_effective_config"
+revision = "0004_console"
+down_revision = "0003_watchlists_gates"
 branch_labels = None
 depends_on = None
 

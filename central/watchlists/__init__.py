@@ -1,0 +1,1 @@
+"""Watchlists at central: stored lists, CSV import/export, and the versioned push to the boxes."""
