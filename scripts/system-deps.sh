@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite uses: the Mosquitto broker (sync tests run a real one),
-# Chromium for the operator UI tests, and fonts for synthetic plates of non-GOST formats.
+# Chromium for the operator UI tests, fonts for synthetic plates of non-GOST formats, promtool
+# (package prometheus) for the alert rules, and debootstrap + systemd-nspawn + dpkg-scanpackages
+# for the deployment test in booted Debian containers (tests/deploy/test_deployment_nspawn.py).
 # Installs only what is missing, and only where apt-get and root are available.
 set -euo pipefail
 
@@ -14,6 +16,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 [ -f /usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf ] || need+=(fonts-roboto-unhinted)
 [ -f /usr/share/fonts/truetype/opendin/OSP-DIN.ttf ] || need+=(fonts-opendin)
 [ -f /usr/share/fonts/truetype/paratype/PTN77F.ttf ] || need+=(fonts-paratype)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
