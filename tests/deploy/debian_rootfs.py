@@ -32,7 +32,9 @@ CACHE_DIR = Path(os.environ.get("ANPR_TEST_CACHE", "/var/cache/anpr-test"))
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
-def apt_mirror(sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_list: Path = Path("/etc/apt/sources.list")) -> str:
+def apt_mirror(
+    sources_dir: Path = Path("/etc/apt/sources.list.d"), sources_list: Path = Path("/etc/apt/sources.list")
+) -> str:
     """The Debian mirror this machine's apt uses (it is known to be reachable), else deb.debian.org."""
     texts = [p.read_text(errors="replace") for p in sorted(sources_dir.glob("*.sources"))]
     for text in texts:
@@ -67,9 +69,17 @@ def rootfs_tarball(mirror: str | None = None, cache_dir: Path = CACHE_DIR) -> Pa
         log = cache_dir / f"debootstrap-{key}.log"
         with open(log, "w") as out:
             result = subprocess.run(
-                ["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), SUITE,
-                 str(build_dir), mirror],
-                stdout=out, stderr=subprocess.STDOUT, timeout=1800,
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    "--include=" + ",".join(PACKAGES),
+                    SUITE,
+                    str(build_dir),
+                    mirror,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=1800,
             )
         if result.returncode != 0:
             raise RuntimeError(f"debootstrap failed ({result.returncode}), see {log}")

@@ -28,7 +28,7 @@ from provisioning.provisioner import Provisioner
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO_ROOT / "ansible"
 ROLES_DIR = ANSIBLE_DIR / "roles"
-PLAYBOOKS = ["site.yml", "edge.yml", "central.yml", "rollback.yml"]
+PLAYBOOKS = ["site.yml", "edge.yml", "central.yml", "rollback.yml", "monitoring.yml"]
 
 
 def _ansible_tool(name: str) -> str | None:
@@ -98,7 +98,8 @@ def _flat_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_roles_use_builtin_modules_only() -> None:
     files = _task_files()
-    assert {p.parent.parent.name for p in files} == {"common", "base", "edge", "central", "mosquitto"}
+    roles = {"common", "base", "edge", "central", "mosquitto", "monitoring"}
+    assert {p.parent.parent.name for p in files} == roles
     for path in files:
         for task in _flat_tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
             modules = [key for key in task if key not in TASK_KEYWORDS]
