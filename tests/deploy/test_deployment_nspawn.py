@@ -228,7 +228,7 @@ class Deployment:
             " print(u.urlopen('http://127.0.0.1:9108/health', timeout=5).status)\n"
             "except Exception:\n print(0)"
         )
-        return int(self.box.ssh(f"python3 -c {json.dumps(probe)}").stdout.strip() or 0)
+        return int(self.box.ssh(f"python3 -c {shlex.quote(probe)}").stdout.strip() or 0)
 
     def current_release(self, host: Container) -> str:
         return Path(host.ssh("readlink /opt/anpr/current").stdout.strip()).name
@@ -342,13 +342,13 @@ def test_second_run_changes_nothing(deployment: Deployment) -> None:
 
 
 def _opened_ports(rules: str) -> dict[str, str]:
-    """tcp port -> the source restriction of its accept rule ('' for anywhere)."""
+    """tcp port -> the addresses its accept rule admits ('' for anywhere), from `nft list ruleset`
+    (which prints a one-element set without braces)."""
     opened = {}
-    for sources, ports in re.findall(
-        r"^\s*(ip6? saddr \{[^}]*\} )?tcp dport \{? ?([\d, ]+?) ?\}? accept$", rules, re.M
-    ):
-        for port in ports.split(","):
-            opened[port.strip()] = sources.strip()
+    pattern = r"^\s*(?:ip6? saddr (\{[^}]*\}|\S+) )?tcp dport (\{[^}]*\}|\d+) accept$"
+    for sources, ports in re.findall(pattern, rules, re.M):
+        for port in ports.strip("{} ").split(","):
+            opened[port.strip()] = sources.strip("{} ")
     return opened
 
 
@@ -364,6 +364,9 @@ def test_hosts_have_time_sync_journal_caps_and_a_firewall(deployment: Deployment
         "9100": metrics_only_from_central,
     }
     for host in (deployment.central, deployment.box):
+        # Everything came from the bundle: the hosts have no route out and no apt lists but the bundle's.
+        assert "default" not in host.ssh("ip route").stdout
+        assert "deb.debian.org" not in host.ssh("ls /var/lib/apt/lists").stdout
         assert "SystemMaxUse=" in host.ssh("cat /etc/systemd/journald.conf.d/anpr.conf").stdout
         assert host.ssh("systemctl is-enabled systemd-timesyncd").stdout.strip() == "enabled"
         for package in ("python3-packaging", "python3-apt", "procps"):
@@ -390,7 +393,7 @@ def test_prometheus_scrapes_the_fleet_with_the_alert_rules(deployment: Deploymen
     )
 
     def targets_up() -> dict[str, str] | None:
-        result = deployment.central.ssh(f"python3 -c {json.dumps(probe)}", check=False)
+        result = deployment.central.ssh(f"python3 -c {shlex.quote(probe)}", check=False)
         if result.returncode != 0:
             return None
         active = json.loads(result.stdout)["data"]["activeTargets"]
