@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BRIDGE_PREFIX = "anprt"
+# <owner pid>-<container>.pid files: the nspawn process of each running container, so that a run
+# killed before its clean-up has its containers stopped by the next run.
+RUNNING_DIR = Path("/run/anpr-nspawn-test")
 SSH_OPTIONS = [
     "-o",
     "StrictHostKeyChecking=no",
@@ -54,7 +57,17 @@ def wait_until(what: str, condition, timeout_s: float, interval_s: float = 2.0):
 
 
 def remove_stale_bridges() -> None:
-    """Bridges of earlier runs whose process is gone (a run killed before its clean-up)."""
+    """Containers and bridges of earlier runs whose process is gone (killed before its clean-up)."""
+    for pid_file in RUNNING_DIR.glob("*.pid") if RUNNING_DIR.exists() else []:
+        owner = pid_file.name.split("-", 1)[0]
+        if Path(f"/proc/{owner}").exists():
+            continue
+        nspawn_pid = int(pid_file.read_text() or 0)
+        comm = Path(f"/proc/{nspawn_pid}/comm")
+        if nspawn_pid and comm.exists() and comm.read_text().strip() == "systemd-nspawn":
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(nspawn_pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
     links = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True)
     for name in re.findall(rf"^\d+: ({BRIDGE_PREFIX}(\d+))[:@]", links.stdout, re.M):
         bridge, pid = name
@@ -82,14 +95,6 @@ class Container:
                 f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
             )
         return result
-
-    def pid1(self) -> int | None:
-        """The container's init, the child of systemd-nspawn (for nsenter)."""
-        if self.process is None:
-            return None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        pids = children.read_text().split() if children.exists() else []
-        return int(pids[0]) if pids else None
 
 
 @dataclass
@@ -160,6 +165,8 @@ class Network:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        RUNNING_DIR.mkdir(exist_ok=True)
+        (RUNNING_DIR / f"{os.getpid()}-{name}.pid").write_text(str(container.process.pid))
 
         def ssh_answers() -> bool:
             if container.process is not None and container.process.poll() is not None:
@@ -191,6 +198,7 @@ class Network:
         subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True)
         for container in self.containers:
             subprocess.run(["rm", "-rf", "--one-file-system", str(container.root)], capture_output=True)
+            (RUNNING_DIR / f"{os.getpid()}-{container.name}.pid").unlink(missing_ok=True)
 
 
 def quoted(*words: str) -> str:
