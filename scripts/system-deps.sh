@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # System packages the test suite uses: the Mosquitto broker (sync tests run a real one),
-# Chromium for the operator UI tests, fonts for synthetic plates of non-GOST formats, and
-# ffmpeg + GStreamer's RTSP server for the live-camera capture tests and the edge bench.
+# Chromium for the operator UI tests, fonts for synthetic plates of non-GOST formats,
+# ffmpeg + GStreamer's RTSP server for the live-camera capture tests and the edge bench, promtool
+# (package prometheus) for the alert rules, and debootstrap + systemd-nspawn + dpkg-scanpackages
+# for the deployment test in booted Debian containers (tests/deploy/test_deployment_nspawn.py).
 # Installs only what is missing, and only where apt-get and root are available.
 set -euo pipefail
 
@@ -22,6 +24,11 @@ if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')"
 fi
 [ -d /usr/lib/x86_64-linux-gnu/gstreamer-1.0 ] && gst-inspect-1.0 h265parse >/dev/null 2>&1 \
   || need+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -28,7 +28,7 @@ from provisioning.provisioner import Provisioner
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO_ROOT / "ansible"
 ROLES_DIR = ANSIBLE_DIR / "roles"
-PLAYBOOKS = ["site.yml", "edge.yml", "central.yml"]
+PLAYBOOKS = ["site.yml", "edge.yml", "central.yml", "rollback.yml", "monitoring.yml"]
 
 
 def _ansible_tool(name: str) -> str | None:
@@ -85,11 +85,23 @@ TASK_KEYWORDS = {
 }  # fmt: skip
 
 
+def _flat_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tasks of a file with those inside block/rescue, the blocks themselves left out."""
+    flat = []
+    for task in tasks:
+        if "block" in task:
+            flat += _flat_tasks(task["block"]) + _flat_tasks(task.get("rescue", []))
+        else:
+            flat.append(task)
+    return flat
+
+
 def test_roles_use_builtin_modules_only() -> None:
     files = _task_files()
-    assert {p.parent.parent.name for p in files} == {"common", "edge", "central", "mosquitto"}
+    roles = {"common", "base", "edge", "central", "mosquitto", "monitoring"}
+    assert {p.parent.parent.name for p in files} == roles
     for path in files:
-        for task in yaml.safe_load(path.read_text(encoding="utf-8")):
+        for task in _flat_tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
             modules = [key for key in task if key not in TASK_KEYWORDS]
             assert len(modules) == 1, f"{path}: task {task.get('name')!r} has modules {modules}"
             assert modules[0].startswith("ansible.builtin."), f"{path}: {modules[0]} is not builtin"

@@ -30,8 +30,21 @@ needs_systemd_analyze = pytest.mark.skipif(
 )
 
 
+# Root's hourly oneshot that exports certificate expiry (provisioning/expiry_metrics.py), and its timer.
+EXPIRY_UNITS = ["anpr-expiry-metrics.service", "anpr-expiry-metrics.timer"]
+
+
 def test_the_unit_directory_holds_exactly_the_documented_units() -> None:
-    assert sorted(p.name for p in SYSTEMD_DIR.iterdir() if p.is_file()) == sorted(UNITS)
+    assert sorted(p.name for p in SYSTEMD_DIR.iterdir() if p.is_file()) == sorted(UNITS + EXPIRY_UNITS)
+
+
+def test_the_expiry_unit_runs_the_exporter_with_its_arguments() -> None:
+    argv = _exec_argv(load("anpr-expiry-metrics.service"))
+    assert argv[:3] == [str(VENV_BIN / "python"), "-m", "provisioning.expiry_metrics"]
+    assert argv[-1] == "$ANPR_EXPIRY_FILES", "the roles' drop-ins name the files"
+    out = Path(argv[argv.index("--out") + 1])
+    assert out.parent == Path("/var/lib/prometheus/node-exporter"), "Debian's textfile collector folder"
+    assert load("anpr-expiry-metrics.service").value("Service", "ReadWritePaths") == str(out.parent)
 
 
 def test_reader_keeps_repeated_and_empty_assignments(tmp_path: Path) -> None:
