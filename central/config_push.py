@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central import metrics
 from central.db.models import Device, DeviceConfig
-from common.config import ConfigError, parse_edge_config
-from common.config_push import PushRefused, apply_patch
+from common.config import ConfigError, EdgeConfig, parse_edge_config
+from common.config_push import PushRefused, apply_patch, redacted
 from common.messages import MAX_CONFIG_PUSH_BYTES, ConfigPush
 from common.topics import device_topic
 
@@ -47,8 +47,9 @@ class NoReportedConfigError(ConfigPushError):
     """The device has not reported its effective config yet: there is nothing to patch."""
 
 
-def check_patch(device: Device, patch: dict[str, Any], version: int) -> None:
-    """Refuse, naming the field, a patch the device would refuse when applied to its report."""
+def check_patch(device: Device, patch: dict[str, Any], version: int) -> EdgeConfig:
+    """The config `patch` makes of the device's report at `version`; refuses, naming the field, a
+    patch the device would refuse."""
     if device.effective_config is None:
         raise NoReportedConfigError(
             f"device {device.device_id} has not reported its effective config yet; it does on connect"
@@ -58,7 +59,7 @@ def check_patch(device: Device, patch: dict[str, Any], version: int) -> None:
     except ConfigError as exc:  # written by an older or newer agent than this central knows
         raise ConfigPushError(f"the reported config cannot be read: {exc}") from exc
     try:
-        apply_patch(reported, patch, version)
+        return apply_patch(reported, patch, version)
     except PushRefused as exc:
         raise ConfigPushError(str(exc), exc.field) from exc
 
@@ -77,15 +78,28 @@ def _push_message(row: DeviceConfig) -> bytes:
     return payload
 
 
-def create_push(session: Session, device: Device, patch: dict[str, Any], issued_by: str) -> DeviceConfig:
-    """Store the next config version of a device (in the caller's transaction)."""
+def next_version(session: Session, device: Device) -> int:
+    """The version the next push to `device` gets."""
     latest = session.scalar(
         select(func.max(DeviceConfig.version)).where(DeviceConfig.device_id == device.device_id)
     )
     # The device may run a config newer than any central pushed (edited by hand): go past it.
-    version = max(latest or 0, device.config_version or 0, device.effective_config_version or 0) + 1
-    check_patch(device, patch, version)
-    row = DeviceConfig(
+    return max(latest or 0, device.config_version or 0, device.effective_config_version or 0) + 1
+
+
+def dry_run(
+    session: Session, device: Device, patch: dict[str, Any], issued_by: str
+) -> tuple[int, dict[str, Any]]:
+    """What a push of `patch` would make (its version and the merged config, secrets redacted),
+    checked exactly as `create_push` checks it; nothing is stored or published."""
+    version = next_version(session, device)
+    merged = check_patch(device, patch, version)
+    _push_message(_new_row(device, version, patch, issued_by))  # the size limit a push would meet
+    return version, redacted(merged)
+
+
+def _new_row(device: Device, version: int, patch: dict[str, Any], issued_by: str) -> DeviceConfig:
+    return DeviceConfig(
         device_id=device.device_id,
         version=version,
         patch=patch,
@@ -93,6 +107,13 @@ def create_push(session: Session, device: Device, patch: dict[str, Any], issued_
         issued_at=datetime.now(UTC),
         issued_by=issued_by,
     )
+
+
+def create_push(session: Session, device: Device, patch: dict[str, Any], issued_by: str) -> DeviceConfig:
+    """Store the next config version of a device (in the caller's transaction)."""
+    version = next_version(session, device)
+    check_patch(device, patch, version)
+    row = _new_row(device, version, patch, issued_by)
     _push_message(row)  # size check before anything is stored
     session.add(row)
     return row

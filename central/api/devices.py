@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from central.api.params import DeviceIdPath, IdQuery, control_characters_in, unp
 from central.api.schemas import (
     CameraOut,
     ChannelOut,
+    ConfigCheckOut,
     ConfigVersionOut,
     DeviceConfigOut,
     DeviceOut,
@@ -129,6 +132,51 @@ def device_config(device_id: DeviceIdPath, _user: Viewer, session: SessionDep) -
     )
 
 
+PatchBody = Annotated[
+    dict[str, Any],
+    Body(
+        description=(
+            "an RFC 7396 JSON merge patch against the device's reported effective config "
+            "(GET .../config: `effective.config`): named keys are set, null removes a key, "
+            "others keep their values; lists are replaced whole"
+        )
+    ),
+]
+
+
+@contextmanager
+def _refusals_as_http() -> Iterator[None]:
+    """A patch the device would refuse -> 422 naming the field; no report yet -> 409."""
+    try:
+        yield
+    except config_push.NoReportedConfigError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except config_push.ConfigPushError as exc:
+        field = () if exc.field == "(top level)" else tuple(exc.field.split("."))
+        raise unprocessable(("body", *field), str(exc)) from exc
+
+
+def _refuse_control_characters(patch: dict[str, Any]) -> None:
+    where = control_characters_in(patch, ("body",))
+    if where is not None:
+        raise unprocessable(where, "control characters are not allowed in a config (tab and newline are)")
+
+
+@router.post("/devices/{device_id}/config/check")
+def check_config(
+    device_id: DeviceIdPath, user: Operator, session: SessionDep, patch: PatchBody
+) -> ConfigCheckOut:
+    """Check a merge patch as a push would be checked, without pushing: the merged config or the 422.
+
+    Nothing is stored, published or audited: the audit log records changes and this changes
+    nothing. Operators only, as it is the first half of a push."""
+    _refuse_control_characters(patch)
+    found = _device_or_404(session, device_id)
+    with _refusals_as_http():
+        version, merged = config_push.dry_run(session, found, patch, user.username)
+    return ConfigCheckOut(version=version, config=merged)
+
+
 @router.patch("/devices/{device_id}/config")
 def push_config(
     device_id: DeviceIdPath,
@@ -136,29 +184,14 @@ def push_config(
     user: Operator,
     session: SessionDep,
     ctx: ContextDep,
-    patch: Annotated[
-        dict[str, Any],
-        Body(
-            description=(
-                "an RFC 7396 JSON merge patch against the device's reported effective config "
-                "(GET .../config: `effective.config`): named keys are set, null removes a key, "
-                "others keep their values; lists are replaced whole"
-            )
-        ),
-    ],
+    patch: PatchBody,
 ) -> ConfigVersionOut:
-    where = control_characters_in(patch, ("body",))
-    if where is not None:
-        raise unprocessable(where, "control characters are not allowed in a config (tab and newline are)")
+    _refuse_control_characters(patch)
     found = _device_or_404(session, device_id)
     try:
-        row = config_push.create_push(session, found, patch, user.username)
-        session.flush()
-    except config_push.NoReportedConfigError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except config_push.ConfigPushError as exc:
-        field = () if exc.field == "(top level)" else tuple(exc.field.split("."))
-        raise unprocessable(("body", *field), str(exc)) from exc
+        with _refusals_as_http():
+            row = config_push.create_push(session, found, patch, user.username)
+            session.flush()
     except IntegrityError as exc:
         raise HTTPException(
             status.HTTP_409_CONFLICT, "another push for this device happened at once"

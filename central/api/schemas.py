@@ -124,6 +124,13 @@ class ConfigVersionOut(BaseModel):
         )
 
 
+class ConfigCheckOut(BaseModel):
+    """A merge patch checked without pushing: what the device would run if it were pushed now."""
+
+    version: int = Field(description="the version a push made now would get")
+    config: dict[str, Any] = Field(description="the report with the patch applied, secrets redacted")
+
+
 class EffectiveConfigOut(BaseModel):
     """The config the device reported running (secrets redacted): what a push patches."""
 

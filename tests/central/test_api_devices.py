@@ -184,3 +184,40 @@ def test_a_replayed_older_report_does_not_replace_a_newer_one(api: TestClient, e
     _ingest(engine, (topic, json.dumps(payload).encode()))
     effective = api.get("/api/v1/devices/edge1/config", headers=login(api, "viewer")).json()["effective"]
     assert (effective["version"], effective["config"]["tracking"]["min_reads"]) == (5, 4)
+
+
+def test_a_config_check_answers_the_merged_config_and_stores_nothing(api: TestClient, engine: Engine) -> None:
+    _ingest(engine, status_message("online", config_version=3))
+    operator, viewer = login(api, "operator"), login(api, "viewer")
+    check = "/api/v1/devices/edge1/config/check"
+    patch = {"tracking": {"min_reads": 4}}
+    unreported = api.post(check, json=patch, headers=operator)
+    assert unreported.status_code == 409 and "not reported" in unreported.json()["detail"]
+
+    cameras = [{"id": "gate", "source": "rtsp://admin:s3cret@10.0.0.5/stream"}]
+    _ingest(engine, effective_message(3, cameras=cameras))
+    reported = api.get("/api/v1/devices/edge1/config", headers=viewer).json()["effective"]["config"]
+    checked = api.post(check, json=patch, headers=operator)
+    assert checked.status_code == 200, checked.text
+    answer = checked.json()
+    # The report with the patch applied, as the device would run it (version set, secrets still
+    # redacted): only the named setting differs.
+    assert answer["version"] == 4 and answer["config"]["tracking"]["min_reads"] == 4
+    expected = {**reported, "version": 4, "tracking": {**reported["tracking"], "min_reads": 4}}
+    assert answer["config"] == expected
+    assert answer["config"]["cameras"][0]["source"] == "rtsp://admin:REDACTED@10.0.0.5/stream"
+
+    invalid = api.post(check, json={"reader": {"beam_width": 0}}, headers=operator)
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"][0]["loc"] == ["body", "reader", "beam_width"]
+    moved = api.post(check, json={"store": {"path": "/tmp/elsewhere.db"}}, headers=operator)
+    assert moved.status_code == 422 and moved.json()["detail"][0]["loc"] == ["body", "store", "path"]
+    assert api.post(check, json=patch, headers=viewer).status_code == 403
+    assert api.post("/api/v1/devices/ghost/config/check", json={}, headers=operator).status_code == 404
+
+    # Nothing stored, nothing audited: the history is empty and the first real push is still 4.
+    assert api.get("/api/v1/devices/edge1/config", headers=viewer).json()["history"] == []
+    audit = api.get("/api/v1/audit", params={"username": "oscar"}, headers=login(api, "admin")).json()
+    assert {entry["action"] for entry in audit} == {"login"}
+    pushed = api.patch("/api/v1/devices/edge1/config", json=patch, headers=operator).json()
+    assert pushed["version"] == 4

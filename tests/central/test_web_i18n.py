@@ -14,6 +14,7 @@ DYNAMIC = {
     "live.": ("idle", "following", "disconnected", "error"),
     "wl.kind_": ("allow", "deny", "alert"),
     "wl.match_": ("exact", "fuzzy"),
+    "device.ack_": ("pending", "applied", "rejected", "stale"),
     "attention.": (
         "offline", "silent", "unknown", "outbox_backlog", "disk_low", "certificate_expiring", "no_frames",
         "frames_dropped",

@@ -314,8 +314,11 @@ def test_console_views(server: tuple[str, FastAPI], browser: Browser, shots: Pat
     assert "detector det-2, reader ocr-3" in facts
     shown_config = json.loads(browser.evaluate("document.querySelector('#device-config').textContent"))
     assert shown_config["cameras"][0]["lat"] == 55.7512 and shown_config["device_id"] == "gate1"
-    shown_patch = json.loads(browser.evaluate("document.querySelector('#device-pushed').textContent"))
-    assert shown_patch == {"tracking": {"min_reads": 4}}
+    # A viewer reads the config and the pushes but gets no editor.
+    assert browser.evaluate("document.querySelector('#config-editor')") is None
+    pushed_row = _texts(browser, "#config-history tbody tr[data-version='4'] td")
+    assert pushed_row[:2] == ["v4", "oscar"] and pushed_row[3] == "tracking.min_reads = 4"
+    assert pushed_row[4].startswith("pending")
     browser.screenshot(shots / "device.png")
 
     # Logout revokes the token: a copy of it is refused afterwards.

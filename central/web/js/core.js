@@ -131,9 +131,12 @@ export async function api(path, options = {}) {
     throw new Error(t("error.session_expired"));
   }
   if (!response.ok) {
-    let detail = response.statusText;
-    try { detail = detailText((await response.json()).detail) || detail; } catch (_) { /* not JSON */ }
-    throw new Error(detail);
+    let body = null;
+    try { body = await response.json(); } catch (_) { /* not JSON */ }
+    const error = new Error((body && detailText(body.detail)) || response.statusText);
+    error.status = response.status;
+    error.detail = body ? body.detail : null; // a 422's list names each field in `loc`
+    throw error;
   }
   return response;
 }

@@ -1,6 +1,8 @@
-// Devices: health per box and channel, and a read-only detail page with the config the box reports.
+// Devices: health per box and channel, and a detail page with the config the box reports (an editor
+// for operators, js/config_editor.js) and the pushes central made to it.
 "use strict";
 
+import { configCard, historyCard } from "./config_editor.js";
 import { $, apiJson, attentionText, bytes, el, fmtTime, number, t } from "./core.js";
 
 function stateBadge(health) {
@@ -40,7 +42,7 @@ function facts(pairs) {
   return list;
 }
 
-async function openDetail([deviceId]) {
+async function openDetail([deviceId], notice = null) {
   const root = $("#device-detail");
   root.replaceChildren(el("p", { class: "muted" }, "…"));
   const [device, config] = await Promise.all([
@@ -69,22 +71,12 @@ async function openDetail([deviceId]) {
       el("thead", {}, el("tr", {}, ...["col.channel", "col.state", "device.fps", "device.frames", "device.dropped", "col.events", "col.last_event"]
         .map((key) => el("th", {}, t(key))))),
       el("tbody", {}, ...channelRows)));
-  // What the box runs, as it reported it (secrets redacted), and the last change central pushed.
-  const effective = config.effective;
-  const reportedCard = el("div", { class: "card" }, el("h2", {}, t("device.config")),
-    effective
-      ? el("div", {}, el("p", { class: "muted" }, t("device.config_reported", {
-          version: effective.version, at: fmtTime(effective.reported_at), hash: effective.hash.slice(0, 12) })),
-        el("pre", { id: "device-config" }, JSON.stringify(effective.config, null, 2)))
-      : el("p", { class: "muted", id: "device-config" }, t("device.no_report")));
-  const latest = config.latest;
-  const pushedCard = el("div", { class: "card" }, el("h2", {}, t("device.pushed")),
-    latest
-      ? el("div", {}, el("p", { class: "muted" }, t("device.config_version", {
-          version: latest.version, by: latest.issued_by, at: fmtTime(latest.issued_at), ack: latest.ack })),
-        el("pre", { id: "device-pushed" }, JSON.stringify(latest.patch, null, 2)))
-      : el("p", { class: "muted", id: "device-pushed" }, t("device.no_config")));
-  root.replaceChildren(summary, channels, reportedCard, pushedCard);
+  root.replaceChildren(summary, channels, configCard(deviceId, config.effective, (message) => openDetail([deviceId], message)),
+    historyCard(config.history));
+  if (notice) {
+    const status = $("#config-status");
+    if (status) { status.className = "ok-note"; status.textContent = notice; }
+  }
 }
 
 export const detailView = { open: openDetail };
