@@ -15,14 +15,15 @@ published (broker down) is published on the next connect, so it is never lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from central import metrics
-from central.db.models import Device, DeviceConfig
+from central.db.models import Device, DeviceConfig, WatchlistPushRow
 from common.config import ConfigError, EdgeConfig, parse_edge_config
 from common.config_push import PushRefused, apply_patch, redacted
 from common.messages import MAX_CONFIG_PUSH_BYTES, ConfigPush
@@ -131,24 +132,29 @@ def publish(session: Session, device: Device, row: DeviceConfig, publisher: Conf
     return True
 
 
+PushRowT = TypeVar("PushRowT", DeviceConfig, WatchlistPushRow)
+
+
+def latest_unpublished(session: Session, model: type[PushRowT]) -> Sequence[PushRowT]:
+    """Each device's newest push row of `model` (config or watchlists) when it is not published
+    yet: an older unpublished push is superseded by the newer one, which the device gets retained."""
+    latest = (
+        select(model.device_id, func.max(model.version).label("version"))
+        .group_by(model.device_id)
+        .subquery()
+    )
+    return session.scalars(
+        select(model)
+        .join(latest, (model.device_id == latest.c.device_id) & (model.version == latest.c.version))
+        .where(model.published_at.is_(None))
+    ).all()
+
+
 def publish_pending(sessions: sessionmaker[Session], publisher: ConfigPublisher) -> int:
     """Publish each device's latest push that was stored while the broker was unreachable."""
     published = 0
     with sessions() as session:
-        latest = (
-            select(DeviceConfig.device_id, func.max(DeviceConfig.version).label("version"))
-            .group_by(DeviceConfig.device_id)
-            .subquery()
-        )
-        rows = session.scalars(
-            select(DeviceConfig)
-            .join(
-                latest,
-                (DeviceConfig.device_id == latest.c.device_id) & (DeviceConfig.version == latest.c.version),
-            )
-            .where(DeviceConfig.published_at.is_(None))
-        ).all()
-        for row in rows:
+        for row in latest_unpublished(session, DeviceConfig):
             device = session.get(Device, row.device_id)
             if device is not None and publish(session, device, row, publisher):
                 published += 1

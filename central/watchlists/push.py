@@ -13,10 +13,10 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.config_push import ConfigPublisher
+from central.config_push import ConfigPublisher, latest_unpublished
 from central.db.models import Device, WatchlistPushRow
 from central.watchlists.lists import bundle_for_site, devices_at
 from common.messages import MAX_WATCHLIST_PUSH_BYTES, WatchlistPush
@@ -97,21 +97,7 @@ def publish_pending(sessions: sessionmaker[Session], publisher: ConfigPublisher)
     """Publish each device's latest bundle that was stored while the broker was unreachable."""
     published = 0
     with sessions() as session:
-        latest = (
-            select(WatchlistPushRow.device_id, func.max(WatchlistPushRow.version).label("version"))
-            .group_by(WatchlistPushRow.device_id)
-            .subquery()
-        )
-        rows = session.scalars(
-            select(WatchlistPushRow)
-            .join(
-                latest,
-                (WatchlistPushRow.device_id == latest.c.device_id)
-                & (WatchlistPushRow.version == latest.c.version),
-            )
-            .where(WatchlistPushRow.published_at.is_(None))
-        ).all()
-        for row in rows:
+        for row in latest_unpublished(session, WatchlistPushRow):
             if publish(session, row, publisher):
                 published += 1
                 session.commit()

@@ -2,18 +2,15 @@
 
 A push is a JSON merge patch against the config this device reported (EffectiveConfig, with its
 hash); `common.config_push.apply_patch` applies it with the same model and rules central checked
-it with. The device is the last line of defence: a push made against another config than the one
-running (base hash differs), or that is invalid, meant for another device, would cut the box off
-from central, would move or re-key the store, or fails to reload leaves the running config and
-the file untouched.
+it with. The device is the last line of defence: the running config and the file stay untouched
+when a push was made against another config than the one running (base hash differs), is
+invalid, is meant for another device, would cut the box off from its server, would move or
+re-key the store, or fails to reload.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,6 @@ from common.config import EdgeConfig
 from common.config_push import PushRefused, apply_patch, config_hash, redacted
 from common.files import write_atomically
 from common.messages import (
-    MAX_CONFIG_VERSION,
     ConfigAck,
     ConfigOutcome,
     ConfigPush,
@@ -33,6 +29,7 @@ from common.messages import (
     decode_message,
     utc_now,
 )
+from edge.sync.push_handling import PushHandling, guess_version
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +49,6 @@ def effective_message(config: EdgeConfig) -> EffectiveConfig:
     )
 
 
-def _guess_version(payload: bytes) -> int | None:
-    """The version of a push too broken to parse, if it has one, so the ack can still name it."""
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(data, dict):
-        version = data.get("version")
-        if isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= MAX_CONFIG_VERSION:
-            return version
-    return None
-
-
 class ConfigApplier:
     """Turns ConfigPush payloads into config changes and ConfigAck answers; thread-safe."""
 
@@ -81,9 +65,7 @@ class ConfigApplier:
         self._current = current
         self._running = running
         self._reload = reload
-        self._lock = threading.Lock()
-        # Outcome counts; "malformed" counts payloads without even a usable version (no ack sent).
-        self._counts: Counter[str] = Counter()
+        self._handling = PushHandling("config")
 
     @property
     def current(self) -> EdgeConfig:
@@ -96,27 +78,13 @@ class ConfigApplier:
         return self.current.version
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            return {name: self._counts[name] for name in ("applied", "rejected", "stale", "malformed")}
+        return self._handling.counts()
 
     def handle(self, payload: bytes) -> ConfigAck | None:
         """Handle one payload from the config topic; None when it is too broken to answer."""
-        with self._lock:
-            try:
-                ack = self._handle(payload)
-            except Exception:  # a bug here must not kill the network thread; count and report it
-                log.exception("config push handling failed")
-                ack = self._internal_error_ack(payload)
-            self._counts["malformed" if ack is None else ack.outcome] += 1
-            return ack
-
-    def _internal_error_ack(self, payload: bytes) -> ConfigAck | None:
-        version = _guess_version(payload)
-        try:
-            return None if version is None else self._ack(version, "rejected", "internal error on device")
-        except Exception:  # the running config itself cannot be described in an ack
-            log.exception("cannot even answer config push version %s", version)
-            return None
+        return self._handling.handle(
+            payload, self._handle, lambda version, reason: self._ack(version, "rejected", reason)
+        )
 
     def _handle(self, payload: bytes) -> ConfigAck | None:
         if self._running is not None:
@@ -124,7 +92,7 @@ class ConfigApplier:
         try:
             push = decode_message(ConfigPush, payload)
         except MessageError as exc:
-            version = _guess_version(payload)
+            version = guess_version(payload)
             if version is None:
                 log.warning("ignoring a config push without a usable version: %s", exc)
                 return None

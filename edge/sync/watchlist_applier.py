@@ -9,8 +9,6 @@ restarts with the link down decides with the lists central last gave it.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from common.messages import (
 )
 from common.watchlists import WatchlistBundle, WatchlistIndex
 from edge.gates.watchlist_cache import save_watchlists
-from edge.sync.config_applier import _guess_version
+from edge.sync.push_handling import PushHandling, guess_version
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +46,26 @@ class WatchlistApplier:
         self._path = cache_path
         self._current = current
         self._use = use
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
+        self._handling = PushHandling("watchlist")
 
     @property
     def running_version(self) -> int:
         return self._current.version
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            return {name: self._counts[name] for name in ("applied", "rejected", "stale", "malformed")}
+        return self._handling.counts()
 
     def handle(self, payload: bytes) -> WatchlistAck | None:
-        with self._lock:
-            try:
-                ack = self._handle(payload)
-            except Exception:  # never kill the network thread; answer and keep the running lists
-                log.exception("watchlist push handling failed")
-                version = _guess_version(payload)
-                ack = None if version is None else self._ack(version, "rejected", "internal error on device")
-            self._counts["malformed" if ack is None else ack.outcome] += 1
-            return ack
+        """Handle one watchlist push; a bug answers "rejected" and keeps the running lists."""
+        return self._handling.handle(
+            payload, self._handle, lambda version, reason: self._ack(version, "rejected", reason)
+        )
 
     def _handle(self, payload: bytes) -> WatchlistAck | None:
         try:
             push = decode_sized_message(WatchlistPush, payload, MAX_WATCHLIST_PUSH_BYTES)
         except MessageError as exc:
-            version = _guess_version(payload)
+            version = guess_version(payload)
             if version is None:
                 log.warning("ignoring a watchlist push without a usable version: %s", exc)
                 return None
