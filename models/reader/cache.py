@@ -34,27 +34,29 @@ class CacheSpec:
     shard_size: int = SHARD_SIZE
     height: int = READER_HEIGHT
     width: int = READER_WIDTH
+    mix: str = "registry"  # models.synth.ocr_samples.MIXES
 
     def shard_path(self, out: Path, shard: int) -> Path:
-        return out / f"seed{self.seed}_{self.height}x{self.width}_{shard:04d}.npz"
+        mix = "" if self.mix == "registry" else f"{self.mix}_"
+        return out / f"seed{self.seed}_{mix}{self.height}x{self.width}_{shard:04d}.npz"
 
     @property
     def shards(self) -> int:
         return (self.count + self.shard_size - 1) // self.shard_size
 
 
-def _make_factory(font_dir: str | None):
+def _make_factory(font_dir: str | None, mix: str = "registry"):
     from models.synth.fonts import FontSet
     from models.synth.ocr_samples import OcrSampleFactory
 
-    return OcrSampleFactory(FontSet.discover(font_dir))
+    return OcrSampleFactory(FontSet.discover(font_dir), mix=mix)
 
 
 def render_shard(spec: CacheSpec, out: Path, shard: int) -> Path:
     path = spec.shard_path(out, shard)
     if path.exists():
         return path
-    factory = _make_factory(spec.font_dir)
+    factory = _make_factory(spec.font_dir, spec.mix)
     start = shard * spec.shard_size
     stop = min(spec.count, start + spec.shard_size)
     n = stop - start
@@ -135,8 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)"
     )
+    parser.add_argument(
+        "--mix", default="registry", choices=("registry", "europe"),
+        help="which formats to draw (models.synth.ocr_samples.mix_weights): a Russian site's traffic, "
+        "or every country with no rare layout or letter",
+    )
     args = parser.parse_args(argv)
-    spec = CacheSpec(seed=args.seed, count=args.count, font_dir=args.font_dir, shard_size=args.shard_size)
+    spec = CacheSpec(
+        seed=args.seed, count=args.count, font_dir=args.font_dir, shard_size=args.shard_size, mix=args.mix
+    )
     build_cache(spec, args.out, args.workers)
     return 0
 

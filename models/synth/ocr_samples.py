@@ -25,6 +25,39 @@ from models.synth.plate_render import PLATE_STYLES, REGISTRY_FORMATS, PlateStyle
 # Russian one-row plates are most of the traffic this product reads: sample them more often than
 # the registry's prior alone would.
 DEFAULT_BOOST = {"RU/standard": 1.6}
+# Mixes of formats a training set can be drawn from. "registry": the registry's traffic priors
+# with DEFAULT_BOOST (a Russian site's traffic; Russia is 57% of it, France 0.9%). "europe":
+# Russia keeps RUSSIA_SHARE_EUROPE so the reader does not forget it, and the other countries
+# share the rest by the square root of their traffic, so no country's layout or letters are rare
+# (France 1.7% instead of 0.9%, Liechtenstein 0.2% instead of 0.01%).
+MIXES = ("registry", "europe")
+RUSSIA_SHARE_EUROPE = 0.3
+
+
+def mix_weights(styles: Sequence[PlateStyle], mix: str, boost: dict[str, float] | None = None) -> np.ndarray:
+    """Sampling probability of each style under `mix` (one of MIXES)."""
+    factors = DEFAULT_BOOST if boost is None else boost
+    weights = np.array([s.weight * factors.get(s.key, 1.0) for s in styles], np.float64)
+    if mix == "registry":
+        return weights / weights.sum()
+    if mix != "europe":
+        raise ValueError(f"unknown training mix {mix!r}; choose from {MIXES}")
+    per_country: dict[str, float] = {}
+    for style, weight in zip(styles, weights, strict=True):
+        per_country[style.country] = per_country.get(style.country, 0.0) + float(weight)
+    others = {c: np.sqrt(w) for c, w in per_country.items() if c != "RU"}
+    total_others = sum(others.values())
+    russia = RUSSIA_SHARE_EUROPE if "RU" in per_country and others else (1.0 if "RU" in per_country else 0.0)
+    share = {c: (1.0 - russia) * v / total_others for c, v in others.items()}
+    if "RU" in per_country:
+        share["RU"] = russia
+    # Within a country its formats keep their registry proportions.
+    probs = np.array(
+        [share[s.country] * w / per_country[s.country] if per_country[s.country] > 0 else 0.0
+         for s, w in zip(styles, weights, strict=True)],
+        np.float64,
+    )
+    return probs / probs.sum()
 
 
 @dataclass(frozen=True)
@@ -57,6 +90,7 @@ class OcrSampleFactory:
         fonts: FontSet,
         styles: Sequence[PlateStyle] | None = None,
         boost: dict[str, float] | None = None,
+        mix: str = "registry",
         crop: CropParams = CropParams(),
         geometry: augment.GeometryParams = augment.DEFAULT_GEOMETRY,
         degrade: augment.DegradeParams = augment.DEFAULT_DEGRADE,
@@ -65,9 +99,7 @@ class OcrSampleFactory:
         self.styles = list(styles) if styles is not None else list(PLATE_STYLES.values())
         if not self.styles:
             raise ValueError("no plate styles to sample from")
-        factors = DEFAULT_BOOST if boost is None else boost
-        weights = np.array([s.weight * factors.get(s.key, 1.0) for s in self.styles], np.float64)
-        self._probs = weights / weights.sum()
+        self._probs = mix_weights(self.styles, mix, boost)
         self.crop_params = crop
         self.geometry = geometry
         self.degrade_params = degrade
