@@ -46,6 +46,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--extra-seeds", type=int, nargs="*", default=[], help="more shard seeds to use when present"
     )
+    p.add_argument(
+        "--mix", default="registry", choices=("registry", "europe"),
+        help="format mix of training shards it renders itself (models.synth.ocr_samples.mix_weights); "
+        "the held-out test set is always the registry mix",
+    )
     p.add_argument("--test-seed", type=int, default=2)
     p.add_argument("--test-count", type=int, default=2000)
     p.add_argument("--render-workers", type=int, default=1)
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         # Only the shards training needs to start: a renderer running beside it (`models.reader.
         # cache`, same seed) supplies the rest, which training picks up as they land.
         needed = min(args.count, args.min_shards * SHARD_SIZE)
-        spec = CacheSpec(seed=args.data_seed, count=needed, font_dir=args.font_dir)
+        spec = CacheSpec(seed=args.data_seed, count=needed, font_dir=args.font_dir, mix=args.mix)
         build_cache(spec, args.cache, workers=args.render_workers, progress=not args.no_progress)
 
     args.width = network_width(args)
