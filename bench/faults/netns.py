@@ -159,23 +159,15 @@ class Network:
 
     def set_edge_loss(self, percent: int) -> None:
         """Drop `percent`% of the edge box's packets, both ways."""
+        if not 0 < percent <= 100:
+            raise ValueError(f"packet loss must be 1-100%, not {percent}")
         if self.loss_method == "netem":
             # netem acts on egress: once on the box's interface, once on the bridge port towards it.
-            _run_in(self.edge, "tc", "qdisc", "add", "dev", EDGE_IF, "root", "netem", "loss", f"{percent}%")
-            _run_in(
-                self.broker,
-                "tc",
-                "qdisc",
-                "add",
-                "dev",
-                f"{EDGE_IF}-br",
-                "root",
-                "netem",
-                "loss",
-                f"{percent}%",
-            )
+            netem = ("root", "netem", "loss", f"{percent}%")
+            _run_in(self.edge, "tc", "qdisc", "add", "dev", EDGE_IF, *netem)
+            _run_in(self.broker, "tc", "qdisc", "add", "dev", f"{EDGE_IF}-br", *netem)
             return
-        drop = f"numgen random mod 100 < {percent} drop;"
+        drop = "drop;" if percent == 100 else f"numgen random mod 100 < {percent} drop;"
         rules = (
             f"table inet {NFT_TABLE} {{\n"
             f"  chain input {{ type filter hook input priority 0; {drop} }}\n"

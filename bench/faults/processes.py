@@ -59,9 +59,14 @@ class Child:
             self.kill()
 
 
-def python_child(network: Network, namespace: str, name: str, workdir: Path, args: list[str]) -> Child:
-    argv = ns_exec(namespace, [sys.executable, "-m", "bench.faults.children", *args])
-    return Child(name, argv, workdir / f"{name}.log")
+def flags(**values: object) -> list[str]:
+    """Command-line flags: flags(rate=25, password_file=p) -> ["--rate", "25", "--password-file", "p"]."""
+    return [item for key, value in values.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+
+
+def child_argv(namespace: str, role: str, args: list[str]) -> list[str]:
+    """`python -m bench.faults.children ROLE ARGS` inside a namespace (cwd: the checkout)."""
+    return ns_exec(namespace, [sys.executable, "-m", "bench.faults.children", role, *args])
 
 
 class Broker(Child):
@@ -96,45 +101,30 @@ class Broker(Child):
             )
 
     def log_text(self) -> str:
-        return (
-            self.mosquitto_log.read_text(encoding="utf-8", errors="replace")
-            if self.mosquitto_log.exists()
-            else ""
-        )
+        if not self.mosquitto_log.exists():
+            return ""
+        return self.mosquitto_log.read_text(encoding="utf-8", errors="replace")
 
 
 class CentralReplica(Child):
+    """One central replica in the central namespace; ready once connected and subscribed."""
+
     def __init__(
         self, network: Network, workdir: Path, username: str, password_file: Path, db_url: str, schema: str
     ) -> None:
         self.ready_file = workdir / f"{username}.ready"
         self.status_file = workdir / f"{username}-status.json"
-        super().__init__(username, [], workdir / f"{username}.log")
-        self.argv = python_child(
-            network,
-            network.central,
-            username,
-            workdir,
-            [
-                "central",
-                "--host",
-                network.broker_ip,
-                "--port",
-                str(MQTT_PORT),
-                "--password-file",
-                str(password_file),
-                "--username",
-                username,
-                "--db-url",
-                db_url,
-                "--schema",
-                schema,
-                "--ready-file",
-                str(self.ready_file),
-                "--status-file",
-                str(self.status_file),
-            ],
-        ).argv
+        args = flags(
+            host=network.broker_ip,
+            port=MQTT_PORT,
+            password_file=password_file,
+            username=username,
+            db_url=db_url,
+            schema=schema,
+            ready_file=self.ready_file,
+            status_file=self.status_file,
+        )
+        super().__init__(username, child_argv(network.central, "central", args), workdir / f"{username}.log")
         self.stored_before = 0  # what earlier lives of this replica stored (the status restarts at 0)
 
     def start(self) -> None:
@@ -152,29 +142,13 @@ class CentralReplica(Child):
 
 
 class EdgeBox(Child):
+    """The edge box in its namespace; its state comes from the JSON status file it rewrites."""
+
     def __init__(self, network: Network, workdir: Path, args: list[str]) -> None:
         self.status_file = workdir / "edge-status.json"
         self.ids_file = workdir / "edge-ids.txt"
-        super().__init__(
-            "edge",
-            python_child(
-                network,
-                network.edge,
-                "edge",
-                workdir,
-                [
-                    "edge",
-                    "--host",
-                    network.broker_ip,
-                    "--port",
-                    str(MQTT_PORT),
-                    "--workdir",
-                    str(workdir),
-                    *args,
-                ],
-            ).argv,
-            workdir / "edge.log",
-        )
+        args = flags(host=network.broker_ip, port=MQTT_PORT, workdir=workdir) + args
+        super().__init__("edge", child_argv(network.edge, "edge", args), workdir / "edge.log")
 
     def status(self) -> dict[str, Any]:
         return read_json(self.status_file)

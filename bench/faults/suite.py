@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -32,8 +31,17 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bench.faults import netns
-from bench.faults.netns import Network, ns_exec
-from bench.faults.processes import MQTT_PORT, Broker, CentralReplica, Child, EdgeBox, wait_for
+from bench.faults.netns import Network
+from bench.faults.processes import (
+    MQTT_PORT,
+    Broker,
+    CentralReplica,
+    Child,
+    EdgeBox,
+    child_argv,
+    flags,
+    wait_for,
+)
 from central.db.migrate import migrated_scratch_schema
 from provisioning import layout
 from provisioning.provisioner import Provisioner
@@ -220,31 +228,20 @@ def _takeover(network: Network, fleet: Provisioner, broker: Broker) -> tuple[dic
     """The intruder box (same site, its own login) tries to take over central's session and the
     edge box's; returns its findings and the broker's log lines of any connection taken over."""
     offset = len(broker.log_text())
-    argv = ns_exec(
+    argv = child_argv(
         network.edge,
-        [
-            sys.executable,
-            "-m",
-            "bench.faults.children",
-            "takeover",
-            "--host",
-            network.broker_ip,
-            "--port",
-            str(MQTT_PORT),
-            "--username",
-            f"{SITE}/{INTRUDER}",
-            "--password-file",
-            str(fleet.device_dir(SITE, INTRUDER) / layout.MQTT_PASSWORD),
-            "--site",
-            SITE,
-            "--victim-device",
-            DEVICE,
+        "takeover",
+        flags(
+            host=network.broker_ip,
+            port=MQTT_PORT,
+            username=f"{SITE}/{INTRUDER}",
+            password_file=fleet.device_dir(SITE, INTRUDER) / layout.MQTT_PASSWORD,
+            site=SITE,
+            victim_device=DEVICE,
             # The ids the broker really uses for them (their logins: use_username_as_clientid).
-            "--central-client-id",
-            "central-a",
-            "--victim-client-id",
-            f"{SITE}/{DEVICE}",
-        ],
+            central_client_id="central-a",
+            victim_client_id=f"{SITE}/{DEVICE}",
+        ),
     )
     out = subprocess.run(
         argv, capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2]
@@ -258,6 +255,27 @@ def _takeover(network: Network, fleet: Provisioner, broker: Broker) -> tuple[dic
         if "already connected, closing old connection" in line
     ]
     return json.loads(out.stdout.strip().splitlines()[-1]), kicked
+
+
+Fault = tuple[str, Callable[[], None], Callable[[], None], float]  # name, begin, end, duration
+
+
+def _faults(plan: Plan, network: Network, broker: Broker, replica: CentralReplica) -> list[Fault]:
+    """The timeline after the takeover attempt: broker kills with the other faults between them."""
+    faults: list[Fault] = []
+    for number in range(plan.broker_kills):
+        faults.append((f"broker SIGKILL {number + 1}", broker.kill, broker.start, plan.broker_down_s))
+        if number == 0:
+            loss = f"{plan.loss_percent}% packet loss on the edge link"
+            faults.append(
+                (loss, lambda: network.set_edge_loss(plan.loss_percent), network.clear_edge_loss, plan.loss_s)
+            )
+            killed = "central replica SIGKILL (the other ingests alone)"
+            faults.append((killed, replica.kill, replica.start, plan.central_down_s))
+        if number == min(1, plan.broker_kills - 1):
+            cut = (network.cut_edge_link, network.restore_edge_link)
+            faults.append(("edge link cut", *cut, plan.link_cut_s))
+    return faults
 
 
 def run_suite(plan: Plan, workdir: Path | None = None, log: Callable[[str], None] = print) -> Result:
@@ -291,20 +309,14 @@ def run_suite(plan: Plan, workdir: Path | None = None, log: Callable[[str], None
         edge = EdgeBox(
             network,
             workdir,
-            [
-                "--site",
-                SITE,
-                "--device",
-                DEVICE,
-                "--count",
-                str(plan.events),
-                "--rate",
-                str(plan.rate),
-                "--receipt-timeout-s",
-                str(plan.receipt_timeout_s),
-                "--password-file",
-                str(fleet.device_dir(SITE, DEVICE) / layout.MQTT_PASSWORD),
-            ],
+            flags(
+                site=SITE,
+                device=DEVICE,
+                count=plan.events,
+                rate=plan.rate,
+                receipt_timeout_s=plan.receipt_timeout_s,
+                password_file=fleet.device_dir(SITE, DEVICE) / layout.MQTT_PASSWORD,
+            ),
         )
         edge.start()
         children.append(edge)
@@ -321,31 +333,7 @@ def run_suite(plan: Plan, workdir: Path | None = None, log: Callable[[str], None
             takeover, kicked = _takeover(network, fleet, broker)
 
         timeline.fault("session takeover attempt", try_takeover, lambda: None, 0)
-        b = replicas["central-b"]
-        faults: list[tuple[str, Callable[[], None], Callable[[], None], float]] = []
-        for number in range(plan.broker_kills):
-            faults.append((f"broker SIGKILL {number + 1}", broker.kill, broker.start, plan.broker_down_s))
-            if number == 0:
-                faults.append(
-                    (
-                        f"{plan.loss_percent}% packet loss on the edge link",
-                        lambda: network.set_edge_loss(plan.loss_percent),
-                        network.clear_edge_loss,
-                        plan.loss_s,
-                    )
-                )
-                faults.append(
-                    (
-                        "central replica SIGKILL (the other ingests alone)",
-                        b.kill,
-                        b.start,
-                        plan.central_down_s,
-                    )
-                )
-            if number == min(1, plan.broker_kills - 1):
-                faults.append(
-                    ("edge link cut", network.cut_edge_link, network.restore_edge_link, plan.link_cut_s)
-                )
+        faults = _faults(plan, network, broker, replicas["central-b"])
         for name, begin, end, duration in faults:
             timeline.fault(name, begin, end, duration)
         wait_for(lambda: edge.produced() >= plan.events, plan.events / plan.rate + 60, 0.2)
