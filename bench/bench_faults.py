@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 from pathlib import Path
 
@@ -33,14 +34,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--receipt-timeout-s", type=float, help="the edge's wait for a receipt (default: the plan's)"
     )
+    parser.add_argument(
+        "--drain-timeout-s", type=float, help="how long to wait for each drain (default: the plan's)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the logs, stores and broker files here")
     args = parser.parse_args(argv)
     reason = missing_requirements()
     if reason is not None:
         print(f"[faults] skipped: {reason}")  # `make bench` runs every script; this one needs root
         return 0
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C: run_suite's cleanup removes namespaces and processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plan = CI if args.ci else FULL
-    changes = {"events": args.events, "rate": args.rate, "receipt_timeout_s": args.receipt_timeout_s}
+    changes = {
+        "events": args.events,
+        "rate": args.rate,
+        "receipt_timeout_s": args.receipt_timeout_s,
+        "drain_timeout_s": args.drain_timeout_s,
+    }
     plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
     print(f"[faults] plan: {plan}")
     if args.workdir is not None:

@@ -12,9 +12,13 @@ import pytest
 
 from bench.faults.netns import Network, missing_requirements, ns_exec
 
-REASON = missing_requirements()
 
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"fault suite: {REASON}")
+@pytest.fixture(scope="module", autouse=True)
+def _requirements() -> None:
+    reason = missing_requirements()  # root, ip netns, netem or nftables, Mosquitto
+    if reason is not None:
+        pytest.skip(f"fault network: {reason}")
+
 
 PORT = 1883
 LISTEN = (

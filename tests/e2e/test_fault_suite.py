@@ -14,14 +14,14 @@ import pytest
 
 from bench.faults.suite import CI, Result, missing_requirements, run_suite
 
-REASON = missing_requirements()
+pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]
 
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(REASON is not None, reason=f"fault suite: {REASON}"),
-]
+
+@pytest.fixture(scope="module", autouse=True)
+def _requirements() -> None:
+    reason = missing_requirements()  # root, ip netns, netem or nftables, Mosquitto, PostgreSQL
+    if reason is not None:
+        pytest.skip(f"fault suite: {reason}")
 
 
 @pytest.fixture(scope="module")
