@@ -26,7 +26,7 @@ T0 = datetime(2026, 11, 28, tzinfo=UTC)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")  # writers in several threads never share one
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -164,9 +164,9 @@ def run_central(args: argparse.Namespace) -> int:
 
     def on_stored(rows: list[dict[str, Any]]) -> None:
         nonlocal stored
-        with lock:
+        with lock:  # central runs two writer threads on PostgreSQL
             stored += len(rows)
-        write_json(status_file, {"stored": stored})
+            write_json(status_file, {"stored": stored})
 
     ingest = MqttIngest(settings, IngestWriter(engine), on_stored=on_stored)
     stop = _stop_event()
@@ -182,81 +182,81 @@ def run_central(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_takeover(args: argparse.Namespace) -> int:
-    """A provisioned device's login tries to become central, and then the edge box, and forges a
-    receipt; prints what the broker made of each attempt."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
+class _Intruder:
+    """One MQTT connection of the intruder, recording what the broker answers and sends it."""
 
+    def __init__(self, args: argparse.Namespace, client_id: str, clean_start: bool) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self.seen: dict[str, Any] = {"messages": 0}
+        self._answers: dict[int, str] = {}
+        self._cond = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(
+            args.username, Path(args.password_file).read_text(encoding="utf-8").strip()
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_message = lambda c, u, m: self.seen.update(messages=self.seen["messages"] + 1)
+        self.client.on_subscribe = lambda c, u, mid, reasons, p: self._answer(mid, str(reasons[0]))
+        self.client.on_publish = lambda c, u, mid, reason, p: self._answer(mid, str(reason))
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        self.client.connect(args.host, args.port, clean_start=clean_start, properties=properties)
+        self.client.loop_start()
+        with self._cond:
+            self._cond.wait_for(lambda: "connack" in self.seen, 10)
+
+    def _on_connect(self, c: object, u: object, flags: Any, reason: Any, p: object) -> None:
+        with self._cond:
+            self.seen["session_present"] = bool(getattr(flags, "session_present", False))
+            self.seen["connack"] = str(reason)
+            self._cond.notify_all()
+
+    def _answer(self, mid: int, value: str) -> None:
+        with self._cond:
+            self._answers[mid] = value
+            self._cond.notify_all()
+
+    def answer(self, mid: int | None) -> str:
+        with self._cond:
+            self._cond.wait_for(lambda: mid in self._answers, 10)
+            return self._answers.get(mid or -1, "no answer")
+
+    def close(self) -> dict[str, Any]:
+        self.client.disconnect()
+        self.client.loop_stop()
+        return self.seen
+
+
+def run_takeover(args: argparse.Namespace) -> int:
+    """A provisioned device's login tries to become central, then the edge box, and forges a
+    receipt; prints (JSON) what the broker made of each attempt."""
     from common.messages import EventReceipt
     from common.topics import CENTRAL_EVENTS_SUBSCRIPTION, device_topic
 
-    password = Path(args.password_file).read_text(encoding="utf-8").strip()
-
-    def attempt(client_id: str, clean_start: bool) -> tuple[mqtt.Client, dict[str, Any]]:
-        seen: dict[str, Any] = {"messages": 0}
-        done = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        client.username_pw_set(args.username, password)
-
-        def on_connect(c: mqtt.Client, u: object, flags: Any, reason: Any, p: object) -> None:
-            seen["connack"] = str(reason)
-            seen["session_present"] = bool(getattr(flags, "session_present", False))
-            done.set()
-
-        def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
-            seen["messages"] += 1
-
-        client.on_connect, client.on_message = on_connect, on_message
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = 3600
-        client.connect(args.host, args.port, clean_start=clean_start, properties=properties)
-        client.loop_start()
-        done.wait(10)
-        return client, seen
-
-    def acked(client: mqtt.Client, info: Any, answers: dict[int, Any], lock: threading.Condition) -> str:
-        with lock:
-            lock.wait_for(lambda: info.mid in answers, 10)
-            return str(answers.get(info.mid, "no answer"))
-
-    result: dict[str, Any] = {}
-    # 1. Central's client id with a device's login, clean_start=False: would inherit central's
-    # session (its queued events) if the broker honoured the client id.
-    client, seen = attempt(args.central_client_id, clean_start=False)
-    answers: dict[int, Any] = {}
-    cond = threading.Condition()
-
-    def answer(mid: int, value: Any) -> None:
-        with cond:
-            answers[mid] = value
-            cond.notify_all()
-
-    client.on_subscribe = lambda c, u, mid, reasons, p: answer(mid, reasons[0])
-    client.on_publish = lambda c, u, mid, reason, p: answer(mid, reason)
-    _, mid = client.subscribe(CENTRAL_EVENTS_SUBSCRIPTION, qos=1)
-    with cond:
-        cond.wait_for(lambda: mid in answers, 10)
-        seen["subscribe"] = str(answers.get(mid, "no answer"))
-    # 2. A forged receipt naming events of the edge box: the box would drop them as synced.
+    # 1. Central's client id, clean_start=False: it would inherit central's session (and kick the
+    # replica off) if the broker honoured the client id.
+    intruder = _Intruder(args, args.central_client_id, clean_start=False)
+    intruder.seen["subscribe"] = intruder.answer(
+        intruder.client.subscribe(CENTRAL_EVENTS_SUBSCRIPTION, qos=1)[1]
+    )
+    # 2. A forged receipt naming an event of the edge box: the box would drop it as synced.
     receipt = EventReceipt(
         site_id=args.site, device_id=args.victim_device, at=datetime.now(UTC), stored=[uuid.uuid4()]
     )
-    info = client.publish(device_topic(args.site, args.victim_device, "receipts"), receipt.to_json(), qos=1)
-    seen["forged_receipt"] = acked(client, info, answers, cond)
-    time.sleep(args.listen_s)  # anything central's session held would arrive now
-    result["as_central"] = seen
-    client.disconnect()
-    client.loop_stop()
-    # 3. The edge box's client id: would kick the box off if the broker honoured the client id (a
+    topic = device_topic(args.site, args.victim_device, "receipts")
+    intruder.seen["forged_receipt"] = intruder.answer(
+        intruder.client.publish(topic, receipt.to_json(), qos=1).mid
+    )
+    time.sleep(args.listen_s)  # anything of central's session would arrive now
+    as_central = intruder.close()
+    # 3. The edge box's client id: it would kick the box off if the broker honoured the client id (a
     # clean start: the intruder's own session from step 1 must not count as someone else's).
-    client, seen = attempt(args.victim_client_id, clean_start=True)
+    intruder = _Intruder(args, args.victim_client_id, clean_start=True)
     time.sleep(args.listen_s)
-    result["as_edge_box"] = seen
-    client.disconnect()
-    client.loop_stop()
-    print(json.dumps(result))
+    print(json.dumps({"as_central": as_central, "as_edge_box": intruder.close()}))
     return 0
 
 
