@@ -3,7 +3,9 @@
 # Chromium for the operator UI tests, fonts for synthetic plates of non-GOST formats,
 # ffmpeg + GStreamer's RTSP server for the live-camera capture tests and the edge bench, promtool
 # (package prometheus) for the alert rules, and debootstrap + systemd-nspawn + dpkg-scanpackages
-# for the deployment test in booted Debian containers (tests/deploy/test_deployment_nspawn.py).
+# for the deployment test in booted Debian containers (tests/deploy/test_deployment_nspawn.py), and
+# iproute2 + nftables for the fault suite's network namespaces and packet loss where the kernel has
+# no sch_netem (tests/e2e/test_fault_suite.py).
 # Installs only what is missing, and only where apt-get and root are available.
 set -euo pipefail
 
@@ -29,6 +31,8 @@ command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
