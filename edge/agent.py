@@ -14,7 +14,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,8 +28,8 @@ from edge.events.builder import EventFactory
 from edge.events.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink
 from edge.gates import GateController, load_cached_watchlists, watchlist_cache_path
 from edge.inference.batching import ReadBatcher
+from edge.inference.detector_pool import DetectorPool, default_pool_size
 from edge.inference.models import ModelSet, load_models
-from edge.inference.protocols import PlateDetector
 from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
@@ -112,7 +111,7 @@ class EdgeAgent:
         self.batcher: ReadBatcher | None = None
         self.http: ObservabilityServer | None = None
         self.publisher: EventPublisher | None = None
-        self._shared_detector_lock: AbstractContextManager[object] = threading.Lock()
+        self.detectors: DetectorPool | None = None  # every channel borrows from it
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self.started = False
@@ -142,6 +141,7 @@ class EdgeAgent:
             install_log_masking(logging.getLogger())
         if self.models is None:
             self.models = load_models(self.config.detector, self.config.reader)
+        self.detectors = self._detector_pool(self.models, self.config)
         if self.store is None:
             self.store = open_store(self.config)
         self.store_sink = StoreSink(self.store)
@@ -229,13 +229,12 @@ class EdgeAgent:
         return PipelineSettings(config.detector, config.reader, config.tracking)
 
     def _start_channel(self, camera: CameraConfig, previous: ChannelWorker | None = None) -> None:
-        assert self.models is not None and self.batcher is not None and self.dispatcher is not None
+        assert self.detectors is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
-        detector, lock = self._channel_detector(self.models)
         worker = ChannelWorker(
-            capture, detector, self.batcher, self._settings(self.config), self._events,
-            self.dispatcher.submit, observer=self.metrics, detector_lock=lock, gates=self.gates,
+            capture, self.detectors, self.batcher, self._settings(self.config), self._events,
+            self.dispatcher.submit, observer=self.metrics, gates=self.gates,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
@@ -243,18 +242,14 @@ class EdgeAgent:
         worker.start()
         log.info("camera %s: started (%s, %s decoder)", camera.id, capture.spec.describe(), capture.decoder)
 
-    def _channel_detector(self, models: ModelSet) -> tuple[PlateDetector, AbstractContextManager[object]]:
-        """The detector a new channel uses, and the lock it must hold around detect().
-
-        A thread-safe detector is shared. Otherwise each channel gets its own instance when the
-        models can make one (channels then detect in parallel, one per core), and shares the one
-        instance under a lock when they cannot.
-        """
-        if _thread_safe(models.detector):
-            return models.detector, nullcontext()
-        if models.make_detector is not None:
-            return models.make_detector(), nullcontext()
-        return models.detector, self._shared_detector_lock
+    @staticmethod
+    def _detector_pool(models: ModelSet, config: EdgeConfig) -> DetectorPool:
+        """The detector instances all channels share: a thread-safe detector once; otherwise up to
+        one instance per detection the cores can run at once (`detector.instances`), or the one
+        instance under a lock when the models cannot make more."""
+        detector = config.detector
+        size = detector.instances or default_pool_size(detector.runtime.threads)
+        return DetectorPool(models.detector, models.make_detector, size)
 
     def _stop_channel(self, channel_id: str) -> ChannelWorker | None:
         worker = self.workers.pop(channel_id, None)
@@ -351,12 +346,12 @@ class EdgeAgent:
         models = load_models(new.detector, new.reader)
         assert self.batcher is not None
         self.models = models
-        self._shared_detector_lock = threading.Lock()
+        self.detectors = self._detector_pool(models, new)
         self.batcher.reader = models.reader
         if self._events is not None:
             self._events.models = models.versions
         for worker in self.workers.values():
-            worker.use_detector(*self._channel_detector(models))
+            worker.use_detectors(self.detectors)
         log.info("models reloaded: %s", models.versions)
 
     # --- state -----------------------------------------------------------------------------------
@@ -461,11 +456,6 @@ class EdgeAgent:
 def _model_settings(config: EdgeConfig) -> tuple[object, ...]:
     reader = config.reader
     return config.detector, reader.path, reader.runtime, reader.beam_width, reader.countries
-
-
-def _thread_safe(detector: object) -> bool:
-    """ONNX Runtime sessions may run from many threads at once; an OpenVINO infer request may not."""
-    return bool(getattr(detector, "thread_safe", False))
 
 
 def agent_version() -> str:
