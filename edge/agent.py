@@ -28,7 +28,7 @@ from edge.events.builder import EventFactory
 from edge.events.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink
 from edge.gates import GateController, load_cached_watchlists, watchlist_cache_path
 from edge.inference.batching import ReadBatcher
-from edge.inference.detector_pool import DetectorPool, default_pool_size
+from edge.inference.detector_pool import DetectorPool
 from edge.inference.models import ModelSet, load_models
 from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
@@ -111,7 +111,7 @@ class EdgeAgent:
         self.batcher: ReadBatcher | None = None
         self.http: ObservabilityServer | None = None
         self.publisher: EventPublisher | None = None
-        self.detectors: DetectorPool | None = None  # every channel borrows from it
+        self.shared_detectors: DetectorPool | None = None  # what cameras share (not own) of detectors
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self.started = False
@@ -141,7 +141,6 @@ class EdgeAgent:
             install_log_masking(logging.getLogger())
         if self.models is None:
             self.models = load_models(self.config.detector, self.config.reader)
-        self.detectors = self._detector_pool(self.models, self.config)
         if self.store is None:
             self.store = open_store(self.config)
         self.store_sink = StoreSink(self.store)
@@ -229,12 +228,13 @@ class EdgeAgent:
         return PipelineSettings(config.detector, config.reader, config.tracking)
 
     def _start_channel(self, camera: CameraConfig, previous: ChannelWorker | None = None) -> None:
-        assert self.detectors is not None and self.batcher is not None and self.dispatcher is not None
+        assert self.models is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
         worker = ChannelWorker(
-            capture, self.detectors, self.batcher, self._settings(self.config), self._events,
-            self.dispatcher.submit, observer=self.metrics, gates=self.gates,
+            capture, self._channel_detectors(self.models, self.config), self.batcher,
+            self._settings(self.config), self._events, self.dispatcher.submit, observer=self.metrics,
+            gates=self.gates,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
@@ -242,14 +242,18 @@ class EdgeAgent:
         worker.start()
         log.info("camera %s: started (%s, %s decoder)", camera.id, capture.spec.describe(), capture.decoder)
 
-    @staticmethod
-    def _detector_pool(models: ModelSet, config: EdgeConfig) -> DetectorPool:
-        """The detector instances all channels share: a thread-safe detector once; otherwise up to
-        one instance per detection the cores can run at once (`detector.instances`), or the one
-        instance under a lock when the models cannot make more."""
-        detector = config.detector
-        size = detector.instances or default_pool_size(detector.runtime.threads)
-        return DetectorPool(models.detector, models.make_detector, size)
+    def _channel_detectors(self, models: ModelSet, config: EdgeConfig) -> DetectorPool:
+        """Where a new camera borrows its detector from. A thread-safe detector is shared; one that
+        serves one caller at a time is made for each camera (the lowest latency), or shared as
+        `detector.parallel` instances, or shared under a lock when the models cannot make more."""
+        parallel = config.detector.parallel
+        if self.shared_detectors is None:
+            make = models.make_detector if parallel is not None else None
+            self.shared_detectors = DetectorPool(models.detector, make, parallel or 1)
+        pool = self.shared_detectors
+        if pool.shared or models.make_detector is None or parallel is not None:
+            return pool
+        return DetectorPool(models.make_detector())
 
     def _stop_channel(self, channel_id: str) -> ChannelWorker | None:
         worker = self.workers.pop(channel_id, None)
@@ -346,12 +350,12 @@ class EdgeAgent:
         models = load_models(new.detector, new.reader)
         assert self.batcher is not None
         self.models = models
-        self.detectors = self._detector_pool(models, new)
+        self.shared_detectors = None  # of the old models
         self.batcher.reader = models.reader
         if self._events is not None:
             self._events.models = models.versions
         for worker in self.workers.values():
-            worker.use_detectors(self.detectors)
+            worker.use_detectors(self._channel_detectors(models, new))
         log.info("models reloaded: %s", models.versions)
 
     # --- state -----------------------------------------------------------------------------------

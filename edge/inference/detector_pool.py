@@ -1,18 +1,16 @@
-"""Detector instances shared by the cameras: a channel borrows one for one detection.
+"""Detector instances that cameras share: a camera borrows one for one detection.
 
-A detector whose instance serves one caller at a time (an OpenVINO infer request) used to be
-built once per camera, so 8 cameras held 8 compiled models (~7 MB each for the shipped INT8
-detector, measured) although a 2-core box runs at most 2 detections at once. The pool holds at
-most as many instances as detections can run in parallel, made on demand: a new one only when
-every one is busy and the pool is not full, so a box with one camera keeps one. A thread-safe
-detector (an ONNX Runtime session) is shared without a lock; one that cannot be duplicated is
+A detector whose instance serves one caller at a time (an OpenVINO infer request) is given to
+each camera as its own by default, the lowest latency; `detector.parallel` makes the cameras
+share that many instead, for a box short of memory (~7 MB each for the shipped INT8 detector).
+The pool makes them on demand: a new one only when every one is busy and it is not full. A
+thread-safe detector (ONNX Runtime) is shared without a lock; one that cannot be duplicated is
 shared under a lock (a pool of one).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,19 +18,6 @@ from contextlib import contextmanager
 from edge.inference.protocols import PlateDetector
 
 log = logging.getLogger(__name__)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity, e.g. systemd's CPUAffinity), else all."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def default_pool_size(runtime_threads: int, cores: int | None = None) -> int:
-    """As many instances as detections can run at once: each uses `runtime_threads` cores."""
-    return max(1, (usable_cores() if cores is None else cores) // max(1, runtime_threads))
 
 
 def thread_safe(detector: object) -> bool:

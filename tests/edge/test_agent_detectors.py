@@ -1,6 +1,6 @@
-"""How the agent's cameras share detectors: at most `detector.instances` of a detector that serves
-one caller at a time, borrowed per detection, never one by two cameras at once; the shipped
-models read each camera's plate so."""
+"""How the agent's cameras get detectors: a detector that serves one caller at a time is made for
+each camera, or shared as at most `detector.parallel` instances borrowed per detection, never one
+by two cameras at once; the shipped models read each camera's plate either way."""
 
 from __future__ import annotations
 
@@ -51,6 +51,21 @@ def _run_to_end(agent: EdgeAgent, timeout: float = 120.0) -> None:
         agent.stop()
 
 
+def test_by_default_each_camera_gets_its_own_instance(tmp_path: Path) -> None:
+    made: list[_OneCallerDetector] = []
+
+    def make() -> _OneCallerDetector:
+        made.append(_OneCallerDetector())
+        return made[-1]
+
+    loaded = _OneCallerDetector()
+    models = ModelSet(loaded, ColourPlateReader(), TEST_VERSIONS, make)
+    clip = str(write_clip(tmp_path / "c.avi", [Passing("red", 0, 20)], total_frames=20))
+    cams = [{"id": f"c{i}", "source": clip, "motion_threshold": 0} for i in range(3)]
+    _run_to_end(make_agent(make_config(tmp_path, cams), open_test_store(tmp_path / "e.db"), models))
+    assert [d.calls for d in made] == [20, 20, 20] and loaded.calls == 0
+
+
 @pytest.mark.parametrize("can_make_more", [True, False])
 def test_cameras_share_at_most_the_pools_instances_and_never_one_at_once(
     tmp_path: Path, can_make_more: bool
@@ -64,10 +79,10 @@ def test_cameras_share_at_most_the_pools_instances_and_never_one_at_once(
     models = ModelSet(made[0], ColourPlateReader(), TEST_VERSIONS, make if can_make_more else None)
     clip = str(write_clip(tmp_path / "c.avi", [Passing("red", 0, 20)], total_frames=20))
     cams = [{"id": f"c{i}", "source": clip, "motion_threshold": 0} for i in range(4)]
-    config = make_config(tmp_path, cams, detector={"instances": 2})
+    config = make_config(tmp_path, cams, detector={"parallel": 2})
     agent = make_agent(config, open_test_store(tmp_path / "e.db"), models)
     _run_to_end(agent)
-    assert agent.detectors is not None and agent.detectors.instances == len(made)
+    assert agent.shared_detectors is not None and agent.shared_detectors.instances == len(made)
     assert len(made) <= (2 if can_make_more else 1)
     assert sum(d.calls for d in made) == 80  # every frame of every camera was looked at
     assert sum(d.overlaps for d in made) == 0
@@ -96,7 +111,7 @@ def test_two_cameras_detect_at_the_same_time_with_two_instances(tmp_path: Path) 
     models = ModelSet(made[0], ColourPlateReader(), TEST_VERSIONS, make)
     clip = str(write_clip(tmp_path / "c.avi", [Passing("red", 0, 20)], total_frames=20))
     cams = [{"id": f"c{i}", "source": clip, "motion_threshold": 0} for i in range(3)]
-    config = make_config(tmp_path, cams, detector={"instances": 2})
+    config = make_config(tmp_path, cams, detector={"parallel": 2})
     agent = make_agent(config, open_test_store(tmp_path / "e.db"), models)
     _run_to_end(agent)
     assert not both_inside.broken and len(made) == 2
@@ -123,11 +138,12 @@ def first_car(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, truth["latin"]
 
 
-def test_three_cameras_on_two_shipped_openvino_detectors_each_read_their_plate(
-    tmp_path: Path, first_car: tuple[Path, str]
+@pytest.mark.parametrize("parallel", [None, 2])
+def test_three_cameras_on_shipped_openvino_detectors_each_read_their_plate(
+    tmp_path: Path, first_car: tuple[Path, str], parallel: int | None
 ) -> None:
     clip, plate = first_car
-    detector = DetectorConfig.model_validate({"runtime": "openvino", "instances": 2})
+    detector = DetectorConfig.model_validate({"runtime": "openvino", "parallel": parallel})
     models = load_models(detector, ReaderConfig())
     made = []
     make = models.make_detector
@@ -143,5 +159,6 @@ def test_three_cameras_on_two_shipped_openvino_detectors_each_read_their_plate(
     config = make_config(tmp_path, cams, detector=detector.model_dump(mode="json"))
     store = open_test_store(tmp_path / "e.db")
     _run_to_end(make_agent(config, store, models, sinks=[CallbackSink(events.append)]))
-    assert len(made) <= 1  # the loaded detector and at most one more
+    # one for each camera, or the loaded one and at most one more
+    assert len(made) == 3 if parallel is None else len(made) <= 1
     assert sorted((e.channel_id, e.plate.latin) for e in events) == [(f"c{i}", plate) for i in range(3)]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from common.config import DetectorConfig
-from edge.inference.detector_pool import DetectorPool, default_pool_size, thread_safe
+from edge.inference.detector_pool import DetectorPool, thread_safe
 from edge.inference.models import DETECTORS
 from edge.inference.protocols import PlateDetection, PlateDetector
 from edge.samples import SAMPLE_CLIP
@@ -50,13 +50,6 @@ def _hammer(pool: DetectorPool, callers: int, calls: int) -> None:
     with ThreadPoolExecutor(callers) as workers:
         for done in [workers.submit(caller) for _ in range(callers)]:
             done.result()
-
-
-def test_the_default_size_is_the_cores_over_the_runtime_threads() -> None:
-    assert default_pool_size(1, cores=2) == 2
-    assert default_pool_size(2, cores=8) == 4
-    assert default_pool_size(4, cores=2) == 1  # one instance at least
-    assert default_pool_size(1) >= 1  # this machine's affinity
 
 
 def test_callers_share_at_most_size_instances_and_never_one_at_once() -> None:
