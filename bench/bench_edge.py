@@ -3,7 +3,7 @@
     python bench/bench_edge.py [--codecs h264 h265 mjpeg] [--channels 4 8 12] [--mjpeg-channels 8]
                                [--gate-channels 16] [--seconds 30] [--clip PATH]
                                [--decoder auto|pyav|opencv] [--malloc-arena-max 2]
-                               [--runtime auto|onnxruntime|openvino] [--detector-parallel N]
+                               [--runtime auto|onnxruntime|openvino]
 
 It first makes 1080p25 clips of the bundled sample clip: H.264 and H.265 with Debian's ffmpeg
 (libx264/libx265, GOP 50, no B-frames, 4 Mbit/s, like IP cameras) and MJPEG with OpenCV. Then
@@ -126,7 +126,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-Models = dict[str, dict[str, object]]
+Models = dict[str, dict[str, str]]
 
 
 def run(
@@ -210,10 +210,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reader", help="reader ONNX file (default: the shipped one)")
     parser.add_argument("--runtime", choices=["auto", "onnxruntime", "openvino"], default="auto")
     parser.add_argument(
-        "--detector-parallel", type=int,
-        help="detector.parallel: OpenVINO detectors the cameras share (default: one per camera)",
-    )
-    parser.add_argument(
         "--malloc-arena-max", type=int, default=2,
         help="MALLOC_ARENA_MAX for the run, as the systemd unit sets it (0: glibc's default)",
     )
@@ -227,8 +223,6 @@ def main(argv: list[str] | None = None) -> int:
     models: Models = {"detector": {"runtime": args.runtime}, "reader": {"runtime": args.runtime}}
     if args.detector:
         models["detector"]["path"] = args.detector
-    if args.detector_parallel:
-        models["detector"]["parallel"] = args.detector_parallel
     if args.reader:
         models["reader"]["path"] = args.reader
     capture = {"decoder": args.decoder}

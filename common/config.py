@@ -200,15 +200,6 @@ class DetectorConfig(ModelConfig):
         description="`recognize`: this many of the strongest boxes that gave no reading are looked at "
         "again, zoomed (0: off)",
     )
-    # An OpenVINO detector serves one caller at a time. One per camera (the default) gave the lowest
-    # latency; cameras sharing 2 on 2 cores saved ~60 MB of 8 cameras' ~690 MB, but doubled the
-    # p50 frame-to-result latency (40 -> 80 ms) and dropped 3-5% of frames (bench/bench_edge.py,
-    # H.264 x8). ONNX Runtime shares one instance whatever this says.
-    parallel: int | None = Field(
-        default=None, ge=1, le=64,
-        description="detector instances the cameras share, borrowed per detection (a runtime that "
-        "serves one caller at a time, e.g. OpenVINO; ~7 MB each); default: one per camera",
-    )
 
 
 class ReaderConfig(ModelConfig):

@@ -14,6 +14,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,8 +29,8 @@ from edge.events.builder import EventFactory
 from edge.events.sinks import RETRY_INTERVAL_S, EventDispatcher, EventSink, LogSink
 from edge.gates import GateController, load_cached_watchlists, watchlist_cache_path
 from edge.inference.batching import ReadBatcher
-from edge.inference.detector_pool import DetectorPool
 from edge.inference.models import ModelSet, load_models
+from edge.inference.protocols import PlateDetector
 from edge.observability.http import ObservabilityServer
 from edge.observability.metrics import AgentState, ChannelSnapshot, EdgeMetrics
 from edge.observability.sdnotify import notify, watchdog_interval_s
@@ -111,7 +112,7 @@ class EdgeAgent:
         self.batcher: ReadBatcher | None = None
         self.http: ObservabilityServer | None = None
         self.publisher: EventPublisher | None = None
-        self.shared_detectors: DetectorPool | None = None  # what cameras share (not own) of detectors
+        self._shared_detector_lock: AbstractContextManager[object] = threading.Lock()
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self.started = False
@@ -231,10 +232,10 @@ class EdgeAgent:
         assert self.models is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
+        detector, lock = self._channel_detector(self.models)
         worker = ChannelWorker(
-            capture, self._channel_detectors(self.models, self.config), self.batcher,
-            self._settings(self.config), self._events, self.dispatcher.submit, observer=self.metrics,
-            gates=self.gates,
+            capture, detector, self.batcher, self._settings(self.config), self._events,
+            self.dispatcher.submit, observer=self.metrics, detector_lock=lock, gates=self.gates,
         )
         if previous is not None:  # a restarted camera still knows which plates it just reported
             worker.judge.remember(previous.judge)
@@ -242,18 +243,18 @@ class EdgeAgent:
         worker.start()
         log.info("camera %s: started (%s, %s decoder)", camera.id, capture.spec.describe(), capture.decoder)
 
-    def _channel_detectors(self, models: ModelSet, config: EdgeConfig) -> DetectorPool:
-        """Where a new camera borrows its detector from. A thread-safe detector is shared; one that
-        serves one caller at a time is made for each camera (the lowest latency), or shared as
-        `detector.parallel` instances, or shared under a lock when the models cannot make more."""
-        parallel = config.detector.parallel
-        if self.shared_detectors is None:
-            make = models.make_detector if parallel is not None else None
-            self.shared_detectors = DetectorPool(models.detector, make, parallel or 1)
-        pool = self.shared_detectors
-        if pool.shared or models.make_detector is None or parallel is not None:
-            return pool
-        return DetectorPool(models.make_detector())
+    def _channel_detector(self, models: ModelSet) -> tuple[PlateDetector, AbstractContextManager[object]]:
+        """The detector a new channel uses, and the lock it must hold around detect().
+
+        A thread-safe detector is shared. Otherwise each channel gets its own instance when the
+        models can make one (channels then detect in parallel, one per core), and shares the one
+        instance under a lock when they cannot.
+        """
+        if _thread_safe(models.detector):
+            return models.detector, nullcontext()
+        if models.make_detector is not None:
+            return models.make_detector(), nullcontext()
+        return models.detector, self._shared_detector_lock
 
     def _stop_channel(self, channel_id: str) -> ChannelWorker | None:
         worker = self.workers.pop(channel_id, None)
@@ -350,12 +351,12 @@ class EdgeAgent:
         models = load_models(new.detector, new.reader)
         assert self.batcher is not None
         self.models = models
-        self.shared_detectors = None  # of the old models
+        self._shared_detector_lock = threading.Lock()
         self.batcher.reader = models.reader
         if self._events is not None:
             self._events.models = models.versions
         for worker in self.workers.values():
-            worker.use_detectors(self._channel_detectors(models, new))
+            worker.use_detector(*self._channel_detector(models))
         log.info("models reloaded: %s", models.versions)
 
     # --- state -----------------------------------------------------------------------------------
@@ -460,6 +461,11 @@ class EdgeAgent:
 def _model_settings(config: EdgeConfig) -> tuple[object, ...]:
     reader = config.reader
     return config.detector, reader.path, reader.runtime, reader.beam_width, reader.countries
+
+
+def _thread_safe(detector: object) -> bool:
+    """ONNX Runtime sessions may run from many threads at once; an OpenVINO infer request may not."""
+    return bool(getattr(detector, "thread_safe", False))
 
 
 def agent_version() -> str:

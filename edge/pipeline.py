@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,8 +29,7 @@ from edge.capture.motion import MotionGate, gate_factor
 from edge.events.builder import EventFactory
 from edge.inference.batching import ReadBatcher
 from edge.inference.crops import read_plates
-from edge.inference.detector_pool import DetectorPool
-from edge.inference.protocols import PlateDetection, ViewPlateDetector
+from edge.inference.protocols import PlateDetection, PlateDetector, ViewPlateDetector
 from edge.tracking.passages import PassageJudge
 from edge.tracking.tracker import Observation, PlateTracker, Track
 
@@ -100,21 +100,23 @@ class ChannelWorker:
     def __init__(
         self,
         capture: CaptureChannel,
-        detectors: DetectorPool,
+        detector: PlateDetector,
         batcher: ReadBatcher,
         settings: PipelineSettings,
         events: EventFactory,
         emit: Callable[[PlateEvent], None],
         observer: PipelineObserver | None = None,
+        detector_lock: AbstractContextManager[object] | None = None,
         gates: GateHook | None = None,
     ) -> None:
         self.capture = capture
-        self.detectors = detectors  # shared with the other channels; replaced whole on reload
+        self.detector = detector
         self.batcher = batcher
         self.settings = settings
         self.events = events
         self._emit = emit
         self._observer = observer or NullObserver()
+        self._detector_lock = detector_lock or nullcontext()
         self.gates = gates
         self.stats = WorkerStats()
         self.gate = MotionGate(self.camera.motion_threshold)
@@ -155,8 +157,9 @@ class ChannelWorker:
         """The source ended (a non-looping file) and every frame of it has been processed."""
         return self.capture.stats.finished and not self._thread.is_alive()
 
-    def use_detectors(self, detectors: DetectorPool) -> None:
-        self.detectors = detectors
+    def use_detector(self, detector: PlateDetector, lock: AbstractContextManager[object]) -> None:
+        self.detector = detector
+        self._detector_lock = lock
 
     def apply_settings(self, settings: PipelineSettings) -> None:
         self.settings = settings
@@ -197,9 +200,9 @@ class ChannelWorker:
         media_s = (frame.captured_at - self._media_origin).total_seconds()
         # One reduced grey view serves the motion gate and the detector: a JPEG frame is decoded
         # at full size only if a plate is then read from it.
-        detectors = self.detectors  # replaced in place by a config reload
-        takes_view = isinstance(detectors.first, ViewPlateDetector)
-        factor = detectors.first.view_factor(frame.hw) if takes_view else gate_factor(frame.hw)
+        detector = self.detector  # replaced in place by a config reload
+        takes_view = isinstance(detector, ViewPlateDetector)
+        factor = detector.view_factor(frame.hw) if takes_view else gate_factor(frame.hw)
         view, reduction = frame.gray_view(factor)
         moving = self.gate.should_process(view, media_s)
         self._note_stillness(media_s)
@@ -207,7 +210,7 @@ class ChannelWorker:
             self.stats.gated += 1
             self._close(self.tracker.expire(frame.captured_at))
             return
-        detections = self._detect(detectors, frame, view if takes_view else None, reduction)
+        detections = self._detect(detector, frame, view if takes_view else None, reduction)
         tracks = self.tracker.update(detections, frame.captured_at)
         to_read = [
             (det, track)
@@ -242,10 +245,10 @@ class ChannelWorker:
             scene.still = True
 
     def _detect(
-        self, detectors: DetectorPool, frame: Frame, view: np.ndarray | None, reduction: int
+        self, detector: PlateDetector, frame: Frame, view: np.ndarray | None, reduction: int
     ) -> list[PlateDetection]:
-        started = time.perf_counter()  # includes waiting for a free instance
-        with detectors.borrow() as detector:
+        started = time.perf_counter()
+        with self._detector_lock:
             if view is not None and isinstance(detector, ViewPlateDetector):
                 found = detector.detect_view(view, reduction, frame.hw)
             else:

@@ -66,8 +66,7 @@ class ModelSet:
     detector: PlateDetector
     reader: PlateReader
     versions: ModelVersions
-    # Builds another detector like `detector`, for a pool when one instance serves one caller at a
-    # time (edge/inference/detector_pool.py).
+    # Builds another detector like `detector`, for channels that cannot share one (see the agent).
     make_detector: Callable[[], PlateDetector] | None = None
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from agent_helpers import colour_models, make_agent, make_config, open_test_store, wait_for
-from edge_scene import ColourPlateReader, Passing, write_clip
+from agent_helpers import TEST_VERSIONS, colour_models, make_agent, make_config, open_test_store, wait_for
+from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, write_clip
 
 from common.events import ModelVersions, PlateEvent
 from common.plates.reading import PlateReading
 from edge.agent import EdgeAgent
 from edge.events.sinks import CallbackSink
+from edge.inference.models import ModelSet
 from edge.store import StoreFullError
 
 THREE_CARS = [Passing("red", 5, 40), Passing("green", 60, 40, y=120), Passing("blue", 115, 40, y=260)]
@@ -183,6 +185,95 @@ def test_plates_outside_the_camera_roi_are_ignored(tmp_path: Path, three_cars: P
     agent = make_agent(make_config(tmp_path, [camera]), store, sinks=[CallbackSink(printed.append)])
     _run_to_end(agent)
     assert [e.plate.latin for e in printed] == ["E456KM99"]
+
+
+class _SingleThreadDetector(ColourPlateDetector):
+    """Like an OpenVINO infer request: one detect() at a time per instance, or it is corrupted."""
+
+    thread_safe = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = threading.Lock()
+        self.overlaps = 0
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        if not self.busy.acquire(blocking=False):
+            self.overlaps += 1
+            self.busy.acquire()
+        try:
+            return super().detect(frame)
+        finally:
+            self.busy.release()
+
+
+@pytest.mark.parametrize("can_make_more", [True, False])
+def test_channels_never_run_one_unsafe_detector_at_once(tmp_path: Path, can_make_more: bool) -> None:
+    made: list[_SingleThreadDetector] = []
+
+    def make() -> _SingleThreadDetector:
+        made.append(_SingleThreadDetector())
+        return made[-1]
+
+    shared = _SingleThreadDetector()
+    models = ModelSet(shared, ColourPlateReader(), TEST_VERSIONS, make if can_make_more else None)
+    clip = str(write_clip(tmp_path / "c.avi", [Passing("red", 0, 20)], total_frames=20))
+    cams = [{"id": f"c{i}", "source": clip, "motion_threshold": 0} for i in range(3)]
+    agent = make_agent(make_config(tmp_path, cams), open_test_store(tmp_path / "e.db"), models)
+    _run_to_end(agent)
+    used = made if can_make_more else [shared]
+    assert len(used) == (3 if can_make_more else 1)
+    assert all(d.calls == 20 for d in used) if can_make_more else shared.calls == 60
+    assert sum(d.overlaps for d in used) == 0
+
+
+
+@pytest.fixture(scope="module")
+def first_car(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The bundled clip's first passing car (frames 0-119) as an MJPEG file, and its plate."""
+    import json
+
+    from edge.samples import SAMPLE_CLIP, SAMPLE_CLIP_TRUTH
+
+    truth = json.loads(SAMPLE_CLIP_TRUTH.read_text(encoding="utf-8"))["plates"][0]
+    assert truth["last_frame"] < 120
+    source = cv2.VideoCapture(str(SAMPLE_CLIP))
+    path = tmp_path_factory.mktemp("clips") / "first_car.avi"
+    size = (int(source.get(cv2.CAP_PROP_FRAME_WIDTH)), int(source.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, size)
+    for _ in range(120):
+        ok, frame = source.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    source.release()
+    return path, truth["latin"]
+
+
+def test_three_cameras_on_their_own_shipped_openvino_detectors_each_read_their_plate(
+    tmp_path: Path, first_car: tuple[Path, str]
+) -> None:
+    from common.config import DetectorConfig, ReaderConfig
+    from edge.inference.models import load_models
+
+    clip, plate = first_car
+    loaded = load_models(DetectorConfig.model_validate({"runtime": "openvino"}), ReaderConfig())
+    assert loaded.detector.thread_safe is False  # type: ignore[attr-defined]  # one caller at a time
+    made = []
+    make = loaded.make_detector
+    assert make is not None
+
+    def counted():  # type: ignore[no-untyped-def]
+        made.append(make())
+        return made[-1]
+
+    models = ModelSet(loaded.detector, loaded.reader, loaded.versions, counted)
+    events: list[PlateEvent] = []
+    cams = [{"id": f"c{i}", "source": str(clip)} for i in range(3)]
+    store = open_test_store(tmp_path / "e.db")
+    _run_to_end(make_agent(make_config(tmp_path, cams), store, models, sinks=[CallbackSink(events.append)]))
+    assert len(made) == 3  # one detector per camera: no camera waits for another's
+    assert sorted((e.channel_id, e.plate.latin) for e in events) == [(f"c{i}", plate) for i in range(3)]
 
 
 def test_the_shipped_detector_runs_from_reduced_grey_views_of_mjpeg_frames(
