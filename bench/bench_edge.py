@@ -2,7 +2,8 @@
 
     python bench/bench_edge.py [--codecs h264 h265 mjpeg] [--channels 4 8 12] [--mjpeg-channels 8]
                                [--gate-channels 16] [--seconds 30] [--clip PATH]
-                               [--decoder auto|pyav|opencv]
+                               [--decoder auto|pyav|opencv] [--malloc-arena-max 2]
+                               [--runtime auto|onnxruntime|openvino]
 
 It first makes 1080p25 clips of the bundled sample clip: H.264 and H.265 with Debian's ffmpeg
 (libx264/libx265, GOP 50, no B-frames, 4 Mbit/s, like IP cameras) and MJPEG with OpenCV. Then
@@ -17,7 +18,8 @@ use. A channel count is sustained when the decoders keep up with the cameras (of
 clip after 14 s of its empty first frame) runs with every frame decoded (gate-all) and with
 `capture.still_decode: keyframes` (gate-key): frames of the still scene are skipped undecoded
 (still_skip_fps), not dropped. With --clip that clip is run instead. `bench/profile_edge.py`
-breaks one channel's CPU time down by stage.
+breaks one channel's CPU time down by stage. The agent runs with glibc's malloc arenas capped at
+2, as systemd/anpr-edge.service runs it (--malloc-arena-max 0: glibc's default, 8 per core).
 """
 
 from __future__ import annotations
@@ -207,7 +209,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detector", help="detector ONNX file (default: the shipped one)")
     parser.add_argument("--reader", help="reader ONNX file (default: the shipped one)")
     parser.add_argument("--runtime", choices=["auto", "onnxruntime", "openvino"], default="auto")
+    parser.add_argument(
+        "--malloc-arena-max", type=int, default=2,
+        help="MALLOC_ARENA_MAX for the run, as the systemd unit sets it (0: glibc's default)",
+    )
     args = parser.parse_args(argv)
+    arenas = str(args.malloc_arena_max) if args.malloc_arena_max > 0 else None
+    if argv is None and os.environ.get("MALLOC_ARENA_MAX") != arenas:  # glibc reads it at start
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        if arenas:
+            env["MALLOC_ARENA_MAX"] = arenas
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)  # the same run, afresh
     models: Models = {"detector": {"runtime": args.runtime}, "reader": {"runtime": args.runtime}}
     if args.detector:
         models["detector"]["path"] = args.detector
@@ -234,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                 plan.append(("gate-key", gate, args.gate_channels, {**capture, "still_decode": "keyframes"}))
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{os.cpu_count()} CPUs, load average {load} before the runs; decoder {args.decoder}; "
-              f"{args.seconds:.0f} s per run after 3 s warm-up")
+              f"{args.seconds:.0f} s per run after 3 s warm-up; "
+              f"MALLOC_ARENA_MAX {os.environ.get('MALLOC_ARENA_MAX', 'unset')}")
         print("decoding alone, frames per CPU-second (1080p, one decoder thread):")
         print(f"{'codec':>8}  {'opencv_grab':>12}  {'opencv_bgr':>12}  {'pyav_luma_view':>14}")
         for name, clip, _, _ in plan:

@@ -113,6 +113,8 @@ class EdgeAgent:
         self.http: ObservabilityServer | None = None
         self.publisher: EventPublisher | None = None
         self._shared_detector_lock: AbstractContextManager[object] = threading.Lock()
+        # The camera using the loaded detector itself when each has its own (one instance fewer).
+        self._loaded_detector_user: str | None = None
         self._events: EventFactory | None = None
         self._housekeeping = threading.Thread(target=self._housekeep, name="housekeeping", daemon=True)
         self.started = False
@@ -232,7 +234,7 @@ class EdgeAgent:
         assert self.models is not None and self.batcher is not None and self.dispatcher is not None
         assert self._events is not None
         capture = CaptureChannel(camera, backoff=self._backoff)
-        detector, lock = self._channel_detector(self.models)
+        detector, lock = self._channel_detector(self.models, camera.id)
         worker = ChannelWorker(
             capture, detector, self.batcher, self._settings(self.config), self._events,
             self.dispatcher.submit, observer=self.metrics, detector_lock=lock, gates=self.gates,
@@ -243,23 +245,32 @@ class EdgeAgent:
         worker.start()
         log.info("camera %s: started (%s, %s decoder)", camera.id, capture.spec.describe(), capture.decoder)
 
-    def _channel_detector(self, models: ModelSet) -> tuple[PlateDetector, AbstractContextManager[object]]:
+    def _channel_detector(
+        self, models: ModelSet, channel_id: str
+    ) -> tuple[PlateDetector, AbstractContextManager[object]]:
         """The detector a new channel uses, and the lock it must hold around detect().
 
         A thread-safe detector is shared. Otherwise each channel gets its own instance when the
-        models can make one (channels then detect in parallel, one per core), and shares the one
-        instance under a lock when they cannot.
+        models can make one (the first channel the loaded one), and shares the one instance under
+        a lock when they cannot. Sharing 2 instances among 8 channels on 2 cores doubled the p50
+        latency and saved no memory once malloc arenas were capped (docs/architecture.md).
         """
         if _thread_safe(models.detector):
             return models.detector, nullcontext()
-        if models.make_detector is not None:
-            return models.make_detector(), nullcontext()
-        return models.detector, self._shared_detector_lock
+        if models.make_detector is None:
+            return models.detector, self._shared_detector_lock
+        if self._loaded_detector_user is None:
+            self._loaded_detector_user = channel_id
+            return models.detector, nullcontext()
+        return models.make_detector(), nullcontext()
 
     def _stop_channel(self, channel_id: str) -> ChannelWorker | None:
         worker = self.workers.pop(channel_id, None)
         if worker is not None:
             worker.stop()
+            # a worker wedged in detect() keeps its detector: no other channel may get it
+            if self._loaded_detector_user == channel_id and not worker.is_alive():
+                self._loaded_detector_user = None
             log.info("camera %s: stopped", channel_id)
         return worker
 
@@ -355,8 +366,9 @@ class EdgeAgent:
         self.batcher.reader = models.reader
         if self._events is not None:
             self._events.models = models.versions
+        self._loaded_detector_user = None  # that of the old models
         for worker in self.workers.values():
-            worker.use_detector(*self._channel_detector(models))
+            worker.use_detector(*self._channel_detector(models, worker.channel_id))
         log.info("models reloaded: %s", models.versions)
 
     # --- state -----------------------------------------------------------------------------------

@@ -201,6 +201,14 @@ def test_edge_unit_fits_the_memory_target_and_yields_the_cpu() -> None:
     assert int(unit.value("Service", "CPUWeight")) < 100
 
 
+def test_edge_unit_caps_glibc_malloc_arenas() -> None:
+    """The agent's ~25 threads would each get a malloc arena holding freed memory (~100 MB at 8
+    cameras, bench/bench_edge.py); the bench runs with the same cap."""
+    unit = load("anpr-edge.service")
+    environment = [item for line in unit.values("Service", "Environment") for item in shlex.split(line)]
+    assert "MALLOC_ARENA_MAX=2" in environment
+
+
 def test_write_execute_memory_is_denied_where_no_jit_runs() -> None:
     # OpenVINO's CPU plugin JIT-compiles kernels (see test_write_execute_memory.py for the evidence).
     assert not load("anpr-edge.service").has("Service", "MemoryDenyWriteExecute")

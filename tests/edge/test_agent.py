@@ -221,11 +221,59 @@ def test_channels_never_run_one_unsafe_detector_at_once(tmp_path: Path, can_make
     cams = [{"id": f"c{i}", "source": clip, "motion_threshold": 0} for i in range(3)]
     agent = make_agent(make_config(tmp_path, cams), open_test_store(tmp_path / "e.db"), models)
     _run_to_end(agent)
-    used = made if can_make_more else [shared]
+    used = [shared, *made] if can_make_more else [shared]  # the first camera takes the loaded one
     assert len(used) == (3 if can_make_more else 1)
     assert all(d.calls == 20 for d in used) if can_make_more else shared.calls == 60
     assert sum(d.overlaps for d in used) == 0
 
+
+
+@pytest.fixture(scope="module")
+def first_car(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The bundled clip's first passing car (frames 0-119) as an MJPEG file, and its plate."""
+    import json
+
+    from edge.samples import SAMPLE_CLIP, SAMPLE_CLIP_TRUTH
+
+    truth = json.loads(SAMPLE_CLIP_TRUTH.read_text(encoding="utf-8"))["plates"][0]
+    assert truth["last_frame"] < 120
+    source = cv2.VideoCapture(str(SAMPLE_CLIP))
+    path = tmp_path_factory.mktemp("clips") / "first_car.avi"
+    size = (int(source.get(cv2.CAP_PROP_FRAME_WIDTH)), int(source.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, size)
+    for _ in range(120):
+        ok, frame = source.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    source.release()
+    return path, truth["latin"]
+
+
+def test_three_cameras_on_their_own_shipped_openvino_detectors_each_read_their_plate(
+    tmp_path: Path, first_car: tuple[Path, str]
+) -> None:
+    from common.config import DetectorConfig, ReaderConfig
+    from edge.inference.models import load_models
+
+    clip, plate = first_car
+    loaded = load_models(DetectorConfig.model_validate({"runtime": "openvino"}), ReaderConfig())
+    assert loaded.detector.thread_safe is False  # type: ignore[attr-defined]  # one caller at a time
+    made = []
+    make = loaded.make_detector
+    assert make is not None
+
+    def counted():  # type: ignore[no-untyped-def]
+        made.append(make())
+        return made[-1]
+
+    models = ModelSet(loaded.detector, loaded.reader, loaded.versions, counted)
+    events: list[PlateEvent] = []
+    cams = [{"id": f"c{i}", "source": str(clip)} for i in range(3)]
+    store = open_test_store(tmp_path / "e.db")
+    _run_to_end(make_agent(make_config(tmp_path, cams), store, models, sinks=[CallbackSink(events.append)]))
+    assert len(made) == 2  # one detector per camera (the first has the loaded one): none waits
+    assert sorted((e.channel_id, e.plate.latin) for e in events) == [(f"c{i}", plate) for i in range(3)]
 
 
 def test_the_shipped_detector_runs_from_reduced_grey_views_of_mjpeg_frames(

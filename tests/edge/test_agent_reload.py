@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from agent_helpers import make_agent, make_config, open_test_store, wait_for
-from edge_scene import Passing, write_clip
+from agent_helpers import TEST_VERSIONS, make_agent, make_config, open_test_store, wait_for
+from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, write_clip
 
 from common.config_push import config_hash, redacted
 from common.messages import ConfigPush
+from edge.inference.models import ModelSet
 from edge.sync import ConfigApplier
 
 
@@ -31,6 +32,32 @@ def test_a_reload_restarts_only_the_cameras_that_changed(tmp_path: Path) -> None
         assert agent.workers["a"].judge.tracking.min_reads == 3  # tracking applies in place
         assert wait_for(lambda: agent.workers["new"].capture.stats.frames > 0)
         assert agent.config.version == 2
+    finally:
+        agent.stop()
+
+
+def test_a_restarted_camera_takes_back_the_loaded_detector_and_no_two_share_one(tmp_path: Path) -> None:
+    class _OneCaller(ColourPlateDetector):
+        thread_safe = False  # like an OpenVINO infer request
+
+    loaded, made = _OneCaller(), []
+
+    def make() -> _OneCaller:
+        made.append(_OneCaller())
+        return made[-1]
+
+    models = ModelSet(loaded, ColourPlateReader(), TEST_VERSIONS, make)
+    clip = str(write_clip(tmp_path / "loop.avi", [Passing("red", 0, 20)], total_frames=25))
+    cams = [{"id": c, "source": clip, "loop": True, "realtime": True} for c in ("a", "b")]
+    agent = make_agent(make_config(tmp_path, cams), open_test_store(tmp_path / "e.db"), models)
+    agent.start()
+    try:
+        assert agent.workers["a"].detector is loaded and agent.workers["b"].detector is made[0]
+        agent.reload(make_config(tmp_path, [{**cams[0], "fps_limit": 5}, cams[1]], version=2))
+        assert agent.workers["a"].detector is loaded and len(made) == 1  # "a" restarted: no new one
+        agent.reload(make_config(tmp_path, [cams[1]], version=3))  # "a" gone: its detector is free
+        agent.reload(make_config(tmp_path, [cams[1], {**cams[0], "id": "c"}], version=4))
+        assert agent.workers["c"].detector is loaded and agent.workers["b"].detector is made[0]
     finally:
         agent.stop()
 
