@@ -150,3 +150,20 @@ def test_events_on_a_missing_store_fail_clearly(tmp_path: Path, capsys: pytest.C
     config = _write(tmp_path / "edge.yaml", f"store:\n  path: {tmp_path / 'none.db'}\n")
     assert main(["events", "list", "--config", str(config)]) == 1
     assert "no event store at" in capsys.readouterr().err
+
+
+def test_run_and_demo_cap_malloc_arenas_as_the_service_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`anpr-edge run` started by hand uses memory as the systemd unit's MALLOC_ARENA_MAX makes it
+    (the unit and the CLI name the same cap); an operator's own MALLOC_ARENA_MAX wins."""
+    import platform
+
+    from edge.cli import AGENT_MALLOC_ARENAS, cap_malloc_arenas
+
+    unit = (Path(__file__).resolve().parents[2] / "systemd" / "anpr-edge.service").read_text()
+    assert f"Environment=MALLOC_ARENA_MAX={AGENT_MALLOC_ARENAS}" in unit
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert cap_malloc_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the arena cap is a glibc setting; this C library is not glibc")
+    assert cap_malloc_arenas() is True
