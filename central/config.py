@@ -55,10 +55,11 @@ class MqttSettings(MqttConnection):
         default=None,
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description=(
-            "shared-subscription group (e.g. 'central') so several replicas split the events; "
-            "unset: one replica with a plain persistent subscription. Mosquitto 2.0 does not keep "
-            "shared subscriptions across a broker restart, which loses events until the replica "
-            "re-subscribes: use a group only with a broker that keeps them, or accept that gap"
+            "shared-subscription group so several replicas split the events; unset: one replica "
+            "with a plain persistent subscription. Mosquitto 2.0 keeps no shared subscription "
+            "across a broker restart and lets any login join a group it can name, so events routed "
+            "there arrive a receipt timeout late (the box re-sends them; docs/mqtt.md): name the "
+            "group with a secret, e.g. 'central-' and 16 random characters"
         ),
     )
     session_expiry_s: int = Field(default=3600, ge=0, description="how long the broker keeps our session")
