@@ -58,7 +58,7 @@ def main() -> int:
     from models.synth.ocr_samples import OcrSampleFactory
 
     factory = OcrSampleFactory(FontSet.discover(args.font_dir), mix=args.mix)
-    for i in range(20):  # warm the glyph cache
+    for i in range(200):  # warm the glyph cache (a cache shard renders 4000 samples per process)
         factory.sample(args.seed + 1000, i)
     cpu0, wall0 = time.thread_time(), time.perf_counter()
     for i in range(args.n):

@@ -57,14 +57,26 @@ def balancing_weights(formats: Sequence[PlateFormat], probs: np.ndarray) -> dict
     }
 
 
-def random_glyphs(fmt: PlateFormat, rng: np.random.Generator, weights: Mapping[str, float]) -> str:
-    """A random valid plate of `fmt` in glyph form, each chars slot drawing letters by `weights`."""
+def random_glyphs(
+    fmt: PlateFormat,
+    rng: np.random.Generator,
+    weights: Mapping[str, float],
+    cache: dict[tuple[str, int], np.ndarray] | None = None,
+) -> str:
+    """A random valid plate of `fmt` in glyph form, each chars slot drawing letters by `weights`.
+
+    `cache` keeps each slot's drawing probabilities between calls with the same weights."""
     out: list[str] = []
-    for slot in fmt.slots:
+    for i, slot in enumerate(fmt.slots):
         if slot.kind == "chars":
             n = int(rng.integers(slot.min_len, slot.max_len + 1))
-            w = np.array([weights.get(ch, 1.0) for ch in slot.charset])
-            idx = rng.choice(len(slot.charset), size=n, p=w / w.sum())
+            p = cache.get((fmt.key, i)) if cache is not None else None
+            if p is None:
+                w = np.array([weights.get(ch, 1.0) for ch in slot.charset])
+                p = w / w.sum()
+                if cache is not None:
+                    cache[(fmt.key, i)] = p
+            idx = rng.choice(len(slot.charset), size=n, p=p)
             out.append("".join(slot.charset[i] for i in idx))
         else:
             out.append(slot.choices[int(rng.integers(0, len(slot.choices)))])

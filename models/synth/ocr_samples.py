@@ -109,6 +109,7 @@ class OcrSampleFactory:
             if mix == "europe"
             else None
         )
+        self._letter_cache: dict[tuple[str, int], np.ndarray] = {}
         self.crop_params = crop
         self.geometry = geometry
         self.degrade_params = degrade
@@ -138,7 +139,9 @@ class OcrSampleFactory:
         """A random plate text of `fmt` in canonical form, letters drawn as the mix wants."""
         if self.letter_weights is None:
             return fmt.random_text(rng)
-        return fmt.to_canonical(glyph_balance.random_glyphs(fmt, rng, self.letter_weights))
+        return fmt.to_canonical(
+            glyph_balance.random_glyphs(fmt, rng, self.letter_weights, self._letter_cache)
+        )
 
     def _geometry(self, style: PlateStyle) -> augment.GeometryParams:
         geometry = self.geometry

@@ -113,10 +113,8 @@ def draw_left_band(
     else:
         draw_flag(canvas, 7, 12, 28, 18, BAND_FLAGS.get(country, [WHITE]))
         text_ink = ink
-    code_h = h_mm * (0.26 if len(code) <= 2 else 0.2)
-    font = fonts.sans[int(rng.integers(len(fonts.sans)))]
-    x = 3 + (width - 3 - text_width(fonts, font, code, code_h)) / 2
-    draw_small_text(canvas, fonts, code, max(4.0, x), h_mm * 0.6, code_h, text_ink, rng, font=font)
+    code_h = min(h_mm, 112.0) * (0.26 if len(code) <= 2 else 0.2)
+    _centered_text(canvas, fonts, code, 4.0, width - 1.0, h_mm * 0.6, code_h, text_ink, rng)
     return width
 
 
