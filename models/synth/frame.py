@@ -7,7 +7,8 @@ import numpy as np
 
 from models.synth.fonts import FontSet
 
-_DEALER_CHARS = "ABCDEFGHIJKLMNOPRSTUVWXYZ"
+# Dealer names, towns and phone numbers (real frames print all of them).
+_DEALER_CHARS = "ABCDEFGHIJKLMNOPRSTUVWXYZ0123456789"
 
 
 def add_holder_frame(
@@ -41,6 +42,8 @@ def add_holder_frame(
     framed[top : top + h, side : side + w] = plate
     if bottom >= 9 * px_per_mm and rng.random() < 0.7:
         _dealer_text(framed, fonts, rng, x0=side * 2, y0=top + h, height=bottom, shade=shade)
+    if top >= 7 * px_per_mm and rng.random() < 0.3:  # some frames print on the top rim too
+        _dealer_text(framed, fonts, rng, x0=side * 2, y0=0, height=top, shade=shade)
     corners = np.array([[side, top], [side + w, top], [side + w, top + h], [side, top + h]], np.float64)
     return framed, corners
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.plates.alphabet import to_latin
+from common.plates.formats import PlateFormat
 from edge.inference.crops import rectify_plate
-from models.synth import augment
+from models.synth import augment, glyph_balance
 from models.synth.fonts import FontSet
 from models.synth.frame import add_holder_frame
 from models.synth.plate_render import PLATE_STYLES, REGISTRY_FORMATS, PlateStyle, glyph_rows, render_plate
@@ -29,7 +30,8 @@ DEFAULT_BOOST = {"RU/standard": 1.6}
 # with DEFAULT_BOOST (a Russian site's traffic; Russia is 57% of it, France 0.9%). "europe":
 # Russia keeps RUSSIA_SHARE_EUROPE so the reader does not forget it, and the other countries
 # share the rest by the square root of their traffic, so no country's layout or letters are rare
-# (France 1.7% instead of 0.9%, Liechtenstein 0.2% instead of 0.01%).
+# (France 1.7% instead of 0.9%, Liechtenstein 0.2% instead of 0.01%); its letters are drawn by
+# glyph_balance so no letter is rare (Q 0.37x -> 0.75x the mean letter share).
 MIXES = ("registry", "europe")
 RUSSIA_SHARE_EUROPE = 0.3
 
@@ -100,6 +102,14 @@ class OcrSampleFactory:
         if not self.styles:
             raise ValueError("no plate styles to sample from")
         self._probs = mix_weights(self.styles, mix, boost)
+        # The registry mix keeps the registry's uniform letters (a Russian site's real text);
+        # the europe mix lifts letters that its countries together show rarely.
+        self.letter_weights: dict[str, float] | None = (
+            glyph_balance.balancing_weights([REGISTRY_FORMATS[s.key] for s in self.styles], self._probs)
+            if mix == "europe"
+            else None
+        )
+        self._letter_cache: dict[tuple[str, int], np.ndarray] = {}
         self.crop_params = crop
         self.geometry = geometry
         self.degrade_params = degrade
@@ -108,7 +118,7 @@ class OcrSampleFactory:
         rng = np.random.default_rng([seed, index])
         style = self.styles[int(rng.choice(len(self.styles), p=self._probs))]
         fmt = REGISTRY_FORMATS[style.key]
-        text = fmt.random_text(rng)
+        text = self.draw_text(fmt, rng)
         rows = glyph_rows(fmt, text)
         # Render at about twice the plate's final size in the camera image, then shrink with
         # area averaging: sharp enough for the final resolution, and cheap for small plates.
@@ -124,6 +134,14 @@ class OcrSampleFactory:
             crop = augment.resize_to_width(crop, max(8, round(crop.shape[1] * source_w / plate_px)))
             crop = augment.degrade(crop, rng, self.degrade_params)
         return OcrSample(crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows)
+
+    def draw_text(self, fmt: PlateFormat, rng: np.random.Generator) -> str:
+        """A random plate text of `fmt` in canonical form, letters drawn as the mix wants."""
+        if self.letter_weights is None:
+            return fmt.random_text(rng)
+        return fmt.to_canonical(
+            glyph_balance.random_glyphs(fmt, rng, self.letter_weights, self._letter_cache)
+        )
 
     def _geometry(self, style: PlateStyle) -> augment.GeometryParams:
         geometry = self.geometry

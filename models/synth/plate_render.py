@@ -3,7 +3,9 @@
 Layouts follow the real standards closely enough for a reader to learn the glyphs where they
 really are: Russian GOST R 50577 (520x112 mm, letters 58 mm and digits 76 mm tall on one
 baseline, region block with RUS and flag behind a divider), its square two-row variants, and
-the Ukrainian, Kazakh, Belarusian and EU one-row plates with their left country bands.
+the Ukrainian, Kazakh, Belarusian and EU one-row plates with their left country bands. What
+else a country's plates show (separators, seals, arms, right bands, typeface family) comes from
+`plate_looks` and is drawn by `plate_furniture`.
 Images are BGR uint8, exactly the plate (the holder frame is added by `frame.py`).
 """
 
@@ -19,8 +21,15 @@ from common.plates.alphabet import to_latin
 from common.plates.formats import PlateFormat
 from common.plates.registry import load_registry
 from models.synth.fonts import FontSet
-
-BGR = tuple[int, int, int]
+from models.synth.plate_canvas import BGR, Canvas, draw_flag, draw_small_text, jitter
+from models.synth.plate_furniture import (
+    draw_edge_stripes,
+    draw_left_band,
+    draw_right_band,
+    draw_separator,
+    gap_width,
+)
+from models.synth.plate_looks import DEFAULT_LOOK, PlateLook, Separator, look_for
 
 COLORS: dict[str, BGR] = {
     "white": (245, 245, 245),
@@ -29,34 +38,6 @@ COLORS: dict[str, BGR] = {
     "blue": (150, 75, 20),
     "red": (40, 40, 190),
     "green": (60, 130, 30),
-}
-# What the left band of a non-Russian plate says (EU plates show the distinguishing sign).
-BAND_CODES = {
-    "DE": "D",
-    "FI": "FIN",
-    "EE": "EST",
-    "CZ": "CZ",
-    "PL": "PL",
-    "LT": "LT",
-    "LV": "LV",
-    "AM": "AM",
-    "GE": "GE",
-    "MD": "MD",
-    "KG": "KG",
-    "UZ": "UZ",
-    "UA": "UA",
-    "BY": "BY",
-    "KZ": "KZ",
-}
-BAND_FLAGS: dict[str, list[BGR]] = {
-    "UA": [(180, 90, 0), (0, 210, 250)],
-    "BY": [(40, 40, 200), (40, 40, 200), (60, 150, 40)],
-    "KZ": [(200, 170, 0)],
-    "AM": [(40, 40, 210), (150, 60, 10), (0, 160, 250)],
-    "GE": [(250, 250, 250)],
-    "MD": [(150, 60, 10)],
-    "KG": [(40, 40, 210)],
-    "UZ": [(200, 150, 30), (250, 250, 250), (60, 160, 40)],
 }
 
 
@@ -73,9 +54,9 @@ class PlateStyle:
     region_box: bool  # the last glyph group sits in a boxed region field at the right
     rus_flag: bool  # "RUS" and the tricolour under the region code
     band: str | None  # left band: "EU" (blue with stars) or a national flag band
-    band_code: str
     rows: int
     weight: float  # sampling prior from the registry
+    look: PlateLook = DEFAULT_LOOK  # separators, right band, typeface (plate_looks)
 
     @property
     def id(self) -> str:
@@ -108,9 +89,9 @@ def style_for_format(fmt: PlateFormat) -> PlateStyle:
         region_box="region_box" in fmt.decorations or fmt.country == "KZ",
         rus_flag=russian and "flag" in fmt.decorations,
         band=band,
-        band_code=BAND_CODES.get(fmt.country, fmt.country),
         rows=fmt.rows,
         weight=fmt.weight,
+        look=look_for(fmt.key, fmt.country),
     )
 
 
@@ -129,50 +110,8 @@ def random_text(style: PlateStyle, rng: np.random.Generator) -> str:
     return REGISTRY_FORMATS[style.key].random_text(rng)
 
 
-@dataclass
-class _Canvas:
-    image: np.ndarray
-    scale: float  # px per mm
-    text_ink: BGR = (0, 0, 0)
-    text_alpha: np.ndarray | None = None  # glyphs in `text_ink` gather here and are blended once
-
-    def px(self, mm: float) -> int:
-        return round(mm * self.scale)
-
-    def draw_glyph(self, mask: np.ndarray, x: float, y: float, w: float, h: float, ink: BGR) -> None:
-        """Composite `mask` into the box (x, y, w, h) given in mm."""
-        x0, y0 = self.px(x), self.px(y)
-        pw, ph = max(1, self.px(w)), max(1, self.px(h))
-        alpha = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA)
-        H, W = self.image.shape[:2]
-        xa, ya, xb, yb = max(x0, 0), max(y0, 0), min(x0 + pw, W), min(y0 + ph, H)
-        if xb <= xa or yb <= ya:
-            return
-        a = alpha[ya - y0 : yb - y0, xa - x0 : xb - x0]
-        if ink == self.text_ink and self.text_alpha is not None:
-            np.maximum(self.text_alpha[ya:yb, xa:xb], a, out=self.text_alpha[ya:yb, xa:xb])
-            return
-        region = self.image[ya:yb, xa:xb].astype(np.float32)
-        self.image[ya:yb, xa:xb] = (
-            region * (1 - a[..., None]) + np.asarray(ink, np.float32) * a[..., None]
-        ).astype(np.uint8)
-
-    def flush(self) -> None:
-        if self.text_alpha is None:
-            return
-        ink = np.empty_like(self.image)
-        ink[:] = self.text_ink
-        self.image[:] = cv2.blendLinear(ink, self.image, self.text_alpha, 1.0 - self.text_alpha)
-        self.text_alpha = None
-
-
-def _jitter(rng: np.random.Generator, color: BGR, amount: int) -> BGR:
-    c = np.clip(np.asarray(color) + rng.integers(-amount, amount + 1, 3), 0, 255)
-    return (int(c[0]), int(c[1]), int(c[2]))
-
-
 def _place_groups(
-    canvas: _Canvas,
+    canvas: Canvas,
     fonts: FontSet,
     groups: list[str],
     x0: float,
@@ -183,73 +122,50 @@ def _place_groups(
     weight: int,
     ink: BGR,
     rng: np.random.Generator,
-) -> None:
-    """Lay glyph groups left to right in [x0, x1] on `baseline`, each group with its glyph height."""
+    gaps: list[float] | None = None,
+    width_scale: float = 1.0,
+) -> list[tuple[float, float]]:
+    """Lay glyph groups left to right in [x0, x1] on `baseline`, each group with its glyph height.
+
+    `gaps` gives the extra blank between consecutive groups in glyph heights (default: a random
+    word space); `width_scale` narrows or widens every glyph. Returns each gap's [left, right] in mm.
+    """
     sizes: list[list[tuple[np.ndarray, float, float]]] = []
     for group, h in zip(groups, heights, strict=True):
         row = []
         for ch in group:
             mask = fonts.glyph_or_fallback(font, ch, weight)
-            aspect = mask.shape[1] / mask.shape[0]
+            aspect = mask.shape[1] / mask.shape[0] * width_scale
             row.append((mask, aspect * h, h))
         sizes.append(row)
-    intra = rng.uniform(0.06, 0.14) * float(np.mean(heights))
-    inter = intra + rng.uniform(0.12, 0.3) * float(np.mean(heights))
+    mean_h = float(np.mean(heights))
+    intra = rng.uniform(0.06, 0.14) * mean_h
+    if gaps is None:
+        gaps = [float(rng.uniform(0.12, 0.3))] * (len(sizes) - 1)
+    inter = [intra + g * mean_h for g in gaps]
     glyph_w = sum(w for row in sizes for _, w, _ in row)
-    gaps = sum(intra * (len(row) - 1) for row in sizes) + inter * (len(sizes) - 1)
+    blank = sum(intra * (len(row) - 1) for row in sizes) + sum(inter)
     avail = x1 - x0
-    squeeze = min(1.0, avail * 0.96 / (glyph_w + gaps))
-    total = (glyph_w + gaps) * squeeze
+    squeeze = min(1.0, avail * 0.96 / (glyph_w + blank))
+    total = (glyph_w + blank) * squeeze
     x = x0 + (avail - total) * rng.uniform(0.35, 0.65)
+    spans: list[tuple[float, float]] = []
     for gi, row in enumerate(sizes):
         for ci, (mask, w, h) in enumerate(row):
             y = baseline - h + rng.normal(0, 0.6)
             canvas.draw_glyph(mask, x, y, w * squeeze, h, ink)
             x += w * squeeze + (intra * squeeze if ci < len(row) - 1 else 0)
         if gi < len(sizes) - 1:
-            x += inter * squeeze
-
-
-def _draw_flag(canvas: _Canvas, x: float, y: float, w: float, h: float, colors: list[BGR]) -> None:
-    stripe = h / len(colors)
-    for i, color in enumerate(colors):
-        cv2.rectangle(
-            canvas.image,
-            (canvas.px(x), canvas.px(y + i * stripe)),
-            (canvas.px(x + w), canvas.px(y + (i + 1) * stripe)),
-            color,
-            -1,
-        )
-    cv2.rectangle(
-        canvas.image, (canvas.px(x), canvas.px(y)), (canvas.px(x + w), canvas.px(y + h)), (40, 40, 40), 1
-    )
+            spans.append((x, x + inter[gi] * squeeze))
+            x += inter[gi] * squeeze
+    return spans
 
 
 RU_FLAG: list[BGR] = [(250, 250, 250), (170, 60, 0), (30, 30, 210)]
 
 
-def _draw_small_text(
-    canvas: _Canvas,
-    fonts: FontSet,
-    text: str,
-    x: float,
-    y: float,
-    h: float,
-    ink: BGR,
-    rng: np.random.Generator,
-) -> float:
-    """Small print (RUS, country codes) in a sans font; returns the right edge in mm."""
-    font = fonts.sans[rng.integers(len(fonts.sans))]
-    for ch in text:
-        mask = fonts.glyph(font, ch, 0)
-        w = mask.shape[1] / mask.shape[0] * h
-        canvas.draw_glyph(mask, x, y, w, h, ink)
-        x += w + 0.12 * h
-    return x
-
-
 def _draw_region_block(
-    canvas: _Canvas,
+    canvas: Canvas,
     fonts: FontSet,
     region: str,
     x0: float,
@@ -282,46 +198,11 @@ def _draw_region_block(
         y = bottom - rus_h - height * 0.1
         flag_w = (x1 - x0) * 0.3
         x_text = x0 + (x1 - x0) * rng.uniform(0.06, 0.12)
-        end = _draw_small_text(canvas, fonts, "RUS", x_text, y, rus_h, ink, rng)
-        _draw_flag(canvas, min(end + 3, x1 - flag_w - 2), y, flag_w, rus_h * 1.05, RU_FLAG)
+        end = draw_small_text(canvas, fonts, "RUS", x_text, y, rus_h, ink, rng)
+        draw_flag(canvas, min(end + 3, x1 - flag_w - 2), y, flag_w, rus_h * 1.05, RU_FLAG)
 
 
-def _draw_band(canvas: _Canvas, fonts: FontSet, style: PlateStyle, rng: np.random.Generator) -> float:
-    """Left country band (EU blue with stars, or a national flag and code); returns its right edge in mm."""
-    h_mm = style.size_mm[1]
-    width = 42.0 if style.band == "EU" else 40.0
-    code = style.band_code
-    if style.band == "EU" or (style.country == "UA" and rng.random() < 0.5):
-        cv2.rectangle(
-            canvas.image,
-            (canvas.px(3), canvas.px(3)),
-            (canvas.px(width), canvas.px(h_mm - 3)),
-            (150, 60, 10),
-            -1,
-        )
-        if style.band == "EU":
-            cx, cy, r = 3 + (width - 3) / 2, h_mm * 0.3, 11.0
-            for k in range(12):
-                a = 2 * np.pi * k / 12
-                cv2.circle(
-                    canvas.image,
-                    (canvas.px(cx + r * np.cos(a)), canvas.px(cy + r * np.sin(a))),
-                    max(1, canvas.px(1.6)),
-                    (0, 210, 250),
-                    -1,
-                )
-        else:
-            _draw_flag(canvas, 9, 12, 26, 17, BAND_FLAGS.get(style.country, [(250, 250, 250)]))
-        text_ink: BGR = (250, 250, 250)
-    else:
-        _draw_flag(canvas, 7, 12, 28, 18, BAND_FLAGS.get(style.country, [(250, 250, 250)]))
-        text_ink = style.ink
-    code_h = h_mm * (0.26 if len(code) <= 2 else 0.2)
-    _draw_small_text(canvas, fonts, code, 7 + (3 - len(code)) * 4, h_mm * 0.6, code_h, text_ink, rng)
-    return width
-
-
-def _draw_bolts(canvas: _Canvas, positions: list[tuple[float, float]], rng: np.random.Generator) -> None:
+def _draw_bolts(canvas: Canvas, positions: list[tuple[float, float]], rng: np.random.Generator) -> None:
     for x, y in positions:
         r = rng.uniform(3.0, 6.0)
         shade = int(rng.integers(40, 200))
@@ -338,6 +219,16 @@ def _draw_bolts(canvas: _Canvas, positions: list[tuple[float, float]], rng: np.r
         )
 
 
+@dataclass(frozen=True)
+class PlateLayout:
+    """Where a rendered plate's furniture went, in pixels: for tests and inspection."""
+
+    separators: list[tuple[Separator, int, int]]  # kind and [left, right) column of each gap
+    right_band_x: int | None  # left column of the right band, if any
+    glyphs_top: int
+    glyphs_bottom: int
+
+
 def render_plate(
     style: PlateStyle,
     text: str | list[list[str]],
@@ -347,22 +238,43 @@ def render_plate(
 ) -> np.ndarray:
     """The plate of `style` showing `text` (a plate string of its format, or glyph groups per row
     as `glyph_rows` gives them), BGR uint8, front view."""
+    return render_plate_layout(style, text, fonts, rng, px_per_mm)[0]
+
+
+def render_plate_layout(
+    style: PlateStyle,
+    text: str | list[list[str]],
+    fonts: FontSet,
+    rng: np.random.Generator,
+    px_per_mm: float = 1.0,
+) -> tuple[np.ndarray, PlateLayout]:
+    """`render_plate`, plus where its separators and bands were drawn."""
     rows = glyph_rows(REGISTRY_FORMATS[style.key], text) if isinstance(text, str) else text
     if len(rows) != style.rows:
         raise ValueError(f"{style.key} has {style.rows} row(s), got {len(rows)}")
+    look = style.look
+    fmt = REGISTRY_FORMATS[style.key]
+    background, text_color = look.colors(fmt.colors.background, fmt.colors.text, rng)
     w_mm, h_mm = style.size_mm
-    bg = _jitter(rng, style.background, 12)
-    ink = _jitter(rng, style.ink, 15)
+    bg = jitter(rng, COLORS.get(background, style.background), 12)
+    ink = jitter(rng, COLORS.get(text_color, style.ink), 15)
     image = np.empty((round(h_mm * px_per_mm), round(w_mm * px_per_mm), 3), np.uint8)
     image[:] = bg
-    canvas = _Canvas(image, px_per_mm, text_ink=ink, text_alpha=np.zeros(image.shape[:2], np.float32))
-    weight = int(rng.choice([-2, -1, 0, 0, 0, 1, 2, 3])) if style.gost_font else int(rng.integers(-1, 3))
-    font = fonts.gost if style.gost_font else fonts.sans[rng.integers(len(fonts.sans))]
+    canvas = Canvas(image, px_per_mm, text_ink=ink, text_alpha=np.zeros(image.shape[:2], np.float32))
+    if style.gost_font:
+        weight = int(rng.choice([-2, -1, 0, 0, 0, 1, 2, 3]))
+        font = fonts.gost
+    else:  # stroke weight varies between plate makers and with wear
+        weight = int(rng.choice([-2, -1, 0, 0, 1, 1, 2, 3]))
+        font = look.pick_font(fonts, rng)
+    width_scale = float(rng.uniform(*look.glyph_width))
     has_region = style.region_box and len(rows[-1]) > 1
 
     # Black rim stamped around the plate edge.
     rim = rng.uniform(1.0, 3.0)
     inset = rng.uniform(1.0, 3.0)
+    if look.edge_stripes is not None:
+        draw_edge_stripes(canvas, look.edge_stripes, w_mm, h_mm, inset, rng)
     cv2.rectangle(
         image,
         (canvas.px(inset), canvas.px(inset)),
@@ -374,11 +286,17 @@ def render_plate(
 
     left = 6.0
     if style.band:
-        left = _draw_band(canvas, fonts, style, rng) + 4.0
+        left = draw_left_band(canvas, fonts, style.band, style.country, h_mm, ink, rng) + 4.0
+    right = w_mm
+    right_band_x: int | None = None
+    if look.right_band is not None and not has_region:
+        right = draw_right_band(canvas, fonts, look.right_band, w_mm, h_mm, inset, rng)
+        right_band_x = canvas.px(right)
     bolts: list[tuple[float, float]] = []
+    separators: list[tuple[Separator, float, float]] = []
     if not style.two_rows:
         region_w = 128.0 if style.gost_font else 95.0
-        region_x = w_mm - region_w if has_region else w_mm
+        region_x = w_mm - region_w if has_region else right
         if has_region:
             cv2.line(
                 image,
@@ -391,9 +309,24 @@ def render_plate(
         letter_h, digit_h = (58.0, 76.0) if style.gost_font else (h_mm * 0.66, h_mm * 0.66)
         heights = [digit_h if g[0].isdigit() else letter_h for g in main_groups]
         baseline = h_mm - (h_mm - max(heights)) / 2 + rng.normal(0, 1.0)
-        _place_groups(
-            canvas, fonts, main_groups, left, region_x - 4, baseline, heights, font, weight, ink, rng
+        kinds = look.separators(len(main_groups) - 1, rng)
+        spans = _place_groups(
+            canvas,
+            fonts,
+            main_groups,
+            left,
+            region_x - 4,
+            baseline,
+            heights,
+            font,
+            weight,
+            ink,
+            rng,
+            gaps=[gap_width(k, rng) for k in kinds],
+            width_scale=width_scale,
         )
+        separators = [(k, a, b) for k, (a, b) in zip(kinds, spans, strict=True)]
+        glyph_band = (baseline - max(heights), baseline)
         if has_region:
             _draw_region_block(
                 canvas,
@@ -425,7 +358,7 @@ def render_plate(
             canvas,
             fonts,
             top_groups,
-            8,
+            left,
             w_mm - 8,
             h_mm * 0.08 + top_h,
             [top_h] * len(top_groups),
@@ -441,7 +374,7 @@ def render_plate(
             canvas,
             fonts,
             bottom_groups,
-            8,
+            left,
             region_x - 3,
             bottom_base,
             [bottom_h] * len(bottom_groups),
@@ -467,6 +400,15 @@ def render_plate(
             )
         if rng.random() < 0.6:
             bolts = [(w_mm * 0.5, rng.uniform(5, 9)), (w_mm * 0.5, h_mm - rng.uniform(5, 9))]
+        glyph_band = (h_mm * 0.08, h_mm * 0.92)
     canvas.flush()
+    for kind, a, b in separators:
+        draw_separator(canvas, kind, a, b, glyph_band[0], glyph_band[1], ink, style.country, rng)
     _draw_bolts(canvas, bolts, rng)
-    return image
+    layout = PlateLayout(
+        separators=[(k, canvas.px(a), canvas.px(b)) for k, a, b in separators],
+        right_band_x=right_band_x,
+        glyphs_top=canvas.px(glyph_band[0]),
+        glyphs_bottom=canvas.px(glyph_band[1]),
+    )
+    return image, layout
