@@ -209,7 +209,7 @@ class BandReaderConfig(_Section):
     enabled: bool = Field(default=True, description="read the EU band's country code to settle the country")
     path: Path | None = Field(default=None, description="ONNX file; default: the shipped band model")
     min_confidence: float = Field(
-        default=0.9, gt=0, le=1, description="weaker band readings change nothing"
+        default=0.3, gt=0, le=1, description="weaker band readings change nothing"
     )
     boost: float = Field(
         default=1000.0, ge=1, le=1e9, description="factor on the prior of the country a band names"

@@ -65,7 +65,7 @@ class OnnxBandReader:
         path: str | Path | None = None,
         runtime: str | RuntimeSettings = "auto",
         threads: int | None = None,
-        min_confidence: float = 0.9,
+        min_confidence: float = 0.3,
         boost: float = 1000.0,
         registry: FormatRegistry | None = None,
     ) -> None:
@@ -98,34 +98,45 @@ class OnnxBandReader:
         self.min_confidence = min_confidence
         self.boost = boost
 
-    def read(self, crops: Sequence[np.ndarray]) -> list[BandReading]:
-        """The band of each BGR uint8 crop. A grey crop has no colour to show a blue band by, and
-        reads as no band."""
-        readings = [BandReading(NO_BAND, 1.0, None)] * len(crops)
+    def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, classes) probabilities of each BGR uint8 crop's band. A grey crop has no colour to
+        show a blue band by (a colour model was never shown one): certainly no band."""
+        probs = np.zeros((len(crops), len(self.classes)), np.float64)
+        probs[:, self.classes.index(NO_BAND) if NO_BAND in self.classes else 0] = 1.0
         colour = [
             i for i, crop in enumerate(crops) if self.channels == 1 or (crop.ndim == 3 and crop.shape[2] == 3)
         ]
         if not colour:
-            return readings
+            return probs
         patches = band_patches([crops[i] for i in colour])
-        probs = []
         for start in range(0, len(patches), MAX_BATCH):
             out = self.session.run(normalise_patches(patches[start : start + MAX_BATCH], self.channels))[0]
             if out.ndim != 2 or out.shape[1] != len(self.classes):
                 raise ModelLoadError(f"band output has shape {out.shape}, expected (N, {len(self.classes)})")
-            probs.append(np.exp(out.astype(np.float64)))
-        for i, p in zip(colour, np.concatenate(probs), strict=True):
-            best = int(np.argmax(p))
-            code = self.classes[best]
-            readings[i] = BandReading(code, float(p[best]), self.countries.get(code))
+            probs[colour[start : start + MAX_BATCH]] = np.exp(out.astype(np.float64))
+        return probs
+
+    def read(self, crops: Sequence[np.ndarray]) -> list[BandReading]:
+        """The likeliest band of each BGR uint8 crop."""
+        readings = []
+        for p in self.probabilities(crops):
+            code = self.classes[int(np.argmax(p))]
+            readings.append(BandReading(code, float(p.max()), self.countries.get(code)))
         return readings
 
     def priors_for(
         self, crops: Sequence[np.ndarray], base: Mapping[str, float] | None = None
     ) -> list[Mapping[str, float] | None]:
-        """Decoder priors of each crop: `base` (the device's), with the country of a band read at
-        `min_confidence` or more multiplied by `boost`."""
-        return [
-            combine_priors(base, r.country if r.confidence >= self.min_confidence else None, self.boost)
-            for r in self.read(crops)
-        ]
+        """Decoder priors of each crop: `base` (the device's), with the country of every band code
+        read at `min_confidence` or more multiplied by `boost` times the code's probability (one
+        code when `min_confidence` > 0.5; below, a crop the reader is torn on between F and I
+        favours both over the rest)."""
+        out: list[Mapping[str, float] | None] = []
+        for p in self.probabilities(crops):
+            priors = base
+            for k in np.nonzero(p >= self.min_confidence)[0]:
+                priors = combine_priors(
+                    priors, self.countries.get(self.classes[k]), max(1.0, self.boost * p[k])
+                )
+            out.append(priors)
+        return out

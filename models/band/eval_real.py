@@ -28,6 +28,8 @@ from edge.inference.protocols import PlateDetection
 from models.paths import BAND_FP32
 from models.realdata import load_real_photos, realdata_dir
 
+SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -35,13 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--realdata", default=None)
     parser.add_argument("--model", type=Path, default=BAND_FP32)
-    parser.add_argument("--min-confidence", type=float, default=0.9)
+    parser.add_argument("--min-confidence", type=float, default=0.3)
     parser.add_argument("--sheet", type=Path, default=None, help="write a contact sheet of the patches")
     args = parser.parse_args(argv)
     registry = load_registry()
     reader = OnnxBandReader(args.model, runtime="onnxruntime", threads=1, min_confidence=args.min_confidence)
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     wrong: Counter[str] = Counter()
+    sweep: dict[float, Counter[str]] = {t: Counter() for t in SWEEP}
     tiles: list[np.ndarray] = []
     for photo in load_real_photos(realdata_dir(args.realdata)):
         image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
@@ -61,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                 ] += 1
                 if reading.confidence >= args.min_confidence and reading.code != NO_BAND:
                     c["acted right" if reading.code == truth else "acted wrong"] += 1
+                for t in SWEEP:
+                    if reading.confidence >= t and reading.code != NO_BAND:
+                        sweep[t]["right" if reading.code == truth else "wrong"] += 1
                 if reading.code not in (truth, NO_BAND):
                     wrong[f"{truth}->{reading.code}"] += 1
                 if args.sheet is not None and view == "box" and len(tiles) < 320:
@@ -80,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{key:14} {n:>6} {c['right'] / n:>6.1%} {c['no band'] / n:>8.1%} {c['wrong'] / n:>6.1%}   "
             f"{c['acted right'] / n:.1%} / {c['acted wrong'] / n:.1%}"
         )
+    total = sum(c["plates"] for c in counts.values())
+    print(
+        "codes acted on, all views, by threshold (right / wrong of",
+        total,
+        "crops): " + ", ".join(f"{t}: {sweep[t]['right']} / {sweep[t]['wrong']}" for t in SWEEP),
+    )
     print("wrong codes:", ", ".join(f"{k} {v}" for k, v in wrong.most_common(12)) or "none")
     if args.sheet is not None and tiles:
         tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 20)

@@ -45,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--test-count", type=int, default=3_000, help="held-out patches")
     p.add_argument("--grey", action="store_true", help="grey input instead of colour (for comparison)")
     p.add_argument("--minutes", type=float, default=12.0, help="training time (wall clock)")
+    p.add_argument("--max-steps", type=int, default=None, help="also stop after this many steps")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
@@ -57,13 +58,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def jitter(patches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Per-patch brightness/contrast/colour cast and a shift of up to 2 px (what a crop's framing
-    and a camera's white balance move), uint8 in and out."""
+    """Per-patch brightness/contrast/colour cast, sometimes permuted channels, and a shift of up to
+    2 px (what a crop's framing and a camera's white balance move), uint8 in and out."""
     n = len(patches)
     x = patches.astype(np.float32)
     gain = rng.uniform(0.7, 1.3, (n, 1, 1, 1)) * rng.uniform(0.9, 1.1, (n, 1, 1, 3))
     x = (x - 128) * gain + 128 + rng.uniform(-25, 25, (n, 1, 1, 1))
     out = np.clip(x, 0, 255).astype(np.uint8)
+    # Some cameras and files swap or cast colours (a blue band turns red or violet): now and then
+    # permute the channels, so the band is known by its layout as much as by its blue.
+    for i in np.nonzero(rng.random(n) < 0.1)[0]:
+        out[i] = out[i][..., rng.permutation(3)]
     for i in np.nonzero(rng.random(n) < 0.5)[0]:
         dy, dx = (int(v) for v in rng.integers(-2, 3, 2))
         out[i] = np.roll(out[i], (dy, dx), axis=(0, 1))
@@ -142,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.save(state, ckpt.with_suffix(".tmp"))
         ckpt.with_suffix(".tmp").replace(ckpt)
 
-    while (elapsed := time.perf_counter() - started) < budget:
+    while (elapsed := time.perf_counter() - started) < budget and step < (args.max_steps or sys.maxsize):
         for group in opt.param_groups:
             group["lr"] = lr_at(elapsed / budget, args)
         idx = rng.integers(0, len(labels), args.batch)
