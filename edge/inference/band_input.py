@@ -5,9 +5,10 @@ differs between them. The band is about 8 % of a one-row plate's width (42 of 52
 reader's crops add up to 8 % of margin on each side, so the left `BAND_FRACTION` of the crop holds
 the whole band with room for a loose box or a corner estimate a few % off.
 
-Colour is kept: the band is blue, which tells a band from dark text or a holder frame better than
-its shape at the 8-16 px a band spans in a camera frame (see models/MODEL_CARD.md for the grey
-against colour figures).
+The patch is cut in colour; the model's input says whether it wants it grey (1 channel) or BGR
+(3). The shipped model is grey: trained alike, grey learned faster on synthetic plates and read
+real bands as well end to end, and a camera's colour cast (the eu-dev RO photos turn the blue
+band red) cannot mislead it (models/MODEL_CARD.md has the figures).
 """
 
 from __future__ import annotations
