@@ -202,6 +202,20 @@ class DetectorConfig(ModelConfig):
     )
 
 
+class BandReaderConfig(_Section):
+    """The EU band reader (edge.inference.band_reader), run on every crop the plate reader reads;
+    it uses the reader's runtime."""
+
+    enabled: bool = Field(default=True, description="read the EU band's country code to settle the country")
+    path: Path | None = Field(default=None, description="ONNX file; default: the shipped band model")
+    min_confidence: float = Field(
+        default=0.3, gt=0, le=1, description="weaker band readings change nothing"
+    )
+    boost: float = Field(
+        default=1000.0, ge=1, le=1e9, description="factor on the prior of the country a band names"
+    )
+
+
 class ReaderConfig(ModelConfig):
     batch_size: int = Field(default=8, ge=1, le=64)
     max_wait_ms: float = Field(default=10.0, ge=0, le=1000, description="how long a batch waits to fill")
@@ -234,6 +248,7 @@ class ReaderConfig(ModelConfig):
     snapshot_min_confidence: float = Field(
         default=0.5, ge=0, le=1, description="`recognize` (still images): weaker readings are not output"
     )
+    band: BandReaderConfig = Field(default_factory=BandReaderConfig)
 
     @field_validator("views", "extra_views", "snapshot_extra_views")
     @classmethod

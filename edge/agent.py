@@ -472,7 +472,7 @@ class EdgeAgent:
 
 def _model_settings(config: EdgeConfig) -> tuple[object, ...]:
     reader = config.reader
-    return config.detector, reader.path, reader.runtime, reader.beam_width, reader.countries
+    return config.detector, reader.path, reader.runtime, reader.beam_width, reader.countries, reader.band
 
 
 def _thread_safe(detector: object) -> bool:

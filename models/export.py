@@ -20,7 +20,7 @@ from typing import Literal
 import onnx
 import torch
 
-ModelKind = Literal["reader", "detector"]
+ModelKind = Literal["reader", "detector", "band"]
 OPSET = 17
 
 
@@ -35,7 +35,7 @@ def export_onnx(
     output_names: tuple[str, ...] = ("output",),
 ) -> Path:
     """Write `model` as a single ONNX file at `path` and return the path."""
-    if kind not in ("reader", "detector"):
+    if kind not in ("reader", "detector", "band"):
         raise ValueError(f"unknown model kind {kind!r}")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

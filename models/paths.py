@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.inference.weights import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, WEIGHTS_DIR
+from edge.inference.weights import (
+    BAND_FP32,
+    DETECTOR_FP32,
+    DETECTOR_INT8,
+    READER_FP32,
+    READER_INT8,
+    WEIGHTS_DIR,
+)
 
 MODELS_DIR = Path(__file__).resolve().parent
 REPORTS_DIR = MODELS_DIR / "reports"
 
 __all__ = [
-    "DETECTOR_FP32", "DETECTOR_INT8", "MODELS_DIR", "READER_FP32", "READER_INT8", "REPORTS_DIR", "WEIGHTS_DIR"
+    "BAND_FP32", "DETECTOR_FP32", "DETECTOR_INT8", "MODELS_DIR", "READER_FP32", "READER_INT8", "REPORTS_DIR",
+    "WEIGHTS_DIR",
 ]

@@ -47,7 +47,7 @@ def test_the_wheel_holds_the_runtime_and_its_weights_but_no_training_code(wheel:
     names = zipfile.ZipFile(wheel).namelist()
     packages = {name.split("/")[0] for name in names if not name.startswith("anpr-")}
     assert packages == {"common", "edge", "central", "provisioning"}
-    for shipped in ("reader_int8.onnx", "detector_int8.onnx"):
+    for shipped in ("reader_int8.onnx", "detector_int8.onnx", "band_fp32.onnx"):
         assert f"edge/inference/weights/{shipped}" in names
     assert "edge/samples/sample_clip.mp4" in names
     assert "common/plates/countries/russia.yaml" in names

@@ -16,7 +16,7 @@ from common.config import DetectorConfig, ReaderConfig
 from common.events import ModelVersions
 from edge.inference.model_info import model_version
 from edge.inference.protocols import PlateDetector, PlateReader
-from edge.inference.weights import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8
+from edge.inference.weights import BAND_FP32, DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8
 
 
 class ModelUnavailableError(RuntimeError):
@@ -48,12 +48,23 @@ def _onnx_detector(config: DetectorConfig) -> PlateDetector:
     )
 
 
+def band_path(config: ReaderConfig) -> Path:
+    return Path(config.band.path) if config.band.path is not None else BAND_FP32
+
+
 def _onnx_reader(config: ReaderConfig) -> PlateReader:
+    from edge.inference.band_reader import OnnxBandReader
     from edge.inference.reader import OnnxPlateReader
 
+    band = None
+    if config.band.enabled:
+        band = OnnxBandReader(
+            band_path(config), runtime=config.runtime,
+            min_confidence=config.band.min_confidence, boost=config.band.boost,
+        )
     return OnnxPlateReader(
         reader_path(config), runtime=config.runtime,
-        beam_width=config.beam_width, countries=config.countries or None,
+        beam_width=config.beam_width, countries=config.countries or None, band_reader=band,
     )
 
 
@@ -76,7 +87,10 @@ def load_models(detector: DetectorConfig, reader: ReaderConfig, implementation: 
         raise ValueError(
             f"unknown plate model implementation {implementation!r}; choose from {sorted(DETECTORS)}"
         )
-    for what, path in (("detector", detector_path(detector)), ("reader", reader_path(reader))):
+    paths = [("detector", detector_path(detector)), ("reader", reader_path(reader))]
+    if reader.band.enabled:
+        paths.append(("reader.band", band_path(reader)))
+    for what, path in paths:
         if not path.is_file():
             raise ModelUnavailableError(
                 f"{what} model not found: {path} "

@@ -8,11 +8,15 @@ A reading is valid only for a format the crop can show: one with the view's row 
 one-row read of a wide crop is never a two-row motorcycle plate), and not one printed light on
 dark when the crop plainly shows dark glyphs on a light ground (`text_polarity`). The next most
 probable reading that fits is taken instead.
+
+With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
+band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
+band reads as French, not as the Italian plate the same string also is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +27,7 @@ from common.plates.alphabet import NUM_CLASSES
 from common.plates.decode import decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
+from edge.inference.band_reader import OnnxBandReader
 from edge.inference.reader_input import (
     READER_HEIGHT,
     READER_WIDTH,
@@ -59,6 +64,8 @@ class OnnxPlateReader:
         countries: Sequence[str] | None = None,
         batch_size: int = MAX_BATCH,
         registry: FormatRegistry | None = None,
+        priors: Mapping[str, float] | None = None,
+        band_reader: OnnxBandReader | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -75,6 +82,9 @@ class OnnxPlateReader:
         self.registry.automaton(self.countries)
         self.beam_width = beam_width
         self.batch_size = batch_size
+        # The device's country priors (decode_plate's `priors`); a band read on a crop multiplies them.
+        self.priors = dict(priors) if priors else None
+        self.band_reader = band_reader
 
     def logprobs(self, crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None) -> np.ndarray:
         """(N, T, C) log-probabilities of the crops, run in batches of at most `batch_size`."""
@@ -92,13 +102,21 @@ class OnnxPlateReader:
             return np.zeros((0, 0, NUM_CLASSES), np.float32)
         return np.concatenate(outputs)
 
-    def decode_view(self, logprobs: np.ndarray, view_rows: int, dark_text: bool) -> PlateReading:
+    def decode_view(
+        self,
+        logprobs: np.ndarray,
+        view_rows: int,
+        dark_text: bool,
+        priors: Mapping[str, float] | None = None,
+    ) -> PlateReading:
         """Most probable reading of one view's (T, C) log-probabilities whose format the view can
         show (see the module docstring); the best string, not valid, when none of the top
-        candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view."""
+        candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view.
+        `priors`: the crop's country priors (default: the device's)."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         candidates = decode_plate(
-            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES
+            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES,
+            priors=self.priors if priors is None else priors,
         )
         for candidate in candidates:
             if candidate.valid and self._fits(candidate, view_rows, dark_text):
@@ -117,13 +135,20 @@ class OnnxPlateReader:
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
         logprobs = self._run(images)
-        one_row = [self.decode_view(lp, 1, dark) for lp, dark in zip(logprobs, dark_text, strict=True)]
+        priors = (
+            self.band_reader.priors_for(crops, self.priors) if self.band_reader is not None
+            else [self.priors] * len(crops)
+        )
+        one_row = [
+            self.decode_view(lp, 1, dark, prior)
+            for lp, dark, prior in zip(logprobs, dark_text, priors, strict=True)
+        ]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
             for i, lp in zip(ambiguous, two_lp, strict=True):
-                candidate = self.decode_view(lp, 2, dark_text[i])
+                candidate = self.decode_view(lp, 2, dark_text[i], priors[i])
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best
