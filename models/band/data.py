@@ -5,9 +5,8 @@ geometry and degradations -> the edge's box or rectified crop) reduced to the ba
 (edge.inference.band_input.band_patch), labelled with the code on the plate's EU band, or
 NO_BAND for plates with a national flag band, no band, and for clutter that is not a plate.
 
-The synthetic renderer prints its own idea of a country's code on the band; the registry's
-distinguishing sign (F, D, I, UK ...) is what real plates show and what `country_for_band` reads,
-so each style is rendered with the registry's code.
+The renderer prints the registry's distinguishing sign (F, D, I, UK or GB ...) on the band, as
+real plates show it; the label is the registry's code, which `country_for_band` reads.
 
 Classes are balanced: EU-band plates take `EU_SHARE` of the samples, spread evenly over the codes
 (Luxembourg as often as Germany), the rest are flag/no-band plates (by the square root of their
@@ -17,7 +16,6 @@ traffic, Russia included) and clutter. Every sample is a pure function of (seed,
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,19 +39,16 @@ def band_classes(registry: FormatRegistry | None = None) -> tuple[str, ...]:
 
 
 def band_label(style: PlateStyle) -> str:
-    """The class a plate of this style belongs to."""
-    return style.band_code if style.band == "EU" else NO_BAND
+    """The class a plate of this style belongs to: the registry's band code, which the renderer
+    prints on the band (models.synth.plate_furniture.printed_band_code)."""
+    if style.band != "EU":
+        return NO_BAND
+    return load_registry().country(style.country).band_code or style.country
 
 
 def _styles(registry: FormatRegistry) -> list[PlateStyle]:
-    """Every plate style with a weight, its band printed with the registry's code."""
-    out = []
-    for style in PLATE_STYLES.values():
-        if style.weight <= 0:
-            continue
-        code = registry.country(style.country).band_code or style.band_code
-        out.append(replace(style, band_code=code))
-    return out
+    """Every plate style with a weight."""
+    return [style for style in PLATE_STYLES.values() if style.weight > 0]
 
 
 def _balanced_boost(styles: list[PlateStyle]) -> dict[str, float]:
@@ -63,7 +58,7 @@ def _balanced_boost(styles: list[PlateStyle]) -> dict[str, float]:
     target: dict[str, float] = {}
     by_code: dict[str, list[PlateStyle]] = {}
     for s in eu:
-        by_code.setdefault(s.band_code, []).append(s)
+        by_code.setdefault(band_label(s), []).append(s)
     for group in by_code.values():
         total = sum(s.weight for s in group)
         for s in group:

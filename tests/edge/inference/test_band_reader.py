@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,6 @@ def _plate_crop(key: str, text: str, seed: int, plate_px: int = 220) -> np.ndarr
     from models.synth.plate_render import PLATE_STYLES, render_plate
 
     style = PLATE_STYLES[key]
-    style = replace(style, band_code=REGISTRY.country(style.country).band_code or style.band_code)
     rng = np.random.default_rng(seed)
     px_per_mm = plate_px / style.size_mm[0]
     plate = render_plate(style, text, FontSet.discover(), rng, px_per_mm=px_per_mm)
