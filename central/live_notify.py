@@ -129,8 +129,8 @@ class NotifyListener:
         # A connection made like the pool's (same URL and options, e.g. search_path), taken out of
         # the pool for good: LISTEN belongs to one session and must not be handed to a request.
         raw = self.engine.raw_connection()
-        raw.detach()
         connection: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+        raw.detach()
         connection.rollback()
         connection.autocommit = True
         return connection
@@ -140,7 +140,7 @@ class NotifyListener:
         while not self._stop.is_set():
             try:
                 connection = self._connect()
-            except (SQLAlchemyError, psycopg.Error) as exc:
+            except Exception as exc:  # the thread must outlive anything: the feed depends on it
                 log.warning("live feed: cannot connect to listen (%s); retrying in %.1f s", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.backoff_max_s)
@@ -162,7 +162,7 @@ class NotifyListener:
                     # Returns after the timeout, so a stop is noticed within it.
                     for notification in connection.notifies(timeout=0.5):
                         self._deliver(notification.payload)
-            except (SQLAlchemyError, psycopg.Error) as exc:
+            except Exception as exc:  # a lost connection (psycopg.OperationalError) above all
                 if self._stop.is_set():
                     break
                 log.warning("live feed: listener connection lost (%s); reconnecting in %.1f s", exc, backoff)
