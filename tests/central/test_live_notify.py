@@ -5,8 +5,9 @@ reconnects and logs it."""
 from __future__ import annotations
 
 import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,16 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from central_app import login, make_central_app
-from central_factories import event_message, make_event
+from central_factories import event_message, make_event, status_message
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from central.app import create_app, start_ingest
 from central.config import MqttSettings
 from central.db.engine import make_engine
+from central.db.models import Device
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
 from central.live_notify import IDS_PER_NOTIFY, parse_payload, payloads
@@ -107,6 +110,21 @@ def test_notifications_fit_the_payload_limit_and_name_every_event() -> None:
 BROKER = ("127.0.0.1", 1883)
 
 
+def _status_stored(engine: Engine, device_id: str) -> bool:
+    with Session(engine) as session:
+        device = session.get(Device, device_id)
+        return device is not None and device.status is not None
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
 @pytest.mark.broker
 def test_the_ingesting_replicas_own_clients_see_each_event_once(
     replicas: tuple[TestClient, TestClient, Engine, Engine],
@@ -125,11 +143,17 @@ def test_the_ingesting_replicas_own_clients_see_each_event_once(
     ingest = start_ingest(ctx)  # replica A takes events from the broker
     try:
         assert ingest.wait_connected(5)
+        device = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        device.connect(*BROKER)
+        device.loop_start()
+        # A retained status reaches central whether its subscription was made before or after:
+        # once it is stored, the subscription is in place and the event below cannot miss it.
+        status_topic, status = status_message(site=site, device=f"d{tag}")
+        device.publish(status_topic, status, qos=1, retain=True).wait_for_publish(5)
+        assert _wait_for(lambda: _status_stored(engine_b, f"d{tag}"))
+        device.publish(status_topic, b"", qos=1, retain=True).wait_for_publish(5)
         with a.websocket_connect(f"/ws/events?token={_token(a)}&site={site}") as on_a:
             assert on_a.receive_json()["type"] == "ready"
-            device = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-            device.connect(*BROKER)
-            device.loop_start()
             event = make_event("К444КК77", site=site)
             device.publish(*event_message(event), qos=1).wait_for_publish(5)
             assert on_a.receive_json()["event"]["event_id"] == str(event.event_id)
@@ -138,8 +162,8 @@ def test_the_ingesting_replicas_own_clients_see_each_event_once(
             marker = make_event("М555ММ77", site=site)
             _store(engine_b, marker)
             assert on_a.receive_json()["event"]["event_id"] == str(marker.event_id)
-            device.loop_stop()
-            device.disconnect()
+        device.loop_stop()
+        device.disconnect()
     finally:
         ingest.stop()
         if ctx.alerts is not None:
