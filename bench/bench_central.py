@@ -46,7 +46,14 @@ from sqlalchemy.orm import Session
 from central.db.engine import make_engine
 from central.db.migrate import migrated_scratch_schema, upgrade
 from central.db.models import Event
-from central.db.partitions import event_ids, is_partitioned
+from central.db.partitions import (
+    add_months,
+    create_partitions,
+    event_ids,
+    is_partitioned,
+    month_of,
+    month_start,
+)
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
 from central.rollup import rebuild
@@ -275,8 +282,81 @@ def synthetic_rows(count: int, rng: random.Random, timeline: Timeline) -> Iterat
         }
 
 
+def fill_postgres(engine: Engine, rows: int, rng: random.Random, timeline: Timeline) -> list[str]:
+    """PostgreSQL at scale: the plates (with their search keys) are made here, once each, and
+    PostgreSQL makes the events from them (INSERT ... SELECT over generate_series), in capture
+    order, into the monthly partitions (created first, as ingest would) and the id registry.
+    Half the events are regulars (a pool of rows/20 plates), half visitors (rows/8 plates)."""
+    regulars = list({random_plate(rng) for _ in range(max(1, rows // 20))})
+    visitors = list({random_plate(rng) for _ in range(max(1, rows // 8))})
+    pool = [(i, plate, *plate_keys(plate)) for i, plate in enumerate(regulars + visitors)]
+    start, span_s = timeline.start, timeline.days * 86_400
+    months = set()
+    month = month_of(start)
+    while month_start(month) < start + timedelta(days=timeline.days):
+        months.add(month)
+        month = add_months(month, 1)
+    chunk = 250_000
+    with engine.begin() as connection:
+        if is_partitioned(connection):
+            create_partitions(connection, months)
+    with engine.connect() as connection:  # one session: the temporary plate table lives in it
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE bench_plates (i int PRIMARY KEY, plate_text text, plate_latin text, "
+            "plate_norm text, plate_skeleton text)"
+        )
+        cursor = connection.connection.cursor()
+        with cursor.copy("COPY bench_plates FROM STDIN") as copy:
+            for entry in pool:
+                copy.write_row(entry)
+        connection.commit()
+        for done in range(0, rows, chunk):
+            size = min(chunk, rows - done)
+            connection.exec_driver_sql(
+                f"""
+                WITH new AS (
+                    INSERT INTO events (event_id, site_id, device_id, channel_id, captured_at, first_seen,
+                        last_seen, received_at, plate_text, plate_latin, plate_norm, plate_skeleton, country,
+                        plate_format, region, plate_valid, confidence, box_x1, box_y1, box_x2, box_y2, frames,
+                        detector_model, reader_model, has_crop)
+                    SELECT gen_random_uuid(), 'site' || (r.device %% 5), 'edge' || r.device,
+                        'cam' || (g %% 2), r.at, r.at, r.at, r.at,
+                        p.plate_text, p.plate_latin, p.plate_norm, p.plate_skeleton,
+                        'RU', 'standard', '77', random() < 0.95, round((0.5 + random() * 0.5)::numeric, 3),
+                        1, 2, 3, 4, 3, 'det', 'ocr', false
+                    FROM generate_series({done}, {done + size - 1}) AS g
+                    CROSS JOIN LATERAL (
+                        SELECT floor(random() * 20)::int AS device,
+                            %(start)s::timestamptz + make_interval(secs => {span_s}::float8 * g / {rows}
+                                + random() * 5) AS at,
+                            CASE WHEN random() < 0.5 THEN floor(random() * {len(regulars)})::int
+                                 ELSE {len(regulars)} + floor(random() * {len(visitors)})::int END AS plate
+                        OFFSET 0
+                    ) AS r
+                    JOIN bench_plates p ON p.i = r.plate
+                    ORDER BY g
+                    RETURNING event_id, captured_at
+                )
+                INSERT INTO {event_ids.name} (event_id, captured_at) SELECT event_id, captured_at FROM new
+                """,
+                {"start": start},
+            )
+            connection.commit()
+            print(f"  filled {done + size:,}/{rows:,}", file=sys.stderr, flush=True)
+        connection.exec_driver_sql("DROP TABLE bench_plates")
+        started = time.perf_counter()
+        hours = rebuild(connection)
+        connection.commit()
+        print(f"  hourly counts: {hours:,} rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+    return [plate for plate in regulars[:: max(1, len(regulars) // 2000)]]
+
+
 def fill(engine: Engine, rows: int, rng: random.Random, timeline: Timeline) -> list[str]:
     """Insert synthetic rows; returns some stored plates to search for."""
+    if engine.dialect.name == "postgresql":
+        return fill_postgres(engine, rows, rng, timeline)
     columns = [c.name for c in Event.__table__.columns]
     sample: list[str] = []
     chunk = 50_000
