@@ -38,6 +38,7 @@ from central.db.engine import make_engine, make_sessionmaker
 from central.ingest.mqtt import MqttIngest
 from central.ingest.writer import IngestWriter
 from central.live import LiveHub
+from central.live_notify import NotifyListener
 from central.retention import Retention, RetentionWorker
 from central.security_headers import SecurityHeadersMiddleware
 from central.watchlists import push as watchlist_push
@@ -54,13 +55,15 @@ def build_context(config: CentralConfig, engine: Engine | None = None) -> AppCon
         secret = config.auth.jwt_secret.get_secret_value().encode()
     else:
         secret = load_or_create_secret(config.jwt_secret_path)
+    hub = LiveHub()
     return AppContext(
         config=config,
         engine=engine,
         sessions=make_sessionmaker(engine),
         tokens=TokenService(secret, timedelta(minutes=config.auth.token_lifetime_min)),
         limiter=LoginThrottle(config.auth.throttle_settings()),
-        hub=LiveHub(),
+        hub=hub,
+        listener=NotifyListener(engine, hub) if engine.dialect.name == "postgresql" else None,
     )
 
 
@@ -70,7 +73,8 @@ def start_ingest(ctx: AppContext) -> MqttIngest:
     ctx.alerts = alerts
 
     def on_stored(rows: list[dict[str, Any]]) -> None:
-        ctx.hub.publish(rows)
+        if ctx.listener is None:  # on PostgreSQL the listener publishes every replica's events
+            ctx.hub.publish(rows)
         alerts.on_events(rows)
 
     ingest = MqttIngest(
@@ -136,6 +140,8 @@ def create_app(
                 ingest.stop()
             if ctx.alerts is not None:
                 ctx.alerts.stop()
+            if ctx.listener is not None:
+                ctx.listener.stop()
 
     app = FastAPI(
         title="anpr central",

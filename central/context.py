@@ -14,6 +14,7 @@ from central.config import CentralConfig
 from central.config_push import ConfigPublisher
 from central.ingest.mqtt import MqttIngest
 from central.live import LiveHub
+from central.live_notify import NotifyListener
 
 
 @dataclass
@@ -26,6 +27,9 @@ class AppContext:
     hub: LiveHub
     ingest: MqttIngest | None = None  # None when MQTT is disabled (API-only replica, tests)
     alerts: AlertDispatcher | None = None  # runs beside ingest
+    # PostgreSQL: fills the hub with what every replica stores (LISTEN/NOTIFY); None on SQLite,
+    # where this process's ingest publishes to the hub itself.
+    listener: NotifyListener | None = None
 
     @property
     def publisher(self) -> ConfigPublisher | None:

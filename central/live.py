@@ -1,6 +1,7 @@
 """Live feed: fan newly stored events out to WebSocket subscribers, each with its own filter.
 
-The ingest writer thread publishes; subscribers live on the server's event loop, so delivery
+The ingest writer thread publishes (SQLite), or on PostgreSQL the LISTEN thread with the events
+of every replica (central.live_notify); subscribers live on the server's event loop, so delivery
 goes through `call_soon_threadsafe`. A subscriber that cannot keep up loses its oldest events
 rather than slowing ingest.
 """

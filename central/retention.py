@@ -11,6 +11,12 @@ crop too: they follow their site's `events_days` (by decided_at) and lose the cr
 Deletes run in batches of `batch_size` rows per transaction, so a first pass over a large backlog
 never holds long locks against ingest. Running on several replicas at once is harmless (a row
 deleted twice is deleted once), but one replica is enough.
+
+On PostgreSQL, where `events` is partitioned by capture month (central.db.partitions), a month
+older than every site's `events_days` is dropped whole; only the months after it that are expired
+for some sites and not others, and rows in the default partition, are deleted row by row. The
+event-id registry of dropped months is then cleared in batches (narrow rows; the images go with
+it). Each pass also creates the partitions of the current month and the next ones ahead of ingest.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from central import metrics
 from central.config import RetentionSettings
+from central.db import partitions
 from central.db.models import AuditEntry, DeadLetter, Event, EventHourly, EventImage, GateDecisionRow
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,14 @@ class Retention:
     def __init__(self, engine: Engine, settings: RetentionSettings) -> None:
         self.engine = engine
         self.settings = settings
+        self._partitioned: bool | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        if self._partitioned is None:
+            with self.engine.connect() as connection:
+                self._partitioned = partitions.is_partitioned(connection)
+        return self._partitioned
 
     def _in_batches(self, step: Callable[[Session], int]) -> int:
         """Run `step` (deletes up to one batch, returns how many) in its own transaction until it
@@ -70,7 +85,12 @@ class Retention:
             )
             if ids:
                 session.execute(delete(EventImage).where(EventImage.event_id.in_(ids)))
-                session.execute(update(Event).where(Event.event_id.in_(ids)).values(has_crop=False))
+                # The capture-time bound lets PostgreSQL look only in the partitions concerned.
+                session.execute(
+                    update(Event)
+                    .where(Event.event_id.in_(ids), Event.captured_at < cutoff)
+                    .values(has_crop=False)
+                )
             return len(ids)
 
         return self._in_batches(step)
@@ -86,10 +106,45 @@ class Retention:
             )
             if ids:
                 session.execute(delete(EventImage).where(EventImage.event_id.in_(ids)))
-                session.execute(delete(Event).where(Event.event_id.in_(ids)))
+                session.execute(delete(Event).where(Event.event_id.in_(ids), Event.captured_at < cutoff))
+                if self.partitioned:
+                    session.execute(delete(partitions.event_ids).where(partitions.event_ids.c.event_id.in_(ids)))
             return len(ids)
 
         return self._in_batches(step)
+
+    def _drop_partitions(self, cutoff: datetime) -> int:
+        """Drop the monthly partitions wholly before `cutoff` (expired for every site); returns
+        their rows. One transaction per partition: a short exclusive lock on `events` each."""
+        dropped = 0
+        with self.engine.connect() as connection:
+            months = partitions.monthly_partitions(connection)
+        for month, name in sorted(months.items()):
+            if partitions.month_start(partitions.add_months(month, 1)) > cutoff:
+                break
+            with self.engine.begin() as connection:
+                rows = partitions.drop_partition(connection, name)
+            log.info("retention dropped partition %s (%d events)", name, rows)
+            dropped += rows
+        return dropped
+
+    def _delete_expired_ids(self, cutoff: datetime) -> int:
+        """Registry rows of events captured before `cutoff`, expired for every site (their month's
+        partition is dropped); their images go with them (ON DELETE CASCADE)."""
+        ids = partitions.event_ids.c
+
+        def step(session: Session) -> int:
+            batch = select(ids.event_id).where(ids.captured_at < cutoff).limit(self.settings.batch_size)
+            statement = delete(partitions.event_ids).where(ids.event_id.in_(batch.scalar_subquery()))
+            result = session.execute(statement)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        return self._in_batches(step)
+
+    def maintain_partitions(self, now: datetime) -> None:
+        """Partitions for the current month and the next ones, before ingest needs them."""
+        with self.engine.begin() as connection:
+            partitions.create_partitions(connection, partitions.months_ahead(now))
 
     def _delete_hours(self, which: ColumnElement[bool], cutoff: datetime) -> int:
         """Hourly counts (event_hourly) of hours wholly before `cutoff`: their events are gone, so
@@ -149,12 +204,22 @@ class Retention:
         audit)."""
         now = now or datetime.now(UTC)
         deleted: Counter[str] = Counter()
-        for which, events_days, images_days in _site_groups(self.settings):
+        groups = _site_groups(self.settings)
+        # Every site's events are expired before this (None: some site keeps them forever).
+        ages = [days for _which, days, _images in groups if days is not None]
+        expired_everywhere = now - timedelta(days=max(ages)) if len(ages) == len(groups) else None
+        if self.partitioned:
+            self.maintain_partitions(now)
+            if expired_everywhere is not None:
+                deleted["events"] += self._drop_partitions(expired_everywhere)
+        for which, events_days, images_days in groups:
             # Expired events first (their images with them), so images are not stripped in vain.
             if events_days is not None:
                 deleted["events"] += self._delete_events(which, now - timedelta(days=events_days))
             if images_days is not None:
                 deleted["images"] += self._strip_images(which, now - timedelta(days=images_days))
+        if self.partitioned and expired_everywhere is not None:
+            self._delete_expired_ids(expired_everywhere)
         for which, events_days, _images_days in _site_groups(self.settings, EventHourly.site_id):
             if events_days is not None:
                 deleted["event_hours"] += self._delete_hours(which, now - timedelta(days=events_days))

@@ -64,7 +64,10 @@ async def live_events(websocket: WebSocket) -> None:
         await websocket.send_json({"type": "error", "detail": f"not authenticated: {exc}"})
         await websocket.close(status.WS_1008_POLICY_VIOLATION)
         return
-    hub = get_ctx(websocket).hub  # type: ignore[arg-type]
+    ctx = get_ctx(websocket)  # type: ignore[arg-type]
+    if ctx.listener is not None:
+        await run_in_threadpool(ctx.listener.ensure_started)
+    hub = ctx.hub
     subscriber = hub.subscribe(site, prefix)
     metrics.LIVE_CLIENTS.inc()
     try:

@@ -41,6 +41,10 @@ class Base(DeclarativeBase):
 
 
 class Event(Base):
+    """A stored plate event. On PostgreSQL the table is partitioned by capture month (migration
+    0005, central.db.partitions): its key there is (event_id, captured_at), and the `event_ids`
+    registry keeps the id unique."""
+
     __tablename__ = "events"
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 
 @cache
-def unnest_insert_sql(table: Table, conflict_column: str, returning: str | None) -> str:
+def unnest_insert_sql(table: Table, conflict_column: str | None, returning: str | None) -> str:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     columns = [column.name for column in table.columns]
     # %(name)b: binary parameters; a JPEG in a text-format array would travel hex-escaped.
@@ -24,10 +24,9 @@ def unnest_insert_sql(table: Table, conflict_column: str, returning: str | None)
     casts = ", ".join(
         f"%({name})b::{table.columns[name].type.compile(dialect).split(' COLLATE')[0]}[]" for name in columns
     )
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({casts}) "
-        f"ON CONFLICT ({conflict_column}) DO NOTHING"
-    )
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
+    if conflict_column is not None:
+        sql += f" ON CONFLICT ({conflict_column}) DO NOTHING"
     return f"{sql} RETURNING {returning}" if returning else sql
 
 
@@ -35,10 +34,11 @@ def insert_unnest(
     session: Session,
     table: Table,
     rows: list[dict[str, Any]],
-    conflict_column: str,
+    conflict_column: str | None,
     returning: str | None = None,
 ) -> list[Any]:
-    """Insert rows (dicts with every column), skipping conflicts; returns the `returning` values."""
+    """Insert rows (dicts with every column), skipping conflicts on `conflict_column` (None: a
+    conflict raises); returns the `returning` values."""
     if not rows:
         return []
     params = {column.name: [row.get(column.name) for row in rows] for column in table.columns}

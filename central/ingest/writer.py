@@ -16,15 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, select, tuple_, update
+from sqlalchemy import Engine, and_, case, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, StatementError
 from sqlalchemy.orm import Session
 
-from central import metrics, rollup
+from central import live_notify, metrics, rollup
 from central.db.models import (
     Channel,
     DeadLetter,
@@ -35,6 +35,8 @@ from central.db.models import (
     GateDecisionRow,
     WatchlistPushRow,
 )
+from central.db.partitions import create_partitions, is_partitioned, month_of
+from central.db.partitions import event_ids as ids_table
 from central.ingest.decode import (
     AckRecord,
     DecisionRecord,
@@ -85,10 +87,15 @@ class IngestWriter:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._dialect = postgresql if self._postgres else sqlite
+        self._partitioned: bool | None = None  # PostgreSQL after migration 0005; checked on first use
+        self._months: set[date] = set()  # months known to have a partition (or left to the default)
+        self._channel: str | None = None  # the live feed's NOTIFY channel (central.live_notify)
 
     def write(self, batch: Sequence[Decoded]) -> BatchResult:
         """Store a batch; returns what happened to each message. Raises only if the database is down."""
         started = time.perf_counter()
+        if self._postgres:
+            self._ensure_partitions(batch)
         try:
             with Session(self.engine) as session, session.begin():
                 result = self._write(session, batch)
@@ -103,6 +110,22 @@ class IngestWriter:
         for dead in result.dead:
             metrics.DEAD_LETTERS.labels(dead.kind).inc()
         return result
+
+    def _ensure_partitions(self, batch: Sequence[Decoded]) -> None:
+        """Create the monthly partitions a batch needs, in a short transaction of their own (the
+        maintenance pass creates them ahead; this covers a month it has not reached)."""
+        months = {month_of(item.row["captured_at"]) for item in batch if isinstance(item, EventRecord)}
+        missing = months - self._months
+        if not missing:
+            return
+        with self.engine.begin() as connection:
+            if self._partitioned is None:
+                self._partitioned = is_partitioned(connection)
+            if self._partitioned:
+                create_partitions(connection, missing)
+        # A month that could not get its own partition is served by the default one: not retried
+        # for every batch (the maintenance pass logs it again).
+        self._months |= missing
 
     def _write_alone(self, item: Decoded) -> BatchResult:
         try:
@@ -150,6 +173,11 @@ class IngestWriter:
                 result.receipts.add(record.row, conflict=True)
             rollup.add_events(session, result.stored)
             self._upsert_channels(session, events)
+            if self._postgres and result.stored:
+                # Delivered to every replica's listener when (and only if) this transaction commits.
+                if self._channel is None:
+                    self._channel = live_notify.channel_name(session.connection())
+                live_notify.notify(session.connection(), self._channel, result.stored)
         # Device rows are shared by every batch: lock them last so concurrent writers wait briefly.
         self._upsert_devices(session, batch, now)
         # Superseded status/stats messages count as applied: the newer one carries their news.
@@ -176,14 +204,25 @@ class IngestWriter:
         if not event_ids:
             return {}
         columns = [getattr(Event, name) for name in ("event_id", *CONTENT_FIELDS)]
-        rows = session.execute(select(*columns).where(Event.event_id.in_(sorted(event_ids))))
-        return {row.event_id: dict(row._mapping) for row in rows}
+        ids = sorted(event_ids)
+        if self._postgres:
+            # Through the id registry: its capture time picks the one partition to look in.
+            registry = ids_table.c
+            same = and_(registry.event_id == Event.event_id, registry.captured_at == Event.captured_at)
+            query = select(*columns).join(ids_table, same).where(registry.event_id.in_(ids))
+        else:
+            query = select(*columns).where(Event.event_id.in_(ids))
+        return {row.event_id: dict(row._mapping) for row in session.execute(query)}
 
     def _insert_events(self, session: Session, events: list[EventRecord]) -> set[Any]:
         # Sorted ids: two writers inserting overlapping batches take row locks in one order.
         rows = sorted({e.row["event_id"]: e.row for e in events}.values(), key=lambda row: row["event_id"])
         if self._postgres:
-            stored = set(insert_unnest(session, Event.__table__, rows, "event_id", returning="event_id"))
+            # Claim the ids in the registry first (unique across months); only claimed ones are new.
+            claims = [{"event_id": row["event_id"], "captured_at": row["captured_at"]} for row in rows]
+            stored = set(insert_unnest(session, ids_table, claims, "event_id", returning="event_id"))
+            new_rows = [row for row in rows if row["event_id"] in stored]
+            insert_unnest(session, Event.__table__, new_rows, None)
         else:
             statement = self._dialect.insert(Event).on_conflict_do_nothing(index_elements=["event_id"])
             stored = set(session.scalars(statement.returning(Event.event_id), rows).all())

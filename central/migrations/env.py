@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from central.db.models import Base
+from central.db.partitions import include_in_autogenerate
 
 engine = context.config.attributes.get("engine")
 if engine is None:
@@ -15,6 +16,7 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -63,6 +63,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 
 @pytest.fixture
+def postgres_engine(postgres_admin: Engine) -> Iterator[Engine]:
+    """PostgreSQL only, for what SQLite does not have (partitions, LISTEN/NOTIFY); mark the test
+    `postgres`."""
+    yield from _postgres_engine(postgres_admin)
+
+
+@pytest.fixture
 def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """SQLite only, for tests about the app rather than the database."""
     path = tmp_path / "central.db"

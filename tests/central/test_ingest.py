@@ -82,6 +82,19 @@ def test_a_conflicting_duplicate_is_dead_lettered_and_confirmed(engine: Engine) 
         assert letters[0].payload == impostor.to_json()
 
 
+def test_a_resend_with_a_capture_time_in_another_month_is_a_conflict_not_a_second_row(engine: Engine) -> None:
+    # On PostgreSQL the two times fall in different partitions: the id registry still sees the id.
+    original = make_event("А123ВС77", at=datetime(2026, 11, 20, tzinfo=UTC))
+    moved = make_event("А123ВС77", event_id=original.event_id, at=datetime(2026, 9, 3, tzinfo=UTC))
+    _write(engine, event_message(original))
+    result = _write(engine, event_message(moved))
+    assert result.stored == [] and [d.kind for d in result.dead] == ["conflict"]
+    assert "captured_at" in result.dead[0].reason
+    with Session(engine) as session:
+        rows = session.scalars(select(Event).where(Event.event_id == original.event_id)).all()
+        assert [row.captured_at.replace(tzinfo=UTC) for row in rows] == [original.captured_at]
+
+
 def test_a_conflict_inside_one_batch_keeps_the_first_copy(engine: Engine) -> None:
     first = make_event("А123ВС77")
     second = make_event("М555ММ50", event_id=first.event_id)
