@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from edge.inference.reader_input import check_crop
+
 BAND_HEIGHT = 32
 BAND_WIDTH = 24
 # Share of the crop's width, from its left edge, that the band reader looks at.
@@ -30,12 +32,7 @@ MIN_STD = 8.0
 
 def band_patch(crop: np.ndarray) -> np.ndarray:
     """uint8 (BAND_HEIGHT, BAND_WIDTH, 3) BGR patch of the crop's left end, before normalisation."""
-    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8:
-        raise ValueError("a plate crop must be a uint8 numpy array")
-    if crop.ndim not in (2, 3) or (crop.ndim == 3 and crop.shape[2] not in (1, 3)):
-        raise ValueError(f"a plate crop must be HxW gray or HxWx3 BGR, got shape {crop.shape}")
-    if crop.shape[0] < 2 or crop.shape[1] < 2:
-        raise ValueError(f"plate crop too small: {crop.shape[1]}x{crop.shape[0]} px")
+    check_crop(crop)
     bgr = (
         crop
         if crop.ndim == 3 and crop.shape[2] == 3

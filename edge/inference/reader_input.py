@@ -20,7 +20,8 @@ TWO_ROW_MAX_ASPECT = 2.8
 MIN_STD = 8.0
 
 
-def _check_crop(crop: np.ndarray) -> None:
+def check_crop(crop: np.ndarray) -> None:
+    """Raise ValueError, saying why, for anything that is not a usable uint8 plate crop."""
     if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8:
         raise ValueError("a plate crop must be a uint8 numpy array")
     if crop.ndim not in (2, 3) or (crop.ndim == 3 and crop.shape[2] not in (1, 3)):
@@ -38,7 +39,7 @@ def reader_image(
     crop: np.ndarray, two_row: bool = False, height: int = READER_HEIGHT, width: int = READER_WIDTH
 ) -> np.ndarray:
     """Gray uint8 (height, width) image of one crop as the reader sees it, before normalisation."""
-    _check_crop(crop)
+    check_crop(crop)
     gray = (
         crop
         if crop.ndim == 2

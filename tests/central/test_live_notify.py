@@ -5,16 +5,15 @@ reconnects and logs it."""
 from __future__ import annotations
 
 import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_app import login, make_central_app
+from central_app import login, make_central_app, wait_for
 from central_factories import event_message, make_event, status_message
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
@@ -116,15 +115,6 @@ def _status_stored(engine: Engine, device_id: str) -> bool:
         return device is not None and device.status is not None
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 @pytest.mark.broker
 def test_the_ingesting_replicas_own_clients_see_each_event_once(
     replicas: tuple[TestClient, TestClient, Engine, Engine],
@@ -150,7 +140,7 @@ def test_the_ingesting_replicas_own_clients_see_each_event_once(
         # once it is stored, the subscription is in place and the event below cannot miss it.
         status_topic, status = status_message(site=site, device=f"d{tag}")
         device.publish(status_topic, status, qos=1, retain=True).wait_for_publish(5)
-        assert _wait_for(lambda: _status_stored(engine_b, f"d{tag}"))
+        assert wait_for(lambda: _status_stored(engine_b, f"d{tag}"))
         device.publish(status_topic, b"", qos=1, retain=True).wait_for_publish(5)
         with a.websocket_connect(f"/ws/events?token={_token(a)}&site={site}") as on_a:
             assert on_a.receive_json()["type"] == "ready"

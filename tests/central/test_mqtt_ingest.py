@@ -5,12 +5,12 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_app import login, make_central_app
+from central_app import login, make_central_app, wait_for
 from central_factories import effective_message, event_message, make_event
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
@@ -37,15 +37,6 @@ def _broker_up() -> None:
         socket.create_connection(BROKER, timeout=1).close()
     except OSError as exc:
         pytest.skip(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}")
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def _count(engine: Engine) -> int:
@@ -96,7 +87,7 @@ def test_events_flow_from_broker_to_database(sqlite_engine: Engine, settings: Mq
         time.sleep(0.3)  # the SUBSCRIBE round trip
         site = f"s{uuid.uuid4().hex[:8]}"
         _publish_events(site, 50)
-        assert _wait_for(lambda: _count(sqlite_engine) >= 50), _count(sqlite_engine)
+        assert wait_for(lambda: _count(sqlite_engine) >= 50), _count(sqlite_engine)
     finally:
         ingest.stop()
 
@@ -115,7 +106,7 @@ def test_central_confirms_committed_events_on_the_devices_receipts_topic(
         assert ingest.wait_connected(5)
         time.sleep(0.3)  # the SUBSCRIBE round trips
         ids = _publish_events(site, 30)
-        assert _wait_for(lambda: sum(len(r.stored) for r in receipts) >= 30), receipts
+        assert wait_for(lambda: sum(len(r.stored) for r in receipts) >= 30), receipts
         assert _count(sqlite_engine) == 30  # every confirmed event is in the database
     finally:
         ingest.stop()
@@ -143,7 +134,7 @@ def test_messages_are_acked_only_after_commit_and_redelivered_after_a_crash(
     second = MqttIngest(settings, IngestWriter(healthy))  # same client id: same session
     second.start()
     try:
-        assert _wait_for(lambda: _count(healthy) == 20), _count(healthy)
+        assert wait_for(lambda: _count(healthy) == 20), _count(healthy)
         with Session(healthy) as session:
             assert set(session.scalars(select(Event.event_id))) == set(ids)
     finally:
@@ -163,13 +154,13 @@ def test_config_push_is_published_retained_and_events_reach_the_live_feed(
             assert ingest.wait_connected(5)
             time.sleep(0.3)
             _publish_events(site, 1)  # the device becomes known
-            assert _wait_for(lambda: _count(sqlite_engine) == 1)
+            assert wait_for(lambda: _count(sqlite_engine) == 1)
             assert client.get("/api/ready").json()["mqtt"] == "ok"
 
             operator = login(client, "operator")
             reporter = _client()  # the device reports its effective config (retained, on connect)
             reporter.publish(*effective_message(3, site=site), qos=1, retain=True).wait_for_publish(5)
-            assert _wait_for(
+            assert wait_for(
                 lambda: client.get("/api/v1/devices/edge1/config", headers=operator).json()["effective"]
             )
             patch = {"cameras": [{"id": "gate", "source": "rtsp://10.0.0.5/stream"}]}
@@ -180,7 +171,7 @@ def test_config_push_is_published_retained_and_events_reach_the_live_feed(
             device = _client()
             device.on_message = lambda _c, _u, message: received.append(message.payload)
             device.subscribe(device_topic(site, "edge1", "config"), qos=1)
-            assert _wait_for(lambda: bool(received), 5)  # retained: delivered on subscribe
+            assert wait_for(lambda: bool(received), 5)  # retained: delivered on subscribe
             push = decode_message(ConfigPush, received[-1])
             assert push.version == pushed["version"] and push.issued_by == "oscar"
             assert push.patch == patch and push.base_hash == pushed["base_hash"]

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_app import login, make_central_app
+from central_app import login, make_central_app, wait_for
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
@@ -39,15 +37,6 @@ def _broker_up() -> None:
         socket.create_connection(BROKER, timeout=1).close()
     except OSError as exc:
         pytest.skip(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}")
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def _clear_retained(topic: str) -> None:
@@ -102,7 +91,7 @@ def test_watchlist_reaches_a_box_that_was_offline_and_decisions_come_back(
             first = box()
             first.start()
             viewer = login(client, "viewer")
-            assert _wait_for(
+            assert wait_for(
                 lambda: client.get(f"/api/v1/devices/{device}", headers=viewer).status_code == 200
             )
             first.stop()  # the link is cut
@@ -125,9 +114,9 @@ def test_watchlist_reaches_a_box_that_was_offline_and_decisions_come_back(
             second = box()  # back online: the retained push is waiting
             second.start()
             try:
-                assert _wait_for(lambda: bool(used), 10)
+                assert wait_for(lambda: bool(used), 10)
                 assert used[-1].match("A123BC77", datetime.now(UTC))
-                assert _wait_for(
+                assert wait_for(
                     lambda: (
                         client.get(f"/api/v1/devices/{device}/watchlists", headers=viewer).json()[
                             "ack_outcome"
@@ -152,7 +141,7 @@ def test_watchlist_reaches_a_box_that_was_offline_and_decisions_come_back(
                     decided_at=now,
                 )
                 store.decisions.add(decision)
-                assert _wait_for(
+                assert wait_for(
                     lambda: bool(
                         client.get("/api/v1/decisions", params={"site": site}, headers=viewer).json()
                     )
@@ -160,7 +149,7 @@ def test_watchlist_reaches_a_box_that_was_offline_and_decisions_come_back(
                 listed = client.get("/api/v1/decisions", params={"site": site}, headers=viewer).json()
                 assert listed[0]["decision_id"] == str(decision.decision_id)
                 # Central's receipt, sent after its commit, is what lets the box mark it synced.
-                assert _wait_for(lambda: store.decisions.pending_count() == 0)
+                assert wait_for(lambda: store.decisions.pending_count() == 0)
             finally:
                 second.stop()
         finally:
