@@ -37,6 +37,7 @@ class Deployment:
         self.controller = work / "controller"
         self.controller.mkdir()
         (self.controller / "scripts").symlink_to(REPO_ROOT / "scripts")
+        bundle.mkdir(parents=True, exist_ok=True)  # on a fresh machine: the link must not dangle
         (self.controller / "bundle").symlink_to(bundle)
         self.fleet = self.controller / "fleet"
         self.inventory = work / "inventory.yml"
