@@ -33,20 +33,19 @@ CLUTTER_SHARE = 0.06
 
 def band_classes(registry: FormatRegistry | None = None) -> tuple[str, ...]:
     """NO_BAND, then the registry's band code of every country with an EU-band plate format."""
-    registry = registry or load_registry()
-    codes = {registry.country(s.country).band_code for s in PLATE_STYLES.values() if s.band == "EU"}
-    return (NO_BAND, *sorted(c for c in codes if c))
+    codes = {band_label(s, registry) for s in PLATE_STYLES.values() if s.band == "EU"}
+    return (NO_BAND, *sorted(codes))
 
 
-def band_label(style: PlateStyle) -> str:
+def band_label(style: PlateStyle, registry: FormatRegistry | None = None) -> str:
     """The class a plate of this style belongs to: the registry's band code, which the renderer
     prints on the band (models.synth.plate_furniture.printed_band_code)."""
     if style.band != "EU":
         return NO_BAND
-    return load_registry().country(style.country).band_code or style.country
+    return (registry or load_registry()).country(style.country).band_code or style.country
 
 
-def _styles(registry: FormatRegistry) -> list[PlateStyle]:
+def _styles() -> list[PlateStyle]:
     """Every plate style with a weight."""
     return [style for style in PLATE_STYLES.values() if style.weight > 0]
 
@@ -82,8 +81,8 @@ class BandSampleFactory:
         registry = registry or load_registry()
         self.classes = band_classes(registry)
         self._index = {code: i for i, code in enumerate(self.classes)}
-        styles = _styles(registry)
-        self._labels = {s.key: band_label(s) for s in styles}
+        styles = _styles()
+        self._labels = {s.key: band_label(s, registry) for s in styles}
         self._plates = OcrSampleFactory(fonts, styles=styles, boost=_balanced_boost(styles), mix="registry")
 
     def crop(self, seed: int, index: int) -> tuple[np.ndarray, str]:

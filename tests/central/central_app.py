@@ -5,12 +5,14 @@ A module of its own (not conftest), so test modules import it by a name no other
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -63,3 +65,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+BROKER = ("127.0.0.1", 1883)
+
+
+def require_broker() -> None:
+    """Skip the calling test, saying why, when no MQTT broker listens at BROKER."""
+    try:
+        socket.create_connection(BROKER, timeout=1).close()
+    except OSError as exc:
+        pytest.skip(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}")

@@ -4,7 +4,6 @@ reconnects and logs it."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_app import login, make_central_app, wait_for
+from central_app import BROKER, login, make_central_app, require_broker, wait_for
 from central_factories import event_message, make_event, status_message
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
@@ -106,9 +105,6 @@ def test_notifications_fit_the_payload_limit_and_name_every_event() -> None:
         parse_payload('{"ids": ["not-a-uuid"]}')
 
 
-BROKER = ("127.0.0.1", 1883)
-
-
 def _status_stored(engine: Engine, device_id: str) -> bool:
     with Session(engine) as session:
         device = session.get(Device, device_id)
@@ -119,10 +115,7 @@ def _status_stored(engine: Engine, device_id: str) -> bool:
 def test_the_ingesting_replicas_own_clients_see_each_event_once(
     replicas: tuple[TestClient, TestClient, Engine, Engine],
 ) -> None:
-    try:
-        socket.create_connection(BROKER, timeout=1).close()
-    except OSError as exc:
-        pytest.skip(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}")
+    require_broker()
     a, _b, _engine_a, engine_b = replicas
     ctx = a.app.state.ctx  # type: ignore[attr-defined]
     tag = uuid.uuid4().hex[:10]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_app import login, make_central_app, wait_for
+from central_app import BROKER, login, make_central_app, require_broker, wait_for
 from central_factories import effective_message, event_message, make_event
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
@@ -27,16 +26,12 @@ from central.ingest.writer import IngestWriter
 from common.messages import ConfigPush, EventReceipt, decode_message
 from common.topics import device_topic
 
-BROKER = ("127.0.0.1", 1883)
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _broker_up() -> None:
-    try:
-        socket.create_connection(BROKER, timeout=1).close()
-    except OSError as exc:
-        pytest.skip(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}")
+    require_broker()
 
 
 def _count(engine: Engine) -> int:

@@ -5,14 +5,13 @@ gate decisions show up in central's API and are confirmed back to the box by rec
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_app import login, make_central_app, wait_for
+from central_app import BROKER, login, make_central_app, require_broker, wait_for
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
@@ -27,16 +26,12 @@ from common.watchlists import WatchlistIndex, empty_bundle
 from edge.store.store import EventStore
 from edge.sync import Backoff, SyncPublisher, WatchlistApplier
 
-BROKER = ("127.0.0.1", 1883)
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _broker_up() -> None:
-    try:
-        socket.create_connection(BROKER, timeout=1).close()
-    except OSError as exc:
-        pytest.skip(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}")
+    require_broker()
 
 
 def _clear_retained(topic: str) -> None:
