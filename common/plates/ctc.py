@@ -16,6 +16,7 @@ output, which plain Python updates faster than a dozen numpy calls over (beam x 
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -109,10 +110,15 @@ def prefix_beam_search(
     mask = probs >= min_char_prob
     mask[:, blank] = False
     frame_idx, class_idx = np.nonzero(mask)
+    candidate_probs = probs[frame_idx, class_idx]
+    # Most probable first within each frame (step 3 of the search stops at the first too weak).
+    order = np.lexsort((-candidate_probs, frame_idx))
     active: list[list[tuple[int, float]]] = [[] for _ in range(n_frames)]
-    active_probs = probs[frame_idx, class_idx].tolist()
-    for f, c, p in zip(frame_idx.tolist(), class_idx.tolist(), active_probs, strict=True):
+    for f, c, p in zip(
+        frame_idx[order].tolist(), class_idx[order].tolist(), candidate_probs[order].tolist(), strict=True
+    ):
         active[f].append((c, p))
+    starts_at = mask.tolist()
     rows = probs.tolist()
     constrained = automaton is not None
     if automaton is not None:
@@ -138,34 +144,60 @@ def prefix_beam_search(
                 return []
             continue
         step: dict[tuple[int, ...], list[float]] = {}
-        step_get = step.get
+        # 1. Every beam stays itself (a blank, or its last glyph repeated), unless it can no
+        # longer finish a plate in the frames left.
+        for prefix, (p_b, p_nb, state) in beams.items():
+            if constrained and min_rem[state] > remaining:
+                continue
+            step[prefix] = [(p_b + p_nb) * y_blank, p_nb * y[prefix[-1]] if prefix else 0.0, state]
+        # 2. A beam one glyph longer than another beam also grows from it (its parent's mass
+        # times the glyph), when the glyph may start in this frame.
+        starts = starts_at[t]
+        for prefix, entry in step.items():
+            if not prefix or not starts[prefix[-1]]:
+                continue
+            parent = beams.get(prefix[:-1])
+            if parent is None:
+                continue
+            c = prefix[-1]
+            p_b, p_nb = parent[0], parent[1]
+            entry[1] += (p_b if len(prefix) > 1 and prefix[-2] == c else p_b + p_nb) * y[c]
+        # 3. New prefixes. Each has one parent, so its mass is the one gain computed here: one
+        # below the beam_width-th surest entry so far, or below the prune floor of the surest,
+        # cannot survive this frame. Glyphs are tried most probable first, so a beam stops at
+        # its first glyph under that bar: exactly the beams the full (beam x glyph) search keeps.
+        if step:
+            values = [v[0] + v[1] for v in step.values()]
+            bar = max(values) * prune_ratio
+            if len(values) >= beam_width:
+                bar = max(bar, heapq.nlargest(beam_width, values)[-1])
+        else:
+            bar = 0.0
         glyphs = active[t]
+        top_glyph = glyphs[0][1]
         for prefix, (p_b, p_nb, state) in beams.items():
             total = p_b + p_nb
+            if total * top_glyph < bar:
+                continue
             last = prefix[-1] if prefix else -1
-            if not constrained or min_rem[state] <= remaining:
-                entry = step_get(prefix)
-                if entry is None:
-                    entry = step[prefix] = [0.0, 0.0, state]
-                entry[0] += total * y_blank
-                if last >= 0:
-                    entry[1] += p_nb * y[last]
             moves = trans[state] if constrained else None
             for c, y_c in glyphs:
+                if total * y_c < bar:
+                    break
+                # A repeated glyph only starts a new symbol after a blank.
+                gain = (p_b if c == last else total) * y_c
+                if gain < bar:
+                    continue
                 if moves is not None:
                     nxt = moves[c]
                     if min_rem[nxt] > remaining:
                         continue
                 else:
                     nxt = 0
-                # A repeated glyph only starts a new symbol after a blank.
-                gain = (p_b if c == last else total) * y_c
                 longer = (*prefix, c)
-                entry = step_get(longer)
-                if entry is None:
-                    step[longer] = [0.0, gain, nxt]
-                else:
-                    entry[1] += gain
+                if longer in beams:  # grown in step 2
+                    continue
+                step[longer] = [0.0, gain, nxt]
         ranked = [(v[0] + v[1], prefix) for prefix, v in step.items()]
         if len(ranked) > beam_width:
             ranked.sort(reverse=True)

@@ -7,6 +7,8 @@ within `--refresh-every` steps. A CUDA GPU is used when torch sees one
 (`models/reader/gpu_burst.sh` renders and trains on a lent GPU machine). The schedule runs over
 `--steps`, or over wall-clock `--minutes` when given (useful on a shared CPU).
 Checkpoints: <out>/last.pt every `--ckpt-every` steps and at the end; `--resume` continues it.
+`--keep-every N` also keeps <out>/step<N>.pt, so a fine-tune can be judged on real photos at
+several points and the best one shipped (a later step is not always better on real plates).
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--refresh-every", type=int, default=200, help="look for new shards this often (steps)")
     p.add_argument("--ckpt-every", type=int, default=200)
+    p.add_argument(
+        "--keep-every", type=int, default=0,
+        help="also keep step<N>.pt every this many steps (0: only last.pt)",
+    )
     p.add_argument("--resume", action="store_true")
     p.add_argument(
         "--init-from",
@@ -254,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             bar.set_postfix(postfix, refresh=False)
         if step % args.ckpt_every == 0:
             save(ckpt_path)
+        if args.keep_every and step % args.keep_every == 0:
+            save(args.out / f"step{step}.pt")
         if step % args.eval_every == 0:
             metrics = evaluate(model, test_images, test_texts, device)
             record = {

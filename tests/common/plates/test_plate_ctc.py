@@ -136,3 +136,71 @@ def test_no_allowed_sequence_fits_gives_an_empty_list() -> None:
     automaton = PlateAutomaton.from_sequences([(1, 2, 1, 2)], num_classes=3)
     logprobs = np.log(np.full((3, 3), 1 / 3))  # three frames cannot hold four glyphs
     assert prefix_beam_search(logprobs, automaton=automaton) == []
+
+
+def textbook_beam(
+    logprobs: np.ndarray,
+    beam_width: int,
+    automaton: PlateAutomaton | None,
+    min_char_prob: float,
+    prune_ratio: float,
+) -> list[tuple[tuple[int, ...], float]]:
+    """Prefix beam search that extends every beam by every candidate glyph in every frame, then
+    keeps the beam_width surest prefixes: what `prefix_beam_search` must equal, however it
+    skips extensions that cannot survive."""
+    probs = np.exp(logprobs)
+    n_frames = len(probs)
+    beams: dict[tuple[int, ...], tuple[float, float, int]] = {(): (1.0, 0.0, 0)}
+    for t in range(n_frames):
+        remaining = n_frames - 1 - t
+        step: dict[tuple[int, ...], list] = {}
+        for prefix, (p_b, p_nb, state) in beams.items():
+            ok = automaton is None or automaton.min_remaining[state] <= remaining
+            if ok:
+                entry = step.setdefault(prefix, [0.0, 0.0, state])
+                entry[0] += (p_b + p_nb) * probs[t, 0]
+                entry[1] += p_nb * probs[t, prefix[-1]] if prefix else 0.0
+            for c in range(1, probs.shape[1]):
+                if probs[t, c] < min_char_prob:
+                    continue
+                nxt = 0 if automaton is None else int(automaton.transitions[state, c])
+                if automaton is not None and automaton.min_remaining[nxt] > remaining:
+                    continue
+                gain = (p_b if prefix and c == prefix[-1] else p_b + p_nb) * probs[t, c]
+                step.setdefault((*prefix, c), [0.0, 0.0, nxt])[1] += gain
+        ranked = sorted(((v[0] + v[1], p) for p, v in step.items()), reverse=True)[:beam_width]
+        if not ranked or ranked[0][0] <= 0:
+            return []
+        beams = {p: tuple(step[p]) for total, p in ranked if total >= ranked[0][0] * prune_ratio}
+    finals = [
+        (p, v[0] + v[1]) for p, v in beams.items()
+        if v[0] + v[1] > 0 and (automaton is None or automaton.accepting[v[2]])
+    ]
+    return sorted(finals, key=lambda item: item[1], reverse=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    emissions(max_frames=8, max_classes=6),
+    st.integers(1, 4),
+    st.sampled_from([0.0, 1e-4, 0.05]),
+    st.sampled_from([0.0, 1e-6, 0.01]),
+    st.data(),
+)
+def test_skipping_hopeless_extensions_keeps_the_textbook_beams(
+    logprobs: np.ndarray, beam: int, min_char_prob: float, prune_ratio: float, data: st.DataObject
+) -> None:
+    n_frames, n_classes = logprobs.shape
+    # Equal scores may be ranked either way; a tiny irregular tilt makes every score distinct.
+    tilted = logprobs + 1e-6 * np.sqrt(np.arange(1, logprobs.size + 1)).reshape(logprobs.shape)
+    logprobs = tilted - np.logaddexp.reduce(tilted, axis=1, keepdims=True)
+    automaton = None
+    if data.draw(st.booleans()):
+        label = st.integers(1, n_classes - 1)
+        allowed = data.draw(st.lists(st.lists(label, max_size=n_frames).map(tuple), min_size=1, max_size=5))
+        automaton = PlateAutomaton.from_sequences(allowed, n_classes)
+    hyps = prefix_beam_search(logprobs, beam, None, automaton, min_char_prob, prune_ratio)
+    expected = textbook_beam(logprobs, beam, automaton, min_char_prob, prune_ratio)
+    assert [h.labels for h in hyps] == [labels for labels, _ in expected]
+    for hyp, (_, probability) in zip(hyps, expected, strict=True):
+        assert hyp.probability == pytest.approx(probability, rel=1e-9)
