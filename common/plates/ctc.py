@@ -109,16 +109,12 @@ def prefix_beam_search(
     # The candidate glyphs of every frame, found for all frames at once.
     mask = probs >= min_char_prob
     mask[:, blank] = False
-    frame_idx, class_idx = np.nonzero(mask)
-    candidate_probs = probs[frame_idx, class_idx]
-    # Most probable first within each frame (step 3 of the search stops at the first too weak).
-    order = np.lexsort((-candidate_probs, frame_idx))
-    active: list[list[tuple[int, float]]] = [[] for _ in range(n_frames)]
-    for f, c, p in zip(
-        frame_idx[order].tolist(), class_idx[order].tolist(), candidate_probs[order].tolist(), strict=True
-    ):
-        active[f].append((c, p))
-    starts_at = mask.tolist()
+    has_glyphs = mask.any(axis=1).tolist()
+    # Glyphs of each frame, most probable first (the blank sorted last and cut): step 2 below
+    # walks them until one is too weak.
+    ranked_probs = probs.copy()
+    ranked_probs[:, blank] = -1.0
+    by_prob = np.argsort(-ranked_probs, axis=1, kind="stable")[:, :-1].tolist()
     rows = probs.tolist()
     constrained = automaton is not None
     if automaton is not None:
@@ -131,7 +127,7 @@ def prefix_beam_search(
         y = rows[t]
         y_blank = y[blank]
         remaining = n_frames - 1 - t
-        if not active[t]:
+        if not has_glyphs[t]:
             # No glyph can start here (so the blank has nearly all the mass): beams only age.
             for prefix, v in list(beams.items()):
                 if constrained and min_rem[v[2]] > remaining:
@@ -144,47 +140,53 @@ def prefix_beam_search(
                 return []
             continue
         step: dict[tuple[int, ...], list[float]] = {}
+        values: list[float] = []
         # 1. Every beam stays itself (a blank, or its last glyph repeated), unless it can no
-        # longer finish a plate in the frames left.
+        # longer finish a plate in the frames left; a beam one glyph longer than another beam
+        # also grows from it (the parent's mass times the glyph) when the glyph may start here.
         for prefix, (p_b, p_nb, state) in beams.items():
             if constrained and min_rem[state] > remaining:
                 continue
-            step[prefix] = [(p_b + p_nb) * y_blank, p_nb * y[prefix[-1]] if prefix else 0.0, state]
-        # 2. A beam one glyph longer than another beam also grows from it (its parent's mass
-        # times the glyph), when the glyph may start in this frame.
-        starts = starts_at[t]
-        for prefix, entry in step.items():
-            if not prefix or not starts[prefix[-1]]:
-                continue
-            parent = beams.get(prefix[:-1])
-            if parent is None:
-                continue
-            c = prefix[-1]
-            p_b, p_nb = parent[0], parent[1]
-            entry[1] += (p_b if len(prefix) > 1 and prefix[-2] == c else p_b + p_nb) * y[c]
-        # 3. New prefixes. Each has one parent, so its mass is the one gain computed here: one
+            if prefix:
+                c = prefix[-1]
+                y_c = y[c]
+                nb = p_nb * y_c
+                if y_c >= min_char_prob:
+                    parent = beams.get(prefix[:-1])
+                    if parent is not None:
+                        # A repeated glyph only starts a new symbol after a blank.
+                        repeat = len(prefix) > 1 and prefix[-2] == c
+                        nb += (parent[0] if repeat else parent[0] + parent[1]) * y_c
+            else:
+                nb = 0.0
+            b = (p_b + p_nb) * y_blank
+            step[prefix] = [b, nb, state]
+            values.append(b + nb)
+        # 2. New prefixes. Each has one parent, so its mass is the one gain computed here: one
         # below the beam_width-th surest entry so far, or below the prune floor of the surest,
         # cannot survive this frame. Glyphs are tried most probable first, so a beam stops at
         # its first glyph under that bar: exactly the beams the full (beam x glyph) search keeps.
-        if step:
-            values = [v[0] + v[1] for v in step.values()]
-            bar = max(values) * prune_ratio
-            if len(values) >= beam_width:
-                bar = max(bar, heapq.nlargest(beam_width, values)[-1])
+        # `surest` holds the beam_width largest masses so far (a min-heap): the bar rises as
+        # better new prefixes come in.
+        if values:
+            best = max(values)
+            surest = heapq.nlargest(beam_width, values)
+            surest.reverse()  # ascending: a valid min-heap
+            bar = best * prune_ratio
+            if len(surest) == beam_width and surest[0] > bar:
+                bar = surest[0]
         else:
-            bar = 0.0
-        glyphs = active[t]
-        top_glyph = glyphs[0][1]
+            surest, best, bar = [], 0.0, 0.0
+        floor_ratio_bar = bar
+        grown = False
         for prefix, (p_b, p_nb, state) in beams.items():
             total = p_b + p_nb
-            if total * top_glyph < bar:
-                continue
             last = prefix[-1] if prefix else -1
             moves = trans[state] if constrained else None
-            for c, y_c in glyphs:
-                if total * y_c < bar:
+            for c in by_prob[t]:
+                y_c = y[c]
+                if y_c < min_char_prob or total * y_c < bar:
                     break
-                # A repeated glyph only starts a new symbol after a blank.
                 gain = (p_b if c == last else total) * y_c
                 if gain < bar:
                     continue
@@ -195,20 +197,31 @@ def prefix_beam_search(
                 else:
                     nxt = 0
                 longer = (*prefix, c)
-                if longer in beams:  # grown in step 2
+                if longer in beams:  # grown in step 1
                     continue
                 step[longer] = [0.0, gain, nxt]
-        ranked = [(v[0] + v[1], prefix) for prefix, v in step.items()]
-        if len(ranked) > beam_width:
-            ranked.sort(reverse=True)
-            del ranked[beam_width:]
-            best = ranked[0][0]
-        else:
-            best = max(ranked)[0] if ranked else 0.0
+                grown = True
+                if gain > best:
+                    best = gain
+                    floor_ratio_bar = best * prune_ratio
+                if len(surest) < beam_width:
+                    heapq.heappush(surest, gain)
+                    bar = surest[0] if len(surest) == beam_width else bar
+                else:
+                    heapq.heappushpop(surest, gain)
+                    bar = surest[0]
+                if floor_ratio_bar > bar:
+                    bar = floor_ratio_bar
         if best <= 0.0:
             return []
         floor = best * prune_ratio
-        beams = {prefix: step[prefix] for total, prefix in ranked if total >= floor}
+        if len(step) > beam_width:
+            ranked = sorted(((v[0] + v[1], prefix) for prefix, v in step.items()), reverse=True)
+            beams = {prefix: step[prefix] for total, prefix in ranked[:beam_width] if total >= floor}
+        elif grown or min(values) < floor:
+            beams = {prefix: v for prefix, v in step.items() if v[0] + v[1] >= floor}
+        else:
+            beams = step
         if best < _RESCALE_BELOW:
             log_scale += math.log(best)
             for v in beams.values():
@@ -220,6 +233,8 @@ def prefix_beam_search(
         for prefix, v in beams.items()
         if v[0] + v[1] > 0.0 and (automaton is None or automaton.accepting[int(v[2])])
     ]
-    finals.sort(key=lambda item: item[1][0] + item[1][1], reverse=True)
+    # Equal masses (an INT8 reader's outputs tie often) are ordered by their labels, so the
+    # order does not depend on how the search reached them.
+    finals.sort(key=lambda item: (item[1][0] + item[1][1], item[0]), reverse=True)
     limit = beam_width if top_n is None else top_n
     return [Hypothesis(prefix, math.log(v[0] + v[1]) + log_scale, int(v[2])) for prefix, v in finals[:limit]]

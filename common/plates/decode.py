@@ -63,6 +63,7 @@ def decode_plate(
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     format_prior_strength: float = DEFAULT_FORMAT_PRIOR_STRENGTH,
+    rows: int | None = None,
 ) -> list[PlateReading]:
     """Best valid plates for one (T, C) log-probability matrix, most likely first.
 
@@ -76,13 +77,14 @@ def decode_plate(
     PL) must be that much likelier to the reader to beat the plate read right. Valid plates less
     probable than ``min_confidence`` are not offered (the grammar can always force *some* valid
     plate out of a foreign or garbled one). The list is never empty: with no valid plate it
-    holds the raw best reading, ``valid=False``.
+    holds the raw best reading, ``valid=False``. ``rows``: only formats printed in that many
+    rows (the view the log-probabilities come from; see ``FormatRegistry.automaton``).
     """
     if format_prior_strength < 0:
         raise ValueError("format_prior_strength must be >= 0")
     arr = _check(logprobs, 2)
     registry = registry or load_registry()
-    automaton = registry.automaton(countries)
+    automaton = registry.automaton(countries, rows)
     hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio)
     ranked: list[tuple[float, float, int, PlateFormat, PlateParse]] = []
     for h, hyp in enumerate(hyps):
@@ -97,7 +99,7 @@ def decode_plate(
             prior = format_log_prior(fmt, parsed.parts, priors)
             ranked.append((hyp.logp + format_prior_strength * prior, prior, h, fmt, parsed))
     if not ranked:
-        return [_invalid_reading(arr)]
+        return [best_path_reading(arr)]
     ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
     return [
         PlateReading(
@@ -114,11 +116,12 @@ def decode_plate(
     ]
 
 
-def _invalid_reading(arr: np.ndarray) -> PlateReading:
+def best_path_reading(logprobs: np.ndarray) -> PlateReading:
+    """The best path's string, not valid: what a crop that fits no format reads as."""
     # Best path, not a beam search: most crops that fit no format are not plates at all (the
     # detector's false boxes), their text is only shown, and a beam search here cost 3.5 ms each,
     # more than the reading itself.
-    best = greedy_decode(arr)
+    best = greedy_decode(logprobs)
     latin = decode(list(best.labels))
     return PlateReading(latin, latin, min(1.0, best.probability))
 

@@ -203,7 +203,7 @@ class FormatRegistry:
             raise PlateFormatError("the registry has no countries")
         self.formats: list[PlateFormat] = [f for c in self._countries.values() for f in c.formats]
         self._by_key = {f.key: f for f in self.formats}
-        self._automata: dict[tuple[str, ...], PlateAutomaton] = {}
+        self._automata: dict[tuple[tuple[str, ...], int | None], PlateAutomaton] = {}
 
     @property
     def countries(self) -> list[str]:
@@ -257,16 +257,23 @@ class FormatRegistry:
         fmt = self.sample_format(rng, countries)
         return fmt, fmt.random_text(rng)
 
-    def automaton(self, countries: Sequence[str] | None = None) -> PlateAutomaton:
-        """The glyph automaton accepting exactly the plates of these countries (cached)."""
+    def automaton(self, countries: Sequence[str] | None = None, rows: int | None = None) -> PlateAutomaton:
+        """The glyph automaton accepting exactly the plates of these countries (cached); with
+        ``rows``, only those of their formats printed in that many rows (a reader's one-row view
+        of a crop cannot show a two-row plate, and the search is cheaper without them)."""
         from common.plates.automaton import PlateAutomaton
 
         key = tuple(sorted({self.country(c).code for c in countries})) if countries is not None else ()
         if countries is not None and not key:
             raise ValueError("an empty list of countries allows no plate; pass None for all countries")
-        if key not in self._automata:
-            self._automata[key] = PlateAutomaton.from_formats(self.formats_for(key or None))
-        return self._automata[key]
+        if (key, rows) not in self._automata:
+            formats = self.formats_for(key or None)
+            if rows is not None:
+                formats = [f for f in formats if f.rows == rows]
+                if not formats:
+                    raise ValueError(f"no format of {', '.join(key) or 'any country'} has {rows} rows")
+            self._automata[key, rows] = PlateAutomaton.from_formats(formats)
+        return self._automata[key, rows]
 
 
 @cache

@@ -24,7 +24,7 @@ import numpy as np
 
 from common.config import RuntimeSettings
 from common.plates.alphabet import NUM_CLASSES
-from common.plates.decode import decode_plate
+from common.plates.decode import best_path_reading, decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 from edge.inference.band_reader import OnnxBandReader
@@ -78,8 +78,12 @@ class OnnxPlateReader:
             )
         self.registry = registry or load_registry()
         self.countries = list(countries) if countries else None
+        # Each view is decoded against the formats it can show: one-row plates in the crop read
+        # as one line, two-row plates in the two-row view (none: the view is not read at all).
+        self.row_counts = {fmt.rows for fmt in self.registry.formats_for(self.countries)}
         # Built here, not at the first plate: with every country allowed it takes 1-2 s.
-        self.registry.automaton(self.countries)
+        for rows in self.row_counts:
+            self.registry.automaton(self.countries, rows)
         self.beam_width = beam_width
         self.batch_size = batch_size
         # The device's country priors (decode_plate's `priors`); a band read on a crop multiplies them.
@@ -114,9 +118,12 @@ class OnnxPlateReader:
         candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view.
         `priors`: the crop's country priors (default: the device's)."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
+        logprobs = np.minimum(logprobs, 0.0)
+        if view_rows not in self.row_counts:
+            return best_path_reading(logprobs)
         candidates = decode_plate(
-            np.minimum(logprobs, 0.0), self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES,
-            priors=self.priors if priors is None else priors,
+            logprobs, self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES,
+            priors=self.priors if priors is None else priors, rows=view_rows,
         )
         for candidate in candidates:
             if candidate.valid and self._fits(candidate, view_rows, dark_text):
@@ -144,7 +151,7 @@ class OnnxPlateReader:
             for lp, dark, prior in zip(logprobs, dark_text, priors, strict=True)
         ]
         best = list(one_row)
-        ambiguous = [i for i, crop in enumerate(crops) if may_be_two_row(crop)]
+        ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
             for i, lp in zip(ambiguous, two_lp, strict=True):

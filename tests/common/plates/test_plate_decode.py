@@ -111,3 +111,12 @@ def test_default_pruning_agrees_with_the_exact_search_on_reader_like_output() ->
 def test_reader_shaped_input_is_checked() -> None:
     with pytest.raises(ValueError, match="3 dimensions"):
         decode_plate_batch(np.zeros((32, NUM_CLASSES)))
+
+
+def test_a_row_count_keeps_the_readings_to_formats_printed_in_that_many_rows() -> None:
+    rng = np.random.default_rng(6)
+    logprobs = synthetic_emissions("1234AB77", rng)  # RU: a two-row motorcycle or a one-row military plate
+    assert {r.format for r in decode_plate(logprobs, countries=["RU"])[:2]} == {"motorcycle", "military"}
+    assert decode_plate(logprobs, countries=["RU"], rows=2)[0].format == "motorcycle"
+    assert decode_plate(logprobs, countries=["RU"], rows=1)[0].format == "military"
+    assert all(r.format != "motorcycle" for r in decode_plate(logprobs, countries=["RU"], rows=1))

@@ -202,3 +202,24 @@ def test_an_empty_country_list_is_refused_rather_than_read_as_all() -> None:
         registry.formats_for([])
     with pytest.raises(ValueError, match="empty list of countries"):
         registry.automaton([])
+
+
+def test_an_automaton_for_one_row_count_accepts_only_formats_printed_in_that_many_rows() -> None:
+    from common.plates.alphabet import encode
+
+    registry = load_registry()
+
+    def formats(automaton, text: str) -> set[str]:
+        state = automaton.walk(encode(text))
+        return {automaton.formats[label].id for label in automaton.labels[state]}
+
+    # One string, printed in one row (standard) or two (square); 1234AB77 is a two-row
+    # motorcycle plate or a one-row military one.
+    assert formats(registry.automaton(["RU"]), "A123BC77") == {"standard", "square"}
+    assert formats(registry.automaton(["RU"], rows=1), "A123BC77") == {"standard"}
+    assert formats(registry.automaton(["RU"], rows=2), "A123BC77") == {"square"}
+    assert formats(registry.automaton(["RU"], rows=2), "1234AB77") == {"motorcycle"}
+    assert formats(registry.automaton(["RU"], rows=1), "1234AB77") == {"military"}
+    assert registry.automaton(["RU"], rows=2) is registry.automaton(["RU"], rows=2)  # cached
+    with pytest.raises(ValueError, match="no format of FR has 2 rows"):
+        registry.automaton(["FR"], rows=2)

@@ -134,6 +134,22 @@ def test_batching_does_not_change_readings(reader, ru_samples) -> None:
 
 
 @shipped
+def test_countries_without_two_row_plates_skip_the_two_row_view() -> None:
+    from edge.inference.reader import OnnxPlateReader
+
+    reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["FR", "DE"])
+    assert reader.row_counts == {1}
+    square = _plate_like(120, 150)
+    assert may_be_two_row(square)
+    calls: list[object] = []
+    reader.logprobs = lambda *args: calls.append(args)  # the two-row view would be read here
+    [reading] = reader.read([square])
+    assert calls == [] and not reading.valid
+    two_rows = reader.decode_view(_spelling([{g: 1.0} for g in "AB123CD"]), view_rows=2, dark_text=True)
+    assert (two_rows.latin, two_rows.valid) == ("AB123CD", False)
+
+
+@shipped
 @needs_font
 def test_reader_reads_a_two_row_plate() -> None:
     from edge.inference.reader import OnnxPlateReader
