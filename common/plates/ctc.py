@@ -80,6 +80,7 @@ def prefix_beam_search(
     automaton: PlateAutomaton | None = None,
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
+    min_probability: float = 0.0,
 ) -> list[Hypothesis]:
     """The ``top_n`` (default ``beam_width``) most probable sequences, best first.
 
@@ -93,6 +94,10 @@ def prefix_beam_search(
     leaves a handful of candidates per frame instead of beam x classes; 0 considers every class.
     ``prune_ratio``: beams less probable than this times the best beam are dropped early;
     0 keeps all ``beam_width``. Both at 0 give the textbook prefix beam search.
+    ``min_probability``: sequences less probable are not returned, and the search gives up as
+    soon as the beams together hold less: a frame only splits a beam's mass among its
+    continuations, so the beams' total never grows, and no sequence can end above it. Most
+    crops of things that are not plates lose their mass to the automaton within a few glyphs.
     """
     arr = _check(logprobs, 2)
     if beam_width < 1:
@@ -101,6 +106,8 @@ def prefix_beam_search(
         raise ValueError("min_char_prob must be in [0, 1)")
     if not 0.0 <= prune_ratio < 1.0:
         raise ValueError("prune_ratio must be in [0, 1)")
+    if not 0.0 <= min_probability <= 1.0:
+        raise ValueError("min_probability must be in [0, 1]")
     n_frames, n_classes = arr.shape
     if automaton is not None and automaton.num_classes != n_classes:
         raise ValueError(f"automaton has {automaton.num_classes} classes, log-probabilities have {n_classes}")
@@ -116,27 +123,32 @@ def prefix_beam_search(
     ranked_probs[:, blank] = -1.0
     by_prob = np.argsort(-ranked_probs, axis=1, kind="stable")[:, :-1].tolist()
     rows = probs.tolist()
-    constrained = automaton is not None
     if automaton is not None:
         trans, min_rem = automaton.transition_lists, automaton.min_remaining_list
+    else:  # one state that takes every glyph and needs none
+        trans, min_rem = [[0] * n_classes], [0]
 
     # prefix -> [p_blank, p_nonblank, automaton state]; probabilities are rescaled as they shrink.
     beams: dict[tuple[int, ...], list] = {(): [1.0, 0.0, 0]}  # type: ignore[type-arg]
     log_scale = 0.0
+    # min_probability in the beams' rescaled units.
+    give_up_below = min_probability
     for t in range(n_frames):
         y = rows[t]
         y_blank = y[blank]
         remaining = n_frames - 1 - t
         if not has_glyphs[t]:
             # No glyph can start here (so the blank has nearly all the mass): beams only age.
+            held = 0.0
             for prefix, v in list(beams.items()):
-                if constrained and min_rem[v[2]] > remaining:
+                if min_rem[v[2]] > remaining:
                     del beams[prefix]
                     continue
                 p_nb = v[1]
                 v[0] = (v[0] + p_nb) * y_blank
                 v[1] = p_nb * y[prefix[-1]] if prefix else 0.0
-            if not beams:
+                held += v[0] + v[1]
+            if not beams or held < give_up_below:
                 return []
             continue
         step: dict[tuple[int, ...], list[float]] = {}
@@ -145,7 +157,7 @@ def prefix_beam_search(
         # longer finish a plate in the frames left; a beam one glyph longer than another beam
         # also grows from it (the parent's mass times the glyph) when the glyph may start here.
         for prefix, (p_b, p_nb, state) in beams.items():
-            if constrained and min_rem[state] > remaining:
+            if min_rem[state] > remaining:
                 continue
             if prefix:
                 c = prefix[-1]
@@ -168,10 +180,11 @@ def prefix_beam_search(
         # its first glyph under that bar: exactly the beams the full (beam x glyph) search keeps.
         # `surest` holds the beam_width largest masses so far (a min-heap): the bar rises as
         # better new prefixes come in.
+        held = sum(values)  # with the new prefixes' gains: at least what the beams keep
         if values:
-            best = max(values)
-            surest = heapq.nlargest(beam_width, values)
-            surest.reverse()  # ascending: a valid min-heap
+            values.sort()
+            best = values[-1]
+            surest = values[-beam_width:]  # ascending: a valid min-heap
             bar = best * prune_ratio
             if len(surest) == beam_width and surest[0] > bar:
                 bar = surest[0]
@@ -179,27 +192,26 @@ def prefix_beam_search(
             surest, best, bar = [], 0.0, 0.0
         floor_ratio_bar = bar
         grown = False
+        glyphs = by_prob[t]
         for prefix, (p_b, p_nb, state) in beams.items():
             total = p_b + p_nb
             last = prefix[-1] if prefix else -1
-            moves = trans[state] if constrained else None
-            for c in by_prob[t]:
+            moves = trans[state]
+            for c in glyphs:
                 y_c = y[c]
                 if y_c < min_char_prob or total * y_c < bar:
                     break
                 gain = (p_b if c == last else total) * y_c
                 if gain < bar:
                     continue
-                if moves is not None:
-                    nxt = moves[c]
-                    if min_rem[nxt] > remaining:
-                        continue
-                else:
-                    nxt = 0
+                nxt = moves[c]
+                if min_rem[nxt] > remaining:
+                    continue
                 longer = (*prefix, c)
                 if longer in beams:  # grown in step 1
                     continue
                 step[longer] = [0.0, gain, nxt]
+                held += gain
                 grown = True
                 if gain > best:
                     best = gain
@@ -212,18 +224,19 @@ def prefix_beam_search(
                     bar = surest[0]
                 if floor_ratio_bar > bar:
                     bar = floor_ratio_bar
-        if best <= 0.0:
+        if best <= 0.0 or held < give_up_below:
             return []
         floor = best * prune_ratio
         if len(step) > beam_width:
             ranked = sorted(((v[0] + v[1], prefix) for prefix, v in step.items()), reverse=True)
             beams = {prefix: step[prefix] for total, prefix in ranked[:beam_width] if total >= floor}
-        elif grown or min(values) < floor:
+        elif grown or values[0] < floor:
             beams = {prefix: v for prefix, v in step.items() if v[0] + v[1] >= floor}
         else:
             beams = step
         if best < _RESCALE_BELOW:
             log_scale += math.log(best)
+            give_up_below /= best
             for v in beams.values():
                 v[0] /= best
                 v[1] /= best
@@ -231,7 +244,8 @@ def prefix_beam_search(
     finals = [
         (prefix, v)
         for prefix, v in beams.items()
-        if v[0] + v[1] > 0.0 and (automaton is None or automaton.accepting[int(v[2])])
+        if v[0] + v[1] > 0.0 and v[0] + v[1] >= give_up_below
+        and (automaton is None or automaton.accepting[int(v[2])])
     ]
     # Equal masses (an INT8 reader's outputs tie often) are ordered by their labels, so the
     # order does not depend on how the search reached them.

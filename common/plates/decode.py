@@ -85,7 +85,7 @@ def decode_plate(
     arr = _check(logprobs, 2)
     registry = registry or load_registry()
     automaton = registry.automaton(countries, rows)
-    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio)
+    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio, min_confidence)
     ranked: list[tuple[float, float, int, PlateFormat, PlateParse]] = []
     for h, hyp in enumerate(hyps):
         if hyp.probability < min_confidence:

@@ -67,8 +67,15 @@ class ReadBatcher:
         self.batch_size = batch_size
         self.max_wait_s = max_wait_ms / 1000.0
 
-    def read(self, crops: Sequence[np.ndarray], timeout: float | None = 60.0) -> list[PlateReading]:
-        """Readings of `crops`, in order; blocks until the reader thread has read them all."""
+    def read(
+        self,
+        crops: Sequence[np.ndarray],
+        at_least: Sequence[float] | None = None,
+        timeout: float | None = 60.0,
+    ) -> list[PlateReading]:
+        """Readings of `crops`, in order; blocks until the reader thread has read them all.
+        `at_least` is only a hint (see `PlateReader.read`): crops of several callers share one
+        batch, so every crop is read in full."""
         if self._stopped.is_set():
             raise BatcherStopped("the OCR batcher is stopped")
         requests = [_Request(crop, Future()) for crop in crops]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -21,6 +22,14 @@ import numpy as np
 from common.config import CROP_VIEWS, CropView
 from common.plates.reading import PlateReading
 from edge.inference.protocols import PlateDetection
+
+
+class ReadCrops(Protocol):
+    """`PlateReader.read`, bound: what `read_plates` reads crops with."""
+
+    def __call__(
+        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+    ) -> list[PlateReading]: ...
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +169,7 @@ def _plausible(reading: PlateReading) -> bool:
 
 
 def read_plates(
-    read: Callable[[list[np.ndarray]], list[PlateReading]],
+    read: ReadCrops,
     frame: np.ndarray,
     detections: Sequence[PlateDetection],
     views: Sequence[CropView] = FIRST_VIEWS,
@@ -188,18 +197,25 @@ def read_plates(
     if extra_views:
         again = [i for i, reading in enumerate(firsts) if _plausible(reading)]
         extra = [reader_crops(frame, groups[i][0], extra_views) for i in again]
-        for i, reading in zip(again, _read_groups(read, extra), strict=True):
+        # Only a reading surer than the first one can replace it.
+        beat = [firsts[i].confidence for i in again]
+        for i, reading in zip(again, _read_groups(read, extra, beat), strict=True):
             firsts[i] = best_reading([firsts[i], reading])
     return [(det, box_crop, reading) for (det, box_crop, _), reading in zip(groups, firsts, strict=True)]
 
 
 def _read_groups(
-    read: Callable[[list[np.ndarray]], list[PlateReading]], groups: list[list[np.ndarray]]
+    read: ReadCrops, groups: list[list[np.ndarray]], at_least: Sequence[float] | None = None
 ) -> list[PlateReading]:
     """The best reading of each group of crops (an empty group reads as an invalid empty plate),
-    all crops read in one call."""
+    all crops read in one call; `at_least`: per group, see `PlateReader.read`."""
     flat = [crop for crops in groups for crop in crops]
-    readings = read(flat) if flat else []
+    if not flat:
+        readings = []
+    elif at_least is None:
+        readings = read(flat)
+    else:
+        readings = read(flat, [floor for crops, floor in zip(groups, at_least, strict=True) for _ in crops])
     if len(readings) != len(flat):
         raise RuntimeError(f"the reader returned {len(readings)} readings for {len(flat)} crops")
     best: list[PlateReading] = []

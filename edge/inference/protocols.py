@@ -45,6 +45,12 @@ class ViewPlateDetector(PlateDetector, Protocol):
 
 
 class PlateReader(Protocol):
-    def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
-        """One reading per BGR uint8 plate crop, in order; batches internally."""
+    def read(
+        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+    ) -> list[PlateReading]:
+        """One reading per BGR uint8 plate crop, in order; batches internally.
+
+        `at_least`: per crop, the confidence of a valid reading the caller already holds for
+        that plate. A reading not surer than it is of no use to the caller, so the reader may
+        return it as not valid instead, and save the work of finding it."""
         ...

@@ -24,7 +24,7 @@ import numpy as np
 
 from common.config import RuntimeSettings
 from common.plates.alphabet import NUM_CLASSES
-from common.plates.decode import best_path_reading, decode_plate
+from common.plates.decode import DEFAULT_MIN_CONFIDENCE, best_path_reading, decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 from edge.inference.band_reader import OnnxBandReader
@@ -112,11 +112,13 @@ class OnnxPlateReader:
         view_rows: int,
         dark_text: bool,
         priors: Mapping[str, float] | None = None,
+        at_least: float = 0.0,
     ) -> PlateReading:
         """Most probable reading of one view's (T, C) log-probabilities whose format the view can
         show (see the module docstring); the best string, not valid, when none of the top
         candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view.
-        `priors`: the crop's country priors (default: the device's)."""
+        `priors`: the crop's country priors (default: the device's). `at_least`: readings less
+        confident are not looked for (see `PlateReader.read`)."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         logprobs = np.minimum(logprobs, 0.0)
         if view_rows not in self.row_counts:
@@ -124,6 +126,7 @@ class OnnxPlateReader:
         candidates = decode_plate(
             logprobs, self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES,
             priors=self.priors if priors is None else priors, rows=view_rows,
+            min_confidence=min(1.0, max(DEFAULT_MIN_CONFIDENCE, at_least)),
         )
         for candidate in candidates:
             if candidate.valid and self._fits(candidate, view_rows, dark_text):
@@ -136,9 +139,14 @@ class OnnxPlateReader:
         fmt = self.registry.get(candidate.country or "", candidate.format or "")
         return fmt.rows == view_rows and not (dark_text and fmt.colors.light_text)
 
-    def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
+    def read(
+        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+    ) -> list[PlateReading]:
         if len(crops) == 0:
             return []
+        floors = list(at_least) if at_least is not None else [0.0] * len(crops)
+        if len(floors) != len(crops):
+            raise ValueError(f"at_least has {len(floors)} values for {len(crops)} crops")
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
         logprobs = self._run(images)
@@ -147,15 +155,17 @@ class OnnxPlateReader:
             else [self.priors] * len(crops)
         )
         one_row = [
-            self.decode_view(lp, 1, dark, prior)
-            for lp, dark, prior in zip(logprobs, dark_text, priors, strict=True)
+            self.decode_view(lp, 1, dark, prior, floor)
+            for lp, dark, prior, floor in zip(logprobs, dark_text, priors, floors, strict=True)
         ]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
             for i, lp in zip(ambiguous, two_lp, strict=True):
-                candidate = self.decode_view(lp, 2, dark_text[i], priors[i])
+                # The two-row reading only counts if it is surer than the one-row one.
+                floor = max(floors[i], one_row[i].confidence if one_row[i].valid else 0.0)
+                candidate = self.decode_view(lp, 2, dark_text[i], priors[i], floor)
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best

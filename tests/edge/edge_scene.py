@@ -66,7 +66,9 @@ class ColourPlateReader:
         self.reads = 0
         self._lock = threading.Lock()
 
-    def read(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
+    def read(
+        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+    ) -> list[PlateReading]:
         with self._lock:
             self.batches.append(len(crops))
             out = []

@@ -76,7 +76,7 @@ def test_a_lone_crop_waits_no_longer_than_max_wait() -> None:
 
 
 class _BrokenReader:
-    def read(self, crops):  # type: ignore[no-untyped-def]
+    def read(self, crops, at_least=None):  # type: ignore[no-untyped-def]
         raise RuntimeError("model exploded")
 
 

@@ -137,7 +137,7 @@ def test_extra_views_are_read_only_for_detections_with_a_plausible_plate() -> No
     frame, quad = _tilted_plate_frame()
     box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
     plate, speck = PlateDetection(box, 0.9, quad), PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5, quad)
-    calls: list[int] = []
+    calls: list[tuple[int, list[float] | None]] = []
     answers = iter([
         # first call: plate box, plate rectified, speck box, speck rectified
         [PlateReading("А123ВС77", "A123BC77", 0.2, valid=True), PlateReading("X", "X", 0.9),
@@ -148,13 +148,14 @@ def test_extra_views_are_read_only_for_detections_with_a_plausible_plate() -> No
          PlateReading("А123ВС77", "A123BC77", 0.9, valid=True), PlateReading("Z", "Z", 0.99)],
     ])
 
-    def read(crops: list[np.ndarray]) -> list[PlateReading]:
-        calls.append(len(crops))
+    def read(crops: list[np.ndarray], at_least: list[float] | None = None) -> list[PlateReading]:
+        calls.append((len(crops), at_least))
         return next(answers)
 
     extra = ("box_wide", "box_tight", "rectified_wide", "rectified_tight")
     results = read_plates(read, frame, [plate, speck], extra_views=extra)
-    assert calls == [4, 4]
+    # The extra views are read knowing the plate's first reading: only a surer one is of use.
+    assert calls == [(4, None), (4, [0.2] * 4)]
     assert results[0][2].confidence == 0.9 and results[0][2].text == "А123ВС77"
     assert results[1][2].text == "В"  # too improbable to earn a second look
 

@@ -248,3 +248,17 @@ def test_light_on_dark_plates_are_still_read_as_their_format(reader) -> None:
         pairs = list(zip(readings, samples, strict=True))
         right = sum(r.latin == s.text and r.format == format_id for r, s in pairs)
         assert right >= 6, [(r.latin, r.format, s.text) for r, s in pairs]
+
+
+@shipped
+@needs_font
+def test_a_reading_no_surer_than_the_one_held_is_not_looked_for(reader, ru_samples) -> None:
+    crops = [s.crop for s in ru_samples]
+    plain = reader.read(crops)
+    assert sum(r.valid for r in plain) >= 10
+    below = reader.read(crops, at_least=[r.confidence / 2 for r in plain])
+    assert below == plain
+    above = reader.read(crops, at_least=[r.confidence * 1.01 + 1e-9 for r in plain])
+    assert not any(r.valid for r, p in zip(above, plain, strict=True) if p.confidence < 0.99)
+    with pytest.raises(ValueError, match="at_least has 1 values for 12 crops"):
+        reader.read(crops, at_least=[0.5])
