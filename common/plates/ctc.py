@@ -80,7 +80,7 @@ def prefix_beam_search(
     automaton: PlateAutomaton | None = None,
     min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
     prune_ratio: float = DEFAULT_PRUNE_RATIO,
-    min_probability: float = 0.0,
+    give_up_below: float = 0.0,
 ) -> list[Hypothesis]:
     """The ``top_n`` (default ``beam_width``) most probable sequences, best first.
 
@@ -94,10 +94,10 @@ def prefix_beam_search(
     leaves a handful of candidates per frame instead of beam x classes; 0 considers every class.
     ``prune_ratio``: beams less probable than this times the best beam are dropped early;
     0 keeps all ``beam_width``. Both at 0 give the textbook prefix beam search.
-    ``min_probability``: sequences less probable are not returned, and the search gives up as
-    soon as the beams together hold less: a frame only splits a beam's mass among its
-    continuations, so the beams' total never grows, and no sequence can end above it. Most
-    crops of things that are not plates lose their mass to the automaton within a few glyphs.
+    ``give_up_below``: the search returns nothing as soon as the beams together hold less: a
+    frame only splits a beam's mass among its continuations, so the beams' total never grows
+    and no sequence can end surer than it. Crops of things that are not plates often lose their
+    mass to the automaton within a few glyphs.
     """
     arr = _check(logprobs, 2)
     if beam_width < 1:
@@ -106,8 +106,8 @@ def prefix_beam_search(
         raise ValueError("min_char_prob must be in [0, 1)")
     if not 0.0 <= prune_ratio < 1.0:
         raise ValueError("prune_ratio must be in [0, 1)")
-    if not 0.0 <= min_probability <= 1.0:
-        raise ValueError("min_probability must be in [0, 1]")
+    if not 0.0 <= give_up_below <= 1.0:
+        raise ValueError("give_up_below must be in [0, 1]")
     n_frames, n_classes = arr.shape
     if automaton is not None and automaton.num_classes != n_classes:
         raise ValueError(f"automaton has {automaton.num_classes} classes, log-probabilities have {n_classes}")
@@ -131,8 +131,7 @@ def prefix_beam_search(
     # prefix -> [p_blank, p_nonblank, automaton state]; probabilities are rescaled as they shrink.
     beams: dict[tuple[int, ...], list] = {(): [1.0, 0.0, 0]}  # type: ignore[type-arg]
     log_scale = 0.0
-    # min_probability in the beams' rescaled units.
-    give_up_below = min_probability
+    # give_up_below is kept in the beams' rescaled units.
     for t in range(n_frames):
         y = rows[t]
         y_blank = y[blank]
@@ -244,8 +243,7 @@ def prefix_beam_search(
     finals = [
         (prefix, v)
         for prefix, v in beams.items()
-        if v[0] + v[1] > 0.0 and v[0] + v[1] >= give_up_below
-        and (automaton is None or automaton.accepting[int(v[2])])
+        if v[0] + v[1] > 0.0 and (automaton is None or automaton.accepting[int(v[2])])
     ]
     # Equal masses (an INT8 reader's outputs tie often) are ordered by their labels, so the
     # order does not depend on how the search reached them.

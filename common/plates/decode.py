@@ -64,6 +64,7 @@ def decode_plate(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     format_prior_strength: float = DEFAULT_FORMAT_PRIOR_STRENGTH,
     rows: int | None = None,
+    give_up_below: float = 0.0,
 ) -> list[PlateReading]:
     """Best valid plates for one (T, C) log-probability matrix, most likely first.
 
@@ -79,13 +80,16 @@ def decode_plate(
     plate out of a foreign or garbled one). The list is never empty: with no valid plate it
     holds the raw best reading, ``valid=False``. ``rows``: only formats printed in that many
     rows (the view the log-probabilities come from; see ``FormatRegistry.automaton``).
+    ``give_up_below``: when no valid plate can be that probable, the list holds only the raw
+    reading (a caller that already holds a reading this sure has no use for a weaker one).
     """
     if format_prior_strength < 0:
         raise ValueError("format_prior_strength must be >= 0")
     arr = _check(logprobs, 2)
     registry = registry or load_registry()
     automaton = registry.automaton(countries, rows)
-    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio, min_confidence)
+    give_up = min(1.0, max(min_confidence, give_up_below))
+    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio, give_up)
     ranked: list[tuple[float, float, int, PlateFormat, PlateParse]] = []
     for h, hyp in enumerate(hyps):
         if hyp.probability < min_confidence:

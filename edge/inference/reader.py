@@ -24,7 +24,7 @@ import numpy as np
 
 from common.config import RuntimeSettings
 from common.plates.alphabet import NUM_CLASSES
-from common.plates.decode import DEFAULT_MIN_CONFIDENCE, best_path_reading, decode_plate
+from common.plates.decode import best_path_reading, decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 from edge.inference.band_reader import OnnxBandReader
@@ -126,7 +126,7 @@ class OnnxPlateReader:
         candidates = decode_plate(
             logprobs, self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES,
             priors=self.priors if priors is None else priors, rows=view_rows,
-            min_confidence=min(1.0, max(DEFAULT_MIN_CONFIDENCE, at_least)),
+            give_up_below=min(1.0, at_least),
         )
         for candidate in candidates:
             if candidate.valid and self._fits(candidate, view_rows, dark_text):
