@@ -200,6 +200,13 @@ class DetectorConfig(ModelConfig):
         description="`recognize`: this many of the strongest boxes that gave no reading are looked at "
         "again, zoomed (0: off)",
     )
+    # A 12 MP photo shrinks ~10x into the detector's input, where a 120 px plate is too small to
+    # find (edge/inference/tiles.py).
+    snapshot_tile_above_px: int = Field(
+        default=2600, ge=0,
+        description="`recognize`: photos whose longer side is over this are also searched in "
+        "overlapping tiles (0: never)",
+    )
 
 
 class BandReaderConfig(_Section):

@@ -24,6 +24,7 @@ from edge.capture.image_header import DEFAULT_MAX_MEGAPIXELS, ImageHeaderError, 
 from edge.inference.crops import FIRST_VIEWS, read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader
 from edge.inference.second_look import look_again
+from edge.inference.tiles import detect_tiled
 from edge.tracking.tracker import iou
 
 # A plate read again, or in a second look, is the same plate as one already output above this.
@@ -142,6 +143,7 @@ class SnapshotRecognizer:
         extra_views: Sequence[CropView] = (),
         second_looks: int = 0,
         max_pixels: int = int(DEFAULT_MAX_MEGAPIXELS * 1e6),
+        tile_above_px: int = 0,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -152,6 +154,7 @@ class SnapshotRecognizer:
         self.extra_views = tuple(extra_views)
         self.second_looks = second_looks
         self.max_pixels = max_pixels
+        self.tile_above_px = tile_above_px
 
     @classmethod
     def from_config(
@@ -174,12 +177,12 @@ class SnapshotRecognizer:
             reader_config.snapshot_extra_views,
             detector_config.snapshot_second_looks,
             int(max_megapixels * 1e6),
+            detector_config.snapshot_tile_above_px,
         )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
-        found = read_plates(
-            self.reader.read, image, self._usable(self.detector.detect(image)), self.views, self.extra_views
-        )
+        detections = detect_tiled(self.detector, image, self.tile_above_px)
+        found = read_plates(self.reader.read, image, self._usable(detections), self.views, self.extra_views)
         plates = [self._plate(det, reading, image) for det, _crop, reading in found if self._accepts(reading)]
         if self.second_looks:
             plates += self._look_again(image, found, plates)

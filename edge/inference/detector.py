@@ -104,7 +104,9 @@ def prepare_detector_input(
     )
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+    """Indices of the boxes kept, surest first: each box overlapping a surer kept one by more
+    than `iou_threshold` is dropped."""
     order = np.argsort(-scores)
     keep: list[int] = []
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -161,7 +163,7 @@ def decode_detections(
     boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, fh)
     valid = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
     idx = np.nonzero(valid)[0]
-    keep = idx[_nms(boxes[idx], scores[idx], nms_iou)][:max_detections]
+    keep = idx[nms(boxes[idx], scores[idx], nms_iou)][:max_detections]
     return [
         PlateDetection(
             box=(float(boxes[k, 0]), float(boxes[k, 1]), float(boxes[k, 2]), float(boxes[k, 3])),

@@ -21,6 +21,14 @@ class PlateDetection:
     # detector predicts them; lets the reader rectify a tilted plate.
     corners: np.ndarray | None = None
 
+    def shifted(self, dx: float, dy: float) -> PlateDetection:
+        """The same plate in the coordinates of a frame in which this one's frame starts at (dx, dy)."""
+        x1, y1, x2, y2 = self.box
+        corners = self.corners
+        if corners is not None:
+            corners = corners + np.array([dx, dy], dtype=corners.dtype)
+        return PlateDetection((x1 + dx, y1 + dy, x2 + dx, y2 + dy), self.score, corners)
+
 
 class PlateDetector(Protocol):
     def detect(self, frame: np.ndarray) -> list[PlateDetection]:

@@ -59,7 +59,4 @@ def look_again(
     found = detector.detect(np.ascontiguousarray(frame[wy1:wy2, wx1:wx2]))
     if not found:
         return None
-    best = max(found, key=lambda d: d.score)
-    bx1, by1, bx2, by2 = best.box
-    corners = None if best.corners is None else best.corners + np.array([wx1, wy1], dtype=best.corners.dtype)
-    return PlateDetection((bx1 + wx1, by1 + wy1, bx2 + wx1, by2 + wy1), best.score, corners)
+    return max(found, key=lambda d: d.score).shifted(wx1, wy1)

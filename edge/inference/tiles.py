@@ -1,0 +1,80 @@
+"""Very large photos: the detector also looks at overlapping tiles of them (still photos).
+
+The detector sees a frame letterboxed into its 416x320 input, so a 12 MP photo (4000x3000)
+shrinks almost tenfold: a plate 120 px wide there is 12 px wide in the detector's input, under
+the ~14 px it was trained to find. A photo whose longer side is over `tile_above_px` is also cut
+into overlapping tiles about four detector inputs wide, so each tile shrinks about fourfold, and
+the boxes of the whole photo and of every tile are merged by NMS (a plate's surest box is kept).
+Tiles overlap by more than a large plate's width, so every plate lies whole in some tile, and a
+box cut by a tile's inner edge is dropped (the neighbouring tile holds the whole plate).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edge.inference.detector import nms
+from edge.inference.protocols import PlateDetection, PlateDetector
+
+# Longer side above which a photo is tiled: below it the whole-photo view shrinks the photo at
+# most ~6x, and on 1600 px photos tiles found plates the reader still could not read while
+# displacing better boxes (models/MODEL_CARD.md, "End to end").
+TILE_ABOVE_PX = 2600
+# Tile size: four detector inputs (416x320) wide and high.
+TILE_WIDTH, TILE_HEIGHT = 1664, 1280
+# Overlap of neighbouring tiles: 400 px, wider than any plate still readable at the tile's scale.
+TILE_OVERLAP_PX = 400
+MERGE_IOU = 0.4
+# A tile box this close to a tile edge that is not the photo's edge is a cut plate.
+EDGE_PX = 2
+
+
+def _starts(size: int, tile: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    count = math.ceil((size - tile) / (tile - TILE_OVERLAP_PX)) + 1
+    return [round(i * (size - tile) / (count - 1)) for i in range(count)]
+
+
+def tile_windows(frame_hw: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """(x1, y1, x2, y2) of the tiles covering a frame, overlapping by at least TILE_OVERLAP_PX."""
+    height, width = frame_hw
+    tile_w, tile_h = min(width, TILE_WIDTH), min(height, TILE_HEIGHT)
+    return [
+        (x, y, x + tile_w, y + tile_h) for y in _starts(height, tile_h) for x in _starts(width, tile_w)
+    ]
+
+
+def _cut_by_tile_edge(box: tuple[float, float, float, float], window: tuple[int, int, int, int],
+                      frame_hw: tuple[int, int]) -> bool:
+    x1, y1, x2, y2 = box
+    wx1, wy1, wx2, wy2 = window
+    height, width = frame_hw
+    return (
+        (wx1 > 0 and x1 <= wx1 + EDGE_PX) or (wy1 > 0 and y1 <= wy1 + EDGE_PX)
+        or (wx2 < width and x2 >= wx2 - EDGE_PX) or (wy2 < height and y2 >= wy2 - EDGE_PX)
+    )
+
+
+def detect_tiled(
+    detector: PlateDetector, frame: np.ndarray, tile_above_px: int = TILE_ABOVE_PX
+) -> list[PlateDetection]:
+    """Plates of a still photo: the whole photo's, and when its longer side is over
+    `tile_above_px` (0: never) those of its tiles too, merged; surest first when tiled."""
+    found = list(detector.detect(frame))
+    frame_hw = (int(frame.shape[0]), int(frame.shape[1]))
+    if tile_above_px <= 0 or max(frame_hw) <= tile_above_px:
+        return found
+    for window in tile_windows(frame_hw):
+        wx1, wy1, wx2, wy2 = window
+        for detection in detector.detect(np.ascontiguousarray(frame[wy1:wy2, wx1:wx2])):
+            shifted = detection.shifted(wx1, wy1)
+            if not _cut_by_tile_edge(shifted.box, window, frame_hw):
+                found.append(shifted)
+    if not found:
+        return []
+    boxes = np.array([d.box for d in found], dtype=np.float32)
+    scores = np.array([d.score for d in found], dtype=np.float32)
+    return [found[i] for i in nms(boxes, scores, MERGE_IOU)]
