@@ -1,14 +1,18 @@
 """End-to-end evaluation of the shipped models, FP32 and INT8 side by side.
 
-    python -m models.evaluate [--out models/reports] [--realdata DIR] [--scenes 200] [--crops 1000]
+    python -m models.evaluate [--out models/reports] [--realdata DIR] [--eu-realdata DIR]
+                              [--scenes 200] [--crops 1000] [--europe-crops 1500]
 
 Measures, for each precision: detector recall and precision at IoU 0.5 (and the PR curve),
 plate exact-match and CER of the reader alone (on labelled boxes) and end to end (detector ->
 crop -> reader -> format-constrained decoding, through the same `SnapshotRecognizer` that
 `anpr-edge recognize` uses), a breakdown per country and format, latency per frame and per
-plate, and model sizes; on (a) a fixed synthetic test set and (b) the real photos in
-`../shared/realdata/ru-dev` (evaluation only, never training). Writes evaluation.json,
-evaluation.md and PNG plots.
+plate, and model sizes; on (a) a fixed synthetic test set, (b) the real photos in
+`../shared/realdata/ru-dev` read as a Russian site is configured (`--countries RU`), and (c)
+those in `../shared/realdata/eu-dev` read with every country on, beside ru-dev, per country, with
+how often the chosen country is wrong (evaluation only, never training). The reader is also
+measured per country on synthetic plates of every country (the `europe` mix, where no country
+or letter is rare). Writes evaluation.json, evaluation.md and PNG plots.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from edge.recognize import SnapshotRecognizer
 from models.metrics import DetectionScore, ReadingScore, match_boxes
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, REPORTS_DIR
 from models.reader.eval_real import latency_ms_per_plate
-from models.realdata import LabelledPhoto, load_real_photos
+from models.realdata import DEFAULT_EU_REALDATA, LabelledPhoto, load_real_photos
 
 SYNTH_CROP_SEED = 771_2026  # no training run renders with this seed
+SYNTH_EUROPE_SEED = 772_2026
 PR_THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
 # Measured on these machines before this project's models existed (issue #3); kept as the bar.
@@ -97,9 +102,21 @@ def detector_latency_ms(detector: OnnxPlateDetector, frame: np.ndarray, runs: in
     return float(np.median(times) * 1000)
 
 
+def _as_labelled(label_text: str, text: str, latin: str) -> str:
+    """The reading as the set labels plates: Cyrillic canonical text for ru-dev, Latin glyphs for
+    eu-dev (whose labels have no separators)."""
+    return latin if label_text.isascii() else text
+
+
 def evaluate_real(
-    variant: Variant, photos: list[LabelledPhoto], backend: str, countries: list[str] | None = None
+    variant: Variant,
+    photos: list[LabelledPhoto],
+    backend: str,
+    countries: list[str] | None = None,
+    default_country: str = "RU",
 ) -> dict[str, Any]:
+    """Detector, reader and end to end on one real set; only plates labelled readable are read
+    (eu-dev has unreadable ones); a plate's country is its label's, else `default_country`."""
     detector_config, reader_config = DetectorConfig(), ReaderConfig()
     # One low-threshold pass gives every point of the PR curve; the operating point filters it.
     detector = OnnxPlateDetector(variant.detector, backend, threads=2, score_threshold=0.05)  # type: ignore[arg-type]
@@ -115,15 +132,25 @@ def evaluate_real(
         detection_video.add(truth, _boxes(dets, detector_config.score_threshold))
 
     end_to_end, outputs, correct_outputs, errors = ReadingScore(), 0, 0, []
+    per_country: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    valid_matched = wrong_country = 0
     started = time.perf_counter()
     for image, photo, truth in zip(images, photos, truths, strict=True):
         plates = recognizer.recognize(image)
         outputs += len(plates)
         matched = match_boxes(truth, [p.box for p in plates])
         for label, index in zip(photo.plates, matched, strict=True):
-            text = plates[index].text if index is not None else None
+            if not label.readable:
+                continue
+            plate = plates[index] if index is not None else None
+            text = None if plate is None else _as_labelled(label.text, plate.text, plate.latin)
+            country = label.country or default_country
             end_to_end.add(label.text, text)
+            per_country[country].add(label.text, text)
             correct_outputs += int(text == label.text)
+            if plate is not None and plate.country is not None:
+                valid_matched += 1
+                wrong_country += int(plate.country != country)
             if text != label.text:
                 errors.append({"image": photo.path.name, "truth": label.text, "read": text})
     seconds_per_photo = (time.perf_counter() - started) / max(1, len(photos))
@@ -133,11 +160,13 @@ def evaluate_real(
         (image, p) for image, photo in zip(images, photos, strict=True) for p in photo.plates if p.readable
     ]
     crops = [crop_plate(image, PlateDetection(tuple(map(float, p.box)), 1.0)) for image, p in labelled]
-    texts = [p.text for _, p in labelled]
     reader_alone, pairs = ReadingScore(), []
-    for truth_text, reading in zip(texts, reader.read(crops), strict=True):
-        reader_alone.add(truth_text, reading.text)
-        pairs.append((truth_text, reading.text))
+    alone_per_country: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    for (_, label), reading in zip(labelled, reader.read(crops), strict=True):
+        text = _as_labelled(label.text, reading.text, reading.latin)
+        reader_alone.add(label.text, text)
+        alone_per_country[label.country or default_country].add(label.text, text)
+        pairs.append((label.text, text))
     wall_ms, cpu_ms = latency_ms_per_plate(reader, crops)
     return {
         "detector": detection.as_dict() | {"score_threshold": detector_config.snapshot_score_threshold},
@@ -145,7 +174,14 @@ def evaluate_real(
         "pr_curve": pr_curve(found, truths),
         "reader_on_label_boxes": reader_alone.as_dict(),
         "end_to_end": end_to_end.as_dict()
-        | {"outputs": outputs, "output_precision": correct_outputs / outputs if outputs else 0.0},
+        | {
+            "outputs": outputs,
+            "output_precision": correct_outputs / outputs if outputs else 0.0,
+            "valid_matched": valid_matched,
+            "wrong_country": wrong_country,
+        },
+        "end_to_end_per_country": {c: s.as_dict() for c, s in sorted(per_country.items())},
+        "reader_on_label_boxes_per_country": {c: s.as_dict() for c, s in sorted(alone_per_country.items())},
         "end_to_end_errors": errors,
         "ms_per_photo_end_to_end": seconds_per_photo * 1000,
         "detector_ms_per_1080p_frame_2_threads": detector_latency_ms(detector, images[0]),
@@ -156,7 +192,7 @@ def evaluate_real(
 
 
 def evaluate_synthetic(
-    variant: Variant, scenes: list[Any], samples: list[Any], backend: str
+    variant: Variant, scenes: list[Any], samples: list[Any], europe_samples: list[Any], backend: str
 ) -> dict[str, Any]:
     detector = OnnxPlateDetector(
         variant.detector,
@@ -170,30 +206,50 @@ def evaluate_synthetic(
             [tuple(map(float, b)) for b in scene.boxes], [d.box for d in detector.detect(scene.image)]
         )
     reader = OnnxPlateReader(variant.reader, backend, threads=1)  # type: ignore[arg-type]
-    readings = reader.read([s.crop for s in samples])
-    overall, per_format = ReadingScore(), defaultdict(ReadingScore)
-    pairs = []
-    for sample, reading in zip(samples, readings, strict=True):
-        overall.add(sample.text, reading.latin)
-        per_format[sample.style_id].add(sample.text, reading.latin)
-        pairs.append((sample.text, reading.latin))
+    overall, per_format, pairs = _read_samples(reader, samples)
+    europe, _, europe_pairs = _read_samples(reader, europe_samples)
+    europe_per_country: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    for sample, (_, read) in zip(europe_samples, europe_pairs, strict=True):
+        europe_per_country[sample.style_id.split("/")[0]].add(sample.text, read)
     return {
         "detector": detection.as_dict(),
         "reader": overall.as_dict(),
         "reader_per_format": {key: score.as_dict() for key, score in sorted(per_format.items())},
+        "reader_europe": europe.as_dict(),
+        "reader_europe_per_country": {c: s.as_dict() for c, s in sorted(europe_per_country.items())},
         "_pairs": pairs,
     }
 
 
-def synthetic_sets(scene_count: int, crop_count: int) -> tuple[list[Any], list[Any]]:
+def _read_samples(
+    reader: OnnxPlateReader, samples: list[Any]
+) -> tuple[ReadingScore, dict[str, ReadingScore], list[tuple[str, str]]]:
+    """Overall and per-format scores of the reader (every country allowed) on synthetic crops."""
+    overall, per_format, pairs = ReadingScore(), defaultdict(ReadingScore), []
+    for sample, reading in zip(samples, reader.read([s.crop for s in samples]), strict=True):
+        overall.add(sample.text, reading.latin)
+        per_format[sample.style_id].add(sample.text, reading.latin)
+        pairs.append((sample.text, reading.latin))
+    return overall, per_format, pairs
+
+
+def synthetic_sets(
+    scene_count: int, crop_count: int, europe_count: int
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Detector scenes, reader crops of a Russian site's mix, and of the `europe` mix."""
     from models.detector.evaluate import synthetic_test_set
     from models.synth.fonts import FontSet
     from models.synth.ocr_samples import OcrSampleFactory
     from models.synth.scene_plates import RenderedPlateSource
 
     scenes = synthetic_test_set(RenderedPlateSource(), count=scene_count)
-    factory = OcrSampleFactory(FontSet.discover())
-    return scenes, [factory.sample(SYNTH_CROP_SEED, i) for i in range(crop_count)]
+    fonts = FontSet.discover()
+    factory, europe = OcrSampleFactory(fonts), OcrSampleFactory(fonts, mix="europe")
+    return (
+        scenes,
+        [factory.sample(SYNTH_CROP_SEED, i) for i in range(crop_count)],
+        [europe.sample(SYNTH_EUROPE_SEED, i) for i in range(europe_count)],
+    )
 
 
 def model_sizes(variants: list[Variant]) -> dict[str, dict[str, float]]:
@@ -212,6 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=REPORTS_DIR)
     parser.add_argument("--realdata", default=None, help="ru-dev folder (default ../shared/realdata/ru-dev)")
+    parser.add_argument(
+        "--eu-realdata", type=Path, default=DEFAULT_EU_REALDATA,
+        help="eu-dev folder, read with every country on (default ../shared/realdata/eu-dev; skipped "
+        "when absent)",
+    )
+    parser.add_argument(
+        "--europe-crops", type=int, default=1500, help="synthetic reader crops of every country (europe mix)"
+    )
     parser.add_argument("--scenes", type=int, default=200, help="synthetic detector scenes")
     parser.add_argument("--crops", type=int, default=1000, help="synthetic reader crops")
     parser.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino"])
@@ -228,19 +292,25 @@ def main(argv: list[str] | None = None) -> int:
         print("missing model files: " + ", ".join(missing), file=sys.stderr)
         return 1
     photos = load_real_photos(args.realdata)
-    scenes, samples = synthetic_sets(args.scenes, args.crops)
+    eu_photos = load_real_photos(args.eu_realdata) if (args.eu_realdata / "labels.csv").is_file() else []
+    scenes, samples, europe_samples = synthetic_sets(args.scenes, args.crops, args.europe_crops)
     report: dict[str, Any] = {
         "backend": args.runtime,
         "countries": args.countries or "all",
         "sizes": model_sizes(variants),
         "baselines": BASELINES,
         "real": {},
+        "real_eu": {},
         "synthetic": {},
     }
     for variant in variants:
         print(f"evaluating {variant.name} ...", file=sys.stderr)
         report["real"][variant.name] = evaluate_real(variant, photos, args.runtime, args.countries or None)
-        report["synthetic"][variant.name] = evaluate_synthetic(variant, scenes, samples, args.runtime)
+        if eu_photos:
+            report["real_eu"][variant.name] = evaluate_real(variant, eu_photos, args.runtime, None)
+        report["synthetic"][variant.name] = evaluate_synthetic(
+            variant, scenes, samples, europe_samples, args.runtime
+        )
 
     from models.report import write_report
 
@@ -249,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         report,
         args.out,
         real_plates=sum(len(p.plates) for p in photos),
-        synthetic_counts=(len(scenes), len(samples)),
+        synthetic_counts=(len(scenes), len(samples), len(europe_samples)),
     )
     print((args.out / "evaluation.md").read_text(encoding="utf-8"))
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata" / "ru-dev"
+DEFAULT_EU_REALDATA = REPO_ROOT.parent / "shared" / "realdata" / "eu-dev"
 
 
 @dataclass(frozen=True)

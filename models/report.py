@@ -97,7 +97,81 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[int, int]) -> str:
+def _per_country_table(
+    title: str, sections: dict[str, dict[str, Any]], key: str, names: list[str]
+) -> list[str]:
+    """A country | plates | one exact-match column per variant table of `sections[n][key]`."""
+    countries = sorted(sections[names[0]][key])
+    lines = [title, "", "| country | plates | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for country in countries:
+        plates = sections[names[0]][key][country]["plates"]
+        cells = [_pct(sections[n][key][country]["exact_match"]) for n in names]
+        lines.append(f"| {country} | {plates} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _europe_sections(report: dict[str, Any], names: list[str], europe_crops: int) -> list[str]:
+    lines: list[str] = []
+    eu = report.get("real_eu") or {}
+    if eu:
+        lines += [
+            "## Real European photos (eu-dev), every country on",
+            "",
+            "Plates labelled readable only; wrong country: valid outputs on a labelled plate whose "
+            "country is not the label's.",
+            "",
+            "| | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        first = eu[names[0]]
+        lines.append(
+            f"| detector recall @IoU0.5 at score {first['detector']['score_threshold']} | "
+            + " | ".join(_pct(eu[n]["detector"]["recall"]) for n in names) + " |"
+        )
+        lines.append(
+            f"| end-to-end plate exact-match ({first['end_to_end']['plates']} plates) | "
+            + " | ".join(_pct(eu[n]["end_to_end"]["exact_match"]) for n in names) + " |"
+        )
+        lines.append(
+            "| plates output / of them correct | "
+            + " | ".join(
+                f"{eu[n]['end_to_end']['outputs']} / {_pct(eu[n]['end_to_end']['output_precision'])}"
+                for n in names
+            ) + " |"
+        )
+        lines.append(
+            "| wrong country | "
+            + " | ".join(
+                f"{eu[n]['end_to_end']['wrong_country']} of {eu[n]['end_to_end']['valid_matched']}"
+                for n in names
+            ) + " |"
+        )
+        lines.append(
+            "| reader alone on labelled boxes, exact | "
+            + " | ".join(_pct(eu[n]["reader_on_label_boxes"]["exact_match"]) for n in names) + " |"
+        )
+        lines.append("| end to end ms per photo | " + " | ".join(
+            f"{eu[n]['ms_per_photo_end_to_end']:.1f}" for n in names) + " |")
+        lines.append("")
+        lines += _per_country_table("### eu-dev end to end by country", eu, "end_to_end_per_country", names)
+        lines += _per_country_table(
+            "### eu-dev reader alone on labelled boxes by country",
+            eu, "reader_on_label_boxes_per_country", names,
+        )
+    synth = report["synthetic"]
+    if europe_crops and "reader_europe_per_country" in synth[names[0]]:
+        scores = synth[names[-1]]["reader_europe_per_country"]
+        at_target = sum(s["exact_match"] >= 0.98 for s in scores.values())
+        lines += _per_country_table(
+            f"## Synthetic reader by country, every country's plates ({europe_crops} crops of the "
+            f"`europe` mix, every country on): {at_target} of {len(scores)} countries at 98% or more "
+            f"({names[-1]})",
+            synth, "reader_europe_per_country", names,
+        )
+    return lines
+
+
+def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[int, ...]) -> str:
     names = list(report["real"])
     head = "| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names)
     rows = [head]
@@ -168,7 +242,8 @@ def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[i
             for n in names
         ]
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
-    lines += ["", "## Baselines (measured here before, issue #3)", ""]
+    lines += ["", *_europe_sections(report, names, synthetic_counts[2] if len(synthetic_counts) > 2 else 0)]
+    lines += ["## Baselines (measured here before, issue #3)", ""]
     for base in report["baselines"]:
         figures = ", ".join(
             f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
@@ -184,10 +259,13 @@ def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[i
 
 
 def write_report(
-    report: dict[str, Any], out: Path, real_plates: int, synthetic_counts: tuple[int, int]
+    report: dict[str, Any], out: Path, real_plates: int, synthetic_counts: tuple[int, ...]
 ) -> None:
     pairs = [
-        p for section in ("real", "synthetic") for v in report[section].values() for p in v.pop("_pairs")
+        p
+        for section in ("real", "real_eu", "synthetic")
+        for v in report.get(section, {}).values()
+        for p in v.pop("_pairs")
     ]
     counts = confusions(pairs)
     report["char_confusions"] = [{"truth": a, "read": b, "count": c} for (a, b), c in counts.most_common(40)]
