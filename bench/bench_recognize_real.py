@@ -1,7 +1,7 @@
 """`anpr-edge recognize` on a real photo set (ru-dev or eu-dev), beside the models' own figure.
 
     python bench/bench_recognize_real.py [--countries RU|all|FR,PL,...] [--runtime onnxruntime]
-                                         [--realdata DIR] [--default-country RU]
+                                         [--realdata DIR] [--default-country RU] [--reader FILE]
 
 Runs the CLI as a user would (`python -m edge.cli recognize --json --countries ... DIR`, with
 the caller's PYTHONPATH and working directory, so the code under test is the one measured),
@@ -64,12 +64,16 @@ def main() -> int:
     parser.add_argument("--realdata", default=None, help="set folder (default ../shared/realdata/ru-dev)")
     parser.add_argument("--default-country", default="RU", help="country of labels without one (ru-dev)")
     parser.add_argument("--show-errors", action="store_true", help="list every plate not read exactly")
+    parser.add_argument("--reader", type=Path, default=None, help="reader model file (default: shipped)")
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
     images = str(realdata_dir(args.realdata) / "images")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "edge.yaml"
-        config.write_text(f"detector:\n  runtime: {args.runtime}\nreader:\n  runtime: {args.runtime}\n")
+        reader_path = "" if args.reader is None else f"  path: {args.reader.resolve()}\n"
+        config.write_text(
+            f"detector:\n  runtime: {args.runtime}\nreader:\n  runtime: {args.runtime}\n{reader_path}"
+        )
         command = [sys.executable, "-m", "edge.cli", "recognize", "--json", "-c", str(config), images]
         if args.countries.lower() != "all":
             command[4:4] = ["--countries", args.countries]
