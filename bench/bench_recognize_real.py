@@ -2,6 +2,7 @@
 
     python bench/bench_recognize_real.py [--countries RU|all|FR,PL,...] [--runtime onnxruntime]
                                          [--realdata DIR] [--default-country RU] [--reader FILE]
+                                         [--detector FILE]
 
 Runs the CLI as a user would (`python -m edge.cli recognize --json --countries ... DIR`, with
 the caller's PYTHONPATH and working directory, so the code under test is the one measured),
@@ -65,14 +66,17 @@ def main() -> int:
     parser.add_argument("--default-country", default="RU", help="country of labels without one (ru-dev)")
     parser.add_argument("--show-errors", action="store_true", help="list every plate not read exactly")
     parser.add_argument("--reader", type=Path, default=None, help="reader model file (default: shipped)")
+    parser.add_argument("--detector", type=Path, default=None, help="detector model file (default: shipped)")
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
     images = str(realdata_dir(args.realdata) / "images")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "edge.yaml"
         reader_path = "" if args.reader is None else f"  path: {args.reader.resolve()}\n"
+        detector_path = "" if args.detector is None else f"  path: {args.detector.resolve()}\n"
         config.write_text(
-            f"detector:\n  runtime: {args.runtime}\nreader:\n  runtime: {args.runtime}\n{reader_path}"
+            f"detector:\n  runtime: {args.runtime}\n{detector_path}"
+            f"reader:\n  runtime: {args.runtime}\n{reader_path}"
         )
         command = [sys.executable, "-m", "edge.cli", "recognize", "--json", "-c", str(config), images]
         if args.countries.lower() != "all":
