@@ -2,7 +2,7 @@
 
     python bench/bench_recognize_real.py [--countries RU|all|FR,PL,...] [--runtime onnxruntime]
                                          [--realdata DIR] [--default-country RU] [--reader FILE]
-                                         [--detector FILE]
+                                         [--detector FILE] [--band FILE]
 
 Runs the CLI as a user would (`python -m edge.cli recognize --json --countries ... DIR`, with
 the caller's PYTHONPATH and working directory, so the code under test is the one measured),
@@ -67,12 +67,15 @@ def main() -> int:
     parser.add_argument("--show-errors", action="store_true", help="list every plate not read exactly")
     parser.add_argument("--reader", type=Path, default=None, help="reader model file (default: shipped)")
     parser.add_argument("--detector", type=Path, default=None, help="detector model file (default: shipped)")
+    parser.add_argument("--band", type=Path, default=None, help="EU band model file (default: shipped)")
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
     images = str(realdata_dir(args.realdata) / "images")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "edge.yaml"
         reader_path = "" if args.reader is None else f"  path: {args.reader.resolve()}\n"
+        if args.band is not None:
+            reader_path += f"  band:\n    path: {args.band.resolve()}\n"
         detector_path = "" if args.detector is None else f"  path: {args.detector.resolve()}\n"
         config.write_text(
             f"detector:\n  runtime: {args.runtime}\n{detector_path}"
