@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -31,7 +31,8 @@ import numpy as np
 from common.config import DetectorConfig, ReaderConfig
 from edge.inference.crops import crop_plate
 from edge.inference.detector import OnnxPlateDetector
-from edge.inference.protocols import PlateDetection
+from edge.inference.models import READERS
+from edge.inference.protocols import PlateDetection, PlateReader
 from edge.inference.reader import OnnxPlateReader
 from edge.recognize import SnapshotRecognizer
 from models.metrics import DetectionScore, ReadingScore, match_boxes
@@ -117,10 +118,12 @@ def evaluate_real(
 ) -> dict[str, Any]:
     """Detector, reader and end to end on one real set; only plates labelled readable are read
     (eu-dev has unreadable ones); a plate's country is its label's, else `default_country`."""
-    detector_config, reader_config = DetectorConfig(), ReaderConfig()
+    detector_config = DetectorConfig()
+    # The reader as `recognize` builds it from a config (the EU band reader included), one thread.
+    reader_config = ReaderConfig(path=variant.reader, runtime=backend, countries=countries or [])
     # One low-threshold pass gives every point of the PR curve; the operating point filters it.
     detector = OnnxPlateDetector(variant.detector, backend, threads=2, score_threshold=0.05)  # type: ignore[arg-type]
-    reader = OnnxPlateReader(variant.reader, backend, threads=1, countries=countries)  # type: ignore[arg-type]
+    reader = cast(OnnxPlateReader, READERS["onnx"](reader_config))
     recognizer = SnapshotRecognizer.from_config(detector, reader, detector_config, reader_config)
     images = [_read_image(photo) for photo in photos]
     truths = [[tuple(float(v) for v in p.box) for p in photo.plates] for photo in photos]
@@ -205,7 +208,7 @@ def evaluate_synthetic(
         detection.add(
             [tuple(map(float, b)) for b in scene.boxes], [d.box for d in detector.detect(scene.image)]
         )
-    reader = OnnxPlateReader(variant.reader, backend, threads=1)  # type: ignore[arg-type]
+    reader = READERS["onnx"](ReaderConfig(path=variant.reader, runtime=backend))
     overall, per_format, pairs = _read_samples(reader, samples)
     europe, _, europe_pairs = _read_samples(reader, europe_samples)
     europe_per_country: dict[str, ReadingScore] = defaultdict(ReadingScore)
@@ -222,7 +225,7 @@ def evaluate_synthetic(
 
 
 def _read_samples(
-    reader: OnnxPlateReader, samples: list[Any]
+    reader: PlateReader, samples: list[Any]
 ) -> tuple[ReadingScore, dict[str, ReadingScore], list[tuple[str, str]]]:
     """Overall and per-format scores of the reader (every country allowed) on synthetic crops."""
     overall, per_format, pairs = ReadingScore(), defaultdict(ReadingScore), []
