@@ -130,8 +130,7 @@ def prefix_beam_search(
 
     # prefix -> [p_blank, p_nonblank, automaton state]; probabilities are rescaled as they shrink.
     beams: dict[tuple[int, ...], list] = {(): [1.0, 0.0, 0]}  # type: ignore[type-arg]
-    log_scale = 0.0
-    # give_up_below is kept in the beams' rescaled units.
+    log_scale = 0.0  # beams and give_up_below are kept divided by exp(log_scale)
     for t in range(n_frames):
         y = rows[t]
         y_blank = y[blank]

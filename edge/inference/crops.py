@@ -23,14 +23,6 @@ from common.config import CROP_VIEWS, CropView
 from common.plates.reading import PlateReading
 from edge.inference.protocols import PlateDetection
 
-
-class ReadCrops(Protocol):
-    """`PlateReader.read`, bound: what `read_plates` reads crops with."""
-
-    def __call__(
-        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
-    ) -> list[PlateReading]: ...
-
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -71,6 +63,15 @@ FIRST_VIEWS: tuple[CropView, ...] = ("box", "rectified")
 # photos about 12 % of the detector's boxes at the snapshot threshold pass, and no plate read right
 # with the extra views was below it.
 PLAUSIBLE_CONFIDENCE = 1e-3
+
+
+class ReadCrops(Protocol):
+    """`PlateReader.read`, bound: what `read_plates` reads crops with."""
+
+    def __call__(
+        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+    ) -> list[PlateReading]: ...
+
 
 
 def crop_plate(frame: np.ndarray, detection: PlateDetection) -> np.ndarray:
