@@ -73,7 +73,6 @@ class ReadCrops(Protocol):
     ) -> list[PlateReading]: ...
 
 
-
 def crop_plate(frame: np.ndarray, detection: PlateDetection) -> np.ndarray:
     """The pixels of `frame` inside the detection's box (a view; at least 2x2 px)."""
     if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3):
