@@ -9,6 +9,7 @@ same port with the same persisted state.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,9 +32,35 @@ def find_mosquitto() -> str | None:
     return next((path for path in MOSQUITTO_CANDIDATES if os.access(path, os.X_OK)), None)
 
 
+# Ports are picked below the kernel's ephemeral range: a port from that range, free when checked,
+# can be handed to any outgoing connection (a test's own client, say) before the broker binds it,
+# and Mosquitto then exits with "Address already in use".
+_PORT_FLOOR = 20000
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A TCP port free on every interface (the broker's TLS listeners bind them all), outside
+    the kernel's ephemeral range."""
+    ceiling = _ephemeral_floor()
+    rng = random.SystemRandom()
+    if ceiling - _PORT_FLOOR >= 1000:
+        for _ in range(100):
+            port = rng.randrange(_PORT_FLOOR, ceiling)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind(("0.0.0.0", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("0.0.0.0", 0))
         return int(sock.getsockname()[1])
 
 
