@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from agent_helpers import FAST_BACKOFF, make_agent, make_config, open_test_store
 from edge_scene import Passing, write_clip
-from rtsp_helpers import H264, H265, Collector, RtspServer, encode, free_port, needs_rtsp, wait_for
+from rtsp_helpers import H264, H265, Collector, RtspServer, encode, needs_rtsp, wait_for
 
 from common.config import CameraConfig
 from common.events import PlateEvent
 from edge.capture import CaptureChannel
 from edge.capture.yuv import YuvPlanes
 from edge.events.sinks import CallbackSink
+from provisioning.local_broker import free_port
 
 pytestmark = needs_rtsp
 
