@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 import zipfile
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from central.db.models import DeadLetter
 from central.ingest.decode import decode
 from central.ingest.writer import IngestWriter
+from provisioning.local_broker import free_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = find_chromium()
@@ -50,9 +50,7 @@ def short_token_server(
 
 def _serve(app: FastAPI) -> Iterator[tuple[str, FastAPI]]:
     """The real app under uvicorn (HTTP and WebSocket) on a free local port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     uv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
     )

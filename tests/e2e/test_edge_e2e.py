@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from edge.agent import EdgeAgent
 from edge.events.sinks import CallbackSink
 from edge.inference.models import detector_path, reader_path
 from edge.samples import SAMPLE_CLIP, SAMPLE_CLIP_TRUTH
+from provisioning.local_broker import free_port
 
 _DEFAULTS = EdgeConfig()
 _MODELS = (detector_path(_DEFAULTS.detector), reader_path(_DEFAULTS.reader))
@@ -129,10 +129,6 @@ def test_recognize_json_reads_frames_and_reports_bad_files(tmp_path: Path) -> No
     assert "truncated" in rows[-2]["error"] and "empty" in rows[-1]["error"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_http(url: str, want: int, timeout: float = 120.0) -> str:
@@ -149,7 +145,7 @@ def _wait_http(url: str, want: int, timeout: float = 120.0) -> str:
 
 
 def test_run_serves_metrics_reloads_on_sighup_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     camera = f"  - id: gate\n    source: {SAMPLE_CLIP}\n    realtime: true\n    loop: true\n"
     head = (
         f"store:\n  path: {tmp_path / 'events.db'}\n  key_file: {tmp_path / 'store.key'}\n"

@@ -4,7 +4,6 @@ plates reach the console's API, and the admin's one-time password opens it."""
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -12,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.local_broker import free_port
+
 STACK = Path(__file__).resolve().parents[2] / "scripts" / "stack.py"
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
 
 def test_stack_brings_plates_into_the_console(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     device = f"stack-{uuid.uuid4().hex[:8]}"  # its own MQTT topics: other runs share the broker
     run = subprocess.run(
         [sys.executable, str(STACK), "--data-dir", str(tmp_path), "--port", str(port), "--device", device,
