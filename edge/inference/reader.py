@@ -126,7 +126,7 @@ class OnnxPlateReader:
         candidates = decode_plate(
             logprobs, self.registry, self.countries, self.beam_width, top_n=TOP_CANDIDATES,
             priors=self.priors if priors is None else priors, rows=view_rows,
-            give_up_below=min(1.0, at_least),
+            give_up_below=at_least,
         )
         for candidate in candidates:
             if candidate.valid and self._fits(candidate, view_rows, dark_text):
