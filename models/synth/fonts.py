@@ -44,7 +44,7 @@ class FontSet:
 
     gost: Path
     sans: tuple[Path, ...]
-    _cache: dict[tuple[str, str, int], np.ndarray] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, str, int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def discover(cls, font_dir: str | Path | None = None) -> FontSet:
@@ -62,23 +62,70 @@ class FontSet:
             )
         return cls(gost=gost, sans=sans)
 
-    def glyph(self, font: Path, char: str, weight: int = 0) -> np.ndarray:
-        """Tight float32 alpha mask (0..1) of one glyph; `weight` thickens (>0) or thins (<0) strokes."""
-        key = (str(font), char, weight)
+    def glyph(self, font: Path, char: str, weight: int = 0, stems: int = 0) -> np.ndarray:
+        """Tight float32 alpha mask (0..1) of one glyph; `weight` thickens (>0) or thins (<0) strokes.
+
+        `stems` 1..STEM_VARIANTS draws W and M as most European plate typefaces do (see
+        `_stem_letter`) in `font`'s stroke weight; 0 keeps the font's own W and M."""
+        stems = stems if char in STEM_LETTERS else 0
+        key = (str(font), char, weight, stems)
         mask = self._cache.get(key)
         if mask is None:
-            mask = _rasterise(font, char, weight)
+            if stems:
+                stroke = self.glyph(font, "I", weight).shape[1]
+                height, width = self.glyph(font, "H", weight).shape
+                mask = _stem_letter(char, stems, height, width, stroke)
+            else:
+                mask = _rasterise(font, char, weight)
             self._cache[key] = mask
         return mask
 
-    def glyph_or_fallback(self, font: Path, char: str, weight: int = 0) -> np.ndarray:
+    def glyph_or_fallback(self, font: Path, char: str, weight: int = 0, stems: int = 0) -> np.ndarray:
         """`glyph`, or the first sans font's glyph when `font` lacks `char`.
 
         RoadNumbers only has the twelve GOST letters (and D) among the Latin capitals."""
         try:
-            return self.glyph(font, char, weight)
+            return self.glyph(font, char, weight, stems)
         except ValueError:
-            return self.glyph(self.sans[0], char, weight)
+            return self.glyph(self.sans[0], char, weight, stems)
+
+
+# Plate typefaces are near-monospaced, so their W and M keep upright outer stems and join them
+# with inner strokes meeting at a point part-way up (FR, PL, RO, DE FE-Schrift). Condensed sans
+# fonts slant W's outer strokes instead, and a reader that only saw those read the real W as H,
+# N or V and the real M as H.
+STEM_LETTERS = frozenset("WM")
+STEM_VARIANTS = 4
+# Per variant: how far the inner point reaches (fraction of the height) and the outer stems' slant
+# (fraction of the width they lean in toward the open end).
+_STEM_SHAPES = ((0.45, 0.0), (0.6, 0.03), (0.72, 0.06), (0.55, 0.1))
+
+
+def _stem_letter(char: str, variant: int, height: int, width: int, stroke: int) -> np.ndarray:
+    """W (or M, its upside-down twin) with upright stems, `stroke` px strokes, as a tight mask."""
+    reach, slant = _STEM_SHAPES[(variant - 1) % len(_STEM_SHAPES)]
+    width = max(width, int(stroke * 3.2))
+    pad = stroke
+    canvas = np.zeros((height + 2 * pad, width + 2 * pad), np.uint8)
+    half = stroke / 2
+    top, bottom = pad - stroke, pad + height  # stems run past the top; the cut squares them
+    left_top, right_top = pad + half, pad + width - half
+    left_bot, right_bot = left_top + slant * width, right_top - slant * width
+    apex = (pad + width / 2, pad + height * (1 - reach))
+    # W drawn as one polyline: left stem down, up to the apex, down, right stem up.
+    points = np.array(
+        [(left_top, top), (left_bot, bottom - half), apex, (right_bot, bottom - half), (right_top, top)],
+        np.float64,
+    )
+    shift = 4  # cv2 draws sub-pixel coordinates in fixed point
+    cv2.polylines(
+        canvas, [np.round(points * (1 << shift)).astype(np.int32)], False, 255, stroke, cv2.LINE_AA, shift
+    )
+    canvas = canvas[pad : pad + height, :]
+    if char == "M":
+        canvas = canvas[::-1]
+    xs = np.nonzero(canvas.max(axis=0) > 20)[0]
+    return canvas[:, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
 
 
 def _rasterise(font: Path, char: str, weight: int) -> np.ndarray:

@@ -49,6 +49,9 @@ class PlateLook:
     # Other (background, text) colours a plate of this format shows, with their chances, e.g.
     # French FNI plates are yellow at the rear or black with silver glyphs on old cars.
     alt_colors: tuple[tuple[float, str, str], ...] = ()
+    # Chance the plate's W and M have upright stems (`FontSet.glyph`): the plate typefaces of
+    # most countries draw them so; the sans fonts standing in for them do not.
+    stem_letters_p: float = 0.5
 
     def separators(self, n_gaps: int, rng: np.random.Generator) -> list[Separator]:
         """The separator in each of `n_gaps` gaps of one plate."""

@@ -1,0 +1,62 @@
+"""Glyph masks: the fonts' own glyphs, and W and M drawn as plate typefaces draw them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, STEM_VARIANTS, FontSet
+
+pytestmark = pytest.mark.skipif(
+    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
+)
+VARIANTS = range(1, STEM_VARIANTS + 1)
+
+
+@pytest.fixture(scope="module")
+def fonts() -> FontSet:
+    return FontSet.discover()
+
+
+def _lean(mask: np.ndarray, down_to: float) -> float:
+    """How far right the left edge of the ink moves, in glyph heights, from the top to `down_to`."""
+    rows = mask[: int(mask.shape[0] * down_to)] > 0.5
+    return float(np.argmax(rows, axis=1).max() / mask.shape[0])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_plate_w_keeps_its_outer_stems_upright_with_a_short_v_between(fonts: FontSet, variant: int) -> None:
+    for font in fonts.sans:
+        w = fonts.glyph(font, "W", stems=variant)
+        height, width = w.shape
+        # The left stem stays at the glyph's edge down to the foot.
+        assert _lean(w, 0.9) < 0.1, font.name
+        # Between the stems an inverted V rises from the feet to a point below the top.
+        middle = w[:, width // 2]
+        assert middle[: int(height * 0.12)].max() < 0.5, font.name
+        assert middle[int(height * 0.2) : int(height * 0.6)].max() > 0.5, font.name
+
+
+def test_the_fonts_own_w_slants_so_the_plate_w_is_a_different_shape(fonts: FontSet) -> None:
+    for font in fonts.sans:
+        assert _lean(fonts.glyph(font, "W"), 0.85) > 0.15, font.name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_plate_m_is_the_plate_w_upside_down_in_the_fonts_stroke_weight(fonts: FontSet, variant: int) -> None:
+    for font in fonts.sans:
+        for weight in (-1, 0, 2):
+            w = fonts.glyph(font, "W", weight, stems=variant)
+            m = fonts.glyph(font, "M", weight, stems=variant)
+            assert np.array_equal(m, w[::-1]), font.name
+            row = w[int(w.shape[0] * 0.08)] > 0.5  # above the inner V: the two stems only
+            start = int(row.argmax())
+            stem = int(row[start:].argmin())  # ink columns of the left stem
+            assert abs(stem - fonts.glyph(font, "I", weight).shape[1]) <= 3, (font.name, weight)
+            assert w.shape[0] == fonts.glyph(font, "H", weight).shape[0]
+
+
+def test_other_letters_and_no_stems_keep_the_fonts_own_glyphs(fonts: FontSet) -> None:
+    font = fonts.sans[0]
+    assert fonts.glyph(font, "H", stems=2) is fonts.glyph(font, "H")
+    assert not np.array_equal(fonts.glyph(font, "W", stems=0), fonts.glyph(font, "W", stems=1))
