@@ -324,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "detector.snapshot_score_threshold, each plausible plate in several crop views, the surest "
         "valid reading kept; the strongest boxes that gave no reading are looked at again, zoomed: "
         "detector.snapshot_second_looks; photos whose longer side is over "
-        "detector.snapshot_tile_above_px are also searched in overlapping tiles). An unreadable file or "
+        "detector.snapshot_tile_above_px are also searched in overlapping tiles, and a photo where "
+        "nothing was read is searched again in finer tiles: detector.snapshot_fine_search). "
+        "An unreadable file or "
         "directory, an image with a side under "
         "16 px or one whose header declares more than --max-megapixels gives a result with an error, "
         "not a crash.",

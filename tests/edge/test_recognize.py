@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_frame
 
 from common.config import DetectorConfig, ReaderConfig
 from edge.inference.protocols import PlateDetection
+from edge.inference.tiles import fine_windows
 from edge.recognize import SnapshotRecognizer, format_table, load_image
 
 
@@ -132,4 +134,39 @@ def test_a_plate_read_at_once_is_not_looked_at_again() -> None:
         detector, ColourPlateReader(), DetectorConfig(), ReaderConfig()
     )
     assert len(recognizer.recognize(render_frame(0, [Passing("green", 0, 10, y=100)]))) == 1
+    assert detector.calls == 1
+
+
+class _SmallFramesOnly(ColourPlateDetector):
+    """Finds plates only in frames no wider than a fine tile: a plate too small in the whole view."""
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        found = super().detect(frame)
+        return found if frame.shape[1] <= 832 else []
+
+
+def _large_photo() -> np.ndarray:
+    photo = np.zeros((1280, 1920, 3), np.uint8)
+    photo[700:1060, 1100:1740] = render_frame(0, [Passing("green", 0, 10, y=100)])
+    return photo
+
+
+def test_a_photo_where_nothing_was_read_is_searched_again_in_finer_tiles() -> None:
+    detector = _SmallFramesOnly()
+    on = SnapshotRecognizer.from_config(detector, ColourPlateReader(), DetectorConfig(), ReaderConfig())
+    plates = on.recognize(_large_photo())
+    assert [(p.latin, p.box) for p in plates] == [("E456KM99", (1120, 800, 1221, 825))]
+    assert detector.calls == 1 + len(fine_windows((1280, 1920)))
+    off = SnapshotRecognizer.from_config(
+        _SmallFramesOnly(), ColourPlateReader(), DetectorConfig(snapshot_fine_search=False), ReaderConfig()
+    )
+    assert off.recognize(_large_photo()) == []
+
+
+def test_a_photo_with_a_reading_is_not_searched_again() -> None:
+    detector = ColourPlateDetector()
+    recognizer = SnapshotRecognizer.from_config(
+        detector, ColourPlateReader(), DetectorConfig(), ReaderConfig()
+    )
+    assert len(recognizer.recognize(_large_photo())) == 1
     assert detector.calls == 1

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from edge.inference.protocols import PlateDetection
-from edge.inference.tiles import TILE_OVERLAP_PX, detect_tiled, tile_windows
+from edge.inference.tiles import (
+    FINE_HEIGHT,
+    FINE_OVERLAP_PX,
+    FINE_WIDTH,
+    MAX_FINE_TILES,
+    TILE_OVERLAP_PX,
+    detect_tiled,
+    fine_windows,
+    tile_windows,
+)
 from edge.inference.weights import DETECTOR_INT8
 from edge.tracking.tracker import iou
 
@@ -82,3 +91,23 @@ def test_plates_small_in_a_12_mp_photo_are_found_in_the_tiles() -> None:
     assert plates >= 10
     assert whole <= plates // 3  # shrunk ~10x, most are under the detector's smallest plate
     assert tiled >= plates - 1
+
+
+def test_the_finer_search_covers_a_mid_size_photo_in_tiles_two_detector_inputs_wide() -> None:
+    windows = fine_windows((1280, 1920))
+    assert 1 < len(windows) <= MAX_FINE_TILES
+    assert {(x2 - x1, y2 - y1) for x1, y1, x2, y2 in windows} == {(FINE_WIDTH, FINE_HEIGHT)}
+    covered = np.zeros((1280, 1920), bool)
+    for x1, y1, x2, y2 in windows:
+        covered[y1:y2, x1:x2] = True
+    assert covered.all()
+    xs = sorted({x1 for x1, _, _, _ in windows})
+    ends = sorted({x2 for _, _, x2, _ in windows})
+    assert all(end - start >= FINE_OVERLAP_PX for start, end in zip(xs[1:], ends[:-1], strict=True))
+
+
+def test_the_finer_search_skips_photos_that_fit_one_tile_and_those_tiled_fourfold() -> None:
+    assert fine_windows((640, 832)) == []
+    assert fine_windows((480, 640)) == []
+    assert fine_windows((3000, 4000)) == []
+    assert fine_windows((1950, 2600))
