@@ -110,7 +110,7 @@ def _per_country_table(
     return [*lines, ""]
 
 
-def _europe_sections(report: dict[str, Any], names: list[str], europe_crops: int) -> list[str]:
+def _europe_sections(report: dict[str, Any], names: list[str], country_crops: int) -> list[str]:
     lines: list[str] = []
     eu = report.get("real_eu") or {}
     if eu:
@@ -159,14 +159,14 @@ def _europe_sections(report: dict[str, Any], names: list[str], europe_crops: int
             eu, "reader_on_label_boxes_per_country", names,
         )
     synth = report["synthetic"]
-    if europe_crops and "reader_europe_per_country" in synth[names[0]]:
-        scores = synth[names[-1]]["reader_europe_per_country"]
+    if country_crops and "reader_by_country" in synth[names[0]]:
+        scores = synth[names[-1]]["reader_by_country"]
         at_target = sum(s["exact_match"] >= 0.98 for s in scores.values())
         lines += _per_country_table(
-            f"## Synthetic reader by country, every country's plates ({europe_crops} crops of the "
-            f"`europe` mix, every country on): {at_target} of {len(scores)} countries at 98% or more "
-            f"({names[-1]})",
-            synth, "reader_europe_per_country", names,
+            f"## Synthetic reader by country ({country_crops // max(1, len(scores))} crops of each "
+            f"country's plates, every country on): {at_target} of {len(scores)} countries at 98% or "
+            f"more ({names[-1]})",
+            synth, "reader_by_country", names,
         )
     return lines
 

@@ -45,7 +45,7 @@ def test_eu_dev_is_reported_beside_ru_dev_per_country(tmp_path: Path) -> None:
     eu = _subset(DEFAULT_EU_REALDATA, tmp_path / "eu-dev", 8)
     out = tmp_path / "report"
     args = ["--out", str(out), "--realdata", str(ru), "--eu-realdata", str(eu)]
-    assert main([*args, "--scenes", "2", "--crops", "10", "--europe-crops", "60"]) == 0
+    assert main([*args, "--scenes", "2", "--crops", "10", "--crops-per-country", "2"]) == 0
     report = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
     for variant in ("FP32", "INT8"):
         eu_dev = report["real_eu"][variant]
@@ -54,8 +54,8 @@ def test_eu_dev_is_reported_beside_ru_dev_per_country(tmp_path: Path) -> None:
         assert sum(s["plates"] for s in by_country.values()) == eu_dev["end_to_end"]["plates"]
         assert 0 <= eu_dev["end_to_end"]["wrong_country"] <= eu_dev["end_to_end"]["valid_matched"]
         assert set(report["real"][variant]["end_to_end_per_country"]) == {"RU"}
-        synthetic = report["synthetic"][variant]["reader_europe_per_country"]
-        assert len(synthetic) >= 15 and sum(s["plates"] for s in synthetic.values()) == 60
+        synthetic = report["synthetic"][variant]["reader_by_country"]
+        assert len(synthetic) >= 40 and {s["plates"] for s in synthetic.values()} == {2}
     text = (out / "evaluation.md").read_text(encoding="utf-8")
     assert "## Real European photos (eu-dev), every country on" in text
     assert "### eu-dev end to end by country" in text
