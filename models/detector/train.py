@@ -25,7 +25,7 @@ from models.detector.data import ScenePool
 from models.detector.evaluate import evaluate_synthetic, synthetic_test_set
 from models.detector.loss import detector_loss
 from models.detector.net import PlateDetectorNet, count_parameters
-from models.synth.scene_plates import RenderedPlateSource
+from models.synth.scene_plates import RUSSIAN_SHARE, RenderedPlateSource
 from models.synth.scenes import SceneConfig
 from models.warm_start import load_folded_onnx
 
@@ -67,6 +67,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--max-crooked", type=float, default=SceneConfig.max_crooked_deg,
         help="largest tilt of a crooked plate on its car, degrees",
+    )
+    p.add_argument(
+        "--russian-share", type=float, default=RUSSIAN_SHARE,
+        help="share of training plates forced Russian (test scenes keep the default)",
+    )
+    p.add_argument(
+        "--plate-mix", choices=("registry", "europe"), default="registry",
+        help="where the other plates come from (models.synth.scene_plates): every country by "
+        "traffic, or the non-Russian ones by its square root",
     )
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init-from", type=Path, default=None,
@@ -138,7 +147,7 @@ def main(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     last = args.out / "last.pt"
 
-    plates = RenderedPlateSource(args.font_dir)
+    plates = RenderedPlateSource(args.font_dir, russian_share=args.russian_share, mix=args.plate_mix)
     cfg = SceneConfig(
         height=args.scene_size, width=args.scene_size, roll_sigma_deg=args.roll_sigma,
         max_roll_deg=args.max_roll, crooked_rate=args.crooked_rate, max_crooked_deg=args.max_crooked,
@@ -170,7 +179,7 @@ def main(argv: list[str]) -> int:
     pool = ScenePool(plates, cfg, args.seed, args.pool, next_index)
     print(f"parameters: {count_parameters(model)}; device {device}; pool of {args.pool} scenes "
           f"rendered in {time.perf_counter() - t0:.0f} s", flush=True)
-    test_scenes = synthetic_test_set(plates, args.eval_scenes)
+    test_scenes = synthetic_test_set(RenderedPlateSource(args.font_dir), args.eval_scenes)
     log = (args.out / "log.jsonl").open("a", encoding="utf-8")
 
     def save(path: Path) -> None:

@@ -9,6 +9,7 @@ Scenes show plates at most ~180 px wide, so plates are rasterised at 0.5 px/mm (
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -20,20 +21,37 @@ from models.synth.plate_render import glyph_rows, render_plate, style_for_format
 from models.synth.scenes import PlateImage
 
 RUSSIAN_SHARE = 0.75
+# Where the plates that are not forced Russian come from. "registry": every country by traffic
+# (Russia again 57 % of them). "europe": the other countries only, by the square root of their
+# traffic, so European layouts are a real share of the scenes (Poland as often as 4 % of them
+# with `russian_share` 0.4, not 0.4 %).
+PlateMix = Literal["registry", "europe"]
 
 
 class RenderedPlateSource:
     """Draws registry plates by format weight, some framed, some dirty or shaded."""
 
     def __init__(self, font_dir: str | Path | None = None, px_per_mm: float = 0.5,
-                 russian_share: float = RUSSIAN_SHARE) -> None:
+                 russian_share: float = RUSSIAN_SHARE, mix: PlateMix = "registry") -> None:
+        if not 0 <= russian_share <= 1:
+            raise ValueError("russian_share must be within [0, 1]")
         self._fonts = FontSet.discover(font_dir)
         self._registry = load_registry()
         self._px_per_mm = px_per_mm
         self._russian_share = russian_share
+        self._mix = mix
+        weights: dict[str, float] = {}
+        for fmt in self._registry.formats:
+            if fmt.country != "RU":
+                weights[fmt.country] = weights.get(fmt.country, 0.0) + fmt.weight
+        self._others = sorted(weights)
+        roots = np.sqrt([weights[c] for c in self._others])
+        self._other_probs = roots / roots.sum()
 
     def __call__(self, rng: np.random.Generator) -> PlateImage:
-        countries = ["RU"] if rng.random() < self._russian_share else None
+        countries: list[str] | None = ["RU"] if rng.random() < self._russian_share else None
+        if countries is None and self._mix == "europe":
+            countries = [self._others[int(rng.choice(len(self._others), p=self._other_probs))]]
         fmt, text = self._registry.random_plate(rng, countries)
         style = style_for_format(fmt)
         plate = render_plate(style, glyph_rows(fmt, text), self._fonts, rng, self._px_per_mm)
