@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from common.plates.formats import PlateFormat
 from common.plates.registry import load_registry
 from models.synth import augment
 from models.synth.fonts import FontSet
@@ -48,11 +49,15 @@ class RenderedPlateSource:
         roots = np.sqrt([weights[c] for c in self._others])
         self._other_probs = roots / roots.sum()
 
-    def __call__(self, rng: np.random.Generator) -> PlateImage:
+    def draw_plate(self, rng: np.random.Generator) -> tuple[PlateFormat, str]:
+        """The format and canonical text of the next scene plate."""
         countries: list[str] | None = ["RU"] if rng.random() < self._russian_share else None
         if countries is None and self._mix == "europe":
             countries = [self._others[int(rng.choice(len(self._others), p=self._other_probs))]]
-        fmt, text = self._registry.random_plate(rng, countries)
+        return self._registry.random_plate(rng, countries)
+
+    def __call__(self, rng: np.random.Generator) -> PlateImage:
+        fmt, text = self.draw_plate(rng)
         style = style_for_format(fmt)
         plate = render_plate(style, glyph_rows(fmt, text), self._fonts, rng, self._px_per_mm)
         if rng.random() < 0.2:

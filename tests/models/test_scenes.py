@@ -137,3 +137,19 @@ def test_crooked_mounting_is_off_by_default_and_turns_plates_when_asked() -> Non
             top = quad[1] - quad[0]
             tilts.append(abs(math.degrees(math.atan2(top[1], top[0]))))
     assert tilts and max(tilts) > 12  # plates turned beyond the cars' own modest roll
+
+
+def test_the_europe_plate_mix_makes_european_plates_a_real_share_of_the_scenes() -> None:
+    from collections import Counter
+
+    def countries(source: RenderedPlateSource) -> Counter[str]:
+        rng = np.random.default_rng(4)
+        return Counter(source.draw_plate(rng)[0].country for _ in range(2000))
+
+    default = countries(RenderedPlateSource())
+    europe = countries(RenderedPlateSource(russian_share=0.4, mix="europe"))
+    assert default["RU"] > 0.8 * 2000 and default["PL"] < 20
+    assert abs(europe["RU"] - 0.4 * 2000) < 100
+    assert len(europe) >= 40 and europe["PL"] > 30 and europe["FR"] > 30
+    with pytest.raises(ValueError, match="russian_share"):
+        RenderedPlateSource(russian_share=1.5)
