@@ -20,15 +20,20 @@ from edge.inference.weights import DETECTOR_INT8
 from edge.tracking.tracker import iou
 
 
-def test_tiles_cover_a_12_mp_photo_and_overlap_by_more_than_a_plate() -> None:
-    windows = tile_windows((3000, 4000))
-    covered = np.zeros((3000, 4000), bool)
+def assert_covered_with_overlap(windows: list[tuple[int, int, int, int]], frame_hw: tuple[int, int],
+                                overlap: int) -> None:
+    """Every pixel lies in some window, and side-by-side windows share at least `overlap` px."""
+    covered = np.zeros(frame_hw, bool)
     for x1, y1, x2, y2 in windows:
         covered[y1:y2, x1:x2] = True
     assert covered.all()
     xs = sorted({x1 for x1, _, _, _ in windows})
     ends = sorted({x2 for _, _, x2, _ in windows})
-    assert all(end - start >= TILE_OVERLAP_PX for start, end in zip(xs[1:], ends[:-1], strict=True))
+    assert all(end - start >= overlap for start, end in zip(xs[1:], ends[:-1], strict=True))
+
+
+def test_tiles_cover_a_12_mp_photo_and_overlap_by_more_than_a_plate() -> None:
+    assert_covered_with_overlap(tile_windows((3000, 4000)), (3000, 4000), TILE_OVERLAP_PX)
 
 
 def test_a_photo_smaller_than_a_tile_is_one_window() -> None:
@@ -97,13 +102,7 @@ def test_the_finer_search_covers_a_mid_size_photo_in_tiles_two_detector_inputs_w
     windows = fine_windows((1280, 1920))
     assert 1 < len(windows) <= MAX_FINE_TILES
     assert {(x2 - x1, y2 - y1) for x1, y1, x2, y2 in windows} == {(FINE_WIDTH, FINE_HEIGHT)}
-    covered = np.zeros((1280, 1920), bool)
-    for x1, y1, x2, y2 in windows:
-        covered[y1:y2, x1:x2] = True
-    assert covered.all()
-    xs = sorted({x1 for x1, _, _, _ in windows})
-    ends = sorted({x2 for _, _, x2, _ in windows})
-    assert all(end - start >= FINE_OVERLAP_PX for start, end in zip(xs[1:], ends[:-1], strict=True))
+    assert_covered_with_overlap(windows, (1280, 1920), FINE_OVERLAP_PX)
 
 
 def test_the_finer_search_skips_photos_that_fit_one_tile_and_those_tiled_fourfold() -> None:
