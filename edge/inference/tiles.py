@@ -8,11 +8,11 @@ the boxes of the whole photo and of every tile are merged by NMS (a plate's sure
 Tiles overlap by more than a large plate's width, so every plate lies whole in some tile, and a
 box cut by a tile's inner edge is dropped (the neighbouring tile holds the whole plate).
 
-Mid-size photos (over 832x640, up to about 2600x1950 px) where nothing was read get a finer search (`fine_windows`):
-tiles two detector inputs wide, so each shrinks about twofold. A 68 px plate in a 1920 px photo
-is 15 px wide in the whole-photo view, at the edge of what the detector finds; in such a tile
-it is 34 px. Only photos with no reading pay for it: on eu-dev it read 12 more of 312 plates
-and lost none, on ru-dev one more of 114.
+Mid-size photos (over 832x640, up to about 2600x1950 px) where nothing was read get a finer
+search (`fine_windows`): tiles two detector inputs wide, so each shrinks about twofold. A 68 px
+plate in a 1920 px photo is 15 px wide in the whole-photo view, at the edge of what the detector
+finds; in such a tile it is 34 px. Only photos with no reading pay for it: on eu-dev it read 12
+more of 312 plates and lost none, on ru-dev one more of 114.
 """
 
 from __future__ import annotations
