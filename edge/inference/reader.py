@@ -6,8 +6,9 @@ valid plate wins, then the more confident one.
 
 A reading is valid only for a format the crop can show: one with the view's row count (a
 one-row read of a wide crop is never a two-row motorcycle plate), and not one printed light on
-dark when the crop plainly shows dark glyphs on a light ground (`text_polarity`). The next most
-probable reading that fits is taken instead.
+dark when the crop plainly shows dark glyphs on a light ground (`text_polarity`), nor one with a
+yellow ground when a colour crop plainly shows another (`ground_colour`). The next most probable
+reading that fits is taken instead.
 
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
@@ -28,6 +29,7 @@ from common.plates.decode import best_path_reading, decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 from edge.inference.band_reader import OnnxBandReader
+from edge.inference.ground_colour import shows_non_yellow_ground
 from edge.inference.reader_input import (
     READER_HEIGHT,
     READER_WIDTH,
@@ -113,12 +115,14 @@ class OnnxPlateReader:
         dark_text: bool,
         priors: Mapping[str, float] | None = None,
         at_least: float = 0.0,
+        non_yellow_ground: bool = False,
     ) -> PlateReading:
         """Most probable reading of one view's (T, C) log-probabilities whose format the view can
         show (see the module docstring); the best string, not valid, when none of the top
         candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view.
         `priors`: the crop's country priors (default: the device's). `at_least`: readings less
-        confident are not looked for (see `PlateReader.read`)."""
+        confident are not looked for (see `PlateReader.read`). `dark_text`, `non_yellow_ground`:
+        what the crop plainly shows, which rules out formats printed otherwise."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         logprobs = np.minimum(logprobs, 0.0)
         if view_rows not in self.row_counts:
@@ -129,15 +133,21 @@ class OnnxPlateReader:
             give_up_below=at_least,
         )
         for candidate in candidates:
-            if candidate.valid and self._fits(candidate, view_rows, dark_text):
+            if candidate.valid and self._fits(candidate, view_rows, dark_text, non_yellow_ground):
                 return candidate
         best = candidates[0]
         return replace(best, text=best.latin, country=None, format=None, region=None, region_name=None,
                        valid=False)
 
-    def _fits(self, candidate: PlateReading, view_rows: int, dark_text: bool) -> bool:
+    def _fits(
+        self, candidate: PlateReading, view_rows: int, dark_text: bool, non_yellow_ground: bool
+    ) -> bool:
         fmt = self.registry.get(candidate.country or "", candidate.format or "")
-        return fmt.rows == view_rows and not (dark_text and fmt.colors.light_text)
+        return (
+            fmt.rows == view_rows
+            and not (dark_text and fmt.colors.light_text)
+            and not (non_yellow_ground and fmt.colors.background == "yellow")
+        )
 
     def read(
         self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
@@ -149,14 +159,17 @@ class OnnxPlateReader:
             raise ValueError(f"at_least has {len(floors)} values for {len(crops)} crops")
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
+        non_yellow = [shows_non_yellow_ground(crop) for crop in crops]
         logprobs = self._run(images)
         priors = (
             self.band_reader.priors_for(crops, self.priors) if self.band_reader is not None
             else [self.priors] * len(crops)
         )
         one_row = [
-            self.decode_view(lp, 1, dark, prior, floor)
-            for lp, dark, prior, floor in zip(logprobs, dark_text, priors, floors, strict=True)
+            self.decode_view(lp, 1, dark, prior, floor, not_yellow)
+            for lp, dark, prior, floor, not_yellow in zip(
+                logprobs, dark_text, priors, floors, non_yellow, strict=True
+            )
         ]
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
@@ -165,7 +178,7 @@ class OnnxPlateReader:
             for i, lp in zip(ambiguous, two_lp, strict=True):
                 # The two-row reading only counts if it is surer than the one-row one.
                 floor = max(floors[i], one_row[i].confidence if one_row[i].valid else 0.0)
-                candidate = self.decode_view(lp, 2, dark_text[i], priors[i], floor)
+                candidate = self.decode_view(lp, 2, dark_text[i], priors[i], floor, non_yellow[i])
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best

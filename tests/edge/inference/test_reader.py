@@ -266,3 +266,16 @@ def test_a_reading_no_surer_than_the_one_held_is_not_looked_for(reader, ru_sampl
     assert not any(r.valid for r in reader.read(crops, at_least=[1.0] * len(crops)))
     with pytest.raises(ValueError, match="at_least has 1 values for 12 crops"):
         reader.read(crops, at_least=[0.5])
+
+
+@shipped
+def test_a_yellow_ground_format_is_not_read_from_a_crop_that_plainly_is_not_yellow() -> None:
+    from edge.inference.reader import OnnxPlateReader
+
+    # `B21GSB` is a Bucharest plate and a Dutch side code 12; Dutch plates are yellow.
+    reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["RO", "NL"])
+    lp = _spelling([{g: 1.0} for g in "B21GSB"])
+    unknown = reader.decode_view(lp, view_rows=1, dark_text=True)
+    white = reader.decode_view(lp, view_rows=1, dark_text=True, non_yellow_ground=True)
+    assert (unknown.country, unknown.latin) == ("NL", "B21GSB")
+    assert (white.country, white.latin, white.valid) == ("RO", "B21GSB", True)

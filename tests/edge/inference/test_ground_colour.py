@@ -1,0 +1,52 @@
+"""A colour crop's plate ground: plainly not yellow, or no verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.inference.ground_colour import ground_yellowness, shows_non_yellow_ground
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
+
+needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+
+
+def _plate(ground: tuple[int, int, int], ink: tuple[int, int, int] = (20, 20, 20)) -> np.ndarray:
+    """A 200x44 BGR crop: `ground` with dark glyph-like bars, a blue band at the left end."""
+    crop = np.zeros((44, 200, 3), np.uint8)
+    crop[:] = ground
+    crop[:, :16] = (160, 50, 10)
+    for x in range(30, 190, 22):
+        crop[10:34, x : x + 6] = ink
+    return crop
+
+
+def test_white_and_colour_cast_white_grounds_are_not_yellow() -> None:
+    assert shows_non_yellow_ground(_plate((240, 232, 226)))  # daylight: a little blue
+    # Eu-dev's Romanian dash-cam frames turn white plates pink (blue above green).
+    assert shows_non_yellow_ground(_plate((215, 170, 235)))
+
+
+def test_yellow_grounds_and_warm_white_are_never_vetoed() -> None:
+    assert not shows_non_yellow_ground(_plate((30, 200, 235)))
+    assert not shows_non_yellow_ground(_plate((150, 220, 245)))  # white under a sodium lamp
+
+
+def test_a_grey_crop_gives_no_verdict() -> None:
+    grey = _plate((200, 200, 200))
+    grey[:] = grey.mean(axis=2, keepdims=True).astype(np.uint8)
+    assert ground_yellowness(grey) is None and not shows_non_yellow_ground(grey)
+    assert ground_yellowness(grey[..., 0]) is None
+
+
+@needs_font
+def test_synthetic_dutch_plates_are_almost_never_vetoed_and_polish_ones_mostly_are() -> None:
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import OcrSampleFactory
+    from models.synth.plate_render import PLATE_STYLES
+
+    fonts = FontSet.discover()
+    dutch = OcrSampleFactory(fonts, styles=[s for s in PLATE_STYLES.values() if s.country == "NL"])
+    polish = OcrSampleFactory(fonts, styles=[PLATE_STYLES["PL/standard"]])
+    assert sum(shows_non_yellow_ground(dutch.sample(3, i).crop) for i in range(100)) <= 2
+    assert sum(shows_non_yellow_ground(polish.sample(3, i).crop) for i in range(100)) >= 40
