@@ -41,12 +41,9 @@ class RenderedPlateSource:
         self._px_per_mm = px_per_mm
         self._russian_share = russian_share
         self._mix = mix
-        weights: dict[str, float] = {}
-        for fmt in self._registry.formats:
-            if fmt.country != "RU":
-                weights[fmt.country] = weights.get(fmt.country, 0.0) + fmt.weight
-        self._others = sorted(weights)
-        roots = np.sqrt([weights[c] for c in self._others])
+        traffic = {fmt.country: fmt.traffic for fmt in self._registry.formats if fmt.country != "RU"}
+        self._others = sorted(traffic)
+        roots = np.sqrt([traffic[c] for c in self._others])
         self._other_probs = roots / roots.sum()
 
     def draw_plate(self, rng: np.random.Generator) -> tuple[PlateFormat, str]:
