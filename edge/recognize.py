@@ -185,8 +185,8 @@ class SnapshotRecognizer:
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
         detections = detect_tiled(self.detector, image, self.tile_above_px)
-        found = read_plates(self.reader.read, image, self._usable(detections), self.views, self.extra_views)
-        plates = [self._plate(det, reading, image) for det, _crop, reading in found if self._accepts(reading)]
+        found = self._read(image, self._usable(detections))
+        plates = self._accepted(image, found)
         if self.second_looks:
             plates += self._look_again(image, found, plates)
         if not plates and self.fine_search:
@@ -199,7 +199,16 @@ class SnapshotRecognizer:
         if not windows:
             return []
         detections = self._usable(detect_in_tiles(self.detector, image, windows))
-        found = read_plates(self.reader.read, image, detections, self.views, self.extra_views)
+        return self._accepted(image, self._read(image, detections))
+
+    def _read(
+        self, image: np.ndarray, detections: Sequence[PlateDetection]
+    ) -> list[tuple[PlateDetection, np.ndarray, PlateReading]]:
+        return read_plates(self.reader.read, image, detections, self.views, self.extra_views)
+
+    def _accepted(
+        self, image: np.ndarray, found: list[tuple[PlateDetection, np.ndarray, PlateReading]]
+    ) -> list[RecognizedPlate]:
         return [self._plate(det, reading, image) for det, _crop, reading in found if self._accepts(reading)]
 
     def _look_again(
@@ -223,7 +232,7 @@ class SnapshotRecognizer:
             if all(iou(again.box, u.box) < SAME_PLATE_IOU for u in usable):
                 usable.append(again)
         new: list[RecognizedPlate] = []
-        for det, _crop, reading in read_plates(self.reader.read, image, usable, self.views, self.extra_views):
+        for det, _crop, reading in self._read(image, usable):
             plate = self._plate(det, reading, image)
             if self._accepts(reading) and all(iou(plate.box, p.box) < SAME_PLATE_IOU for p in plates + new):
                 new.append(plate)

@@ -255,7 +255,7 @@ def synthetic_sets(
     factory = OcrSampleFactory(fonts)
     countries = sorted({style.country for style in PLATE_STYLES.values()})
     by_country = []
-    for country in countries if per_country > 0 else []:
+    for country in countries:
         own = OcrSampleFactory(fonts, styles=[s for s in PLATE_STYLES.values() if s.country == country])
         seed = SYNTH_COUNTRY_SEED * 2**32 + zlib.crc32(country.encode())
         by_country += [own.sample(seed, i) for i in range(per_country)]

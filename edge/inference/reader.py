@@ -17,8 +17,9 @@ band reads as French, not as the Italian plate the same string also is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -115,14 +116,15 @@ class OnnxPlateReader:
         dark_text: bool,
         priors: Mapping[str, float] | None = None,
         at_least: float = 0.0,
-        non_yellow_ground: bool = False,
+        non_yellow_ground: bool | Callable[[], bool] = False,
     ) -> PlateReading:
         """Most probable reading of one view's (T, C) log-probabilities whose format the view can
         show (see the module docstring); the best string, not valid, when none of the top
         candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view.
         `priors`: the crop's country priors (default: the device's). `at_least`: readings less
         confident are not looked for (see `PlateReader.read`). `dark_text`, `non_yellow_ground`:
-        what the crop plainly shows, which rules out formats printed otherwise."""
+        what the crop plainly shows, which rules out formats printed otherwise; the ground may be
+        given as a check that runs only when a yellow-ground format comes up."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         logprobs = np.minimum(logprobs, 0.0)
         if view_rows not in self.row_counts:
@@ -140,14 +142,18 @@ class OnnxPlateReader:
                        valid=False)
 
     def _fits(
-        self, candidate: PlateReading, view_rows: int, dark_text: bool, non_yellow_ground: bool
+        self,
+        candidate: PlateReading,
+        view_rows: int,
+        dark_text: bool,
+        non_yellow_ground: bool | Callable[[], bool],
     ) -> bool:
         fmt = self.registry.get(candidate.country or "", candidate.format or "")
-        return (
-            fmt.rows == view_rows
-            and not (dark_text and fmt.colors.light_text)
-            and not (non_yellow_ground and fmt.colors.background == "yellow")
-        )
+        if fmt.rows != view_rows or (dark_text and fmt.colors.light_text):
+            return False
+        if fmt.colors.background != "yellow":
+            return True
+        return not (non_yellow_ground() if callable(non_yellow_ground) else non_yellow_ground)
 
     def read(
         self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
@@ -159,7 +165,8 @@ class OnnxPlateReader:
             raise ValueError(f"at_least has {len(floors)} values for {len(crops)} crops")
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
-        non_yellow = [shows_non_yellow_ground(crop) for crop in crops]
+        # The ground's colour only matters to yellow-ground formats, which few readings are.
+        non_yellow = [cache(partial(shows_non_yellow_ground, crop)) for crop in crops]
         logprobs = self._run(images)
         priors = (
             self.band_reader.priors_for(crops, self.priors) if self.band_reader is not None

@@ -129,8 +129,6 @@ def test_recognize_json_reads_frames_and_reports_bad_files(tmp_path: Path) -> No
     assert "truncated" in rows[-2]["error"] and "empty" in rows[-1]["error"]
 
 
-
-
 def _wait_http(url: str, want: int, timeout: float = 120.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -51,7 +51,6 @@ H265 = (
 )
 
 
-
 class RtspServer:
     """gst-rtsp-server in a child process; mounts are {"/path": "codec:container:file"}."""
 

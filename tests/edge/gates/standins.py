@@ -87,7 +87,6 @@ class HttpRelayStandIn:
         self.server.server_close()
 
 
-
 class ModbusStandIn:
     """A pymodbus TCP server on 127.0.0.1 (device 1, 64 coils); records each coil write and its time."""
 
