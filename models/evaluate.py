@@ -37,7 +37,7 @@ from edge.inference.models import READERS
 from edge.inference.protocols import PlateDetection, PlateReader
 from edge.inference.reader import OnnxPlateReader
 from edge.recognize import SnapshotRecognizer
-from models.metrics import DetectionScore, ReadingScore, match_boxes
+from models.metrics import DetectionScore, ReadingScore, match_plates
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, REPORTS_DIR
 from models.reader.eval_real import latency_ms_per_plate
 from models.realdata import DEFAULT_EU_REALDATA, LabelledPhoto, load_real_photos
@@ -143,7 +143,7 @@ def evaluate_real(
     for image, photo, truth in zip(images, photos, truths, strict=True):
         plates = recognizer.recognize(image)
         outputs += len(plates)
-        matched = match_boxes(truth, [p.box for p in plates])
+        matched = match_plates(truth, [p.box for p in plates])
         for label, index in zip(photo.plates, matched, strict=True):
             if not label.readable:
                 continue

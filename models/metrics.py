@@ -10,7 +10,10 @@ import numpy as np
 from edge.tracking.tracker import Box, iou
 
 # One IoU for the tracker and for every evaluation, so they agree on what overlaps.
-__all__ = ["Box", "DetectionScore", "ReadingScore", "edit_distance", "iou", "match_boxes", "percentile_ms"]
+__all__ = [
+    "Box", "DetectionScore", "ReadingScore", "edit_distance", "iou", "match_boxes", "match_plates",
+    "percentile_ms",
+]
 
 
 def match_boxes(truth: Sequence[Box], predicted: Sequence[Box], threshold: float = 0.5) -> list[int | None]:
@@ -31,6 +34,45 @@ def match_boxes(truth: Sequence[Box], predicted: Sequence[Box], threshold: float
             matched[ti] = pi
             used.add(pi)
     return matched
+
+
+# A reading's box inside a labelled plate box, covering at least this share of it, is a reading of
+# that plate even where the IoU is under 0.5: some sets draw their boxes with wide margins.
+PLATE_INSIDE_LABEL = 0.85
+MIN_SHARE_OF_LABEL = 0.2
+
+
+def match_plates(truth: Sequence[Box], predicted: Sequence[Box]) -> list[int | None]:
+    """`match_boxes` at IoU 0.5, then each still unmatched true box takes the unmatched prediction
+    lying inside it (PLATE_INSIDE_LABEL of its area) that covers most of it.
+
+    For scoring readings end to end: eu-dev's Romanian boxes, for one, carry margins of half a
+    plate, so a tight box around the whole plate scores an IoU of 0.45 against them. Whether the
+    box is tight is the detector's score (`match_boxes`); here only which plate was read matters,
+    and its text says how well.
+    """
+    matched = match_boxes(truth, predicted)
+    used = {i for i in matched if i is not None}
+    for ti, t in enumerate(truth):
+        if matched[ti] is not None:
+            continue
+        t_area = _area(t)
+        best, best_share = None, MIN_SHARE_OF_LABEL
+        for pi, p in enumerate(predicted):
+            p_area = _area(p)
+            if pi in used or p_area <= 0 or t_area <= 0:
+                continue
+            inside = _area((max(t[0], p[0]), max(t[1], p[1]), min(t[2], p[2]), min(t[3], p[3])))
+            if inside / p_area >= PLATE_INSIDE_LABEL and inside / t_area >= best_share:
+                best, best_share = pi, inside / t_area
+        if best is not None:
+            matched[ti] = best
+            used.add(best)
+    return matched
+
+
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.metrics import DetectionScore, ReadingScore, edit_distance, iou, match_boxes
+from models.metrics import DetectionScore, ReadingScore, edit_distance, iou, match_boxes, match_plates
 
 
 def test_iou_of_identical_disjoint_and_half_overlapping_boxes() -> None:
@@ -36,3 +36,18 @@ def test_reading_score_exact_and_cer() -> None:
                                            ("kitten", "sitting", 3)])
 def test_edit_distance(a: str, b: str, d: int) -> None:
     assert edit_distance(a, b) == d
+
+
+def test_a_tight_box_inside_a_wide_margin_label_is_that_plate() -> None:
+    label = (100, 100, 300, 180)  # the plate is (130, 120, 270, 160): margins of half its height
+    tight = (130, 120, 270, 160)
+    assert match_boxes([label], [tight]) == [None]  # IoU 0.35
+    assert match_plates([label], [tight]) == [0]
+
+
+def test_inside_matching_skips_slivers_boxes_spilling_out_and_boxes_already_matched() -> None:
+    label, other = (100, 100, 300, 180), (310, 100, 510, 180)
+    sticker = (140, 130, 160, 150)  # inside, but 2.5% of the label
+    spilling = (150, 90, 400, 190)  # half of it outside the label
+    assert match_plates([label], [sticker, spilling]) == [None]
+    assert match_plates([label, other], [(305, 100, 505, 180)]) == [None, 0]
