@@ -259,6 +259,11 @@ class ReaderConfig(ModelConfig):
         default_factory=lambda: ["box_wide", "box_tight", "rectified_wide", "rectified_tight"],
         description="also read, in still images, when `views` found a plausible plate",
     )
+    snapshot_reach_past_ends: bool = Field(
+        default=True,
+        description="in still images, also read each plausible plate's box carried 15% past each end, "
+        "and keep a valid reading that only adds glyphs there (a box cut short drops a plate's end)",
+    )
     snapshot_min_confidence: float = Field(
         default=0.5, ge=0, le=1, description="`recognize` (still images): weaker readings are not output"
     )

@@ -145,6 +145,7 @@ class SnapshotRecognizer:
         max_pixels: int = int(DEFAULT_MAX_MEGAPIXELS * 1e6),
         tile_above_px: int = 0,
         fine_search: bool = False,
+        reach_past_ends: bool = False,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -157,6 +158,7 @@ class SnapshotRecognizer:
         self.max_pixels = max_pixels
         self.tile_above_px = tile_above_px
         self.fine_search = fine_search
+        self.reach_past_ends = reach_past_ends
 
     @classmethod
     def from_config(
@@ -181,6 +183,7 @@ class SnapshotRecognizer:
             int(max_megapixels * 1e6),
             detector_config.snapshot_tile_above_px,
             detector_config.snapshot_fine_search,
+            reader_config.snapshot_reach_past_ends,
         )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
@@ -204,7 +207,9 @@ class SnapshotRecognizer:
     def _read(
         self, image: np.ndarray, detections: Sequence[PlateDetection]
     ) -> list[tuple[PlateDetection, np.ndarray, PlateReading]]:
-        return read_plates(self.reader.read, image, detections, self.views, self.extra_views)
+        return read_plates(
+            self.reader.read, image, detections, self.views, self.extra_views, self.reach_past_ends
+        )
 
     def _accepted(
         self, image: np.ndarray, found: list[tuple[PlateDetection, np.ndarray, PlateReading]]

@@ -3,6 +3,8 @@ cuts of each, and the best reading."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import pytest
@@ -195,3 +197,65 @@ def test_config_rejects_unknown_or_repeated_views() -> None:
         ReaderConfig(extra_views=["sideways"])
     with pytest.raises(ValidationError, match="views"):
         ReaderConfig(views=[])
+
+
+# A frame whose plate glyphs are stripes 40 px wide, each painted with its index + 1, and a reader
+# that reads the glyphs wholly inside a crop: where a box ends decides what is read.
+_GLYPH_PX = 40
+
+
+def _striped_frame(n_glyphs: int, left: int = 100) -> np.ndarray:
+    frame = np.zeros((60, 1000, 3), np.uint8)
+    for k in range(n_glyphs):
+        frame[:, left + k * _GLYPH_PX : left + (k + 1) * _GLYPH_PX] = k + 1
+    return frame
+
+
+def _glyph_reader(
+    text: str, valid: set[str], country: str = "PL", fmt: str = "standard"
+) -> Callable[[list[np.ndarray]], list[PlateReading]]:
+    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+        readings = []
+        for crop in crops:
+            values, counts = np.unique(crop[0, :, 0], return_counts=True)
+            whole = [int(v) - 1 for v, c in zip(values, counts, strict=True) if v and c == _GLYPH_PX]
+            seen = "".join(text[k] for k in sorted(whole))
+            ok = seen in valid
+            readings.append(PlateReading(seen, seen, 0.9, valid=ok, country=country if ok else None,
+                                         format=fmt if ok else None))
+        return readings
+
+    return read
+
+
+def test_a_box_cut_short_of_the_plate_end_is_read_again_carried_past_it() -> None:
+    frame = _striped_frame(7)
+    short = PlateDetection((100.0, 10.0, 100.0 + 6 * _GLYPH_PX + 5, 50.0), 0.9)  # misses the 7th glyph
+    read = _glyph_reader("KR466WV", {"KR466W", "KR466WV"})
+    assert read_plates(read, frame, [short])[0][2].latin == "KR466W"
+    assert read_plates(read, frame, [short], reach_past_ends=True)[0][2].latin == "KR466WV"
+    cut_left = PlateDetection((100.0 + 2 * _GLYPH_PX - 25, 10.0, 100.0 + 7 * _GLYPH_PX, 50.0), 0.9)
+    read = _glyph_reader("SBE9327", {"E9327", "BE9327", "SBE9327"})  # 55 px short: two rounds
+    assert read_plates(read, frame, [cut_left], reach_past_ends=True)[0][2].latin == "SBE9327"
+
+
+def test_only_a_valid_reading_that_keeps_every_glyph_read_so_far_replaces_the_first() -> None:
+    frame = _striped_frame(7)
+    short = PlateDetection((100.0, 10.0, 100.0 + 6 * _GLYPH_PX + 5, 50.0), 0.9)
+    invalid_longer = _glyph_reader("KR466WV", {"KR466W"})
+    assert read_plates(invalid_longer, frame, [short], reach_past_ends=True)[0][2].latin == "KR466W"
+
+    def changed(crops: list[np.ndarray]) -> list[PlateReading]:  # the wider crops read another plate
+        first = _glyph_reader("KR466WV", {"KR466W"})(crops[:1])
+        other = PlateReading("XR466WV", "XR466WV", 0.99, valid=True, country="PL", format="standard")
+        return first + [other] * (len(crops) - 1)
+
+    assert read_plates(changed, frame, [short], reach_past_ends=True)[0][2].latin == "KR466W"
+
+
+def test_a_plate_ending_in_a_region_box_is_not_carried_past_its_right_end() -> None:
+    # The RUS flag beside a Russian region code reads as a third region digit.
+    frame = _striped_frame(9)
+    whole = PlateDetection((100.0, 10.0, 100.0 + 8 * _GLYPH_PX + 5, 50.0), 0.9)
+    read = _glyph_reader("P426KB147", {"P426KB14", "P426KB147"}, country="RU", fmt="standard")
+    assert read_plates(read, frame, [whole], reach_past_ends=True)[0][2].latin == "P426KB14"
