@@ -62,40 +62,47 @@ class FontSet:
             )
         return cls(gost=gost, sans=sans)
 
-    def glyph(self, font: Path, char: str, weight: int = 0, stems: int = 0) -> np.ndarray:
+    def glyph(self, font: Path, char: str, weight: int = 0, plate_shape: int = 0) -> np.ndarray:
         """Tight float32 alpha mask (0..1) of one glyph; `weight` thickens (>0) or thins (<0) strokes.
 
-        `stems` 1..STEM_VARIANTS draws W and M as most European plate typefaces do (see
-        `_stem_letter`) in `font`'s stroke weight; 0 keeps the font's own W and M."""
-        stems = stems if char in STEM_LETTERS else 0
-        key = (str(font), char, weight, stems)
+        `plate_shape` 1..PLATE_SHAPE_VARIANTS draws W, M and Q as most European plate typefaces do
+        (see `_stem_letter`, `_tick_tailed_q`) in `font`'s stroke weight; 0 keeps the font's own."""
+        plate_shape = plate_shape if char in PLATE_SHAPE_LETTERS else 0
+        key = (str(font), char, weight, plate_shape)
         mask = self._cache.get(key)
         if mask is None:
-            if stems:
+            if plate_shape:
                 stroke = self.glyph(font, "I", weight).shape[1]
                 height, width = self.glyph(font, "H", weight).shape
-                mask = _stem_letter(char, stems, height, width, stroke)
+                if char == "Q":
+                    mask = _tick_tailed_q(self.glyph(font, "0", weight), plate_shape, stroke)
+                else:
+                    mask = _stem_letter(char, plate_shape, height, width, stroke)
             else:
                 mask = _rasterise(font, char, weight)
             self._cache[key] = mask
         return mask
 
-    def glyph_or_fallback(self, font: Path, char: str, weight: int = 0, stems: int = 0) -> np.ndarray:
+    def glyph_or_fallback(self, font: Path, char: str, weight: int = 0, plate_shape: int = 0) -> np.ndarray:
         """`glyph`, or the first sans font's glyph when `font` lacks `char`.
 
         RoadNumbers only has the twelve GOST letters (and D) among the Latin capitals."""
         try:
-            return self.glyph(font, char, weight, stems)
+            return self.glyph(font, char, weight, plate_shape)
         except ValueError:
-            return self.glyph(self.sans[0], char, weight, stems)
+            return self.glyph(self.sans[0], char, weight, plate_shape)
 
 
 # Plate typefaces are near-monospaced, so their W and M keep upright outer stems and join them
 # with inner strokes meeting at a point part-way up (FR, PL, RO, DE FE-Schrift). Condensed sans
 # fonts slant W's outer strokes instead, and a reader that only saw those read the real W as H,
 # N or V and the real M as H.
-STEM_LETTERS = frozenset("WM")
-STEM_VARIANTS = 4
+#
+# Their Q is their narrow zero with a short tick across the bottom right, inside the cap height;
+# the sans fonts' Q hangs its tail below the baseline, so scaled to the cap height it is a
+# squat O over a tail, and a reader that only saw those read the real FR Q as O.
+PLATE_SHAPE_LETTERS = frozenset("WMQ")
+PLATE_SHAPE_VARIANTS = 4
 # Per variant: how far the inner point reaches (fraction of the height) and the outer stems' slant
 # (fraction of the width they lean in toward the open end).
 _STEM_SHAPES = ((0.45, 0.0), (0.6, 0.03), (0.72, 0.06), (0.55, 0.1))
@@ -126,6 +133,28 @@ def _stem_letter(char: str, variant: int, height: int, width: int, stroke: int) 
         canvas = canvas[::-1]
     xs = np.nonzero(canvas.max(axis=0) > 20)[0]
     return canvas[:, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
+
+
+# Per variant: where the tick starts (fractions of the zero's width and height), how far right
+# of the zero it ends, and its stroke as a fraction of the font's.
+_Q_TICKS = ((0.62, 0.72, 0.04, 0.8), (0.55, 0.8, 0.0, 0.65), (0.68, 0.66, 0.1, 0.9), (0.6, 0.84, 0.02, 0.55))
+
+
+def _tick_tailed_q(zero: np.ndarray, variant: int, stroke: int) -> np.ndarray:
+    """Q as the plate's zero (`zero`, a tight mask) with a short diagonal tick at its bottom right."""
+    start_x, start_y, overshoot, thickness = _Q_TICKS[(variant - 1) % len(_Q_TICKS)]
+    height, width = zero.shape
+    tick = max(1, round(stroke * thickness))
+    canvas = np.zeros((height, width + round(overshoot * width) + tick), np.float32)
+    canvas[:, :width] = zero
+    ink = np.zeros(canvas.shape, np.uint8)
+    shift = 4  # cv2 draws sub-pixel coordinates in fixed point
+    points = np.array([(start_x * width, start_y * height), ((1 + overshoot) * width, height - tick / 2)])
+    start, end = (tuple(int(v) for v in np.round(p * (1 << shift))) for p in points)
+    cv2.line(ink, start, end, 255, tick, cv2.LINE_AA, shift)
+    canvas = np.maximum(canvas, ink.astype(np.float32) / 255.0)
+    xs = np.nonzero(canvas.max(axis=0) > 0.08)[0]
+    return canvas[:, xs.min() : xs.max() + 1]
 
 
 def _rasterise(font: Path, char: str, weight: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from common.plates.alphabet import to_latin
 from common.plates.formats import PlateFormat
 from edge.inference.crops import rectify_plate
 from models.synth import augment, glyph_balance
+from models.synth.country_mix import sqrt_traffic_shares
 from models.synth.fonts import FontSet
 from models.synth.frame import add_holder_frame
 from models.synth.plate_render import PLATE_STYLES, REGISTRY_FORMATS, PlateStyle, glyph_rows, render_plate
@@ -30,7 +31,7 @@ DEFAULT_BOOST = {"RU/standard": 1.6}
 # with DEFAULT_BOOST (a Russian site's traffic; Russia is 57% of it, France 0.9%). "europe":
 # Russia keeps RUSSIA_SHARE_EUROPE so the reader does not forget it, and the other countries
 # share the rest by the square root of their traffic, so no country's layout or letters are rare
-# (France 1.7% instead of 0.9%, Liechtenstein 0.2% instead of 0.01%); its letters are drawn by
+# (`country_mix`: France 4.2% instead of 0.9%, Liechtenstein 0.7% instead of 0.01%); its letters are drawn by
 # glyph_balance so no letter is rare (Q 0.37x -> 0.75x the mean letter share).
 MIXES = ("registry", "europe")
 RUSSIA_SHARE_EUROPE = 0.3
@@ -47,10 +48,9 @@ def mix_weights(styles: Sequence[PlateStyle], mix: str, boost: dict[str, float] 
     per_country: dict[str, float] = {}
     for style, weight in zip(styles, weights, strict=True):
         per_country[style.country] = per_country.get(style.country, 0.0) + float(weight)
-    others = {c: np.sqrt(w) for c, w in per_country.items() if c != "RU"}
-    total_others = sum(others.values())
-    russia = RUSSIA_SHARE_EUROPE if "RU" in per_country and others else (1.0 if "RU" in per_country else 0.0)
-    share = {c: (1.0 - russia) * v / total_others for c, v in others.items()}
+    traffic = {s.country: REGISTRY_FORMATS[s.key].traffic for s in styles if s.country != "RU"}
+    russia = RUSSIA_SHARE_EUROPE if "RU" in per_country and traffic else (1.0 if "RU" in per_country else 0.0)
+    share = {c: (1.0 - russia) * v for c, v in sqrt_traffic_shares(traffic).items()} if traffic else {}
     if "RU" in per_country:
         share["RU"] = russia
     # Within a country its formats keep their registry proportions.

@@ -49,9 +49,12 @@ class PlateLook:
     # Other (background, text) colours a plate of this format shows, with their chances, e.g.
     # French FNI plates are yellow at the rear or black with silver glyphs on old cars.
     alt_colors: tuple[tuple[float, str, str], ...] = ()
-    # Chance the plate's W and M have upright stems (`FontSet.glyph`): the plate typefaces of
+    # Chance of the EU band on a light plate of a format that does not require it (FR FNI plates
+    # made after 1993 often carry one).
+    eu_band_p: float = 0.0
+    # Chance the plate's W, M and Q take their plate-typeface shapes (`FontSet.glyph`): the typefaces of
     # most countries draw them so; the sans fonts standing in for them do not.
-    stem_letters_p: float = 0.5
+    plate_shapes_p: float = 0.5
 
     def separators(self, n_gaps: int, rng: np.random.Generator) -> list[Separator]:
         """The separator in each of `n_gaps` gaps of one plate."""
@@ -101,7 +104,13 @@ LOOKS: dict[str, PlateLook] = {
     "PL": PlateLook(gaps=("space",), sticker_p=0.3, dot_p=0.1, font="din", glyph_width=(0.85, 1.0)),
     "RO": PlateLook(gaps=("space",), dot_p=0.12),
     "FR": PlateLook(gaps=("hyphen",), right_band="FR"),
-    "FR/fni": PlateLook(gaps=("space",), alt_colors=((0.35, "yellow", "black"), (0.25, "black", "white"))),
+    # FNI plates were made by many firms, most in a tall, condensed typeface.
+    "FR/fni": PlateLook(
+        gaps=("space",),
+        alt_colors=((0.35, "yellow", "black"), (0.25, "black", "white")),
+        glyph_width=(0.6, 0.9),
+        eu_band_p=0.5,
+    ),
     "IT": PlateLook(gaps=("space",), right_band="IT", glyph_width=(0.85, 1.0)),
     "IT/two_row": PlateLook(gaps=("space",), glyph_width=(0.85, 1.0)),
     "ES": _SPACE,

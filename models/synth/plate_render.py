@@ -20,7 +20,7 @@ import numpy as np
 from common.plates.alphabet import to_latin
 from common.plates.formats import PlateFormat
 from common.plates.registry import load_registry
-from models.synth.fonts import STEM_VARIANTS, FontSet
+from models.synth.fonts import PLATE_SHAPE_VARIANTS, FontSet
 from models.synth.plate_canvas import BGR, Canvas, draw_flag, draw_small_text, jitter
 from models.synth.plate_furniture import (
     draw_edge_stripes,
@@ -124,19 +124,19 @@ def _place_groups(
     rng: np.random.Generator,
     gaps: list[float] | None = None,
     width_scale: float = 1.0,
-    stems: int = 0,
+    plate_shape: int = 0,
 ) -> list[tuple[float, float]]:
     """Lay glyph groups left to right in [x0, x1] on `baseline`, each group with its glyph height.
 
     `gaps` gives the extra blank between consecutive groups in glyph heights (default: a random
-    word space); `width_scale` narrows or widens every glyph; `stems` picks the plate-typeface W
+    word space); `width_scale` narrows or widens every glyph; `plate_shape` picks the plate-typeface W
     and M (`FontSet.glyph`). Returns each gap's [left, right] in mm.
     """
     sizes: list[list[tuple[np.ndarray, float, float]]] = []
     for group, h in zip(groups, heights, strict=True):
         row = []
         for ch in group:
-            mask = fonts.glyph_or_fallback(font, ch, weight, stems)
+            mask = fonts.glyph_or_fallback(font, ch, weight, plate_shape)
             aspect = mask.shape[1] / mask.shape[0] * width_scale
             row.append((mask, aspect * h, h))
         sizes.append(row)
@@ -263,15 +263,15 @@ def render_plate_layout(
     image = np.empty((round(h_mm * px_per_mm), round(w_mm * px_per_mm), 3), np.uint8)
     image[:] = bg
     canvas = Canvas(image, px_per_mm, text_ink=ink, text_alpha=np.zeros(image.shape[:2], np.float32))
-    stems = 0
+    plate_shape = 0
     if style.gost_font:
         weight = int(rng.choice([-2, -1, 0, 0, 0, 1, 2, 3]))
         font = fonts.gost
     else:  # stroke weight varies between plate makers and with wear
         weight = int(rng.choice([-2, -1, 0, 0, 1, 1, 2, 3]))
         font = look.pick_font(fonts, rng)
-        if rng.random() < look.stem_letters_p:
-            stems = int(rng.integers(1, STEM_VARIANTS + 1))
+        if rng.random() < look.plate_shapes_p:
+            plate_shape = int(rng.integers(1, PLATE_SHAPE_VARIANTS + 1))
     width_scale = float(rng.uniform(*look.glyph_width))
     has_region = style.region_box and len(rows[-1]) > 1
 
@@ -290,8 +290,11 @@ def render_plate_layout(
     )
 
     left = 6.0
-    if style.band:
-        left = draw_left_band(canvas, fonts, style.band, style.country, h_mm, ink, rng) + 4.0
+    band = style.band
+    if band is None and look.eu_band_p and background != "black" and rng.random() < look.eu_band_p:
+        band = "EU"
+    if band:
+        left = draw_left_band(canvas, fonts, band, style.country, h_mm, ink, rng) + 4.0
     right = w_mm
     right_band_x: int | None = None
     if look.right_band is not None and not has_region:
@@ -329,7 +332,7 @@ def render_plate_layout(
             rng,
             gaps=[gap_width(k, rng) for k in kinds],
             width_scale=width_scale,
-            stems=stems,
+            plate_shape=plate_shape,
         )
         separators = [(k, a, b) for k, (a, b) in zip(kinds, spans, strict=True)]
         glyph_band = (baseline - max(heights), baseline)
@@ -372,7 +375,7 @@ def render_plate_layout(
             weight,
             ink,
             rng,
-            stems=stems,
+            plate_shape=plate_shape,
         )
         bottom_h = h_mm * 0.36
         bottom_base = h_mm - h_mm * 0.08
@@ -389,7 +392,7 @@ def render_plate_layout(
             weight,
             ink,
             rng,
-            stems=stems,
+            plate_shape=plate_shape,
         )
         if has_region:
             _draw_region_block(

@@ -16,6 +16,7 @@ import numpy as np
 from common.plates.formats import PlateFormat
 from common.plates.registry import load_registry
 from models.synth import augment
+from models.synth.country_mix import sqrt_traffic_shares
 from models.synth.fonts import FontSet
 from models.synth.frame import add_holder_frame
 from models.synth.plate_render import glyph_rows, render_plate, style_for_format
@@ -41,10 +42,11 @@ class RenderedPlateSource:
         self._px_per_mm = px_per_mm
         self._russian_share = russian_share
         self._mix = mix
-        traffic = {fmt.country: fmt.traffic for fmt in self._registry.formats if fmt.country != "RU"}
-        self._others = sorted(traffic)
-        roots = np.sqrt([traffic[c] for c in self._others])
-        self._other_probs = roots / roots.sum()
+        shares = sqrt_traffic_shares(
+            {fmt.country: fmt.traffic for fmt in self._registry.formats if fmt.country != "RU"}
+        )
+        self._others = sorted(shares)
+        self._other_probs = np.array([shares[c] for c in self._others])
 
     def draw_plate(self, rng: np.random.Generator) -> tuple[PlateFormat, str]:
         """The format and canonical text of the next scene plate."""

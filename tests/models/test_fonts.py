@@ -1,16 +1,16 @@
-"""Glyph masks: the fonts' own glyphs, and W and M drawn as plate typefaces draw them."""
+"""Glyph masks: the fonts' own glyphs, and W, M and Q drawn as plate typefaces draw them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, STEM_VARIANTS, FontSet
+from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, PLATE_SHAPE_VARIANTS, FontSet
 
 pytestmark = pytest.mark.skipif(
     not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
 )
-VARIANTS = range(1, STEM_VARIANTS + 1)
+VARIANTS = range(1, PLATE_SHAPE_VARIANTS + 1)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def _lean(mask: np.ndarray, down_to: float) -> float:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_plate_w_keeps_its_outer_stems_upright_with_a_short_v_between(fonts: FontSet, variant: int) -> None:
     for font in fonts.sans:
-        w = fonts.glyph(font, "W", stems=variant)
+        w = fonts.glyph(font, "W", plate_shape=variant)
         height, width = w.shape
         # The left stem stays at the glyph's edge down to the foot.
         assert _lean(w, 0.9) < 0.1, font.name
@@ -46,8 +46,8 @@ def test_the_fonts_own_w_slants_so_the_plate_w_is_a_different_shape(fonts: FontS
 def test_plate_m_is_the_plate_w_upside_down_in_the_fonts_stroke_weight(fonts: FontSet, variant: int) -> None:
     for font in fonts.sans:
         for weight in (-1, 0, 2):
-            w = fonts.glyph(font, "W", weight, stems=variant)
-            m = fonts.glyph(font, "M", weight, stems=variant)
+            w = fonts.glyph(font, "W", weight, plate_shape=variant)
+            m = fonts.glyph(font, "M", weight, plate_shape=variant)
             assert np.array_equal(m, w[::-1]), font.name
             row = w[int(w.shape[0] * 0.08)] > 0.5  # above the inner V: the two stems only
             start = int(row.argmax())
@@ -58,5 +58,20 @@ def test_plate_m_is_the_plate_w_upside_down_in_the_fonts_stroke_weight(fonts: Fo
 
 def test_other_letters_and_no_stems_keep_the_fonts_own_glyphs(fonts: FontSet) -> None:
     font = fonts.sans[0]
-    assert fonts.glyph(font, "H", stems=2) is fonts.glyph(font, "H")
-    assert not np.array_equal(fonts.glyph(font, "W", stems=0), fonts.glyph(font, "W", stems=1))
+    assert fonts.glyph(font, "H", plate_shape=2) is fonts.glyph(font, "H")
+    assert not np.array_equal(fonts.glyph(font, "W", plate_shape=0), fonts.glyph(font, "W", plate_shape=1))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_plate_q_is_the_fonts_zero_with_a_tick_inside_the_cap_height(fonts: FontSet, variant: int) -> None:
+    for font in fonts.sans:
+        zero = fonts.glyph(font, "0")
+        q = fonts.glyph(font, "Q", plate_shape=variant)
+        height, width = zero.shape
+        assert q.shape[0] == height, font.name  # no tail below the baseline
+        assert np.array_equal(q[:, :width][: height // 2], zero[: height // 2]), font.name  # the bowl's top
+        # The tick: ink added over the bottom right of the zero's box (or beyond it).
+        added = (q[height // 2 :, width // 2 :].sum() - zero[height // 2 :, width // 2 :].sum()) / height
+        assert added > 0.3, font.name
+        left = (slice(height // 2, None), slice(None, width // 3))
+        assert q[left].sum() == pytest.approx(zero[left].sum()), font.name

@@ -73,3 +73,16 @@ def test_two_row_plate_puts_groups_on_two_rows(fonts: FontSet) -> None:
 def test_missing_font_dir_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(FontNotFoundError, match="--font-dir"):
         FontSet.discover(tmp_path)
+
+
+def test_old_french_fni_plates_carry_the_eu_band_on_light_grounds_only(fonts: FontSet) -> None:
+    style = PLATE_STYLES["FR/fni"]
+    banded = {"light": 0, "black": 0}
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        image = render_plate(style, random_text(style, rng), fonts, rng, px_per_mm=0.5)
+        ground = "black" if np.median(image.mean(axis=2)) < 80 else "light"
+        left = image[5:-5, 3:10].reshape(-1, 3).mean(axis=0)  # BGR
+        banded[ground] += bool(left[0] > left[2] + 40)
+    assert banded["black"] == 0
+    assert 10 <= banded["light"] <= 35  # half the light plates, give or take

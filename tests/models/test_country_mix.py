@@ -1,0 +1,35 @@
+"""How often each country's plates are drawn in a Europe-wide training mix."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from models.synth.country_mix import MIN_TRAFFIC, sqrt_traffic_shares
+from models.synth.ocr_samples import RUSSIA_SHARE_EUROPE, mix_weights
+from models.synth.plate_render import PLATE_STYLES, REGISTRY_FORMATS
+
+
+def test_countries_share_plates_by_the_square_root_of_their_traffic_with_a_floor() -> None:
+    shares = sqrt_traffic_shares({"DE": 49.0, "FR": 36.0, "IS": 0.3, "LI": 0.03})
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["DE"] / shares["FR"] == pytest.approx(7 / 6)
+    # Under MIN_TRAFFIC million cars, a country counts as that many: LI is as frequent as IS.
+    assert shares["LI"] == shares["IS"] == pytest.approx(MIN_TRAFFIC**0.5 / (7 + 6 + 2 * MIN_TRAFFIC**0.5))
+    with pytest.raises(ValueError):
+        sqrt_traffic_shares({})
+
+
+def test_the_readers_europe_mix_shares_countries_by_traffic_not_by_their_number_of_formats() -> None:
+    styles = list(PLATE_STYLES.values())
+    per_country: collections.Counter[str] = collections.Counter()
+    for style, p in zip(styles, mix_weights(styles, "europe"), strict=True):
+        per_country[style.country] += p
+    assert per_country["RU"] == pytest.approx(RUSSIA_SHARE_EUROPE)
+    traffic = {s.country: REGISTRY_FORMATS[s.key].traffic for s in styles if s.country != "RU"}
+    expected = sqrt_traffic_shares(traffic)
+    for country, share in expected.items():
+        assert per_country[country] == pytest.approx((1 - RUSSIA_SHARE_EUROPE) * share), country
+    # France (one current format, 39 M cars) is drawn more often than Kyrgyzstan (several formats, 1 M).
+    assert per_country["FR"] > 3 * per_country["KG"]
