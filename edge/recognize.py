@@ -146,6 +146,7 @@ class SnapshotRecognizer:
         tile_above_px: int = 0,
         fine_search: bool = False,
         reach_past_ends: bool = False,
+        fine_search_below: float = 0.0,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -159,6 +160,7 @@ class SnapshotRecognizer:
         self.tile_above_px = tile_above_px
         self.fine_search = fine_search
         self.reach_past_ends = reach_past_ends
+        self.fine_search_below = fine_search_below
 
     @classmethod
     def from_config(
@@ -184,6 +186,7 @@ class SnapshotRecognizer:
             detector_config.snapshot_tile_above_px,
             detector_config.snapshot_fine_search,
             reader_config.snapshot_reach_past_ends,
+            detector_config.snapshot_fine_search_below,
         )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
@@ -192,12 +195,15 @@ class SnapshotRecognizer:
         plates = self._accepted(image, found)
         if self.second_looks:
             plates += self._look_again(image, found, plates)
-        if not plates and self.fine_search:
-            plates = self._search_finer(image)
+        if self.fine_search and all(p.confidence < self.fine_search_below for p in plates):
+            plates += [
+                p for p in self._search_finer(image)
+                if all(iou(p.box, q.box) < SAME_PLATE_IOU for q in plates)
+            ]
         return sorted(plates, key=lambda p: (p.box[0], p.box[1]))
 
     def _search_finer(self, image: np.ndarray) -> list[RecognizedPlate]:
-        """Plates of a photo where nothing was read, searched again in tiles shrunk half as much."""
+        """Plates of a photo where nothing sure was read, searched again in tiles shrunk half as much."""
         windows = fine_windows((int(image.shape[0]), int(image.shape[1])))
         if not windows:
             return []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_frame
 
 from common.config import DetectorConfig, ReaderConfig
@@ -171,3 +172,29 @@ def test_a_photo_with_a_reading_is_not_searched_again() -> None:
     )
     assert len(recognizer.recognize(_large_photo())) == 1
     assert detector.calls == 1
+
+
+class _LeftHalfInWholeView(ColourPlateDetector):
+    """In the whole view, finds only the plates of the photo's left half (the right one is too small)."""
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        found = super().detect(frame)
+        return [d for d in found if d.box[0] < 900] if frame.shape[1] > 832 else found
+
+
+def _photo_with_a_second_plate() -> np.ndarray:
+    photo = _large_photo()
+    photo[200:560, 100:740] = render_frame(0, [Passing("blue", 0, 10, y=100)])
+    return photo
+
+
+@pytest.mark.parametrize(("confidence", "searched"), [(0.8, True), (0.95, False)])
+def test_a_photo_whose_readings_are_all_unsure_is_searched_again(confidence: float, searched: bool) -> None:
+    # A plate cut by the photo's edge or a sticker read at 0.7-0.8 must not hide the clear plate
+    # the whole view was too coarse to find.
+    recognizer = SnapshotRecognizer.from_config(
+        _LeftHalfInWholeView(), ColourPlateReader(confidence), DetectorConfig(), ReaderConfig()
+    )
+    plates = recognizer.recognize(_photo_with_a_second_plate())
+    expected = ["O789PT50", "E456KM99"] if searched else ["O789PT50"]
+    assert [p.latin for p in plates] == expected  # each plate once, left to right
