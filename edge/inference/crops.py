@@ -205,9 +205,13 @@ def read_plates(
         beat = [firsts[i].confidence for i in again]
         for i, reading in zip(again, _read_groups(read, extra, beat), strict=True):
             firsts[i] = best_reading([firsts[i], reading])
+    detections = [det for det, _, _ in groups]
     if reach_past_ends:
-        _reach_past_ends(read, frame, [det for det, _, _ in groups], firsts)
-    return [(det, box_crop, reading) for (det, box_crop, _), reading in zip(groups, firsts, strict=True)]
+        _reach_past_ends(read, frame, detections, firsts)
+    return [
+        (det, box_crop if det is first else crop_plate(frame, det), reading)
+        for det, (first, box_crop, _), reading in zip(detections, groups, firsts, strict=True)
+    ]
 
 
 # A detector box that stops short of one end of a plate gives a shorter reading, and that is
@@ -231,10 +235,11 @@ def _ends_in_region_box(country: str | None, format_id: str | None) -> bool:
 
 
 def _reach_past_ends(
-    read: ReadCrops, frame: np.ndarray, detections: Sequence[PlateDetection], readings: list[PlateReading]
+    read: ReadCrops, frame: np.ndarray, detections: list[PlateDetection], readings: list[PlateReading]
 ) -> None:
     """Replace, in place, each plausible reading with the reading of its box carried past one end
-    when that one is valid and is the same glyphs with more at that end; a longer reading that
+    when that one is valid and is the same glyphs with more at that end, and its detection with
+    one of the carried box (no corners: they outlined the short box). A longer reading that
     changes any glyph read so far is not taken, so clutter beside a whole plate rarely costs it."""
     # (reading index, box, sides still to try: +1 past the right end, -1 past the left)
     open_ends = [
@@ -258,8 +263,9 @@ def _reach_past_ends(
                 continue
             if i not in best or farther.confidence > best[i][0].confidence:
                 best[i] = (farther, box, side)
-        for i, (farther, _box, _side) in best.items():
+        for i, (farther, box, _side) in best.items():
             readings[i] = farther
+            detections[i] = PlateDetection(box, detections[i].score)
         open_ends = [(i, box, (side,)) for i, (_, box, side) in best.items()]
 
 

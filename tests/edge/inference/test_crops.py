@@ -233,7 +233,10 @@ def test_a_box_cut_short_of_the_plate_end_is_read_again_carried_past_it() -> Non
     short = PlateDetection((100.0, 10.0, 100.0 + 6 * _GLYPH_PX + 5, 50.0), 0.9)  # misses the 7th glyph
     read = _glyph_reader("KR466WV", {"KR466W", "KR466WV"})
     assert read_plates(read, frame, [short])[0][2].latin == "KR466W"
-    assert read_plates(read, frame, [short], reach_past_ends=True)[0][2].latin == "KR466WV"
+    detection, box_crop, reading = read_plates(read, frame, [short], reach_past_ends=True)[0]
+    assert reading.latin == "KR466WV"
+    assert detection.box == pytest.approx((100.0, 10.0, 100.0 + 6 * _GLYPH_PX + 5 + 36.75, 50.0))  # + 15%
+    assert detection.score == 0.9 and box_crop.shape[1] == 282  # the box and its crop now hold the plate
     cut_left = PlateDetection((100.0 + 2 * _GLYPH_PX - 25, 10.0, 100.0 + 7 * _GLYPH_PX, 50.0), 0.9)
     read = _glyph_reader("SBE9327", {"E9327", "BE9327", "SBE9327"})  # 55 px short: two rounds
     assert read_plates(read, frame, [cut_left], reach_past_ends=True)[0][2].latin == "SBE9327"
