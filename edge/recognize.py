@@ -207,8 +207,11 @@ class SnapshotRecognizer:
         windows = fine_windows((int(image.shape[0]), int(image.shape[1])))
         if not windows:
             return []
-        detections = self._usable(detect_in_tiles(self.detector, image, windows))
-        return self._accepted(image, self._read(image, detections))
+        found = self._read(image, self._usable(detect_in_tiles(self.detector, image, windows)))
+        plates = self._accepted(image, found)
+        if self.second_looks:
+            plates += self._look_again(image, found, plates)
+        return plates
 
     def _read(
         self, image: np.ndarray, detections: Sequence[PlateDetection]

@@ -198,3 +198,29 @@ def test_a_photo_whose_readings_are_all_unsure_is_searched_again(confidence: flo
     plates = recognizer.recognize(_photo_with_a_second_plate())
     expected = ["O789PT50", "E456KM99"] if searched else ["O789PT50"]
     assert [p.latin for p in plates] == expected  # each plate once, left to right
+
+
+class _OffsetInTiles(ColourPlateDetector):
+    """Finds nothing in the whole photo, boxes beside the plate in the finer tiles, and the exact
+    box in the small window of a second look."""
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        if frame.shape[1] > 832:
+            return []
+        found = super().detect(frame)
+        if frame.shape[1] < 600:
+            return found
+        return [PlateDetection((x1 + (x2 - x1), y1, x2 + (x2 - x1), y2), d.score) for d in found
+                for x1, y1, x2, y2 in [d.box]]
+
+
+def test_boxes_of_the_finer_search_that_gave_no_reading_are_looked_at_again_zoomed() -> None:
+    on = SnapshotRecognizer.from_config(
+        _OffsetInTiles(), ColourPlateReader(), DetectorConfig(), ReaderConfig()
+    )
+    plates = on.recognize(_large_photo())
+    assert [(p.latin, p.box) for p in plates] == [("E456KM99", (1120, 800, 1221, 825))]
+    off = SnapshotRecognizer.from_config(
+        _OffsetInTiles(), ColourPlateReader(), DetectorConfig(snapshot_second_looks=0), ReaderConfig()
+    )
+    assert off.recognize(_large_photo()) == []
