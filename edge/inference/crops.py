@@ -222,6 +222,9 @@ def read_plates(
 # flag beside the region code reads as a third region digit (RU Р426КВ14 as Р426КВ147).
 END_REACH = 0.15
 END_REACH_ROUNDS = 3
+# Only readings this sure are carried further: the detector's many weak false boxes read as
+# barely plausible plates and would cost two reads each for nothing.
+REACH_FROM = 0.3
 
 
 @functools.cache
@@ -245,7 +248,7 @@ def _reach_past_ends(
     open_ends = [
         (i, detections[i].box, (-1,) if _ends_in_region_box(reading.country, reading.format) else (1, -1))
         for i, reading in enumerate(readings)
-        if _plausible(reading)
+        if reading.valid and reading.confidence >= REACH_FROM
     ]
     for _ in range(END_REACH_ROUNDS):
         if not open_ends:
