@@ -59,10 +59,12 @@ def test_portuguese_plates_before_2020_have_the_yellow_year_band(fonts: FontSet)
         assert layout.right_band_x is None and _yellow(image).mean() < 0.01
 
 
-def test_old_french_plates_have_no_bands(fonts: FontSet) -> None:
+def test_old_french_plates_have_no_right_band(fonts: FontSet) -> None:
+    # The EU band at the left comes on some of them (test_plate_render); the department's band
+    # at the right is SIV's.
     for seed in range(4):
         image, layout = _render("FR/fni", fonts, seed)
-        assert layout.right_band_x is None and _blue(image).mean() < 0.01
+        assert layout.right_band_x is None and _blue(image[:, image.shape[1] // 2 :]).mean() < 0.01
         assert all(kind == "space" for kind, _, _ in layout.separators)
 
 
