@@ -268,8 +268,9 @@ class ReaderConfig(ModelConfig):
     )
     snapshot_reach_past_ends: bool = Field(
         default=True,
-        description="in still images, also read each plausible plate's box carried 15% past each end, "
-        "and keep a valid reading that only adds glyphs there (a box cut short drops a plate's end)",
+        description="in still images, also read the box of each valid reading at 0.3 or more carried 15% "
+        "past each end, and keep a valid reading that only adds glyphs there (a box cut short drops a "
+        "plate's end)",
     )
     snapshot_min_confidence: float = Field(
         default=0.5, ge=0, le=1, description="`recognize` (still images): weaker readings are not output"

@@ -240,10 +240,11 @@ def _ends_in_region_box(country: str | None, format_id: str | None) -> bool:
 def _reach_past_ends(
     read: ReadCrops, frame: np.ndarray, detections: list[PlateDetection], readings: list[PlateReading]
 ) -> None:
-    """Replace, in place, each plausible reading with the reading of its box carried past one end
-    when that one is valid and is the same glyphs with more at that end, and its detection with
-    one of the carried box (no corners: they outlined the short box). A longer reading that
-    changes any glyph read so far is not taken, so clutter beside a whole plate rarely costs it."""
+    """Replace, in place, each valid reading at REACH_FROM or more with the reading of its box
+    carried past one end when that one is valid and is the same glyphs with more at that end, and
+    its detection with one of the carried box (no corners: they outlined the short box). A longer
+    reading that changes any glyph read so far is not taken, so clutter beside a whole plate
+    rarely costs it."""
     # (reading index, box, sides still to try: +1 past the right end, -1 past the left)
     open_ends = [
         (i, detections[i].box, (-1,) if _ends_in_region_box(reading.country, reading.format) else (1, -1))
