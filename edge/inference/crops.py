@@ -255,10 +255,8 @@ def _reach_past_ends(
         if not open_ends:
             return
         tries = [(i, _carried(box, side), side) for i, box, sides in open_ends for side in sides]
-        try:
-            crops = [crop_plate(frame, PlateDetection(box, 1.0)) for _, box, _ in tries]
-        except ValueError:  # a box carried wholly out of the frame: nothing more to see
-            return
+        # A carried box holds the box it grew from, which `read_plates` already cut from the frame.
+        crops = [crop_plate(frame, PlateDetection(box, 1.0)) for _, box, _ in tries]
         best: dict[int, tuple[PlateReading, tuple[float, float, float, float], int]] = {}
         for (i, box, side), farther in zip(tries, read(crops), strict=True):
             old = readings[i].latin

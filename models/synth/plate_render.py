@@ -129,8 +129,8 @@ def _place_groups(
     """Lay glyph groups left to right in [x0, x1] on `baseline`, each group with its glyph height.
 
     `gaps` gives the extra blank between consecutive groups in glyph heights (default: a random
-    word space); `width_scale` narrows or widens every glyph; `plate_shape` picks the plate-typeface W
-    and M (`FontSet.glyph`). Returns each gap's [left, right] in mm.
+    word space); `width_scale` narrows or widens every glyph; `plate_shape` picks the plate-typeface
+    W, M and Q (`FontSet.glyph`). Returns each gap's [left, right] in mm.
     """
     sizes: list[list[tuple[np.ndarray, float, float]]] = []
     for group, h in zip(groups, heights, strict=True):

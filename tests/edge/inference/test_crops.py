@@ -262,3 +262,11 @@ def test_a_plate_ending_in_a_region_box_is_not_carried_past_its_right_end() -> N
     whole = PlateDetection((100.0, 10.0, 100.0 + 8 * _GLYPH_PX + 5, 50.0), 0.9)
     read = _glyph_reader("P426KB147", {"P426KB14", "P426KB147"}, country="RU", fmt="standard")
     assert read_plates(read, frame, [whole], reach_past_ends=True)[0][2].latin == "P426KB14"
+
+
+def test_a_box_at_the_frame_edge_is_carried_past_it_without_harm() -> None:
+    frame = _striped_frame(2, left=920)  # glyphs at 920-1000, the frame's right edge
+    at_edge = PlateDetection((915.0, 10.0, 1000.0, 50.0), 0.9)
+    read = _glyph_reader("AB", {"AB"})
+    detection, _, reading = read_plates(read, frame, [at_edge], reach_past_ends=True)[0]
+    assert reading.latin == "AB" and detection == at_edge
