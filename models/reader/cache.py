@@ -21,6 +21,7 @@ import numpy as np
 
 from common.plates.alphabet import encode
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH, reader_image
+from models.synth.ocr_samples import MIXES
 
 MAX_LABEL_LEN = 12
 SHARD_SIZE = 4000
@@ -138,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         "--font-dir", default=None, help="folder with RoadNumbers2.0.ttf (default ../shared/fonts)"
     )
     parser.add_argument(
-        "--mix", default="registry", choices=("registry", "europe"),
+        "--mix", default="registry", choices=MIXES,
         help="which formats to draw (models.synth.ocr_samples.mix_weights): a Russian site's traffic, "
-        "or every country with no rare layout or letter",
+        "every country with no rare layout or letter (europe), or every country equally (countries)",
     )
     args = parser.parse_args(argv)
     spec = CacheSpec(

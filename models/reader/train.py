@@ -29,6 +29,7 @@ from models.reader.batches import ShardPool, jitter, normalise_tensor
 from models.reader.cache import SHARD_SIZE, CacheSpec, build_cache, load_shards
 from models.reader.metrics import greedy_texts, score_texts
 from models.reader.net import PlateReaderNet, count_parameters
+from models.synth.ocr_samples import MIXES
 from models.warm_start import load_folded_onnx
 
 
@@ -49,7 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--extra-seeds", type=int, nargs="*", default=[], help="more shard seeds to use when present"
     )
     p.add_argument(
-        "--mix", default="registry", choices=("registry", "europe"),
+        "--mix", default="registry", choices=MIXES,
         help="format mix of training shards it renders itself (models.synth.ocr_samples.mix_weights); "
         "the held-out test set is always the registry mix",
     )

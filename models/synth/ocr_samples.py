@@ -32,8 +32,10 @@ DEFAULT_BOOST = {"RU/standard": 1.6}
 # Russia keeps RUSSIA_SHARE_EUROPE so the reader does not forget it, and the other countries
 # share the rest by the square root of their traffic, so no country's layout or letters are rare
 # (`country_mix`: France 4.2% instead of 0.9%, Liechtenstein 0.7% instead of 0.01%); its letters are drawn by
-# glyph_balance so no letter is rare (Q 0.37x -> 0.75x the mean letter share).
-MIXES = ("registry", "europe")
+# glyph_balance so no letter is rare (Q 0.37x -> 0.75x the mean letter share). "countries": every
+# country (Russia too) the same share, as the per-country synthetic test draws them, so the
+# smallest countries' layouts are seen as often as the largest's; letters balanced as in "europe".
+MIXES = ("registry", "europe", "countries")
 RUSSIA_SHARE_EUROPE = 0.3
 
 
@@ -43,17 +45,27 @@ def mix_weights(styles: Sequence[PlateStyle], mix: str, boost: dict[str, float] 
     weights = np.array([s.weight * factors.get(s.key, 1.0) for s in styles], np.float64)
     if mix == "registry":
         return weights / weights.sum()
-    if mix != "europe":
+    if mix not in MIXES:
         raise ValueError(f"unknown training mix {mix!r}; choose from {MIXES}")
     per_country: dict[str, float] = {}
     for style, weight in zip(styles, weights, strict=True):
         per_country[style.country] = per_country.get(style.country, 0.0) + float(weight)
+    if mix == "countries":
+        share = dict.fromkeys(per_country, 1.0 / len(per_country))
+        return _within_country(styles, weights, share, per_country)
     traffic = {s.country: REGISTRY_FORMATS[s.key].traffic for s in styles if s.country != "RU"}
     russia = RUSSIA_SHARE_EUROPE if "RU" in per_country and traffic else (1.0 if "RU" in per_country else 0.0)
     share = {c: (1.0 - russia) * v for c, v in sqrt_traffic_shares(traffic).items()} if traffic else {}
     if "RU" in per_country:
         share["RU"] = russia
-    # Within a country its formats keep their registry proportions.
+    return _within_country(styles, weights, share, per_country)
+
+
+def _within_country(
+    styles: Sequence[PlateStyle], weights: np.ndarray, share: dict[str, float], per_country: dict[str, float]
+) -> np.ndarray:
+    """Each style's probability when its country gets `share`: within a country its formats keep
+    their registry proportions."""
     probs = np.array(
         [share[s.country] * w / per_country[s.country] if per_country[s.country] > 0 else 0.0
          for s, w in zip(styles, weights, strict=True)],
@@ -103,10 +115,10 @@ class OcrSampleFactory:
             raise ValueError("no plate styles to sample from")
         self._probs = mix_weights(self.styles, mix, boost)
         # The registry mix keeps the registry's uniform letters (a Russian site's real text);
-        # the europe mix lifts letters that its countries together show rarely.
+        # the other mixes lift letters that their countries together show rarely.
         self.letter_weights: dict[str, float] | None = (
             glyph_balance.balancing_weights([REGISTRY_FORMATS[s.key] for s in self.styles], self._probs)
-            if mix == "europe"
+            if mix != "registry"
             else None
         )
         self._letter_cache: dict[tuple[str, int], np.ndarray] = {}

@@ -33,3 +33,24 @@ def test_the_readers_europe_mix_shares_countries_by_traffic_not_by_their_number_
         assert per_country[country] == pytest.approx((1 - RUSSIA_SHARE_EUROPE) * share), country
     # France (one current format, 39 M cars) is drawn more often than Kyrgyzstan (several formats, 1 M).
     assert per_country["FR"] > 3 * per_country["KG"]
+
+
+def test_the_countries_mix_draws_every_country_equally_and_its_formats_by_the_registry() -> None:
+    styles = list(PLATE_STYLES.values())
+    probs = mix_weights(styles, "countries")
+    per_country: collections.Counter[str] = collections.Counter()
+    for style, p in zip(styles, probs, strict=True):
+        per_country[style.country] += p
+    assert set(per_country) == {s.country for s in styles}
+    for country, share in per_country.items():
+        assert share == pytest.approx(1 / len(per_country)), country
+    # Within Poland its formats keep their registry weights' proportions.
+    polish = [(s, p) for s, p in zip(styles, probs, strict=True) if s.country == "PL"]
+    total_weight = sum(s.weight for s, _ in polish)
+    for style, p in polish:
+        assert p == pytest.approx(per_country["PL"] * style.weight / total_weight), style.key
+
+
+def test_an_unknown_mix_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown training mix 'asia'"):
+        mix_weights(list(PLATE_STYLES.values()), "asia")
