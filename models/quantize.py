@@ -10,6 +10,10 @@ into int16, which saturates with full-range weights; on the reader that cost 5 p
 match (mostly in the 1-channel first convolution), with 7-bit weights INT8 matches FP32.
 Calibration images are read from DIR (png/jpg, recursively) and fed through the SAME
 preprocessing the runtime uses, looked up by model kind in CALIBRATION_PREPROCESSORS.
+
+The detector keeps its output heads in FP32 and calibrates by percentile (see FLOAT_HEAD_KINDS
+and CALIBRATION_METHODS): with every conv in INT8 and min-max ranges, its boxes agreed with the
+FP32 model's at a mean IoU of 0.93 on synthetic scenes, and eu-dev lost 5 plates to boxes cut short.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ CALIBRATION_PREPROCESSORS: dict[str, str] = {
     "detector": "models.quantize:detector_calibration_batch",
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+# How activation ranges are set, by model kind. "minmax" takes the extremes seen in calibration;
+# "percentile" clips at the 99.999th percentile, so a few outlier activations in a calibration
+# frame do not stretch the detector's quantisation steps (box IoU with FP32 0.967 -> 0.972).
+CALIBRATION_METHODS: dict[str, str] = {"reader": "minmax", "detector": "percentile"}
+CALIBRATION_PERCENTILE = 99.999
 
 
 def reader_calibration_batch(images: Sequence[np.ndarray]) -> np.ndarray:
@@ -119,6 +128,18 @@ def thin_input_convs(model: onnx.ModelProto) -> list[str]:
     ]
 
 
+FLOAT_HEAD_KINDS = frozenset({"detector"})
+
+
+def output_convs(model: onnx.ModelProto) -> list[str]:
+    """Convolutions that write a graph output. The detector's box and corner heads regress log
+    distances: one INT8 step of their output range moves a box edge by a few percent of the plate,
+    enough to cut a glyph off. In FP32 (three 1x1 convs on the stride-8 map) its boxes agree
+    with the FP32 model's at a mean IoU of 0.97 instead of 0.93, for +0.5 ms on ONNX Runtime."""
+    outputs = {o.name for o in model.graph.output}
+    return [node.name for node in model.graph.node if node.op_type == "Conv" and node.output[0] in outputs]
+
+
 def quantize_model(
     input_path: Path,
     output_path: Path,
@@ -128,11 +149,13 @@ def quantize_model(
     batch: int = 8,
     reduce_range: bool = True,
     keep_float: Sequence[str] = (),
+    method: str | None = None,
 ) -> Path:
     """Write the INT8 version of `input_path`; `kind` defaults to the model's anpr_kind metadata.
 
     Nodes named in `keep_float` stay FP32, and for the kinds in FLOAT_THIN_INPUT_KINDS the
-    convolutions of `thin_input_convs` too.
+    convolutions of `thin_input_convs` too, and for FLOAT_HEAD_KINDS those of `output_convs`.
+    `method` ("minmax" or "percentile") defaults to the kind's CALIBRATION_METHODS entry.
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -142,12 +165,23 @@ def quantize_model(
     if kind is None:
         raise ValueError(f"{input_path} has no anpr_kind metadata; pass --kind")
     preprocess = calibration_preprocessor(kind)
+    method = method or CALIBRATION_METHODS.get(kind, "minmax")
+    if method not in ("minmax", "percentile"):
+        raise ValueError(f"unknown calibration method {method!r}; choose minmax or percentile")
     paths = calibration_images(calibration_dir, limit)
     model = onnx.load(str(input_path), load_external_data=False)
     input_name = model.graph.input[0].name
     # Measured for the detector only; the reader's first conv (32x160 input) was never profiled.
     thin = thin_input_convs(model) if kind in FLOAT_THIN_INPUT_KINDS else []
-    excluded = sorted({*keep_float, *thin})
+    heads = output_convs(model) if kind in FLOAT_HEAD_KINDS else []
+    excluded = sorted({*keep_float, *thin, *heads})
+    extra_options: dict[str, object] = {"ActivationSymmetric": False, "WeightSymmetric": True}
+    calibrate_method = CalibrationMethod.MinMax
+    ranges = "min-max"
+    if method == "percentile":
+        calibrate_method = CalibrationMethod.Percentile
+        ranges = f"{CALIBRATION_PERCENTILE}th percentile"
+        extra_options["CalibPercentile"] = CALIBRATION_PERCENTILE
     output_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -161,8 +195,8 @@ def quantize_model(
             weight_type=QuantType.QInt8,
             per_channel=True,
             reduce_range=reduce_range,
-            calibrate_method=CalibrationMethod.MinMax,
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+            calibrate_method=calibrate_method,
+            extra_options=extra_options,
             nodes_to_exclude=excluded,
         )
     proto = onnx.load(str(output_path), load_external_data=True)
@@ -172,7 +206,8 @@ def quantize_model(
         | {
             "quantization": "int8 static QDQ, QUInt8 activations, per-channel QInt8 weights"
             + (" (7-bit range)" if reduce_range else "")
-            + (f"; FP32: {', '.join(excluded)}" if excluded else ""),
+            + (f"; FP32: {', '.join(excluded)}" if excluded else "")
+            + f"; ranges: {ranges}",
             "calibration_images": str(len(paths)),
         },
     )
@@ -190,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=sorted(CALIBRATION_PREPROCESSORS), default=None)
     parser.add_argument("--limit", type=int, default=400, help="at most this many calibration images")
     parser.add_argument(
+        "--method", choices=("minmax", "percentile"), default=None,
+        help=f"activation ranges (default by kind: {CALIBRATION_METHODS})",
+    )
+    parser.add_argument(
         "--full-range-weights",
         action="store_true",
         help="8-bit weights (only for VNNI/AMX or non-x86 targets)",
@@ -202,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         args.kind,
         args.limit,
         reduce_range=not args.full_range_weights,
+        method=args.method,
     )
     fp32, int8 = args.input.stat().st_size, out.stat().st_size
     print(f"wrote {out}: {int8 / 1024:.0f} KiB ({int8 / fp32:.0%} of FP32)")

@@ -3,9 +3,10 @@
     python -m models.detector.ship --checkpoint runs/detector/main/last.pt
 
 Writes `edge/inference/weights/detector_fp32.onnx` (Nx1x320x416 input, outputs heatmap/box/corners),
-renders synthetic calibration frames, quantises with `models.quantize` (QDQ, QUInt8
-activations, per-channel QInt8 weights) into `edge/inference/weights/detector_int8.onnx`, and checks that
-ONNX Runtime and OpenVINO both load and run both files.
+renders 400 synthetic calibration frames, quantises with `models.quantize` (QDQ, QUInt8
+activations, per-channel QInt8 weights, percentile ranges, FP32 heads) into
+`edge/inference/weights/detector_int8.onnx`, and checks that ONNX Runtime and OpenVINO both load
+and run both files.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fp32", type=Path, default=DETECTOR_FP32)
     p.add_argument("--int8", type=Path, default=DETECTOR_INT8)
     p.add_argument("--calibration-dir", type=Path, default=Path("runs/detector/calib"))
-    p.add_argument("--calibration-count", type=int, default=150)
+    p.add_argument("--calibration-count", type=int, default=400)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(1)
     if not args.checkpoint.is_file():
