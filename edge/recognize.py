@@ -25,10 +25,14 @@ from edge.inference.crops import FIRST_VIEWS, read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader
 from edge.inference.second_look import look_again
 from edge.inference.tiles import detect_in_tiles, detect_tiled, fine_windows
-from edge.tracking.tracker import iou
+from edge.tracking.tracker import intersection, iou
 
 # A plate read again, or in a second look, is the same plate as one already output above this.
 SAME_PLATE_IOU = 0.3
+# Two outputs of one text are one plate when this much of the smaller box lies in the other: a
+# short box inside a long one reads the same string, at an IoU well under SAME_PLATE_IOU (eu-dev
+# 006: RO B127GTA twice, the smaller box 22 % of the larger).
+SAME_TEXT_INSIDE = 0.5
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 # Smaller images hold no readable plate, and the detector's resizing is undefined for them.
@@ -131,6 +135,22 @@ def load_image(path: str, max_pixels: int = int(DEFAULT_MAX_MEGAPIXELS * 1e6)) -
     return image
 
 
+def distinct_plates(plates: Sequence[RecognizedPlate]) -> list[RecognizedPlate]:
+    """The plates without repeats: of two with the same text whose boxes overlap by
+    SAME_TEXT_INSIDE of the smaller one, only the surer stays."""
+    kept: list[RecognizedPlate] = []
+    for plate in sorted(plates, key=lambda p: -p.confidence):
+        repeats = (k for k in kept if k.latin == plate.latin)
+        if all(_inside_share(plate.box, k.box) < SAME_TEXT_INSIDE for k in repeats):
+            kept.append(plate)
+    return kept
+
+
+def _inside_share(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return intersection(a, b) / smaller if smaller > 0 else 0.0
+
+
 class SnapshotRecognizer:
     def __init__(
         self,
@@ -200,7 +220,7 @@ class SnapshotRecognizer:
                 p for p in self._search_finer(image)
                 if all(iou(p.box, q.box) < SAME_PLATE_IOU for q in plates)
             ]
-        return sorted(plates, key=lambda p: (p.box[0], p.box[1]))
+        return sorted(distinct_plates(plates), key=lambda p: (p.box[0], p.box[1]))
 
     def _search_finer(self, image: np.ndarray) -> list[RecognizedPlate]:
         """Plates of a photo where nothing sure was read, searched again in tiles shrunk half as much."""

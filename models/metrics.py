@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.tracking.tracker import Box, iou
+from edge.tracking.tracker import Box, intersection, iou
 
 # One IoU for the tracker and for every evaluation, so they agree on what overlaps.
 __all__ = [
@@ -62,7 +62,7 @@ def match_plates(truth: Sequence[Box], predicted: Sequence[Box]) -> list[int | N
             p_area = _area(p)
             if pi in used or p_area <= 0 or t_area <= 0:
                 continue
-            inside = _area((max(t[0], p[0]), max(t[1], p[1]), min(t[2], p[2]), min(t[3], p[3])))
+            inside = intersection(t, p)
             if inside / p_area >= PLATE_INSIDE_LABEL and inside / t_area >= best_share:
                 best, best_share = pi, inside / t_area
         if best is not None:

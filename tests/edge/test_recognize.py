@@ -12,7 +12,7 @@ from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_f
 from common.config import DetectorConfig, ReaderConfig
 from edge.inference.protocols import PlateDetection
 from edge.inference.tiles import fine_windows
-from edge.recognize import SnapshotRecognizer, format_table, load_image
+from edge.recognize import RecognizedPlate, SnapshotRecognizer, distinct_plates, format_table, load_image
 
 
 def _recognizer() -> SnapshotRecognizer:
@@ -224,3 +224,37 @@ def test_boxes_of_the_finer_search_that_gave_no_reading_are_looked_at_again_zoom
         _OffsetInTiles(), ColourPlateReader(), DetectorConfig(snapshot_second_looks=0), ReaderConfig()
     )
     assert off.recognize(_large_photo()) == []
+
+
+def _plate(latin: str, confidence: float, box: tuple[int, int, int, int]) -> RecognizedPlate:
+    return RecognizedPlate(latin, latin, confidence, box, "RU", "standard")
+
+
+def test_a_plate_read_in_two_boxes_one_inside_the_other_is_output_once() -> None:
+    long_box = _plate("B127GTA", 0.985, (40, 340, 178, 369))
+    short_box = _plate("B127GTA", 0.926, (40, 343, 114, 355))  # 22 % of the long box: IoU 0.22
+    assert distinct_plates([short_box, long_box]) == [long_box]
+
+
+def test_plates_that_only_share_a_text_or_only_overlap_are_all_kept() -> None:
+    plate = _plate("E456KM99", 0.9, (100, 100, 200, 125))
+    elsewhere = _plate("E456KM99", 0.8, (600, 100, 700, 125))  # the same plate seen again, e.g. a mirror
+    overlapping = _plate("E456KM9", 0.95, (100, 100, 180, 125))  # another reading of the box
+    assert set(distinct_plates([plate, elsewhere, overlapping])) == {plate, elsewhere, overlapping}
+
+
+class _AlsoALongBox(ColourPlateDetector):
+    """Finds each plate twice: its own box, and one reaching a plate's width past its right end."""
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        found = super().detect(frame)
+        return found + [PlateDetection((x1, y1, x2 + (x2 - x1), y2), d.score * 0.9) for d in found
+                        for x1, y1, x2, y2 in [d.box]]
+
+
+def test_recognize_outputs_a_plate_found_in_two_nested_boxes_once() -> None:
+    recognizer = SnapshotRecognizer.from_config(
+        _AlsoALongBox(), ColourPlateReader(), DetectorConfig(), ReaderConfig()
+    )
+    plates = recognizer.recognize(_large_photo())
+    assert [p.latin for p in plates] == ["E456KM99"]
