@@ -1,8 +1,9 @@
 """Export a trained detector checkpoint to the shipped FP32 and INT8 ONNX files.
 
-    python -m models.detector.ship --checkpoint runs/detector/main/last.pt
+    python -m models.detector.ship [--checkpoint runs/detector/main/last.pt]
 
-Writes `edge/inference/weights/detector_fp32.onnx` (Nx1x320x416 input, outputs heatmap/box/corners),
+Writes `edge/inference/weights/detector_fp32.onnx` (Nx1x320x416 input, outputs heatmap/box/corners;
+without --checkpoint the existing file is kept and only quantised again),
 renders 400 synthetic calibration frames, quantises with `models.quantize` (QDQ, QUInt8
 activations, per-channel QInt8 weights, percentile ranges, FP32 heads) into
 `edge/inference/weights/detector_int8.onnx`, and checks that ONNX Runtime and OpenVINO both load
@@ -79,17 +80,22 @@ def check_runtimes(path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.detector.ship", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="checkpoint to export; without it the existing --fp32 file is quantised again")
     p.add_argument("--fp32", type=Path, default=DETECTOR_FP32)
     p.add_argument("--int8", type=Path, default=DETECTOR_INT8)
     p.add_argument("--calibration-dir", type=Path, default=Path("runs/detector/calib"))
     p.add_argument("--calibration-count", type=int, default=400)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(1)
-    if not args.checkpoint.is_file():
-        print(f"checkpoint not found: {args.checkpoint}", file=sys.stderr)
+    if args.checkpoint is not None:
+        if not args.checkpoint.is_file():
+            print(f"checkpoint not found: {args.checkpoint}", file=sys.stderr)
+            return 2
+        export_fp32(args.checkpoint, args.fp32)
+    elif not args.fp32.is_file():
+        print(f"no checkpoint given and no FP32 detector at {args.fp32}", file=sys.stderr)
         return 2
-    export_fp32(args.checkpoint, args.fp32)
     existing = len(list(args.calibration_dir.glob("calib_*.png"))) if args.calibration_dir.is_dir() else 0
     if existing < args.calibration_count:
         write_calibration_frames(args.calibration_dir, args.calibration_count)
