@@ -125,14 +125,23 @@ class OnnxBandReader:
         return readings
 
     def priors_for(
-        self, crops: Sequence[np.ndarray], base: Mapping[str, float] | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        base: Mapping[str, float] | None = None,
+        plate_ids: Sequence[int] | None = None,
     ) -> list[Mapping[str, float] | None]:
         """Decoder priors of each crop: `base` (the device's), with the country of every band code
         read at `min_confidence` or more multiplied by `boost` times the code's probability (one
         code when `min_confidence` > 0.5; below, a crop the reader is torn on between F and I
-        favours both over the rest)."""
+        favours both over the rest). `plate_ids`: crops with the same id are views of one plate,
+        and a code read on any of them counts for all (its best probability among them): the box
+        view often cuts the band off that the wider or rectified view shows, and the reading
+        kept is the most probable view's, whether or not that view showed the band."""
+        probabilities = self.probabilities(crops)
+        if plate_ids is not None:
+            probabilities = best_per_plate(probabilities, plate_ids)
         out: list[Mapping[str, float] | None] = []
-        for p in self.probabilities(crops):
+        for p in probabilities:
             priors = base
             for k in np.nonzero(p >= self.min_confidence)[0]:
                 priors = combine_priors(
@@ -140,3 +149,15 @@ class OnnxBandReader:
                 )
             out.append(priors)
         return out
+
+
+def best_per_plate(probabilities: np.ndarray, plate_ids: Sequence[int]) -> np.ndarray:
+    """Each row replaced by the largest probability of each class over the rows of its plate."""
+    if len(plate_ids) != len(probabilities):
+        raise ValueError(f"plate_ids has {len(plate_ids)} values for {len(probabilities)} crops")
+    ids = np.asarray(plate_ids)
+    merged = probabilities.copy()
+    for plate in np.unique(ids):
+        rows = ids == plate
+        merged[rows] = probabilities[rows].max(axis=0)
+    return merged

@@ -34,6 +34,7 @@ class BatcherStopped(RuntimeError):
 class _Request:
     crop: np.ndarray
     result: Future[PlateReading]
+    plate: object = None  # views of one plate of one caller share it
 
 
 class ReadBatcher:
@@ -71,14 +72,20 @@ class ReadBatcher:
         self,
         crops: Sequence[np.ndarray],
         at_least: Sequence[float] | None = None,
+        plate_ids: Sequence[int] | None = None,
         timeout: float | None = 60.0,
     ) -> list[PlateReading]:
         """Readings of `crops`, in order; blocks until the reader thread has read them all.
         `at_least` is only a hint (see `PlateReader.read`): crops of several callers share one
-        batch, so every crop is read in full."""
+        batch, so every crop is read in full. `plate_ids` stay this caller's: views of one plate
+        are one plate in the batch only where the batch holds them together."""
         if self._stopped.is_set():
             raise BatcherStopped("the OCR batcher is stopped")
-        requests = [_Request(crop, Future()) for crop in crops]
+        if plate_ids is not None and len(plate_ids) != len(crops):
+            raise ValueError(f"plate_ids has {len(plate_ids)} values for {len(crops)} crops")
+        caller = object()
+        plates = [None] * len(crops) if plate_ids is None else [(caller, p) for p in plate_ids]
+        requests = [_Request(crop, Future(), plate) for crop, plate in zip(crops, plates, strict=True)]
         for request in requests:
             self._queue.put(request)
         return [request.result.result(timeout) for request in requests]
@@ -106,7 +113,13 @@ class ReadBatcher:
     def _read_batch(self, batch: list[_Request]) -> None:
         started = time.perf_counter()
         try:
-            readings = self.reader.read([request.crop for request in batch])
+            # A crop of no caller's plate is a plate of its own.
+            ids: dict[object, int] = {}
+            plate_ids = [
+                ids.setdefault(request.plate if request.plate is not None else i, len(ids))
+                for i, request in enumerate(batch)
+            ]
+            readings = self.reader.read([request.crop for request in batch], plate_ids=plate_ids)
             if len(readings) != len(batch):
                 raise RuntimeError(f"reader returned {len(readings)} readings for {len(batch)} crops")
         except Exception as exc:  # one bad batch must not kill the reader thread for every channel

@@ -71,7 +71,10 @@ class ReadCrops(Protocol):
     """`PlateReader.read`, bound: what `read_plates` reads crops with."""
 
     def __call__(
-        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        at_least: Sequence[float] | None = None,
+        plate_ids: Sequence[int] | None = None,
     ) -> list[PlateReading]: ...
 
 
@@ -258,7 +261,8 @@ def _reach_past_ends(
         # A carried box holds the box it grew from, which `read_plates` already cut from the frame.
         crops = [crop_plate(frame, PlateDetection(box, 1.0)) for _, box, _ in tries]
         best: dict[int, tuple[PlateReading, tuple[float, float, float, float], int]] = {}
-        for (i, box, side), farther in zip(tries, read(crops), strict=True):
+        read_past = read(crops, plate_ids=[i for i, _, _ in tries])
+        for (i, box, side), farther in zip(tries, read_past, strict=True):
             old = readings[i].latin
             keeps = farther.latin.startswith(old) if side > 0 else farther.latin.endswith(old)
             if not (keeps and len(farther.latin) > len(old) and _plausible(farther)):
@@ -280,15 +284,17 @@ def _carried(box: tuple[float, float, float, float], side: int) -> tuple[float, 
 def _read_groups(
     read: ReadCrops, groups: list[list[np.ndarray]], at_least: Sequence[float] | None = None
 ) -> list[PlateReading]:
-    """The best reading of each group of crops (an empty group reads as an invalid empty plate),
-    all crops read in one call; `at_least`: per group, see `PlateReader.read`."""
+    """The best reading of each group of crops (the views of one plate; an empty group reads as an
+    invalid empty plate), all crops read in one call; `at_least`: per group, see `PlateReader.read`."""
     flat = [crop for crops in groups for crop in crops]
+    plate_ids = [g for g, crops in enumerate(groups) for _ in crops]
     if not flat:
         readings = []
     elif at_least is None:
-        readings = read(flat)
+        readings = read(flat, plate_ids=plate_ids)
     else:
-        readings = read(flat, [floor for crops, floor in zip(groups, at_least, strict=True) for _ in crops])
+        floors = [floor for crops, floor in zip(groups, at_least, strict=True) for _ in crops]
+        readings = read(flat, floors, plate_ids)
     if len(readings) != len(flat):
         raise RuntimeError(f"the reader returned {len(readings)} readings for {len(flat)} crops")
     best: list[PlateReading] = []

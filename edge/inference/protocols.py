@@ -54,11 +54,16 @@ class ViewPlateDetector(PlateDetector, Protocol):
 
 class PlateReader(Protocol):
     def read(
-        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        at_least: Sequence[float] | None = None,
+        plate_ids: Sequence[int] | None = None,
     ) -> list[PlateReading]:
         """One reading per BGR uint8 plate crop, in order; batches internally.
 
         `at_least`: per crop, the confidence of a valid reading the caller already holds for
         that plate. A reading not surer than it is of no use to the caller, so the reader may
-        return it as not valid instead, and save the work of finding it."""
+        return it as not valid instead, and save the work of finding it.
+        `plate_ids`: per crop, which plate it shows (crops with the same id are views of one
+        plate); what one view shows of the plate (its EU band's code) may then count for all."""
         ...

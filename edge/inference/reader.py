@@ -156,7 +156,10 @@ class OnnxPlateReader:
         return not (non_yellow_ground() if callable(non_yellow_ground) else non_yellow_ground)
 
     def read(
-        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        at_least: Sequence[float] | None = None,
+        plate_ids: Sequence[int] | None = None,
     ) -> list[PlateReading]:
         if len(crops) == 0:
             return []
@@ -169,7 +172,7 @@ class OnnxPlateReader:
         non_yellow = [cache(partial(shows_non_yellow_ground, crop)) for crop in crops]
         logprobs = self._run(images)
         priors = (
-            self.band_reader.priors_for(crops, self.priors) if self.band_reader is not None
+            self.band_reader.priors_for(crops, self.priors, plate_ids) if self.band_reader is not None
             else [self.priors] * len(crops)
         )
         one_row = [

@@ -67,7 +67,10 @@ class ColourPlateReader:
         self._lock = threading.Lock()
 
     def read(
-        self, crops: Sequence[np.ndarray], at_least: Sequence[float] | None = None
+        self,
+        crops: Sequence[np.ndarray],
+        at_least: Sequence[float] | None = None,
+        plate_ids: Sequence[int] | None = None,
     ) -> list[PlateReading]:
         with self._lock:
             self.batches.append(len(crops))

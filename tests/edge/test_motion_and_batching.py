@@ -64,6 +64,50 @@ def test_crops_from_many_channels_are_read_in_shared_batches() -> None:
     assert all(size <= 8 for size in reader.batches)
 
 
+class _PlateIdsReader(ColourPlateReader):
+    """Records the plate id each crop (by identity) is read with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plate_of: dict[int, int | None] = {}
+
+    def read(self, crops, at_least=None, plate_ids=None):  # type: ignore[no-untyped-def]
+        for i, crop in enumerate(crops):
+            self.plate_of[id(crop)] = None if plate_ids is None else plate_ids[i]
+        return super().read(crops, at_least, plate_ids)
+
+
+def test_views_of_one_plate_stay_one_plate_in_a_shared_batch_and_callers_plates_stay_apart() -> None:
+    reader = _PlateIdsReader()
+    # The batch is read once all six crops are in, however late the second caller comes.
+    batcher = ReadBatcher(reader, batch_size=6, max_wait_ms=10_000)
+    batcher.start()
+    crops = {name: [_crop("red"), _crop("red"), _crop("blue")] for name in ("first", "second")}
+    threads = [
+        threading.Thread(target=batcher.read, args=(crops[name],), kwargs={"plate_ids": [0, 0, 1]})
+        for name in crops
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    batcher.stop()
+    assert reader.batches == [6]
+    ids = {name: [reader.plate_of[id(crop)] for crop in views] for name, views in crops.items()}
+    for a, b, c in ids.values():
+        assert a == b != c  # the two views of plate 0 are one plate, plate 1 another
+    assert not set(ids["first"]) & set(ids["second"])  # each caller's plate 0 is its own
+
+    lone = ReadBatcher(reader, batch_size=2, max_wait_ms=10_000)
+    lone.start()
+    green = [_crop("green"), _crop("green")]
+    lone.read(green)  # no ids: each crop a plate of its own
+    with pytest.raises(ValueError, match="plate_ids has 1 values for 2 crops"):
+        lone.read(green, plate_ids=[0])
+    lone.stop()
+    assert reader.plate_of[id(green[0])] != reader.plate_of[id(green[1])]
+
+
 def test_a_lone_crop_waits_no_longer_than_max_wait() -> None:
     reader = ColourPlateReader()
     batcher = ReadBatcher(reader, batch_size=64, max_wait_ms=50)
@@ -76,7 +120,7 @@ def test_a_lone_crop_waits_no_longer_than_max_wait() -> None:
 
 
 class _BrokenReader:
-    def read(self, crops, at_least=None):  # type: ignore[no-untyped-def]
+    def read(self, crops, at_least=None, plate_ids=None):  # type: ignore[no-untyped-def]
         raise RuntimeError("model exploded")
 
 

@@ -13,7 +13,7 @@ from common.plates.decode import decode_plate
 from common.plates.registry import load_registry
 from common.plates.simulate import synthetic_emissions
 from edge.inference.band_input import BAND_HEIGHT, BAND_WIDTH, NO_BAND, band_patch, normalise_patches
-from edge.inference.band_reader import OnnxBandReader, combine_priors
+from edge.inference.band_reader import OnnxBandReader, best_per_plate, combine_priors
 from edge.inference.runtimes import ModelLoadError
 from edge.inference.weights import BAND_FP32, READER_INT8
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
@@ -168,3 +168,30 @@ def _detector_config():  # type: ignore[no-untyped-def]
     from common.config import DetectorConfig
 
     return DetectorConfig()
+
+
+def test_views_of_one_plate_share_the_codes_read_on_any_of_them() -> None:
+    probabilities = np.array([
+        [0.9, 0.1, 0.0],  # plate 0, the box view: the band cut off
+        [0.2, 0.0, 0.8],  # plate 0, the wide view: the band's code
+        [0.3, 0.7, 0.0],  # plate 1, one view only
+    ])
+    merged = best_per_plate(probabilities, [0, 0, 1])
+    np.testing.assert_array_equal(merged[0], [0.9, 0.1, 0.8])
+    np.testing.assert_array_equal(merged[1], merged[0])
+    np.testing.assert_array_equal(merged[2], probabilities[2])
+    with pytest.raises(ValueError, match="plate_ids has 2 values for 3 crops"):
+        best_per_plate(probabilities, [0, 0])
+
+
+@shipped
+@needs_font
+def test_an_f_band_read_on_one_view_makes_every_view_of_the_plate_french(band: OnnxBandReader) -> None:
+    with_band = _plate_crop("FR/siv", "AB123CD", 1, plate_px=300)
+    cut_off = with_band[:, with_band.shape[1] // 4 :]  # a box that starts past the band
+    alone = band.priors_for([cut_off, with_band])
+    assert alone[0] is None or alone[0].get("FR", 1.0) == 1.0  # nothing seen on the cut view
+    shared = band.priors_for([cut_off, with_band], plate_ids=[0, 0])
+    assert shared[0] == shared[1] and shared[0] is not None and shared[0]["FR"] > 100
+    apart = band.priors_for([cut_off, with_band], plate_ids=[0, 1])
+    assert apart == alone

@@ -94,15 +94,15 @@ def test_read_plates_reads_all_crops_in_one_call_and_pairs_them_back() -> None:
         PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5),  # one crop
         PlateDetection((700.0, 500.0, 800.0, 520.0), 0.5),  # outside the frame: skipped
     ]
-    calls: list[int] = []
+    calls: list[tuple[int, list[int] | None]] = []
 
-    def read(crops: list[np.ndarray]) -> list[PlateReading]:
-        calls.append(len(crops))
+    def read(crops: list[np.ndarray], plate_ids: list[int] | None = None) -> list[PlateReading]:
+        calls.append((len(crops), plate_ids))
         # The rectified crop (second) of the first detection reads valid; the rest do not.
         return [PlateReading(f"X{i}", f"X{i}", 0.5, valid=(i == 1)) for i in range(len(crops))]
 
     results = read_plates(read, frame, detections)
-    assert calls == [3]
+    assert calls == [(3, [0, 0, 1])]  # the reader is told which crops are views of one plate
     assert [r[0] for r in results] == detections[:2]
     assert results[0][2].text == "X1" and results[1][2].text == "X2"
     assert results[0][1].shape == crop_plate(frame, detections[0]).shape  # the box crop is kept for the event
@@ -111,7 +111,7 @@ def test_read_plates_reads_all_crops_in_one_call_and_pairs_them_back() -> None:
 def test_a_reader_that_loses_crops_is_an_error() -> None:
     frame, _ = _tilted_plate_frame()
     with pytest.raises(RuntimeError, match="readings"):
-        read_plates(lambda crops: [], frame, [PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5)])
+        read_plates(lambda crops, plate_ids=None: [], frame, [PlateDetection((10.0, 10.0, 60.0, 30.0), 0.5)])
 
 
 def test_every_view_is_a_crop_of_the_plate_and_wide_views_are_larger() -> None:
@@ -150,7 +150,9 @@ def test_extra_views_are_read_only_for_detections_with_a_plausible_plate() -> No
          PlateReading("А123ВС77", "A123BC77", 0.9, valid=True), PlateReading("Z", "Z", 0.99)],
     ])
 
-    def read(crops: list[np.ndarray], at_least: list[float] | None = None) -> list[PlateReading]:
+    def read(
+        crops: list[np.ndarray], at_least: list[float] | None = None, plate_ids: list[int] | None = None
+    ) -> list[PlateReading]:
         calls.append((len(crops), at_least))
         return next(answers)
 
@@ -167,7 +169,7 @@ def test_no_extra_views_means_one_reader_call() -> None:
     box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
     calls: list[int] = []
 
-    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+    def read(crops: list[np.ndarray], plate_ids: list[int] | None = None) -> list[PlateReading]:
         calls.append(len(crops))
         return [PlateReading("А123ВС77", "A123BC77", 0.9, valid=True) for _ in crops]
 
@@ -179,7 +181,7 @@ def test_a_detection_without_the_configured_views_is_read_from_its_box() -> None
     frame, _ = _tilted_plate_frame()
     got: list[tuple[int, ...]] = []
 
-    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+    def read(crops: list[np.ndarray], plate_ids: list[int] | None = None) -> list[PlateReading]:
         got.extend(crop.shape for crop in crops)
         return [PlateReading("X", "X", 0.5) for _ in crops]
 
@@ -214,7 +216,7 @@ def _striped_frame(n_glyphs: int, left: int = 100) -> np.ndarray:
 def _glyph_reader(
     text: str, valid: set[str], country: str = "PL", fmt: str = "standard"
 ) -> Callable[[list[np.ndarray]], list[PlateReading]]:
-    def read(crops: list[np.ndarray]) -> list[PlateReading]:
+    def read(crops: list[np.ndarray], plate_ids: list[int] | None = None) -> list[PlateReading]:
         readings = []
         for crop in crops:
             values, counts = np.unique(crop[0, :, 0], return_counts=True)
@@ -248,7 +250,8 @@ def test_only_a_valid_reading_that_keeps_every_glyph_read_so_far_replaces_the_fi
     invalid_longer = _glyph_reader("KR466WV", {"KR466W"})
     assert read_plates(invalid_longer, frame, [short], reach_past_ends=True)[0][2].latin == "KR466W"
 
-    def changed(crops: list[np.ndarray]) -> list[PlateReading]:  # the wider crops read another plate
+    # The wider crops read another plate.
+    def changed(crops: list[np.ndarray], plate_ids: list[int] | None = None) -> list[PlateReading]:
         first = _glyph_reader("KR466WV", {"KR466W"})(crops[:1])
         other = PlateReading("XR466WV", "XR466WV", 0.99, valid=True, country="PL", format="standard")
         return first + [other] * (len(crops) - 1)
