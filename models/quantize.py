@@ -135,7 +135,8 @@ def output_convs(model: onnx.ModelProto) -> list[str]:
     """Convolutions that write a graph output. The detector's box and corner heads regress log
     distances: one INT8 step of their output range moves a box edge by a few percent of the plate,
     enough to cut a glyph off. In FP32 (three 1x1 convs on the stride-8 map) its boxes agree
-    with the FP32 model's at a mean IoU of 0.97 instead of 0.93, for +0.5 ms on ONNX Runtime."""
+    with the FP32 model's at a mean IoU of 0.97 instead of 0.93, for 0.17 ms more per frame on
+    ONNX Runtime and none on OpenVINO (`bench/bench_detector_int8.py`, one thread)."""
     outputs = {o.name for o in model.graph.output}
     return [node.name for node in model.graph.node if node.op_type == "Conv" and node.output[0] in outputs]
 
