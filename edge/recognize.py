@@ -25,7 +25,7 @@ from edge.inference.crops import FIRST_VIEWS, read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader
 from edge.inference.second_look import look_again
 from edge.inference.tiles import detect_in_tiles, detect_tiled, fine_windows
-from edge.tracking.tracker import intersection, iou
+from edge.tracking.tracker import area, intersection, iou
 
 # A plate read again, or in a second look, is the same plate as one already output above this.
 SAME_PLATE_IOU = 0.3
@@ -147,7 +147,7 @@ def distinct_plates(plates: Sequence[RecognizedPlate]) -> list[RecognizedPlate]:
 
 
 def _inside_share(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    smaller = min(area(a), area(b))
     return intersection(a, b) / smaller if smaller > 0 else 0.0
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.tracking.tracker import Box, intersection, iou
+from edge.tracking.tracker import Box, area, intersection, iou
 
 # One IoU for the tracker and for every evaluation, so they agree on what overlaps.
 __all__ = [
@@ -56,10 +56,10 @@ def match_plates(truth: Sequence[Box], predicted: Sequence[Box]) -> list[int | N
     for ti, t in enumerate(truth):
         if matched[ti] is not None:
             continue
-        t_area = _area(t)
+        t_area = area(t)
         best, best_share = None, MIN_SHARE_OF_LABEL
         for pi, p in enumerate(predicted):
-            p_area = _area(p)
+            p_area = area(p)
             if pi in used or p_area <= 0 or t_area <= 0:
                 continue
             inside = intersection(t, p)
@@ -69,10 +69,6 @@ def match_plates(truth: Sequence[Box], predicted: Sequence[Box]) -> list[int | N
             matched[ti] = best
             used.add(best)
     return matched
-
-
-def _area(box: Box) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -41,6 +41,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 # How activation ranges are set, by model kind. "minmax" takes the extremes seen in calibration;
 # "percentile" clips at the 99.999th percentile, so a few outlier activations in a calibration
 # frame do not stretch the detector's quantisation steps (box IoU with FP32 0.967 -> 0.972).
+CALIBRATION_METHOD_NAMES = ("minmax", "percentile")
 CALIBRATION_METHODS: dict[str, str] = {"reader": "minmax", "detector": "percentile"}
 CALIBRATION_PERCENTILE = 99.999
 
@@ -167,7 +168,7 @@ def quantize_model(
         raise ValueError(f"{input_path} has no anpr_kind metadata; pass --kind")
     preprocess = calibration_preprocessor(kind)
     method = method or CALIBRATION_METHODS.get(kind, "minmax")
-    if method not in ("minmax", "percentile"):
+    if method not in CALIBRATION_METHOD_NAMES:
         raise ValueError(f"unknown calibration method {method!r}; choose minmax or percentile")
     paths = calibration_images(calibration_dir, limit)
     model = onnx.load(str(input_path), load_external_data=False)
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=sorted(CALIBRATION_PREPROCESSORS), default=None)
     parser.add_argument("--limit", type=int, default=400, help="at most this many calibration images")
     parser.add_argument(
-        "--method", choices=("minmax", "percentile"), default=None,
+        "--method", choices=CALIBRATION_METHOD_NAMES, default=None,
         help=f"activation ranges (default by kind: {CALIBRATION_METHODS})",
     )
     parser.add_argument(

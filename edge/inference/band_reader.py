@@ -155,9 +155,7 @@ def best_per_plate(probabilities: np.ndarray, plate_ids: Sequence[int]) -> np.nd
     """Each row replaced by the largest probability of each class over the rows of its plate."""
     if len(plate_ids) != len(probabilities):
         raise ValueError(f"plate_ids has {len(plate_ids)} values for {len(probabilities)} crops")
-    ids = np.asarray(plate_ids)
-    merged = probabilities.copy()
-    for plate in np.unique(ids):
-        rows = ids == plate
-        merged[rows] = probabilities[rows].max(axis=0)
-    return merged
+    plates, row_plate = np.unique(np.asarray(plate_ids), return_inverse=True)
+    best = np.zeros((len(plates), probabilities.shape[1]), probabilities.dtype)
+    np.maximum.at(best, row_plate, probabilities)
+    return best[row_plate]

@@ -29,6 +29,11 @@ class FrameImage(Protocol):
     def image(self) -> np.ndarray: ...
 
 
+def area(box: Box) -> float:
+    """A box's area (0 for an empty or inverted one)."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
 def intersection(a: Box, b: Box) -> float:
     """Area the two boxes share."""
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
