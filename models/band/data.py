@@ -3,7 +3,9 @@
 A sample is a reader training crop (models.synth.ocr_samples: render -> holder frame -> camera
 geometry and degradations -> the edge's box or rectified crop) reduced to the band reader's input
 (edge.inference.band_input.band_patch), labelled with the code on the plate's EU band, or
-NO_BAND for plates with a national flag band, no band, and for clutter that is not a plate.
+NO_BAND for plates with a national flag band, no band, and for clutter that is not a plate. The
+label follows what the renderer drew, not the format: half the light French FNI plates carry the
+EU band (until session 18 all of them were labelled "no band").
 
 The renderer prints the registry's distinguishing sign (F, D, I, UK or GB ...) on the band, as
 real plates show it; the label is the registry's code, which `country_for_band` reads.
@@ -24,7 +26,7 @@ from common.plates.registry import FormatRegistry, load_registry
 from edge.inference.band_input import NO_BAND, band_patch
 from models.synth import augment
 from models.synth.fonts import FontSet
-from models.synth.ocr_samples import OcrSampleFactory
+from models.synth.ocr_samples import OcrSample, OcrSampleFactory
 from models.synth.plate_render import PLATE_STYLES, PlateStyle
 
 EU_SHARE = 0.6
@@ -82,7 +84,9 @@ class BandSampleFactory:
         self.classes = band_classes(registry)
         self._index = {code: i for i, code in enumerate(self.classes)}
         styles = _styles()
-        self._labels = {s.key: band_label(s, registry) for s in styles}
+        # The code a style's plates show when the renderer draws them an EU band: the style's own,
+        # or, for a format that only sometimes carries one (FR FNI), its country's.
+        self._codes = {s.key: registry.country(s.country).band_code or s.country for s in styles}
         self._plates = OcrSampleFactory(fonts, styles=styles, boost=_balanced_boost(styles), mix="registry")
 
     def crop(self, seed: int, index: int) -> tuple[np.ndarray, str]:
@@ -94,7 +98,11 @@ class BandSampleFactory:
             clutter = augment.clutter_background(height, width, rng)
             return augment.degrade(clutter, rng), NO_BAND
         sample = self._plates.sample(seed, index)
-        return sample.crop, self._labels[sample.style_id]
+        return sample.crop, self.label(sample)
+
+    def label(self, sample: OcrSample) -> str:
+        """The code of the EU band the renderer drew on the sample's plate, or NO_BAND."""
+        return self._codes[sample.style_id] if sample.band == "EU" else NO_BAND
 
     def sample(self, seed: int, index: int) -> tuple[np.ndarray, int]:
         crop, code = self.crop(seed, index)

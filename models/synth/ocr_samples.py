@@ -22,7 +22,13 @@ from models.synth import augment, glyph_balance
 from models.synth.country_mix import sqrt_traffic_shares
 from models.synth.fonts import FontSet
 from models.synth.frame import add_holder_frame
-from models.synth.plate_render import PLATE_STYLES, REGISTRY_FORMATS, PlateStyle, glyph_rows, render_plate
+from models.synth.plate_render import (
+    PLATE_STYLES,
+    REGISTRY_FORMATS,
+    PlateStyle,
+    glyph_rows,
+    render_plate_layout,
+)
 
 # Russian one-row plates are most of the traffic this product reads: sample them more often than
 # the registry's prior alone would.
@@ -94,6 +100,9 @@ class OcrSample:
     text: str  # glyph string in reading order (Latin look-alikes), what the reader must output
     style_id: str  # registry format key, e.g. "RU/standard"
     two_row: bool
+    # The left band drawn ("EU", "FLAG" or None): a format without a band of its own can still
+    # show the EU one (French FNI plates made after 1993), so the style alone does not say.
+    band: str | None = None
 
 
 class OcrSampleFactory:
@@ -136,7 +145,7 @@ class OcrSampleFactory:
         # area averaging: sharp enough for the final resolution, and cheap for small plates.
         source_w = rng.uniform(*self.crop_params.source_width) * (0.6 if style.two_rows else 1.0)
         px_per_mm = float(np.clip(2.0 * source_w / style.size_mm[0], 0.3, 1.4))
-        plate = render_plate(style, rows, self.fonts, rng, px_per_mm=px_per_mm)
+        plate, layout = render_plate_layout(style, rows, self.fonts, rng, px_per_mm=px_per_mm)
         framed, corners = add_holder_frame(plate, self.fonts, rng, px_per_mm=px_per_mm)
         plate_px = corners[1, 0] - corners[0, 0]
         if rng.random() < self.crop_params.rectified_p:
@@ -145,7 +154,9 @@ class OcrSampleFactory:
             crop = self._place_and_crop(framed, corners, style, rng)
             crop = augment.resize_to_width(crop, max(8, round(crop.shape[1] * source_w / plate_px)))
             crop = augment.degrade(crop, rng, self.degrade_params)
-        return OcrSample(crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows)
+        return OcrSample(
+            crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows, band=layout.left_band
+        )
 
     def draw_text(self, fmt: PlateFormat, rng: np.random.Generator) -> str:
         """A random plate text of `fmt` in canonical form, letters drawn as the mix wants."""

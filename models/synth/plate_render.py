@@ -229,6 +229,7 @@ class PlateLayout:
     right_band_x: int | None  # left column of the right band, if any
     glyphs_top: int
     glyphs_bottom: int
+    left_band: str | None = None  # the left band drawn: "EU", "FLAG", or None
 
 
 def render_plate(
@@ -421,5 +422,6 @@ def render_plate_layout(
         right_band_x=right_band_x,
         glyphs_top=canvas.px(glyph_band[0]),
         glyphs_bottom=canvas.px(glyph_band[1]),
+        left_band=band,
     )
     return image, layout

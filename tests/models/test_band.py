@@ -36,6 +36,24 @@ def test_labels_follow_the_band_a_style_draws() -> None:
 
 
 @needs_font
+def test_a_band_drawn_on_a_format_without_one_is_labelled_by_what_was_drawn() -> None:
+    from models.synth.ocr_samples import OcrSample
+    from models.synth.plate_render import render_plate_layout
+
+    # French FNI plates carry the EU band on about half of the plates made after 1993.
+    fonts, fni = FontSet.discover(), PLATE_STYLES["FR/fni"]
+    layouts = [render_plate_layout(fni, "353ASK35", fonts, np.random.default_rng(s))[1] for s in range(12)]
+    drawn = {layout.left_band for layout in layouts}
+    assert drawn == {"EU", None}
+    factory = BandSampleFactory(FontSet.discover())
+    crop = np.zeros((20, 80, 3), np.uint8)
+    assert factory.label(OcrSample(crop, "353ASK35", "FR/fni", False, band="EU")) == "F"
+    assert factory.label(OcrSample(crop, "353ASK35", "FR/fni", False, band=None)) == NO_BAND
+    assert factory.label(OcrSample(crop, "A123BC77", "RU/standard", False, band="FLAG")) == NO_BAND
+    assert factory.label(OcrSample(crop, "BMA1234", "DE/standard", False, band="EU")) == "D"
+
+
+@needs_font
 def test_samples_are_deterministic_balanced_patches() -> None:
     factory = BandSampleFactory(FontSet.discover())
     patch, label = factory.sample(3, 0)
