@@ -15,6 +15,8 @@ from edge.inference.crops import (
     PLAUSIBLE_CONFIDENCE,
     RECTIFY_MARGIN_X,
     RECTIFY_MARGIN_Y,
+    STRONG_BOX_SCORE,
+    WEAK_BOX_PLAUSIBLE_CONFIDENCE,
     best_reading,
     crop_plate,
     read_plates,
@@ -162,6 +164,35 @@ def test_extra_views_are_read_only_for_detections_with_a_plausible_plate() -> No
     assert calls == [(4, None), (4, [0.2] * 4)]
     assert results[0][2].confidence == 0.9 and results[0][2].text == "А123ВС77"
     assert results[1][2].text == "В"  # too improbable to earn a second look
+
+
+@pytest.mark.parametrize(
+    ("score", "confidence", "earns"),
+    [
+        (STRONG_BOX_SCORE, PLAUSIBLE_CONFIDENCE, True),  # a strong box: any plausible reading
+        (STRONG_BOX_SCORE - 0.01, PLAUSIBLE_CONFIDENCE, False),  # a weak box needs a surer one
+        (STRONG_BOX_SCORE - 0.01, WEAK_BOX_PLAUSIBLE_CONFIDENCE, True),
+        (0.2, WEAK_BOX_PLAUSIBLE_CONFIDENCE / 2, False),
+    ],
+)
+def test_a_weak_box_earns_its_extra_views_only_with_a_surer_first_reading(
+    score: float, confidence: float, earns: bool
+) -> None:
+    # Most of the boxes a still photo gives at the snapshot threshold are not plates; on eu-dev
+    # those under 0.5 made 2.6 plausible first readings a photo and 0.17 outputs.
+    frame, quad = _tilted_plate_frame()
+    box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
+    calls: list[int] = []
+
+    def read(
+        crops: list[np.ndarray], at_least: list[float] | None = None, plate_ids: list[int] | None = None
+    ) -> list[PlateReading]:
+        calls.append(len(crops))
+        return [PlateReading("А123ВС77", "A123BC77", confidence, valid=True) for _ in crops]
+
+    extra = ("box_wide", "box_tight", "rectified_wide", "rectified_tight")
+    read_plates(read, frame, [PlateDetection(box, score, quad)], extra_views=extra)
+    assert calls == ([2, 4] if earns else [2])
 
 
 def test_no_extra_views_means_one_reader_call() -> None:
