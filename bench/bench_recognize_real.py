@@ -2,7 +2,7 @@
 
     python bench/bench_recognize_real.py [--countries RU|all|FR,PL,...] [--runtime onnxruntime]
                                          [--realdata DIR] [--default-country RU] [--reader FILE]
-                                         [--detector FILE] [--band FILE]
+                                         [--detector FILE] [--band FILE] [--threads 1]
 
 Runs the CLI as a user would (`python -m edge.cli recognize --json --countries ... DIR`, with
 the caller's PYTHONPATH and working directory, so the code under test is the one measured),
@@ -70,6 +70,9 @@ def main() -> int:
     parser.add_argument("--reader", type=Path, default=None, help="reader model file (default: shipped)")
     parser.add_argument("--detector", type=Path, default=None, help="detector model file (default: shipped)")
     parser.add_argument("--band", type=Path, default=None, help="EU band model file (default: shipped)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="inference threads per model (the config's default: 1)"
+    )
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
     images = str(realdata_dir(args.realdata) / "images")
@@ -79,9 +82,10 @@ def main() -> int:
         if args.band is not None:
             reader_path += f"  band:\n    path: {args.band.resolve()}\n"
         detector_path = "" if args.detector is None else f"  path: {args.detector.resolve()}\n"
+        runtime = f"{{type: {args.runtime}, threads: {args.threads}}}"
         config.write_text(
-            f"detector:\n  runtime: {args.runtime}\n{detector_path}"
-            f"reader:\n  runtime: {args.runtime}\n{reader_path}"
+            f"detector:\n  runtime: {runtime}\n{detector_path}"
+            f"reader:\n  runtime: {runtime}\n{reader_path}"
         )
         command = [sys.executable, "-m", "edge.cli", "recognize", "--json", "-c", str(config), images]
         if args.countries.lower() != "all":
@@ -145,7 +149,7 @@ def main() -> int:
     if report.is_file() and realdata_dir(args.realdata).name == "ru-dev" and args.countries == "RU":
         reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"]
     print(f"{len(results)} photos, {plates} readable labelled plates; countries {args.countries}; "
-          f"runtime {args.runtime}; CLI wall time {wall_s:.1f} s (model loading included)")
+          f"runtime {args.runtime}, {args.threads} thread(s); CLI wall time {wall_s:.1f} s (model loading included)")
     print(f"{'':36} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
     ref_exact = f"{reference['exact_match']:.1%}" if reference else "-"
     ref_out = f"{reference['outputs']}" if reference else "-"

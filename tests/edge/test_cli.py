@@ -84,6 +84,42 @@ def test_recognize_reads_for_the_countries_given_and_refuses_unknown_ones(
     assert "no country 'XX'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["0", "65", "two"])
+def test_recognize_refuses_threads_the_runtime_would_not_take(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["recognize", "--threads", value, "photo.jpg"])
+    assert exc.value.code == 2
+    assert "--threads" in capsys.readouterr().err
+
+
+def test_recognize_runs_every_model_on_the_threads_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cv2
+    import numpy as np
+
+    import edge.inference.models as models
+
+    loaded: list[tuple[int, int]] = []
+    load = models.load_models
+
+    def recording_load(detector, reader, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loaded.append((detector.runtime.threads, reader.runtime.threads))
+        return load(detector, reader, *args, **kwargs)
+
+    monkeypatch.setattr(models, "load_models", recording_load)
+    image = tmp_path / "empty.png"
+    cv2.imwrite(str(image), np.full((240, 320, 3), 128, np.uint8))
+    config = _write(tmp_path / "edge.yaml", "reader:\n  runtime: {type: onnxruntime, threads: 3}\n")
+    assert main(["recognize", "--json", "--threads", "2", "-c", str(config), str(image)]) == 0
+    assert main(["recognize", "--json", "-c", str(config), str(image)]) == 0
+    assert loaded == [(2, 2), (1, 3)]  # without --threads, the config's own
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["plates"] for line in lines] == [[], []]
+
+
 def _event(plate: str, latin: str, channel: str, minutes_ago: int) -> PlateEvent:
     when = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     return PlateEvent(
