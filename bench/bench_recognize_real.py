@@ -149,7 +149,8 @@ def main() -> int:
     if report.is_file() and realdata_dir(args.realdata).name == "ru-dev" and args.countries == "RU":
         reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"]
     print(f"{len(results)} photos, {plates} readable labelled plates; countries {args.countries}; "
-          f"runtime {args.runtime}, {args.threads} thread(s); CLI wall time {wall_s:.1f} s (model loading included)")
+          f"runtime {args.runtime}, {args.threads} thread(s); "
+          f"CLI wall time {wall_s:.1f} s (model loading included)")
     print(f"{'':36} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
     ref_exact = f"{reference['exact_match']:.1%}" if reference else "-"
     ref_out = f"{reference['outputs']}" if reference else "-"

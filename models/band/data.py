@@ -40,11 +40,15 @@ def band_classes(registry: FormatRegistry | None = None) -> tuple[str, ...]:
 
 
 def band_label(style: PlateStyle, registry: FormatRegistry | None = None) -> str:
-    """The class a plate of this style belongs to: the registry's band code, which the renderer
-    prints on the band (models.synth.plate_furniture.printed_band_code)."""
-    if style.band != "EU":
-        return NO_BAND
-    return (registry or load_registry()).country(style.country).band_code or style.country
+    """The class of a style's plates when its format always carries the EU band (the registry's
+    band code, which the renderer prints on the band: models.synth.plate_furniture.printed_band_code),
+    else NO_BAND. The classes and their balance follow it; a sample's own label is what was drawn
+    (`BandSampleFactory.label`)."""
+    return _band_code(style.country, registry) if style.band == "EU" else NO_BAND
+
+
+def _band_code(country: str, registry: FormatRegistry | None = None) -> str:
+    return (registry or load_registry()).country(country).band_code or country
 
 
 def _styles() -> list[PlateStyle]:
@@ -86,7 +90,7 @@ class BandSampleFactory:
         styles = _styles()
         # The code a style's plates show when the renderer draws them an EU band: the style's own,
         # or, for a format that only sometimes carries one (FR FNI), its country's.
-        self._codes = {s.key: registry.country(s.country).band_code or s.country for s in styles}
+        self._codes = {s.key: _band_code(s.country, registry) for s in styles}
         self._plates = OcrSampleFactory(fonts, styles=styles, boost=_balanced_boost(styles), mix="registry")
 
     def crop(self, seed: int, index: int) -> tuple[np.ndarray, str]:
