@@ -29,6 +29,7 @@ from common.config import (
     OnnxRuntimeSettings,
     ReaderConfig,
     load_edge_config,
+    runtime_settings,
 )
 
 log = logging.getLogger("edge.cli")
@@ -167,14 +168,14 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     from edge.inference.models import load_models
     from edge.recognize import DEFAULT_MAX_MEGAPIXELS, SnapshotRecognizer, format_table
 
-    detector_config, reader_config = config.detector, config.reader
-    if args.threads is not None:
-        detector_config = detector_config.model_copy(
-            update={"runtime": detector_config.runtime.model_copy(update={"threads": args.threads})}
-        )
-        reader_config = reader_config.model_copy(
-            update={"runtime": reader_config.runtime.model_copy(update={"threads": args.threads})}
-        )
+    # --threads, where given, overrides both models' runtime threads.
+    threads = args.threads
+    detector_config = config.detector.model_copy(
+        update={"runtime": runtime_settings(config.detector.runtime, threads)}
+    )
+    reader_config = config.reader.model_copy(
+        update={"runtime": runtime_settings(config.reader.runtime, threads)}
+    )
     if args.countries:
         from common.plates.registry import load_registry
 

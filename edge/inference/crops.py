@@ -185,9 +185,10 @@ def _plausible(reading: PlateReading) -> bool:
 def _earns_extra_views(detection: PlateDetection, first: PlateReading) -> bool:
     """Whether a detection's first reading is worth reading its extra views for: a plausible one
     from a strong box, a surer one from a weak box."""
-    if detection.score >= STRONG_BOX_SCORE:
-        return _plausible(first)
-    return first.valid and first.confidence >= WEAK_BOX_PLAUSIBLE_CONFIDENCE
+    strong = detection.score >= STRONG_BOX_SCORE
+    return first.valid and first.confidence >= (
+        PLAUSIBLE_CONFIDENCE if strong else WEAK_BOX_PLAUSIBLE_CONFIDENCE
+    )
 
 
 def read_plates(

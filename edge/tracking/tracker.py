@@ -41,7 +41,7 @@ def intersection(a: Box, b: Box) -> float:
 
 def iou(a: Box, b: Box) -> float:
     inter = intersection(a, b)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    union = area(a) + area(b) - inter
     return inter / union if union > 0 else 0.0
 
 
