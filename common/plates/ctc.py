@@ -249,3 +249,51 @@ def prefix_beam_search(
     finals.sort(key=lambda item: (item[1][0] + item[1][1], item[0]), reverse=True)
     limit = beam_width if top_n is None else top_n
     return [Hypothesis(prefix, math.log(v[0] + v[1]) + log_scale, int(v[2])) for prefix, v in finals[:limit]]
+
+
+def glyph_frames(logprobs: np.ndarray, labels: tuple[int, ...] | list[int]) -> list[float]:
+    """Where each of ``labels`` sits in the (T, C) frames: the mean frame of its run on the most
+    probable CTC path that spells exactly ``labels`` (Viterbi forced alignment). Frames map
+    linearly onto the reader image's width, so this places glyphs, and the gaps between them, on
+    the crop. Raises ValueError when T frames cannot spell the labels (repeats need a blank
+    between them)."""
+    arr = _check(logprobs, 2)
+    if not labels:
+        return []
+    # When the best path itself spells the labels it is the most probable of those that do, and
+    # the search below is not needed (the usual case on a confident reading).
+    best = arr.argmax(axis=1)
+    starts = np.flatnonzero(np.concatenate(([True], best[1:] != best[:-1])))
+    ends = [*starts[1:], len(best)]
+    glyph_runs = [(start, end) for start, end in zip(starts, ends, strict=True) if best[start] != BLANK_INDEX]
+    if [int(best[start]) for start, _ in glyph_runs] == list(labels):
+        return [(start + end - 1) / 2 for start, end in glyph_runs]
+    # The extended sequence: blank, l1, blank, l2, ..., blank; state s emits ext[s].
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    ext[1::2] = labels
+    n_states = len(ext)
+    skip = np.zeros(n_states, dtype=bool)  # a glyph state may be entered from two states back
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    steps = arr.shape[0]
+    score = np.full(n_states, -np.inf)
+    score[0] = arr[0, ext[0]]
+    score[1] = arr[0, ext[1]]
+    back = np.zeros((steps, n_states), dtype=np.int64)
+    states = np.arange(n_states)
+    for t in range(1, steps):
+        stay = score
+        step = np.concatenate(([-np.inf], score[:-1]))
+        jump = np.where(skip, np.concatenate(([-np.inf, -np.inf], score[:-2])), -np.inf)
+        best = np.maximum(stay, np.maximum(step, jump))
+        back[t] = np.where(best == stay, states, np.where(best == step, states - 1, states - 2))
+        score = best + arr[t, ext]
+    end = n_states - 1 if score[-1] >= score[-2] else n_states - 2
+    if not np.isfinite(score[end]):
+        raise ValueError(f"{steps} frames cannot spell {len(labels)} labels")
+    runs: list[list[int]] = [[] for _ in labels]
+    state = end
+    for t in range(steps - 1, -1, -1):
+        if state % 2:
+            runs[state // 2].append(t)
+        state = int(back[t, state])
+    return [float(np.mean(run)) for run in runs]

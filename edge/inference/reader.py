@@ -12,7 +12,9 @@ reading that fits is taken instead.
 
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
-band reads as French, not as the Italian plate the same string also is.
+band reads as French, not as the Italian plate the same string also is. Where the band is not
+read, a reading that is also a plate of a format printed with hyphens (FR SIV) is decoded again
+with that country's prior multiplied when the crop shows the hyphens (edge.inference.hyphens).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from common.plates.alphabet import NUM_CLASSES
 from common.plates.decode import best_path_reading, decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
-from edge.inference.band_reader import OnnxBandReader
+from edge.inference.band_reader import OnnxBandReader, combine_priors
 from edge.inference.ground_colour import shows_non_yellow_ground
+from edge.inference.hyphens import HYPHEN_BOOST, HyphenCheck
 from edge.inference.reader_input import (
     READER_HEIGHT,
     READER_WIDTH,
@@ -92,6 +95,7 @@ class OnnxPlateReader:
         # The device's country priors (decode_plate's `priors`); a band read on a crop multiplies them.
         self.priors = dict(priors) if priors else None
         self.band_reader = band_reader
+        self.hyphens = HyphenCheck(self.registry.formats_for(self.countries))
 
     def logprobs(self, crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None) -> np.ndarray:
         """(N, T, C) log-probabilities of the crops, run in batches of at most `batch_size`."""
@@ -181,6 +185,14 @@ class OnnxPlateReader:
                 logprobs, dark_text, priors, floors, non_yellow, strict=True
             )
         ]
+        # A reading that a hyphenated format of another country reads too is decoded again with
+        # that country favoured where its plate shows the hyphens (edge.inference.hyphens).
+        for i, countries in enumerate(self.hyphens.countries_seen(one_row, images, logprobs, plate_ids)):
+            if countries:
+                prior = priors[i] if priors[i] is not None else self.priors
+                for country in sorted(countries):
+                    prior = combine_priors(prior, country, HYPHEN_BOOST)
+                one_row[i] = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], non_yellow[i])
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
         if ambiguous:

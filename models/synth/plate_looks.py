@@ -3,17 +3,20 @@ bands sit at the right end, the typeface family, the colours besides the registr
 
 The registry (common/plates/countries) says what a plate may read; this table says what else a
 camera sees on it, so the reader learns to ignore it. Nothing here is ever part of a label.
-A format key ("FR/fni") overrides its country's entry.
+A format key ("FR/fni") overrides its country's entry. A format the registry decorates with
+`hyphens` gets a hyphen in every gap whatever its entry says: the edge looks for those hyphens
+to tell such a plate from another country's with the same glyphs, so both read one list.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from common.plates.formats import PlateFormat
 from models.synth.fonts import FontSet
 
 # What stands in the gap between two glyph groups:
@@ -86,7 +89,6 @@ class PlateLook:
 
 
 DEFAULT_LOOK = PlateLook()
-_HYPHEN = PlateLook(gaps=("hyphen",))
 _SPACE = PlateLook(gaps=("space",))
 FE_WIDTH = (0.78, 0.92)  # FE-Schrift glyphs are about 80-90% as wide as DIN 1451 ones
 
@@ -103,7 +105,7 @@ LOOKS: dict[str, PlateLook] = {
     # Poland: a gap after the district; rear plates carry the legalisation sticker there.
     "PL": PlateLook(gaps=("space",), sticker_p=0.3, dot_p=0.1, font="din", glyph_width=(0.85, 1.0)),
     "RO": PlateLook(gaps=("space",), dot_p=0.12),
-    "FR": PlateLook(gaps=("hyphen",), right_band="FR"),
+    "FR": PlateLook(right_band="FR"),
     # FNI plates were made by many firms, most in a tall, condensed typeface.
     "FR/fni": PlateLook(
         gaps=("space",),
@@ -114,32 +116,22 @@ LOOKS: dict[str, PlateLook] = {
     "IT": PlateLook(gaps=("space",), right_band="IT", glyph_width=(0.85, 1.0)),
     "IT/two_row": PlateLook(gaps=("space",), glyph_width=(0.85, 1.0)),
     "ES": _SPACE,
-    "ES/provincial": _HYPHEN,
-    "PT": _HYPHEN,  # 2020 plates: no year band
-    "PT/standard_2005": PlateLook(gaps=("hyphen",), right_band="PT"),
-    "PT/standard_1992": PlateLook(gaps=("hyphen",), right_band="PT"),
-    "NL": PlateLook(gaps=("hyphen",), font="din"),
-    "BE": _HYPHEN,
+    "PT/standard_2005": PlateLook(right_band="PT"),
+    "PT/standard_1992": PlateLook(right_band="PT"),
+    "NL": PlateLook(font="din"),
     "HR": PlateLook(gaps=("arms", "hyphen")),
     "SI": PlateLook(gaps=("arms",)),
     "RS": PlateLook(gaps=("arms", "hyphen")),
     "ME": PlateLook(gaps=("arms", "space")),
     "LI": PlateLook(gaps=("arms",)),
     "HU": PlateLook(gaps=("arms", "hyphen")),
-    "HU/standard_1990": _HYPHEN,
-    "BA": _HYPHEN,
-    "XK": _HYPHEN,
-    "LV": _HYPHEN,
-    "FI": _HYPHEN,
-    "GR": _HYPHEN,
-    "IE": _HYPHEN,
-    "GE": _HYPHEN,
-    "AZ": _HYPHEN,
     "GB": PlateLook(gaps=("space",), alt_colors=((0.5, "yellow", "black"),)),
     "CY": PlateLook(gaps=("space",), alt_colors=((0.5, "yellow", "black"),)),
 }
 
 
-def look_for(format_key: str, country: str) -> PlateLook:
-    """The look of a registry format: its own entry, else its country's, else plain spaces."""
-    return LOOKS.get(format_key) or LOOKS.get(country) or DEFAULT_LOOK
+def look_for(fmt: PlateFormat) -> PlateLook:
+    """The look of a registry format: its own entry, else its country's, else plain spaces;
+    hyphens in every gap where the registry says the format prints them."""
+    look = LOOKS.get(fmt.key) or LOOKS.get(fmt.country) or DEFAULT_LOOK
+    return replace(look, gaps=("hyphen",)) if "hyphens" in fmt.decorations else look

@@ -91,7 +91,7 @@ def style_for_format(fmt: PlateFormat) -> PlateStyle:
         band=band,
         rows=fmt.rows,
         weight=fmt.weight,
-        look=look_for(fmt.key, fmt.country),
+        look=look_for(fmt),
     )
 
 

@@ -168,3 +168,12 @@ def test_rendering_is_deterministic_per_seed_and_index(fonts: FontSet) -> None:
     for key in EXPECTED_GAPS:
         (img_a, lay_a), (img_b, lay_b) = _render(key, fonts, 7), _render(key, fonts, 7)
         assert np.array_equal(img_a, img_b) and lay_a == lay_b
+
+
+def test_formats_the_registry_says_print_hyphens_are_drawn_with_a_hyphen_in_every_gap() -> None:
+    # The edge looks for these hyphens to tell FR AB-123-CD from IT AB 123 CD (edge.inference.hyphens).
+    hyphenated = {fmt.key for fmt in load_registry().formats_for(None) if "hyphens" in fmt.decorations}
+    assert {"FR/siv", "NL/sidecode_6", "PT/standard", "FI/standard"} <= hyphenated
+    assert not {"IT/standard", "FR/fni", "PL/standard", "HR/standard"} & hyphenated
+    for key in hyphenated:
+        assert PLATE_STYLES[key].look.gaps == ("hyphen",), key

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from common.plates.automaton import PlateAutomaton
-from common.plates.ctc import greedy_decode, greedy_decode_batch, prefix_beam_search
+from common.plates.ctc import glyph_frames, greedy_decode, greedy_decode_batch, prefix_beam_search
 
 
 def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
@@ -204,3 +204,66 @@ def test_skipping_hopeless_extensions_keeps_the_textbook_beams(
     assert [h.labels for h in hyps] == [labels for labels, _ in expected]
     for hyp, (_, probability) in zip(hyps, expected, strict=True):
         assert hyp.probability == pytest.approx(probability, rel=1e-9)
+
+
+# --- forced alignment ------------------------------------------------------------------------------
+
+
+def _best_spelling_path(
+    logprobs: np.ndarray, labels: tuple[int, ...]
+) -> tuple[tuple[int, ...] | None, float]:
+    """The most probable of all C**T frame paths that collapse to `labels` (None if none does),
+    and by how much (log) it beats the next one."""
+    n_frames, n_classes = logprobs.shape
+    scored = sorted(
+        (
+            (float(sum(logprobs[t, c] for t, c in enumerate(path))), path)
+            for path in itertools.product(range(n_classes), repeat=n_frames)
+            if _collapse(path) == labels
+        ),
+        reverse=True,
+    )
+    if not scored:
+        return None, math.inf
+    return scored[0][1], scored[0][0] - scored[1][0] if len(scored) > 1 else math.inf
+
+
+def _run_centres(path: tuple[int, ...]) -> list[float]:
+    centres, start = [], 0
+    for t in range(1, len(path) + 1):
+        if t == len(path) or path[t] != path[start]:
+            if path[start] != 0:
+                centres.append((start + t - 1) / 2)
+            start = t
+    return centres
+
+
+@settings(max_examples=60, deadline=None)
+@given(emissions(max_frames=6, max_classes=3), st.lists(st.integers(1, 2), min_size=1, max_size=3))
+def test_glyph_frames_are_the_runs_of_the_best_path_that_spells_the_labels(
+    logprobs: np.ndarray, labels: list[int]
+) -> None:
+    labels = [c for c in labels if c < logprobs.shape[1]] or [1]
+    best, margin = _best_spelling_path(logprobs, tuple(labels))
+    assume(margin > 1e-6)  # two equally probable paths may place a glyph either way
+    if best is None:
+        with pytest.raises(ValueError, match="cannot spell"):
+            glyph_frames(logprobs, labels)
+    else:
+        assert glyph_frames(logprobs, labels) == pytest.approx(_run_centres(best))
+
+
+def test_glyph_frames_place_each_glyph_where_it_is_seen() -> None:
+    # Glyph 1 over frames 1-2, glyph 2 at frame 5, glyph 1 again at 8: the best path spells them.
+    logprobs = np.full((10, 3), math.log(0.05))
+    logprobs[:, 0] = math.log(0.9)
+    for t, c in ((1, 1), (2, 1), (5, 2), (8, 1)):
+        logprobs[t] = math.log(0.05)
+        logprobs[t, c] = math.log(0.9)
+    assert glyph_frames(logprobs, [1, 2, 1]) == [1.5, 5.0, 8.0]
+    # A reading the best path does not spell (glyph 2 twice) is still placed, by the search.
+    twice = glyph_frames(logprobs, [1, 2, 2, 1])
+    assert len(twice) == 4 and twice == sorted(twice) and 5.0 in twice and twice[-1] == 8.0
+    assert glyph_frames(logprobs, []) == []
+    with pytest.raises(ValueError, match="cannot spell"):
+        glyph_frames(logprobs[:2], [1, 1])  # a repeat needs a blank between: three frames at least

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +25,17 @@ shipped = pytest.mark.skipif(not BAND_FP32.is_file(), reason="band model not bui
 needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
 
 
-def _plate_crop(key: str, text: str, seed: int, plate_px: int = 220) -> np.ndarray:
+def _plate_crop(key: str, text: str, seed: int, plate_px: int = 220, hyphens: bool = True) -> np.ndarray:
     """A clean rendered plate of registry format `key`, its band printed with the registry's code,
-    in a holder frame, cut as a detector box with a few % of margin."""
+    in a holder frame, cut as a detector box with a few % of margin; `hyphens=False` draws blank
+    gaps where the format prints hyphens."""
     from models.synth.fonts import FontSet
     from models.synth.frame import add_holder_frame
     from models.synth.plate_render import PLATE_STYLES, render_plate
 
     style = PLATE_STYLES[key]
+    if not hyphens:
+        style = replace(style, look=replace(style.look, gaps=("space",)))
     rng = np.random.default_rng(seed)
     px_per_mm = plate_px / style.size_mm[0]
     plate = render_plate(style, text, FontSet.discover(), rng, px_per_mm=px_per_mm)
@@ -151,8 +155,9 @@ def test_the_reader_uses_the_band_and_config_off_reads_as_before() -> None:
     from edge.inference.models import load_models
     from edge.inference.reader import OnnxPlateReader
 
-    # A crop whose band the model reads as F for sure (its F -> P slips are measured above).
-    crop = _plate_crop("FR/siv", "AB123CD", 7, plate_px=300)
+    # A crop whose band the model reads as F for sure (its F -> P slips are measured above),
+    # drawn without hyphens, which would tell the country without the band.
+    crop = _plate_crop("FR/siv", "AB123CD", 7, plate_px=300, hyphens=False)
     on = load_models(_detector_config(), ReaderConfig()).reader
     off = load_models(_detector_config(), ReaderConfig.model_validate({"band": {"enabled": False}})).reader
     assert isinstance(on, OnnxPlateReader) and isinstance(off, OnnxPlateReader)
@@ -162,6 +167,23 @@ def test_the_reader_uses_the_band_and_config_off_reads_as_before() -> None:
     assert (with_band.country, without.country) == ("FR", "IT")
     plain = OnnxPlateReader(READER_INT8, runtime="auto")  # how the reader read before band reading
     assert plain.read([crop]) == off.read([crop])
+
+
+@shipped
+@needs_font
+@pytest.mark.skipif(not READER_INT8.is_file(), reason="reader model not built")
+def test_without_a_band_the_hyphens_make_an_ambiguous_string_french() -> None:
+    from edge.inference.reader import OnnxPlateReader
+
+    reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1)
+    for seed in (3, 7, 11):
+        crops = [
+            _plate_crop("FR/siv", "AB123CD", seed, plate_px=300),
+            _plate_crop("IT/standard", "AB123CD", seed, plate_px=300),
+            _plate_crop("FR/siv", "AB123CD", seed, plate_px=300, hyphens=False),
+        ]
+        readings = reader.read(crops)  # a reader without the band model: the hyphens alone decide
+        assert [(r.latin, r.country) for r in readings] == [("AB123CD", c) for c in ("FR", "IT", "IT")]
 
 
 def _detector_config():  # type: ignore[no-untyped-def]

@@ -1,0 +1,111 @@
+"""Hyphens between glyph groups: a FR SIV plate (AB-123-CD) is told from the Italian plate with
+the same glyphs (AB 123 CD) by the hyphens the crop shows."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from common.plates.alphabet import NUM_CLASSES, encode
+from common.plates.reading import PlateReading
+from common.plates.registry import load_registry
+from edge.inference.hyphens import (
+    HYPHEN_MIN_CONTRAST,
+    HyphenCheck,
+    group_gaps,
+    hyphen_contrast,
+    shows_hyphens,
+)
+from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
+
+REGISTRY = load_registry()
+# Glyph centres of a seven-glyph plate on the reader image, two wider gaps after glyphs 2 and 5.
+CENTRES = [14.0, 30.0, 62.0, 78.0, 94.0, 126.0, 142.0]
+FRAMES = len(CENTRES) * 5 + 5  # the reader's 40 frames, 4 px each
+FRAME_PX = READER_WIDTH / FRAMES
+
+
+def _plate_image(hyphens: tuple[bool, bool]) -> np.ndarray:
+    """A grey reader image: light ground, seven dark H-shaped glyphs 16 px tall, and a 2 px bar
+    at half height in each gap where `hyphens` says so."""
+    image = np.full((READER_HEIGHT, READER_WIDTH), 210, np.uint8)
+    image[:3], image[-3:] = 40, 40  # the holder frame above and below the plate
+    top, bottom = 8, 24
+    for x in CENTRES:
+        left, right = int(x) - 5, int(x) + 5
+        image[top:bottom, left : left + 2] = 30
+        image[top:bottom, right - 2 : right] = 30
+        image[15:17, left:right] = 30
+    for shown, (a, b) in zip(hyphens, ((CENTRES[1], CENTRES[2]), (CENTRES[4], CENTRES[5])), strict=True):
+        if shown:
+            middle = int((a + b) / 2)
+            image[15:17, middle - 4 : middle + 4] = 30
+    return image
+
+
+def _logprobs(text: str) -> np.ndarray:
+    """(T, C) log-probabilities that read `text`, each glyph peaking at the frame of its centre."""
+    logprobs = np.full((FRAMES, NUM_CLASSES), math.log(1e-4))
+    logprobs[:, 0] = math.log(0.99)
+    for x, label in zip(CENTRES, encode(text), strict=True):
+        t = int(x / FRAME_PX)
+        logprobs[t] = math.log(1e-4)
+        logprobs[t, label] = math.log(0.99)
+    return logprobs
+
+
+def _reading(text: str, key: str) -> PlateReading:
+    country, fmt = key.split("/")
+    return PlateReading(text=text, latin=text, confidence=0.9, country=country, format=fmt, valid=True)
+
+
+def test_gaps_fall_between_the_display_groups() -> None:
+    assert group_gaps(REGISTRY.get("FR", "siv"), "AB123CD") == [2, 5]
+    assert group_gaps(REGISTRY.get("NL", "sidecode_9"), "BD123F") == [2, 5]
+    assert group_gaps(REGISTRY.get("FI", "standard"), "ABC123") == [3]
+
+
+def test_a_bar_at_half_height_in_every_gap_is_a_hyphen() -> None:
+    both = hyphen_contrast(_plate_image((True, True)), CENTRES, [2, 5])
+    blank = hyphen_contrast(_plate_image((False, False)), CENTRES, [2, 5])
+    one = hyphen_contrast(_plate_image((True, False)), CENTRES, [2, 5])
+    assert both >= 0.5
+    assert abs(blank) < 0.05
+    assert one < HYPHEN_MIN_CONTRAST  # the weakest gap decides
+    with pytest.raises(ValueError, match="no gaps"):
+        hyphen_contrast(_plate_image((True, True)), CENTRES, [])
+
+
+def test_the_readers_alignment_finds_the_gaps() -> None:
+    logprobs = _logprobs("AB123CD")
+    assert shows_hyphens(_plate_image((True, True)), logprobs, "AB123CD", [2, 5])
+    assert not shows_hyphens(_plate_image((False, False)), logprobs, "AB123CD", [2, 5])
+    # Log-probabilities that cannot spell the reading show nothing.
+    assert not shows_hyphens(_plate_image((True, True)), logprobs[:5], "AB123CD", [2, 5])
+
+
+def test_only_readings_of_formats_without_hyphens_have_hyphenated_rivals() -> None:
+    check = HyphenCheck(REGISTRY.formats_for(None))
+    assert {fmt.key for fmt in check.rivals(_reading("AB123CD", "IT/standard"))} == {"FR/siv", "GE/standard"}
+    assert check.rivals(_reading("AB123CD", "FR/siv")) == []
+    assert check.rivals(_reading("A123BC77", "RU/standard")) == []
+    assert check.rivals(replace(_reading("AB123CD", "IT/standard"), valid=False)) == []
+    # A site that reads only Italian and Polish plates has no hyphenated format to weigh.
+    assert HyphenCheck(REGISTRY.formats_for(["IT", "PL"])).rivals(_reading("AB123CD", "IT/standard")) == []
+
+
+def test_hyphens_seen_on_any_view_of_a_plate_count_for_all_its_views() -> None:
+    check = HyphenCheck(REGISTRY.formats_for(["FR", "IT"]))
+    images = np.stack([_plate_image((False, False)), _plate_image((True, True))])
+    logprobs = np.stack([_logprobs("AB123CD")] * 2)
+    readings = [_reading("AB123CD", "IT/standard"), _reading("AB123CD", "IT/standard")]
+    assert check.countries_seen(readings, images, logprobs) == [frozenset(), frozenset({"FR"})]
+    assert check.countries_seen(readings, images, logprobs, plate_ids=[7, 7]) == [frozenset({"FR"})] * 2
+    # The view already read as French shows the hyphens for the Italian reading of its plate.
+    readings[1] = _reading("AB123CD", "FR/siv")
+    french, none = frozenset({"FR"}), frozenset()
+    assert check.countries_seen(readings, images, logprobs, plate_ids=[7, 7]) == [french, none]
+    assert check.countries_seen(readings, images, logprobs, plate_ids=[7, 8]) == [none, none]
