@@ -26,7 +26,7 @@ from common.plates.formats import PlateFormat
 from common.plates.reading import PlateReading
 
 __all__ = [
-    "HYPHEN_BOOST", "HYPHEN_MIN_CONTRAST", "HyphenCheck", "group_gaps", "hyphen_contrast", "shows_hyphens",
+    "HYPHEN_BOOST", "HYPHEN_MIN_CONTRAST", "HyphenCheck", "glyph_centres", "group_gaps", "hyphen_contrast",
 ]
 
 # A gap shows a hyphen when its mid-height bar is this much darker than the ground above and
@@ -102,16 +102,15 @@ def hyphen_contrast(image: np.ndarray, glyph_x: Sequence[float], gaps: Sequence[
     return float(weakest)
 
 
-def shows_hyphens(image: np.ndarray, logprobs: np.ndarray, latin: str, gaps: Sequence[int]) -> bool:
-    """Whether a reader image whose (T, C) log-probabilities read `latin` shows a hyphen in
-    every one of `gaps` (glyph counts before each gap)."""
+def glyph_centres(width: int, logprobs: np.ndarray, latin: str) -> list[float] | None:
+    """Each glyph's centre, in pixels of a reader image `width` wide, on the (T, C)
+    log-probabilities that read `latin`; None when they cannot spell it."""
     try:
-        frames = glyph_frames(logprobs, encode(latin))
+        frames = glyph_frames(np.minimum(logprobs, 0.0), encode(latin))
     except ValueError:
-        return False
-    scale = image.shape[1] / logprobs.shape[0]
-    glyph_x = [(frame + 0.5) * scale for frame in frames]
-    return hyphen_contrast(image, glyph_x, gaps) >= HYPHEN_MIN_CONTRAST
+        return None
+    scale = width / logprobs.shape[0]
+    return [(frame + 0.5) * scale for frame in frames]
 
 
 class HyphenCheck:
@@ -143,13 +142,24 @@ class HyphenCheck:
         for the other crops. `images`: the (N, H, W) reader images; `logprobs`: (N, T, C)."""
         ids = list(plate_ids) if plate_ids is not None else list(range(len(readings)))
         rivals = [{fmt.country for fmt in self.rivals(reading)} for reading in readings]
-        seen: dict[int, set[str]] = {ids[i]: set() for i, countries in enumerate(rivals) if countries}
+        wanted: dict[int, set[str]] = {}
+        for plate, countries in zip(ids, rivals, strict=True):
+            wanted.setdefault(plate, set()).update(countries)
+        seen: dict[int, set[str]] = {plate: set() for plate in wanted}
         for i, reading in enumerate(readings):
-            if ids[i] not in seen or not reading.valid:
+            plate = ids[i]
+            missing = wanted[plate] - seen[plate]
+            if not missing or not reading.valid:
                 continue
-            for fmt in self.hyphenated:
-                if fmt.country not in seen[ids[i]] and fmt.is_valid(reading.latin) and shows_hyphens(
-                    images[i], np.minimum(logprobs[i], 0.0), reading.latin, group_gaps(fmt, reading.latin)
-                ):
-                    seen[ids[i]].add(fmt.country)
-        return [frozenset(countries & seen.get(ids[i], set())) for i, countries in enumerate(rivals)]
+            todo = [fmt for fmt in self.hyphenated if fmt.country in missing and fmt.is_valid(reading.latin)]
+            glyph_x = glyph_centres(images[i].shape[1], logprobs[i], reading.latin) if todo else None
+            if glyph_x is None:
+                continue
+            contrast: dict[tuple[int, ...], float] = {}  # formats with the same gaps look alike
+            for fmt in todo:
+                gaps = tuple(group_gaps(fmt, reading.latin))
+                if gaps not in contrast:
+                    contrast[gaps] = hyphen_contrast(images[i], glyph_x, gaps)
+                if contrast[gaps] >= HYPHEN_MIN_CONTRAST:
+                    seen[plate].add(fmt.country)
+        return [frozenset(countries & seen[ids[i]]) for i, countries in enumerate(rivals)]

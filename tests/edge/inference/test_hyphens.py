@@ -15,9 +15,9 @@ from common.plates.registry import load_registry
 from edge.inference.hyphens import (
     HYPHEN_MIN_CONTRAST,
     HyphenCheck,
+    glyph_centres,
     group_gaps,
     hyphen_contrast,
-    shows_hyphens,
 )
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 
@@ -79,12 +79,15 @@ def test_a_bar_at_half_height_in_every_gap_is_a_hyphen() -> None:
         hyphen_contrast(_plate_image((True, True)), CENTRES, [])
 
 
-def test_the_readers_alignment_finds_the_gaps() -> None:
+def test_the_readers_alignment_places_the_glyphs() -> None:
     logprobs = _logprobs("AB123CD")
-    assert shows_hyphens(_plate_image((True, True)), logprobs, "AB123CD", [2, 5])
-    assert not shows_hyphens(_plate_image((False, False)), logprobs, "AB123CD", [2, 5])
-    # Log-probabilities that cannot spell the reading show nothing.
-    assert not shows_hyphens(_plate_image((True, True)), logprobs[:5], "AB123CD", [2, 5])
+    centres = glyph_centres(READER_WIDTH, logprobs, "AB123CD")
+    assert centres is not None and np.allclose(centres, CENTRES, atol=FRAME_PX / 2)
+    # On the glyphs it places, the image shows the hyphens or not.
+    assert hyphen_contrast(_plate_image((True, True)), centres, [2, 5]) >= HYPHEN_MIN_CONTRAST
+    assert hyphen_contrast(_plate_image((False, False)), centres, [2, 5]) < HYPHEN_MIN_CONTRAST
+    # Log-probabilities that cannot spell the reading place nothing.
+    assert glyph_centres(READER_WIDTH, logprobs[:5], "AB123CD") is None
 
 
 def test_only_readings_of_formats_without_hyphens_have_hyphenated_rivals() -> None:
