@@ -237,7 +237,8 @@ class SnapshotRecognizer:
         self, image: np.ndarray, detections: Sequence[PlateDetection]
     ) -> list[tuple[PlateDetection, np.ndarray, PlateReading]]:
         return read_plates(
-            self.reader.read, image, detections, self.views, self.extra_views, self.reach_past_ends
+            self.reader.read, image, detections, self.views, self.extra_views, self.reach_past_ends,
+            self.min_confidence,
         )
 
     def _accepted(

@@ -182,13 +182,32 @@ def _plausible(reading: PlateReading) -> bool:
     return reading.valid and reading.confidence >= PLAUSIBLE_CONFIDENCE
 
 
+def _extra_views_floor(detection: PlateDetection) -> float:
+    """How sure a first reading must be to earn the extra views: plausible from a strong box,
+    surer from a weak box."""
+    return PLAUSIBLE_CONFIDENCE if detection.score >= STRONG_BOX_SCORE else WEAK_BOX_PLAUSIBLE_CONFIDENCE
+
+
 def _earns_extra_views(detection: PlateDetection, first: PlateReading) -> bool:
-    """Whether a detection's first reading is worth reading its extra views for: a plausible one
-    from a strong box, a surer one from a weak box."""
-    strong = detection.score >= STRONG_BOX_SCORE
-    return first.valid and first.confidence >= (
-        PLAUSIBLE_CONFIDENCE if strong else WEAK_BOX_PLAUSIBLE_CONFIDENCE
-    )
+    return first.valid and first.confidence >= _extra_views_floor(detection)
+
+
+def _first_floors(
+    detections: Sequence[PlateDetection], min_confidence: float, extra_views: bool, reach_past_ends: bool
+) -> list[float]:
+    """Per detection, the least confidence at which a first reading is of any use: output at
+    `min_confidence`, earning the extra views, or being carried past its ends (REACH_FROM). The
+    decoder gives up below it (`PlateReader.read`'s `at_least`), which on a photo's many false
+    boxes is most of the decoding; a reading it gives up on comes back invalid."""
+    floors = []
+    for detection in detections:
+        floor = min_confidence
+        if extra_views:
+            floor = min(floor, _extra_views_floor(detection))
+        if reach_past_ends:
+            floor = min(floor, REACH_FROM)
+        floors.append(floor)
+    return floors
 
 
 def read_plates(
@@ -198,6 +217,7 @@ def read_plates(
     views: Sequence[CropView] = FIRST_VIEWS,
     extra_views: Sequence[CropView] = (),
     reach_past_ends: bool = False,
+    min_confidence: float = 0.0,
 ) -> list[tuple[PlateDetection, np.ndarray, PlateReading]]:
     """Each detection with its box crop and its best reading.
 
@@ -205,7 +225,9 @@ def read_plates(
     `extra_views` in a second call, only for detections whose first reading is a plausible valid
     plate. A detection whose box lies outside the frame (it can happen at the edge) is skipped;
     one that gives none of `views` (no corners) is read from its box. `reach_past_ends`: see
-    `_reach_past_ends`.
+    `_reach_past_ends`. `min_confidence`: the caller uses no reading less sure than this (its
+    output threshold); first readings that nothing here uses either are not looked for, and come
+    back invalid (0, the default, looks for every reading).
     """
     groups: list[tuple[PlateDetection, np.ndarray, list[np.ndarray]]] = []
     for detection in detections:
@@ -218,7 +240,8 @@ def read_plates(
         groups.append((detection, box_crop, crops))
     if not groups:
         return []
-    firsts = _read_groups(read, [crops for _, _, crops in groups])
+    floors = _first_floors([det for det, _, _ in groups], min_confidence, bool(extra_views), reach_past_ends)
+    firsts = _read_groups(read, [crops for _, _, crops in groups], floors if any(floors) else None)
     if extra_views:
         again = [i for i, reading in enumerate(firsts) if _earns_extra_views(groups[i][0], reading)]
         extra = [reader_crops(frame, groups[i][0], extra_views) for i in again]

@@ -16,6 +16,7 @@ seven-glyph plates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -120,6 +121,17 @@ class HyphenCheck:
     def __init__(self, formats: Sequence[PlateFormat]) -> None:
         self.formats = {fmt.key: fmt for fmt in formats}
         self.hyphenated = [fmt for fmt in formats if fmt.rows == 1 and "hyphens" in fmt.decorations]
+        # Every valid reading of every crop asks, so by glyph count first, and each format's
+        # pattern over the glyph form, which a reading's `latin` already is.
+        self._by_length: dict[int, list[tuple[PlateFormat, re.Pattern[str]]]] = {}
+        for fmt in self.hyphenated:
+            pattern = re.compile(fmt.regex)
+            for length in range(fmt.min_length, fmt.max_length + 1):
+                self._by_length.setdefault(length, []).append((fmt, pattern))
+
+    def reading_formats(self, latin: str) -> list[PlateFormat]:
+        """The hyphenated formats that read the glyphs `latin` (glyph form, as `PlateReading.latin`)."""
+        return [fmt for fmt, pattern in self._by_length.get(len(latin), ()) if pattern.fullmatch(latin)]
 
     def rivals(self, reading: PlateReading) -> list[PlateFormat]:
         """Hyphenated formats of other countries that read `reading`'s glyphs too, where its own
@@ -127,7 +139,7 @@ class HyphenCheck:
         own = self.formats.get(reading.format_key or "")
         if not reading.valid or own is None or "hyphens" in own.decorations:
             return []
-        return [fmt for fmt in self.hyphenated if fmt.country != own.country and fmt.is_valid(reading.latin)]
+        return [fmt for fmt in self.reading_formats(reading.latin) if fmt.country != own.country]
 
     def countries_seen(
         self,
@@ -151,7 +163,7 @@ class HyphenCheck:
             missing = wanted[plate] - seen[plate]
             if not missing or not reading.valid:
                 continue
-            todo = [fmt for fmt in self.hyphenated if fmt.country in missing and fmt.is_valid(reading.latin)]
+            todo = [fmt for fmt in self.reading_formats(reading.latin) if fmt.country in missing]
             glyph_x = glyph_centres(images[i].shape[1], logprobs[i], reading.latin) if todo else None
             if glyph_x is None:
                 continue

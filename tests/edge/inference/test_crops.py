@@ -13,6 +13,7 @@ from common.config import CROP_VIEWS, ReaderConfig
 from common.plates.reading import PlateReading
 from edge.inference.crops import (
     PLAUSIBLE_CONFIDENCE,
+    REACH_FROM,
     RECTIFY_MARGIN_X,
     RECTIFY_MARGIN_Y,
     STRONG_BOX_SCORE,
@@ -193,6 +194,41 @@ def test_a_weak_box_earns_its_extra_views_only_with_a_surer_first_reading(
     extra = ("box_wide", "box_tight", "rectified_wide", "rectified_tight")
     read_plates(read, frame, [PlateDetection(box, score, quad)], extra_views=extra)
     assert calls == ([2, 4] if earns else [2])
+
+
+@pytest.mark.parametrize(
+    ("min_confidence", "extra", "reach", "floors"),
+    [
+        # The snapshot defaults: a strong box's first reading is of use from 1e-3 (extra views),
+        # a weak box's from 0.1.
+        (0.5, True, True, [PLAUSIBLE_CONFIDENCE, WEAK_BOX_PLAUSIBLE_CONFIDENCE]),
+        (0.05, True, True, [PLAUSIBLE_CONFIDENCE, 0.05]),  # output itself takes weaker ones
+        (0.5, False, True, [REACH_FROM, REACH_FROM]),  # carried past its ends from 0.3
+        (0.5, False, False, [0.5, 0.5]),
+        (0.0, True, True, None),  # every reading looked for, as the video agent does
+    ],
+)
+def test_first_readings_that_nothing_would_use_are_not_looked_for(
+    min_confidence: float, extra: bool, reach: bool, floors: list[float] | None
+) -> None:
+    frame, quad = _tilted_plate_frame()
+    box = tuple(map(float, (*quad.min(axis=0), *quad.max(axis=0))))
+    strong = PlateDetection(box, STRONG_BOX_SCORE, quad)
+    weak = PlateDetection(box, STRONG_BOX_SCORE - 0.01, quad)
+    calls: list[list[float] | None] = []
+
+    def read(
+        crops: list[np.ndarray], at_least: list[float] | None = None, plate_ids: list[int] | None = None
+    ) -> list[PlateReading]:
+        calls.append(at_least)
+        return [PlateReading("X", "X", 0.0) for _ in crops]
+
+    views = ("box_wide", "box_tight") if extra else ()
+    read_plates(
+        read, frame, [strong, weak], extra_views=views, reach_past_ends=reach, min_confidence=min_confidence
+    )
+    # Two first views per detection, each with its detection's floor.
+    assert calls == [None if floors is None else [floors[0]] * 2 + [floors[1]] * 2]
 
 
 def test_no_extra_views_means_one_reader_call() -> None:
