@@ -127,11 +127,6 @@ def prefix_beam_search(
         trans, min_rem = automaton.transition_lists, automaton.min_remaining_list
     else:  # one state that takes every glyph and needs none
         trans, min_rem = [[0] * n_classes], [0]
-    # A beam that needs k more glyphs can end no surer than its mass times the chance that k of
-    # the frames left are not blank (frames are independent under CTC): how give_up_below drops
-    # the crops of things that are not plates, whose blank-heavy frames keep the empty beam alive.
-    most = min(max(min_rem), n_frames)  # the dead state needs "infinitely" many
-    tails = _nonblank_tails([row[blank] for row in rows], most) if give_up_below > 0 else None
 
     # prefix -> [p_blank, p_nonblank, automaton state]; probabilities are rescaled as they shrink.
     beams: dict[tuple[int, ...], list] = {(): [1.0, 0.0, 0]}  # type: ignore[type-arg]
@@ -140,7 +135,6 @@ def prefix_beam_search(
         y = rows[t]
         y_blank = y[blank]
         remaining = n_frames - 1 - t
-        tail = tails[t + 1] if tails is not None else None
         if not has_glyphs[t]:
             # No glyph can start here (so the blank has nearly all the mass): beams only age.
             held = 0.0
@@ -151,13 +145,12 @@ def prefix_beam_search(
                 p_nb = v[1]
                 v[0] = (v[0] + p_nb) * y_blank
                 v[1] = p_nb * y[prefix[-1]] if prefix else 0.0
-                held += (v[0] + v[1]) * (tail[min_rem[v[2]]] if tail is not None else 1.0)
+                held += v[0] + v[1]
             if not beams or held < give_up_below:
                 return []
             continue
         step: dict[tuple[int, ...], list[float]] = {}
         values: list[float] = []
-        bounded = 0.0
         # 1. Every beam stays itself (a blank, or its last glyph repeated), unless it can no
         # longer finish a plate in the frames left; a beam one glyph longer than another beam
         # also grows from it (the parent's mass times the glyph) when the glyph may start here.
@@ -179,17 +172,13 @@ def prefix_beam_search(
             b = (p_b + p_nb) * y_blank
             step[prefix] = [b, nb, state]
             values.append(b + nb)
-            if tail is not None:
-                bounded += (b + nb) * tail[min_rem[state]]
         # 2. New prefixes. Each has one parent, so its mass is the one gain computed here: one
         # below the beam_width-th surest entry so far, or below the prune floor of the surest,
         # cannot survive this frame. Glyphs are tried most probable first, so a beam stops at
         # its first glyph under that bar: exactly the beams the full (beam x glyph) search keeps.
         # `surest` holds the beam_width largest masses so far (a min-heap): the bar rises as
         # better new prefixes come in.
-        # With the new prefixes' gains: at least what the beams keep (times what their frames
-        # left can still give, with give_up_below).
-        held = bounded if tail is not None else sum(values)
+        held = sum(values)  # with the new prefixes' gains: at least what the beams keep
         if values:
             values.sort()
             best = values[-1]
@@ -220,7 +209,7 @@ def prefix_beam_search(
                 if longer in beams:  # grown in step 1
                     continue
                 step[longer] = [0.0, gain, nxt]
-                held += gain * tail[min_rem[nxt]] if tail is not None else gain
+                held += gain
                 grown = True
                 if gain > best:
                     best = gain
@@ -308,14 +297,3 @@ def glyph_frames(logprobs: np.ndarray, labels: tuple[int, ...] | list[int]) -> l
             runs[state // 2].append(t)
         state = int(back[t, state])
     return [float(np.mean(run)) for run in runs]
-
-
-def _nonblank_tails(blank: list[float], most: int) -> list[list[float]]:
-    """``tails[t][k]``: the probability that at least k of frames t, t+1, ... are not blank, for
-    k up to ``most``, given each frame's blank probability (frames independent, as CTC has them)."""
-    tails = [[1.0] + [0.0] * most for _ in range(len(blank) + 1)]
-    for t in range(len(blank) - 1, -1, -1):
-        glyph, later, row = 1.0 - blank[t], tails[t + 1], tails[t]
-        for k in range(1, most + 1):
-            row[k] = glyph * later[k - 1] + (1.0 - glyph) * later[k]
-    return tails

@@ -11,13 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from common.plates.automaton import PlateAutomaton
-from common.plates.ctc import (
-    _nonblank_tails,
-    glyph_frames,
-    greedy_decode,
-    greedy_decode_batch,
-    prefix_beam_search,
-)
+from common.plates.ctc import glyph_frames, greedy_decode, greedy_decode_batch, prefix_beam_search
 
 
 def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
@@ -90,43 +84,6 @@ def test_constrained_beam_equals_brute_force_over_the_allowed_sequences(
     for hyp in hyps:
         assert hyp.logp == pytest.approx(reachable[hyp.labels], abs=1e-9)
         assert automaton.accepts(hyp.labels)
-
-
-@settings(max_examples=100, deadline=None)
-@given(emissions(max_frames=7), st.data(), st.floats(1e-4, 0.9))
-def test_giving_up_below_a_probability_only_drops_searches_that_end_below_it(
-    logprobs: np.ndarray, data: st.DataObject, give_up: float
-) -> None:
-    # The search stops once its beams, times the chance that the frames left hold the glyphs
-    # each still needs, fall under give_up_below: no sequence it would have found is that sure.
-    n_frames, n_classes = logprobs.shape
-    label = st.integers(1, n_classes - 1)
-    sequences = st.lists(label, min_size=1, max_size=n_frames).map(tuple)
-    allowed = data.draw(st.lists(sequences, min_size=1, max_size=4))
-    automaton = PlateAutomaton.from_sequences(allowed, n_classes)
-    full = prefix_beam_search(logprobs, beam_width=10_000, automaton=automaton, **EXACT)
-    cut = prefix_beam_search(logprobs, beam_width=10_000, automaton=automaton, give_up_below=give_up, **EXACT)
-    if full and full[0].probability >= give_up:
-        assert cut == full
-    else:
-        assert cut in ([], full)
-
-
-def test_the_chance_of_enough_glyph_frames_is_the_binomial_tail() -> None:
-    # Ten frames, each 90% blank: four glyphs need four non-blank frames, a 1.3% chance.
-    tails = _nonblank_tails([0.9] * 10, 5)
-    assert len(tails) == 11 and tails[10] == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    for t in range(11):
-        left = 10 - t
-        for k in range(6):
-            exact = sum(math.comb(left, j) * 0.1**j * 0.9 ** (left - j) for j in range(k, left + 1))
-            assert tails[t][k] == pytest.approx(exact)
-    assert tails[0][4] == pytest.approx(0.0128, abs=1e-4)
-    # A crop like that is not searched for a four-glyph plate it could not hold at 2%.
-    automaton = PlateAutomaton.from_sequences([(1, 2, 1, 2)], num_classes=3)
-    logprobs = np.log(np.tile([0.9, 0.05, 0.05], (10, 1)))
-    assert prefix_beam_search(logprobs, automaton=automaton, give_up_below=0.02) == []
-    assert prefix_beam_search(logprobs, automaton=automaton, give_up_below=1e-6) != []
 
 
 @settings(max_examples=40, deadline=None)
