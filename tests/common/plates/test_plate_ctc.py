@@ -86,6 +86,26 @@ def test_constrained_beam_equals_brute_force_over_the_allowed_sequences(
         assert automaton.accepts(hyp.labels)
 
 
+@settings(max_examples=100, deadline=None)
+@given(emissions(max_frames=7), st.data(), st.floats(1e-4, 0.9))
+def test_giving_up_below_a_probability_only_drops_searches_that_end_below_it(
+    logprobs: np.ndarray, data: st.DataObject, give_up: float
+) -> None:
+    # The search stops once its beams together hold less than give_up_below: no sequence it
+    # would have found is that sure.
+    n_frames, n_classes = logprobs.shape
+    label = st.integers(1, n_classes - 1)
+    sequences = st.lists(label, min_size=1, max_size=n_frames).map(tuple)
+    allowed = data.draw(st.lists(sequences, min_size=1, max_size=4))
+    automaton = PlateAutomaton.from_sequences(allowed, n_classes)
+    full = prefix_beam_search(logprobs, beam_width=10_000, automaton=automaton, **EXACT)
+    cut = prefix_beam_search(logprobs, beam_width=10_000, automaton=automaton, give_up_below=give_up, **EXACT)
+    if full and full[0].probability >= give_up:
+        assert cut == full
+    else:
+        assert cut in ([], full)
+
+
 @settings(max_examples=40, deadline=None)
 @given(emissions(max_frames=6))
 def test_greedy_is_the_best_single_path(logprobs: np.ndarray) -> None:
