@@ -254,16 +254,26 @@ def synthetic_sets(
     fonts = FontSet.discover()
     factory = OcrSampleFactory(fonts)
     countries = sorted({style.country for style in PLATE_STYLES.values()})
-    by_country = []
-    for country in countries:
-        own = OcrSampleFactory(fonts, styles=[s for s in PLATE_STYLES.values() if s.country == country])
-        seed = SYNTH_COUNTRY_SEED * 2**32 + zlib.crc32(country.encode())
-        by_country += [own.sample(seed, i) for i in range(per_country)]
+    by_country = [sample for c in countries for sample in synthetic_country_crops(c, per_country, fonts)]
     return (
         scenes,
         [factory.sample(SYNTH_CROP_SEED, i) for i in range(crop_count)],
         by_country,
     )
+
+
+def synthetic_country_crops(country: str, count: int, fonts: Any = None) -> list[Any]:
+    """The evaluation's `count` synthetic crops of one country's plates (its formats in their
+    registry proportions): they depend on its code only, so adding a country moves no other's."""
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import OcrSampleFactory
+    from models.synth.plate_render import PLATE_STYLES
+
+    own = OcrSampleFactory(
+        fonts or FontSet.discover(), styles=[s for s in PLATE_STYLES.values() if s.country == country]
+    )
+    seed = SYNTH_COUNTRY_SEED * 2**32 + zlib.crc32(country.encode())
+    return [own.sample(seed, i) for i in range(count)]
 
 
 def model_sizes(variants: list[Variant]) -> dict[str, dict[str, float]]:

@@ -186,13 +186,17 @@ class OnnxPlateReader:
             )
         ]
         # A reading that a hyphenated format of another country reads too is decoded again with
-        # that country favoured where its plate shows the hyphens (edge.inference.hyphens).
+        # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
+        # its country may change: favouring a country also lifts its other strings, and one of
+        # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
         for i, countries in enumerate(self.hyphens.countries_seen(one_row, images, logprobs, plate_ids)):
             if countries:
                 prior = priors[i] if priors[i] is not None else self.priors
                 for country in sorted(countries):
                     prior = combine_priors(prior, country, HYPHEN_BOOST)
-                one_row[i] = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], non_yellow[i])
+                again = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], non_yellow[i])
+                if again.valid and again.latin == one_row[i].latin:
+                    one_row[i] = again
         best = list(one_row)
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
         if ambiguous:
