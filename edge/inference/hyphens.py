@@ -180,6 +180,8 @@ class HyphenCheck:
             contrast: dict[tuple[int, ...], float] = {}  # formats with the same gaps look alike
             for fmt in todo:
                 gaps = tuple(group_gaps(fmt, reading.latin))
+                if not gaps:  # one group: nothing between to look at
+                    continue
                 if gaps not in contrast:
                     contrast[gaps] = hyphen_contrast(images[i], glyph_x, gaps)
                 if shows_hyphens(contrast[gaps], len(gaps)):

@@ -169,7 +169,6 @@ def test_the_reader_uses_the_band_and_config_off_reads_as_before() -> None:
     assert plain.read([crop]) == off.read([crop])
 
 
-@shipped
 @needs_font
 @pytest.mark.skipif(not READER_INT8.is_file(), reason="reader model not built")
 def test_without_a_band_the_hyphens_make_an_ambiguous_string_french() -> None:
