@@ -153,6 +153,11 @@ class PlateFormat:
     def is_valid(self, text: str) -> bool:
         return self.parse(text) is not None
 
+    def reads_glyphs(self, glyphs: str) -> bool:
+        """``is_valid`` for a string already in glyph form (``PlateReading.latin``), without the
+        normalising that any spelling needs: for checks run on every reading of every crop."""
+        return self._compiled.fullmatch(glyphs) is not None
+
     def layout(self, text: str) -> list[list[str]]:
         """Canonical display groups per row, e.g. [["А", "123", "ВС", "77"]] for RU standard."""
         parsed = self.parse(text)

@@ -16,7 +16,6 @@ seven-glyph plates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -131,17 +130,15 @@ class HyphenCheck:
     def __init__(self, formats: Sequence[PlateFormat]) -> None:
         self.formats = {fmt.key: fmt for fmt in formats}
         self.hyphenated = [fmt for fmt in formats if fmt.rows == 1 and "hyphens" in fmt.decorations]
-        # Every valid reading of every crop asks, so by glyph count first, and each format's
-        # pattern over the glyph form, which a reading's `latin` already is.
-        self._by_length: dict[int, list[tuple[PlateFormat, re.Pattern[str]]]] = {}
+        # Every valid reading of every crop asks, so by glyph count first.
+        self._by_length: dict[int, list[PlateFormat]] = {}
         for fmt in self.hyphenated:
-            pattern = re.compile(fmt.regex)
             for length in range(fmt.min_length, fmt.max_length + 1):
-                self._by_length.setdefault(length, []).append((fmt, pattern))
+                self._by_length.setdefault(length, []).append(fmt)
 
     def reading_formats(self, latin: str) -> list[PlateFormat]:
         """The hyphenated formats that read the glyphs `latin` (glyph form, as `PlateReading.latin`)."""
-        return [fmt for fmt, pattern in self._by_length.get(len(latin), ()) if pattern.fullmatch(latin)]
+        return [fmt for fmt in self._by_length.get(len(latin), ()) if fmt.reads_glyphs(latin)]
 
     def rivals(self, reading: PlateReading) -> list[PlateFormat]:
         """Hyphenated formats of other countries that read `reading`'s glyphs too, where its own

@@ -191,7 +191,7 @@ class OnnxPlateReader:
         # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
         for i, countries in enumerate(self.hyphens.countries_seen(one_row, images, logprobs, plate_ids)):
             if countries:
-                prior = priors[i] if priors[i] is not None else self.priors
+                prior = priors[i]
                 for country in sorted(countries):
                     prior = combine_priors(prior, country, HYPHEN_BOOST)
                 again = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], non_yellow[i])

@@ -223,3 +223,15 @@ def test_an_automaton_for_one_row_count_accepts_only_formats_printed_in_that_man
     assert registry.automaton(["RU"], rows=2) is registry.automaton(["RU"], rows=2)  # cached
     with pytest.raises(ValueError, match="no format of FR has 2 rows"):
         registry.automaton(["FR"], rows=2)
+
+
+def test_a_glyph_form_string_is_checked_as_is_valid_checks_any_spelling() -> None:
+    registry = load_registry()
+    siv, ru = registry.get("FR", "siv"), registry.get("RU", "standard")
+    assert siv.reads_glyphs("AB123CD") and siv.is_valid("AB-123-CD")
+    assert not siv.reads_glyphs("AB-123-CD")  # separators are not glyphs
+    assert ru.reads_glyphs("A123BC77") and ru.is_valid("А123ВС77")
+    assert not ru.reads_glyphs("А123ВС77")  # Cyrillic letters are not the glyph form
+    for fmt in registry.formats_for(None):
+        glyphs = fmt.parse(fmt.example)
+        assert glyphs is not None and fmt.reads_glyphs(glyphs.latin), fmt.key
