@@ -32,6 +32,8 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     "MD/standard": ("KKK 001", "KK1 001", "KKK001"),
     "DE/standard": ("HH-A 1", "HH-A 01", "HHA1"),
     "DE/electric": ("KA-EV 2024E", "KA-EV 2024", "KAEV2024E"),
+    "DE/short_term": ("M-03 1234", "M-04 1234", "M031234"),
+    "DE/red": ("HB-06 199", "HB-06 12345", "HB06199"),
     "PL/standard": ("KR 12345", "KR 1234", "KR12345"),
     "PL/standard_4d1l": ("ST 2105K", "ST 2105O", "ST2105K"),
     "PL/standard_3d2l": ("SK 440AY", "SK 440AZ", "SK440AY"),
