@@ -19,9 +19,8 @@ with that country's prior multiplied when the crop shows the hyphens (edge.infer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from common.plates.decode import best_path_reading, decode_plate
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
 from edge.inference.band_reader import OnnxBandReader, combine_priors
-from edge.inference.ground_colour import shows_non_yellow_ground
+from edge.inference.ground_colour import PlateGround
 from edge.inference.hyphens import HYPHEN_BOOST, HyphenCheck
 from edge.inference.reader_input import (
     READER_HEIGHT,
@@ -120,15 +119,15 @@ class OnnxPlateReader:
         dark_text: bool,
         priors: Mapping[str, float] | None = None,
         at_least: float = 0.0,
-        non_yellow_ground: bool | Callable[[], bool] = False,
+        ground: PlateGround | None = None,
     ) -> PlateReading:
         """Most probable reading of one view's (T, C) log-probabilities whose format the view can
         show (see the module docstring); the best string, not valid, when none of the top
         candidates fits. `view_rows`: 1 for the crop as one line, 2 for the two-row view.
         `priors`: the crop's country priors (default: the device's). `at_least`: readings less
-        confident are not looked for (see `PlateReader.read`). `dark_text`, `non_yellow_ground`:
-        what the crop plainly shows, which rules out formats printed otherwise; the ground may be
-        given as a check that runs only when a yellow-ground format comes up."""
+        confident are not looked for (see `PlateReader.read`). `dark_text`, `ground`: what the
+        crop plainly shows, which rules out formats printed otherwise (the ground's colour is
+        measured only when a format of a colour it can rule out comes up)."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         logprobs = np.minimum(logprobs, 0.0)
         if view_rows not in self.row_counts:
@@ -139,7 +138,7 @@ class OnnxPlateReader:
             give_up_below=at_least,
         )
         for candidate in candidates:
-            if candidate.valid and self._fits(candidate, view_rows, dark_text, non_yellow_ground):
+            if candidate.valid and self._fits(candidate, view_rows, dark_text, ground):
                 return candidate
         best = candidates[0]
         return replace(best, text=best.latin, country=None, format=None, region=None, region_name=None,
@@ -150,14 +149,12 @@ class OnnxPlateReader:
         candidate: PlateReading,
         view_rows: int,
         dark_text: bool,
-        non_yellow_ground: bool | Callable[[], bool],
+        ground: PlateGround | None,
     ) -> bool:
         fmt = self.registry.get(candidate.country or "", candidate.format or "")
         if fmt.rows != view_rows or (dark_text and fmt.colors.light_text):
             return False
-        if fmt.colors.background != "yellow":
-            return True
-        return not (non_yellow_ground() if callable(non_yellow_ground) else non_yellow_ground)
+        return ground is None or not ground.plainly_not(fmt.colors.background)
 
     def read(
         self,
@@ -172,17 +169,16 @@ class OnnxPlateReader:
             raise ValueError(f"at_least has {len(floors)} values for {len(crops)} crops")
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
-        # The ground's colour only matters to yellow-ground formats, which few readings are.
-        non_yellow = [cache(partial(shows_non_yellow_ground, crop)) for crop in crops]
+        grounds = [PlateGround(crop) for crop in crops]
         logprobs = self._run(images)
         priors = (
             self.band_reader.priors_for(crops, self.priors, plate_ids) if self.band_reader is not None
             else [self.priors] * len(crops)
         )
         one_row = [
-            self.decode_view(lp, 1, dark, prior, floor, not_yellow)
-            for lp, dark, prior, floor, not_yellow in zip(
-                logprobs, dark_text, priors, floors, non_yellow, strict=True
+            self.decode_view(lp, 1, dark, prior, floor, ground)
+            for lp, dark, prior, floor, ground in zip(
+                logprobs, dark_text, priors, floors, grounds, strict=True
             )
         ]
         # A reading that a hyphenated format of another country reads too is decoded again with
@@ -194,7 +190,7 @@ class OnnxPlateReader:
                 prior = priors[i]
                 for country in sorted(countries):
                     prior = combine_priors(prior, country, HYPHEN_BOOST)
-                again = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], non_yellow[i])
+                again = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], grounds[i])
                 if again.valid and again.latin == one_row[i].latin:
                     one_row[i] = again
         best = list(one_row)
@@ -204,7 +200,7 @@ class OnnxPlateReader:
             for i, lp in zip(ambiguous, two_lp, strict=True):
                 # The two-row reading only counts if it is surer than the one-row one.
                 floor = max(floors[i], one_row[i].confidence if one_row[i].valid else 0.0)
-                candidate = self.decode_view(lp, 2, dark_text[i], priors[i], floor, non_yellow[i])
+                candidate = self.decode_view(lp, 2, dark_text[i], priors[i], floor, grounds[i])
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best

@@ -7,6 +7,7 @@ import pytest
 
 from common.plates.alphabet import NUM_CLASSES, to_latin
 from edge.inference.crops import crop_plate
+from edge.inference.ground_colour import PlateGround
 from edge.inference.protocols import PlateDetection, PlateReader
 from edge.inference.reader_input import (
     READER_HEIGHT,
@@ -268,6 +269,14 @@ def test_a_reading_no_surer_than_the_one_held_is_not_looked_for(reader, ru_sampl
         reader.read(crops, at_least=[0.5])
 
 
+def _crop(ground: tuple[int, int, int], ink: int | tuple[int, int, int]) -> np.ndarray:
+    """A 200x44 BGR crop of `ground` with glyph-like bars of `ink`."""
+    crop = np.full((44, 200, 3), ground, np.uint8)
+    for x in range(30, 190, 22):
+        crop[10:34, x : x + 6] = ink
+    return crop
+
+
 @shipped
 def test_a_yellow_ground_format_is_not_read_from_a_crop_that_plainly_is_not_yellow() -> None:
     from edge.inference.reader import OnnxPlateReader
@@ -276,6 +285,25 @@ def test_a_yellow_ground_format_is_not_read_from_a_crop_that_plainly_is_not_yell
     reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["RO", "NL"])
     lp = _spelling([{g: 1.0} for g in "B21GSB"])
     unknown = reader.decode_view(lp, view_rows=1, dark_text=True)
-    white = reader.decode_view(lp, view_rows=1, dark_text=True, non_yellow_ground=True)
+    white_ground = PlateGround(_crop((240, 232, 226), 20))
+    white = reader.decode_view(lp, view_rows=1, dark_text=True, ground=white_ground)
     assert (unknown.country, unknown.latin) == ("NL", "B21GSB")
     assert (white.country, white.latin, white.valid) == ("RO", "B21GSB", True)
+
+
+@shipped
+def test_a_blue_ground_format_is_not_read_from_a_crop_that_plainly_is_not_blue() -> None:
+    from edge.inference.reader import OnnxPlateReader
+
+    # `B089414` is a Romanian temporary plate (red on white) and a Russian police plate (white on
+    # blue) of region 14; the polarity of red glyphs in a red cast says nothing.
+    reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["RO", "RU"])
+    lp = _spelling([{g: 1.0} for g in "B089414"])
+    unknown = reader.decode_view(lp, view_rows=1, dark_text=False)
+    warm_ground = PlateGround(_crop((200, 190, 250), (60, 40, 200)))
+    warm = reader.decode_view(lp, view_rows=1, dark_text=False, ground=warm_ground)
+    blue_ground = PlateGround(_crop((160, 60, 10), 240))
+    police = reader.decode_view(lp, view_rows=1, dark_text=False, ground=blue_ground)
+    assert (unknown.country, unknown.format) == ("RU", "police")
+    assert (warm.country, warm.format, warm.latin) == ("RO", "temporary", "B089414")
+    assert (police.country, police.format) == ("RU", "police")
