@@ -66,7 +66,10 @@ def main() -> int:
     parser.add_argument("--runtime", default="onnxruntime", choices=["auto", "onnxruntime", "openvino"])
     parser.add_argument("--realdata", default=None, help="set folder (default ../shared/realdata/ru-dev)")
     parser.add_argument("--default-country", default="RU", help="country of labels without one (ru-dev)")
-    parser.add_argument("--show-errors", action="store_true", help="list every plate not read exactly")
+    parser.add_argument(
+        "--show-errors", action="store_true",
+        help="list every plate not read exactly, and every plate read right but given to another country",
+    )
     parser.add_argument("--reader", type=Path, default=None, help="reader model file (default: shipped)")
     parser.add_argument("--detector", type=Path, default=None, help="detector model file (default: shipped)")
     parser.add_argument("--band", type=Path, default=None, help="EU band model file (default: shipped)")
@@ -142,6 +145,9 @@ def main() -> int:
                 wrong_country += 1
                 wrong_country_glyphs_right += same_glyphs
                 confusions[(country, out["country"])] += 1
+                if ok:
+                    errors.append(f"{photo.path.name} {country} {label.text}: read, but as "
+                                  f"{out['country']}/{out['format']} at {out['confidence']:.2f}")
                 # The text is also a plate of the right country: only a prior or the band tells.
                 ambiguous += same_glyphs and _is_plate_of(out["latin"], country)
     report = REPO / "models" / "reports" / "evaluation.json"
