@@ -44,7 +44,7 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     "LT/standard": ("LTU 777", "LTU 77A", "LTU777"),
     "LV/standard": ("LV-1", "LV-10000", "LV1"),
     "EE/standard": ("001 EST", "001 ES1", "001EST"),
-    "CZ/standard": ("2Z9 0000", "2Q9 0000", "2Z90000"),
+    "CZ/standard": ("2Z9 0000", "2ZO 0000", "2Z90000"),
     "CZ/two_row": ("3B7 | 1234", "3Q7 | 1234", "3B71234"),
     "CZ/district_1960": ("PY 55-01", "PQ 55-01", "PY5501"),
     "PL/standard_long_letters": ("KTT RJ07", "KTT RJO7", "KTTRJ07"),
