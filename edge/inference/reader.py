@@ -7,8 +7,8 @@ valid plate wins, then the more confident one.
 A reading is valid only for a format the crop can show: one with the view's row count (a
 one-row read of a wide crop is never a two-row motorcycle plate), and not one printed light on
 dark when the crop plainly shows dark glyphs on a light ground (`text_polarity`), nor one with a
-yellow ground when a colour crop plainly shows another (`ground_colour`). The next most probable
-reading that fits is taken instead.
+yellow or blue ground when a colour crop plainly shows another (`ground_colour`). The next most
+probable reading that fits is taken instead.
 
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
