@@ -25,7 +25,7 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
@@ -41,6 +41,10 @@ from models.metrics import DetectionScore, ReadingScore, match_plates
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, REPORTS_DIR
 from models.reader.eval_real import latency_ms_per_plate
 from models.realdata import DEFAULT_EU_REALDATA, LabelledPhoto, load_real_photos
+
+if TYPE_CHECKING:  # the renderer loads fonts; only the synthetic sets need it
+    from models.synth.fonts import FontSet
+    from models.synth.ocr_samples import OcrSample
 
 SYNTH_CROP_SEED = 771_2026  # no training run renders with this seed
 SYNTH_COUNTRY_SEED = 773_2026
@@ -262,7 +266,7 @@ def synthetic_sets(
     )
 
 
-def synthetic_country_crops(country: str, count: int, fonts: Any = None) -> list[Any]:
+def synthetic_country_crops(country: str, count: int, fonts: FontSet | None = None) -> list[OcrSample]:
     """The evaluation's `count` synthetic crops of one country's plates (its formats in their
     registry proportions): they depend on its code only, so adding a country moves no other's."""
     from models.synth.fonts import FontSet
