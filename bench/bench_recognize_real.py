@@ -2,7 +2,7 @@
 
     python bench/bench_recognize_real.py [--countries RU|all|FR,PL,...] [--runtime onnxruntime]
                                          [--realdata DIR] [--default-country RU] [--reader FILE]
-                                         [--detector FILE] [--band FILE] [--threads 1]
+                                         [--detector FILE] [--band FILE] [--threads N]
 
 Runs the CLI as a user would (`python -m edge.cli recognize --json --countries ... DIR`, with
 the caller's PYTHONPATH and working directory, so the code under test is the one measured),
@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 from common.plates.normalize import normalize_plate  # noqa: E402
 from common.plates.registry import load_registry  # noqa: E402
 from common.plates.validate import validate  # noqa: E402
+from edge.cli import snapshot_threads  # noqa: E402
 from models.metrics import match_boxes, match_plates  # noqa: E402
 from models.realdata import load_real_photos, realdata_dir  # noqa: E402
 
@@ -74,7 +75,8 @@ def main() -> int:
     parser.add_argument("--detector", type=Path, default=None, help="detector model file (default: shipped)")
     parser.add_argument("--band", type=Path, default=None, help="EU band model file (default: shipped)")
     parser.add_argument(
-        "--threads", type=int, default=1, help="inference threads per model (the config's default: 1)"
+        "--threads", type=int, default=None,
+        help="inference threads per model (default: recognize's own, the box's cores up to 4)",
     )
     args = parser.parse_args()
     photos = {p.path.name: p for p in load_real_photos(args.realdata)}
@@ -85,7 +87,8 @@ def main() -> int:
         if args.band is not None:
             reader_path += f"  band:\n    path: {args.band.resolve()}\n"
         detector_path = "" if args.detector is None else f"  path: {args.detector.resolve()}\n"
-        runtime = f"{{type: {args.runtime}, threads: {args.threads}}}"
+        threads = "" if args.threads is None else f", threads: {args.threads}"
+        runtime = f"{{type: {args.runtime}{threads}}}"
         config.write_text(
             f"detector:\n  runtime: {runtime}\n{detector_path}"
             f"reader:\n  runtime: {runtime}\n{reader_path}"
@@ -155,7 +158,7 @@ def main() -> int:
     if report.is_file() and realdata_dir(args.realdata).name == "ru-dev" and args.countries == "RU":
         reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"]
     print(f"{len(results)} photos, {plates} readable labelled plates; countries {args.countries}; "
-          f"runtime {args.runtime}, {args.threads} thread(s); "
+          f"runtime {args.runtime}, {args.threads or snapshot_threads()} thread(s); "
           f"CLI wall time {wall_s:.1f} s (model loading included)")
     print(f"{'':36} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
     ref_exact = f"{reference['exact_match']:.1%}" if reference else "-"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from common.crypto import load_or_create_key_file
 from common.events import ModelVersions, PlateEvent
 from common.plates.reading import PlateReading
-from edge.cli import build_parser, main
+from edge.cli import SNAPSHOT_MAX_THREADS, build_parser, main, snapshot_threads
 from edge.store import EventStore
 
 
@@ -116,9 +117,18 @@ def test_recognize_runs_every_model_on_the_threads_given(
     config = _write(tmp_path / "edge.yaml", "reader:\n  runtime: {type: onnxruntime, threads: 3}\n")
     assert main(["recognize", "--json", "--threads", "2", "-c", str(config), str(image)]) == 0
     assert main(["recognize", "--json", "-c", str(config), str(image)]) == 0
-    assert loaded == [(2, 2), (1, 3)]  # without --threads, the config's own
+    # Without --threads, the config's own where it names them, else the box's cores.
+    assert loaded == [(2, 2), (snapshot_threads(), 3)]
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["plates"] for line in lines] == [[], []]
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 2), (16, SNAPSHOT_MAX_THREADS)])
+def test_recognize_uses_the_cores_it_may_run_on_up_to_a_few(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    assert snapshot_threads() == threads
 
 
 def _event(plate: str, latin: str, channel: str, minutes_ago: int) -> PlateEvent:
