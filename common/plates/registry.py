@@ -7,7 +7,7 @@ A broken file raises ``PlateFormatError`` naming the file and the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -227,6 +227,12 @@ class FormatRegistry:
                 return country.code
         known = ", ".join(sorted(c.band_code for c in self._countries.values() if c.band_code))
         raise KeyError(f"no country with band code {band_code!r}; known: {known}")
+
+    def only(self, keep: Callable[[PlateFormat], bool]) -> FormatRegistry:
+        """A registry of the formats ``keep`` accepts, with the countries that have any. Each
+        keeps its prior (its country's traffic and its share of it), so a plate ranks the same."""
+        countries = [replace(c, formats=tuple(filter(keep, c.formats))) for c in self._countries.values()]
+        return FormatRegistry(c for c in countries if c.formats)
 
     def get(self, country: str, format_id: str) -> PlateFormat:
         try:

@@ -225,6 +225,19 @@ def test_an_automaton_for_one_row_count_accepts_only_formats_printed_in_that_man
         registry.automaton(["FR"], rows=2)
 
 
+def test_a_registry_of_some_formats_keeps_their_countries_and_priors() -> None:
+    registry = load_registry()
+    light = registry.only(lambda f: f.colors.light_text)
+    assert sorted(light.countries) == ["LI", "RU"]
+    assert {f.key for f in light.formats} == {f.key for f in registry.formats if f.colors.light_text}
+    # The same formats, so the same prior (traffic, share of the country) and the same plates.
+    assert light.get("RU", "military") is registry.get("RU", "military")
+    assert {f.key for f in light.automaton().accepted_formats("0101OK33")} == {"RU/military"}
+    assert light.automaton().accepted_formats("A123BC77") == []
+    with pytest.raises(KeyError):
+        light.get("RU", "standard")
+
+
 def test_a_glyph_form_string_is_checked_as_is_valid_checks_any_spelling() -> None:
     registry = load_registry()
     siv, ru = registry.get("FR", "siv"), registry.get("RU", "standard")

@@ -6,7 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.inference.text_polarity import DARK_TEXT_LOG_RATIO, shows_dark_text, stroke_log_ratio
+from edge.inference.text_polarity import (
+    DARK_TEXT_LOG_RATIO,
+    LIGHT_TEXT_SKEW,
+    light_minority_skew,
+    may_show_light_text,
+    shows_dark_text,
+    stroke_log_ratio,
+)
 
 
 def _text_crop(ink: int, ground: int, h: int = 44, w: int = 200) -> np.ndarray:
@@ -41,3 +48,11 @@ def test_a_crop_without_strokes_is_not_evidence_either_way() -> None:
 def test_an_empty_crop_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="too small"):
         stroke_log_ratio(np.zeros((0, 10, 3), np.uint8))
+
+
+def test_light_glyphs_on_a_dark_ground_are_the_bright_minority() -> None:
+    light = _text_crop(ink=230, ground=30)
+    assert light_minority_skew(light) > LIGHT_TEXT_SKEW and may_show_light_text(light)
+    dark = _text_crop(ink=25, ground=225)
+    assert light_minority_skew(dark) < 0 and not may_show_light_text(dark)
+    assert not may_show_light_text(np.full((40, 180, 3), 128, np.uint8))
