@@ -65,6 +65,8 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     "FR/siv": ("GH-001-BZ", "GH-001-OZ", "GH001BZ"),
     "FR/fni": ("1020 HG 90", "1020 HG 00", "1020HG90"),
     "FR/garage": ("W-373-KE", "W-3733-KE", "W373KE"),
+    "FR/fni_collection": ("3608 PW 75", "3608 PW 96", "3608PW75"),
+    "FR/siv_collection": ("AP-819-FK", "AO-819-FK", "AP819FK"),
     "IT/standard": ("FP 123 XY", "FP 123 XO", "FP123XY"),
     "IT/two_row": ("EZ | 777 AB", "EU | 777 AB", "EZ777AB"),
     "ES/standard": ("4321 KLM", "4321 KLA", "4321KLM"),
