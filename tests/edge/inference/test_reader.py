@@ -279,6 +279,27 @@ def test_white_on_black_plates_are_also_read_inverted(monkeypatch: pytest.Monkey
 
 
 @shipped
+@pytest.mark.parametrize(("inverted_p", "kept"), [(0.7, "standard"), (0.95, "military")])
+def test_an_inverted_reading_must_be_half_as_sure_again_to_replace_a_plain_one(
+    reader, monkeypatch: pytest.MonkeyPatch, inverted_p: float, kept: str
+) -> None:
+    from dataclasses import replace
+
+    from edge.inference.reader import INVERTED_MARGIN
+
+    plain = reader.decode_view(_spelling([{g: 1.0} for g in "C777XA70"]), view_rows=1, dark_text=False)
+    plain = replace(plain, confidence=0.6)
+    assert plain.format == "standard" and INVERTED_MARGIN == 1.5  # 0.9 to beat
+    spelled = _spelling([{"1": inverted_p, "C": 1 - inverted_p}] + [{g: 1.0} for g in "777XA70"])
+    monkeypatch.setattr(reader, "_run", lambda images: np.stack([spelled] * len(images)))
+    bright_minority = np.zeros((1, READER_HEIGHT, READER_WIDTH), np.uint8)
+    bright_minority[:, 10:20, 20:60] = 255
+    best = [plain]
+    reader._read_inverted(bright_minority, [None], [None], [0.0], best)
+    assert best[0].format == kept
+
+
+@shipped
 @needs_font
 def test_a_reading_no_surer_than_the_one_held_is_not_looked_for(reader, ru_samples) -> None:
     crops = [s.crop for s in ru_samples]
