@@ -22,7 +22,14 @@ import numpy as np
 
 from common.config import RuntimeSettings
 from common.plates.registry import FormatRegistry, load_registry
-from edge.inference.band_input import BAND_HEIGHT, BAND_WIDTH, NO_BAND, band_patches, normalise_patches
+from edge.inference.band_input import (
+    BAND_HEIGHT,
+    BAND_SECOND_LOOK_SKIP,
+    BAND_WIDTH,
+    NO_BAND,
+    band_patches,
+    normalise_patches,
+)
 from edge.inference.model_info import onnx_metadata
 from edge.inference.runtimes import ModelLoadError, open_session
 
@@ -99,7 +106,8 @@ class OnnxBandReader:
         self.boost = boost
 
     def probabilities(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """(N, classes) probabilities of each BGR uint8 crop's band. A grey crop has no colour to
+        """(N, classes) probabilities of each BGR uint8 crop's band, from its left end or a patch a
+        little further in, whichever shows a band code more surely. A grey crop has no colour to
         show a blue band by (a colour model was never shown one): certainly no band."""
         probs = np.zeros((len(crops), len(self.classes)), np.float64)
         probs[:, self.classes.index(NO_BAND) if NO_BAND in self.classes else 0] = 1.0
@@ -108,12 +116,23 @@ class OnnxBandReader:
         ]
         if not colour:
             return probs
-        patches = band_patches([crops[i] for i in colour])
+        # Each crop's left end, and the same share again a little further in, in one batch: the
+        # surer band of the two counts (band_input.BAND_SECOND_LOOK_SKIP).
+        shown = [crops[i] for i in colour]
+        patches = np.concatenate([band_patches(shown), band_patches(shown, BAND_SECOND_LOOK_SKIP)])
+        looks = np.zeros((len(patches), len(self.classes)), np.float64)
         for start in range(0, len(patches), MAX_BATCH):
             out = self.session.run(normalise_patches(patches[start : start + MAX_BATCH], self.channels))[0]
             if out.ndim != 2 or out.shape[1] != len(self.classes):
                 raise ModelLoadError(f"band output has shape {out.shape}, expected (N, {len(self.classes)})")
-            probs[colour[start : start + MAX_BATCH]] = np.exp(out.astype(np.float64))
+            looks[start : start + MAX_BATCH] = np.exp(out.astype(np.float64))
+        first, further_in = looks[: len(shown)], looks[len(shown) :]
+        codes = [k for k, code in enumerate(self.classes) if code != NO_BAND]
+        surer = (
+            further_in[:, codes].max(axis=1) > first[:, codes].max(axis=1) if codes
+            else np.zeros(len(shown), bool)
+        )
+        probs[colour] = np.where(surer[:, None], further_in, first)
         return probs
 
     def read(self, crops: Sequence[np.ndarray]) -> list[BandReading]:

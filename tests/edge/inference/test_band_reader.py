@@ -132,6 +132,23 @@ def test_the_band_code_of_eu_plates_is_read(band: OnnxBandReader, key: str, text
 
 @shipped
 @needs_font
+def test_a_band_is_read_in_a_box_that_runs_wide_on_the_left(band: OnnxBandReader) -> None:
+    """A detector box a fifth of the plate wider on the left (car body there) pushes the band out
+    of the left-end patch the model learnt; the patch a little further in still shows it."""
+    crops = []
+    for seed in range(6):
+        crop = _plate_crop("PL/standard_3d2l", "SK440AY", seed, plate_px=300)
+        body = np.full((crop.shape[0], round(0.2 * crop.shape[1]), 3), (60, 70, 80), np.uint8)
+        crops.append(np.hstack([body, crop]))
+    readings = band.read(crops)
+    assert sum(r.code == "PL" for r in readings) >= 5, [(r.code, round(r.confidence, 3)) for r in readings]
+    patches = normalise_patches(np.stack([band_patch(c) for c in crops]), band.channels)
+    only_left_end = band.session.run(patches)[0]
+    assert sum(band.classes[int(k)] == "PL" for k in only_left_end.argmax(axis=1)) <= 1
+
+
+@shipped
+@needs_font
 def test_a_russian_plate_has_no_band(band: OnnxBandReader) -> None:
     readings = band.read([_plate_crop("RU/standard", "A123BC77", seed, plate_px=300) for seed in range(6)])
     assert all(r.code == NO_BAND and r.country is None for r in readings)
