@@ -28,9 +28,9 @@ BAND_FRACTION = 0.2
 # detector box often runs wider than the plate on the left (eu-dev PL SK971JF: 13 % of its width),
 # and a band that far in falls out of the patch the model was trained on (margins up to 8 %):
 # SK971JF reads PL at 0.85 on its labelled box and no band on the detector's. On eu-dev with
-# every country on, a second patch 8 % in took the wrong country from 16 to 12 (OpenVINO) and 15
-# to 9 (ONNX Runtime) of ~303 valid readings (5 % in: 18 and 12; 10 %: 15 and 10; 12 %: 15 and
-# 13), ru-dev unchanged.
+# every country on, the second patch 8 % in takes the wrong country from 16 to 13 (OpenVINO) and
+# 15 to 11 (ONNX Runtime) of ~303 valid readings, ru-dev unchanged. Tried first as a separate
+# batch cut at int(): 8 % in gave 12 and 9; 5 %: 18 and 12; 10 %: 15 and 10; 12 %: 15 and 13.
 BAND_SECOND_LOOK_SKIP = 0.08
 # The class of crops that show no EU band (a flag band, no band, not a plate).
 NO_BAND = ""

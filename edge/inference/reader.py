@@ -11,10 +11,10 @@ yellow or blue ground when a colour crop plainly shows another (`ground_colour`)
 probable reading that fits is taken instead.
 
 The network reads dark glyphs on a light ground best. Where plates printed light on dark (LI, RU
-military and police) are allowed, a crop that may show one (by its pixels, `text_polarity`, or
-read as one) is also read inverted, decoded against those formats alone, and the surer reading
-kept: on synthetic LI plates, 134 of 200 (LI, CH and AT on) come out as valid LI plates without
-it and 191 with it.
+military and police, FR collection plates) are allowed, a crop that may show one (by its pixels,
+`text_polarity`, or read as one) is also read inverted, decoded against those formats alone, and
+kept where it is INVERTED_MARGIN times as sure as the plain reading: on synthetic LI plates, 134
+of 200 (LI, CH and AT on) come out as valid LI plates without it and 191 with it.
 
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
@@ -236,9 +236,10 @@ class OnnxPlateReader:
         best: list[PlateReading],
     ) -> None:
         """Replace, in place, readings of crops that may show light glyphs on a dark ground (by
-        their pixels, or read as such a plate) with the surer reading of the crop inverted as a
-        light-on-dark plate. The reader reads dark glyphs better: inverted, a white-on-black plate
-        looks like the plates it learnt most from."""
+        their pixels, or read as such a plate) with the reading of the crop inverted as a
+        light-on-dark plate where that is INVERTED_MARGIN times as sure (or the plain reading is no
+        plate). The reader reads dark glyphs better: inverted, a white-on-black plate looks like
+        the plates it learnt most from."""
         if self.light_text is None:
             return
         light = [

@@ -52,8 +52,9 @@ def shows_dark_text(crop: np.ndarray) -> bool:
 # minority the middle's mean sits above its median. The stroke ratio above cannot say so: thin dark
 # gaps between white strokes pass for dark glyphs on a third of the synthetic LI plates (white on
 # black). Chosen on 300 synthetic crops each of LI, RU military, police and diplomatic plates
-# (sample seed 77, every country on, INT8): with the inverted reads, 289 -> 297, 284 -> 293,
-# 287 -> 292 and 283 -> 292 read right (0.1: 297, 294, 292, 293; 0.3: 295, 292, 292, 292), while
+# (sample seed 77, every country on, INT8): with the inverted reads kept whenever surer, 289 ->
+# 297, 284 -> 293, 287 -> 292 and 283 -> 292 read right (0.1: 297, 294, 292, 293; 0.3: 295, 292,
+# 292, 292; the reader's INVERTED_MARGIN of 1.5 then gives 296, 293, 291, 290), while
 # 13 % of the crops `recognize` reads on eu-dev are inverted (0.1: 21 %; 0.3: 7 %). Synthetic
 # dark-on-light plates measure -0.37 at the median and 0.28 at the 95th percentile.
 LIGHT_TEXT_SKEW = 0.2
