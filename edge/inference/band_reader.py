@@ -95,6 +95,7 @@ class OnnxBandReader:
         if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
             raise ModelLoadError(f"{model_path} has no `classes` list in its metadata; not a band model?")
         self.classes: tuple[str, ...] = tuple(classes)
+        self._code_columns = [k for k, code in enumerate(self.classes) if code != NO_BAND]
         registry = registry or load_registry()
         try:
             self.countries = {
@@ -127,7 +128,7 @@ class OnnxBandReader:
                 raise ModelLoadError(f"band output has shape {out.shape}, expected (N, {len(self.classes)})")
             looks[start : start + MAX_BATCH] = np.exp(out.astype(np.float64))
         first, further_in = looks[: len(shown)], looks[len(shown) :]
-        codes = [k for k, code in enumerate(self.classes) if code != NO_BAND]
+        codes = self._code_columns
         surer = (
             further_in[:, codes].max(axis=1) > first[:, codes].max(axis=1) if codes
             else np.zeros(len(shown), bool)

@@ -108,7 +108,8 @@ class OnnxPlateReader:
         self.band_reader = band_reader
         # The allowed one-row plates printed light on dark, which inverted crops are read as.
         formats = self.registry.formats_for(self.countries)
-        light = {f.key for f in formats if f.colors.light_text and f.rows == 1}
+        self.light_text_keys = {f.key for f in formats if f.colors.light_text and f.rows == 1}
+        light = self.light_text_keys
         self.light_text = self.registry.only(lambda f: f.key in light) if light else None
         if self.light_text is not None:
             self.light_text.automaton(None, 1)
@@ -244,7 +245,8 @@ class OnnxPlateReader:
             return
         light = [
             i for i, image in enumerate(images)
-            if self._prints_light_text(best[i]) or may_show_light_text(image)
+            if (best[i].valid and f"{best[i].country}/{best[i].format}" in self.light_text_keys)
+            or may_show_light_text(image)
         ]
         if not light:
             return
@@ -255,8 +257,3 @@ class OnnxPlateReader:
             )
             if reading.valid and reading.confidence > surer_than:
                 best[i] = reading
-
-    def _prints_light_text(self, reading: PlateReading) -> bool:
-        if not reading.valid or reading.country is None or reading.format is None:
-            return False
-        return self.registry.get(reading.country, reading.format).colors.light_text

@@ -32,11 +32,17 @@ DARK_TEXT_LOG_RATIO = -0.2
 _STROKE_KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 
 
+def _middle(crop: np.ndarray) -> np.ndarray:
+    """The middle of a uint8 BGR or grey crop's reader image (`reader_input.reader_image`; a
+    reader image is used as it is), off the margins where car body and frame show."""
+    image = crop if crop.shape == (READER_HEIGHT, READER_WIDTH) else reader_image(crop)
+    return image[4:28, 8:152]
+
+
 def stroke_log_ratio(crop: np.ndarray) -> float:
     """log(dark-stroke energy / light-stroke energy) in the middle of a uint8 BGR or grey crop,
-    or of its reader image (`reader_input.reader_image`, which is used as it is)."""
-    image = crop if crop.shape == (READER_HEIGHT, READER_WIDTH) else reader_image(crop)
-    middle = image[4:28, 8:152]  # off the crop's margins, where car body and frame show
+    or of its reader image."""
+    middle = _middle(crop)
     dark = float(cv2.morphologyEx(middle, cv2.MORPH_BLACKHAT, _STROKE_KERNEL).sum(dtype=np.float64))
     light = float(cv2.morphologyEx(middle, cv2.MORPH_TOPHAT, _STROKE_KERNEL).sum(dtype=np.float64))
     return float(np.log((dark + 1.0) / (light + 1.0)))
@@ -64,10 +70,9 @@ _LEVELS = np.arange(256, dtype=np.float64)
 def light_minority_skew(crop: np.ndarray) -> float:
     """(mean - median) / standard deviation of the middle of a crop or its reader image: above 0
     when its bright pixels are the fewer."""
-    image = crop if crop.shape == (READER_HEIGHT, READER_WIDTH) else reader_image(crop)
     # From the grey-level histogram: every crop the reader reads is measured, and this is several
     # times faster than numpy's median and standard deviation of the pixels.
-    counts = np.bincount(image[4:28, 8:152].ravel(), minlength=256).astype(np.float64)
+    counts = np.bincount(_middle(crop).ravel(), minlength=256).astype(np.float64)
     n = counts.sum()
     mean = float(counts @ _LEVELS) / n
     std = float(np.sqrt(max(float(counts @ _LEVELS**2) / n - mean * mean, 0.0)))
