@@ -80,6 +80,8 @@ class FontSet:
                     mask = _stem_letter(char, plate_shape, height, width, stroke)
             else:
                 mask = _rasterise(font, char, weight)
+                if char == "O":
+                    mask = _distinct_letter_o(mask, self.glyph(font, "0", weight))
             self._cache[key] = mask
         return mask
 
@@ -155,6 +157,27 @@ def _tick_tailed_q(zero: np.ndarray, variant: int, stroke: int) -> np.ndarray:
     canvas = np.maximum(canvas, ink.astype(np.float32) / 255.0)
     xs = np.nonzero(canvas.max(axis=0) > 0.08)[0]
     return canvas[:, xs.min() : xs.max() + 1]
+
+
+# Plate typefaces draw the letter O rounder and wider than the digit 0 (FE-Schrift was drawn so
+# that no O can be painted into a 0); the other fonts' O is 1.21-1.46 times as wide as their 0.
+# OSP-DIN's O is a copy of its 0, and on the plates where both may stand in one place (AT
+# serials, PL, NL) that made a quarter of the synthetic O unreadable as O.
+O_WIDER_THAN_ZERO = 1.25
+
+
+def _distinct_letter_o(letter_o: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """`letter_o`, or the font's `zero` widened at its middle when the font draws O as its 0.
+
+    Columns are repeated at the middle, so the sides keep their curve and the strokes their
+    weight: a stadium-shaped O, as DIN 1451 draws it."""
+    if letter_o.shape != zero.shape or float(np.abs(letter_o - zero).mean()) > 0.01:
+        return letter_o
+    width = zero.shape[1]
+    extra = max(1, round(width * (O_WIDER_THAN_ZERO - 1.0)))
+    middle = width // 2
+    straight = np.repeat(zero[:, middle : middle + 1], extra, axis=1)
+    return np.concatenate([zero[:, :middle], straight, zero[:, middle:]], axis=1)
 
 
 def _rasterise(font: Path, char: str, weight: int) -> np.ndarray:

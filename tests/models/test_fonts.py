@@ -75,3 +75,27 @@ def test_plate_q_is_the_fonts_zero_with_a_tick_inside_the_cap_height(fonts: Font
         assert added > 0.3, font.name
         left = (slice(height // 2, None), slice(None, width // 3))
         assert q[left].sum() == pytest.approx(zero[left].sum()), font.name
+
+
+@pytest.mark.parametrize("weight", [-1, 0, 2])
+def test_every_fonts_letter_o_is_wider_than_its_zero(fonts: FontSet, weight: int) -> None:
+    # Plate typefaces keep O and 0 apart by width; a font that draws O as its 0 gets a wider O.
+    for font in fonts.sans:
+        letter_o, zero = fonts.glyph(font, "O", weight), fonts.glyph(font, "0", weight)
+        o_aspect = letter_o.shape[1] / letter_o.shape[0]
+        zero_aspect = zero.shape[1] / zero.shape[0]
+        assert o_aspect > 1.15 * zero_aspect, font.name
+
+
+def test_a_widened_o_keeps_the_zeros_height_and_stroke_weight(fonts: FontSet) -> None:
+    din = next((f for f in fonts.sans if f.name == "OSP-DIN.ttf"), None)
+    if din is None:
+        pytest.skip("fonts-opendin is not installed")
+    letter_o, zero = fonts.glyph(din, "O"), fonts.glyph(din, "0")
+    assert letter_o.shape[0] == zero.shape[0]
+    # The left side is the zero's own, column for column: its curve and stroke are kept.
+    left = zero.shape[1] // 2
+    np.testing.assert_array_equal(letter_o[:, :left], zero[:, :left])
+    # The inserted middle holds only the top and bottom bars, as thick as the zero's.
+    middle = letter_o[:, letter_o.shape[1] // 2]
+    assert (middle > 0.5).sum() == (zero[:, left] > 0.5).sum()
