@@ -1,4 +1,5 @@
-"""Training can start from a shipped ONNX model: the network then computes what the file does."""
+"""Training can start from a shipped ONNX model: the network then computes what the file does; a
+fine-tuned network can be averaged back toward the model it started from (WiSE-FT)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 from models.export import export_onnx
 from models.paths import READER_FP32
+from models.reader.average import average_state
 from models.reader.net import PlateReaderNet
 from models.warm_start import load_folded_onnx
 
@@ -89,3 +91,35 @@ def test_a_detector_exported_at_a_fixed_size_is_checked_at_that_size(tmp_path: P
     with torch.no_grad():
         for ours, theirs in zip(fresh.eval()(frame), source(frame), strict=True):
             assert torch.allclose(ours, theirs, atol=1e-3)
+
+
+def _outputs(state: dict, sample: torch.Tensor) -> torch.Tensor:
+    net = PlateReaderNet()
+    net.load_state_dict(state)
+    with torch.no_grad():
+        return net.eval()(sample)
+
+
+def test_averaging_runs_the_line_from_the_starting_model_to_the_fine_tuned_one() -> None:
+    start, tuned = _trained_like(1).state_dict(), _trained_like(2).state_dict()
+    sample = torch.randn(2, 1, READER_HEIGHT, READER_WIDTH)
+    assert torch.allclose(_outputs(average_state(start, tuned, 0.0), sample), _outputs(start, sample))
+    assert torch.allclose(_outputs(average_state(start, tuned, 1.0), sample), _outputs(tuned, sample))
+    middle = average_state(start, tuned, 0.5)
+    for key, value in middle.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (start[key] + tuned[key]) / 2, atol=1e-6), key
+
+
+def test_averaging_keeps_the_fine_tuned_counters_and_refuses_a_point_off_the_line() -> None:
+    start, tuned = _trained_like(1).state_dict(), _trained_like(2).state_dict()
+    counters = [k for k, v in tuned.items() if not v.is_floating_point()]
+    assert counters  # BatchNorm's num_batches_tracked
+    for key in counters:
+        tuned[key] = tuned[key] + 7
+    middle = average_state(start, tuned, 0.5)
+    assert all(torch.equal(middle[k], tuned[k]) for k in counters)
+    with pytest.raises(ValueError, match="alpha"):
+        average_state(start, tuned, 1.5)
+    with pytest.raises(ValueError, match="layers"):
+        average_state(start, tuned | {"extra": torch.zeros(1)}, 0.5)
