@@ -109,8 +109,9 @@ class OnnxPlateReader:
         # The allowed one-row plates printed light on dark, which inverted crops are read as.
         formats = self.registry.formats_for(self.countries)
         self.light_text_keys = {f.key for f in formats if f.colors.light_text and f.rows == 1}
-        light = self.light_text_keys
-        self.light_text = self.registry.only(lambda f: f.key in light) if light else None
+        self.light_text = (
+            self.registry.only(lambda f: f.key in self.light_text_keys) if self.light_text_keys else None
+        )
         if self.light_text is not None:
             self.light_text.automaton(None, 1)
         self.hyphens = HyphenCheck(formats)
@@ -245,8 +246,7 @@ class OnnxPlateReader:
             return
         light = [
             i for i, image in enumerate(images)
-            if (best[i].valid and f"{best[i].country}/{best[i].format}" in self.light_text_keys)
-            or may_show_light_text(image)
+            if (best[i].valid and best[i].format_key in self.light_text_keys) or may_show_light_text(image)
         ]
         if not light:
             return
