@@ -48,6 +48,13 @@ if TYPE_CHECKING:  # the renderer loads fonts; only the synthetic sets need it
 
 SYNTH_CROP_SEED = 771_2026  # no training run renders with this seed
 SYNTH_COUNTRY_SEED = 773_2026
+# The installation spec's shortest character, px in the camera image (docs/deployment.md, "Camera
+# placement"; AxxonSoft's ANPR module asks the same, Auto-Intellect's 16 px). The synthetic
+# crops run down to 7 px, where no reader is reliable: the per-country figures are given on every
+# crop and on those within the spec.
+SPEC_CHAR_PX = 15.0
+# Shortest-character heights (px) the every-country crops are also scored between.
+CHAR_PX_EDGES = (0.0, 12.0, SPEC_CHAR_PX, 20.0, 30.0)
 PR_THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
 # Measured on these machines before this project's models existed (issue #3); kept as the bar.
@@ -218,14 +225,27 @@ def evaluate_synthetic(
     overall, per_format, pairs = _read_samples(reader, samples)
     every_country, _, country_pairs = _read_samples(reader, country_samples)
     by_country: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    in_spec: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    by_height = [ReadingScore() for _ in CHAR_PX_EDGES]
     for sample, (_, read) in zip(country_samples, country_pairs, strict=True):
-        by_country[sample.style_id.split("/")[0]].add(sample.text, read)
+        country = sample.style_id.split("/")[0]
+        by_country[country].add(sample.text, read)
+        if sample.char_px >= SPEC_CHAR_PX:
+            in_spec[country].add(sample.text, read)
+        band = int(np.searchsorted(CHAR_PX_EDGES, sample.char_px, side="right")) - 1
+        by_height[band].add(sample.text, read)
     return {
         "detector": detection.as_dict(),
         "reader": overall.as_dict(),
         "reader_per_format": {key: score.as_dict() for key, score in sorted(per_format.items())},
         "reader_every_country": every_country.as_dict(),
         "reader_by_country": {c: s.as_dict() for c, s in sorted(by_country.items())},
+        "reader_by_country_in_spec": {c: s.as_dict() for c, s in sorted(in_spec.items())},
+        "spec_char_px": SPEC_CHAR_PX,
+        # every-country crops by their shortest character's height: [from px, score]
+        "reader_by_char_px": [
+            [edge, score.as_dict()] for edge, score in zip(CHAR_PX_EDGES, by_height, strict=True)
+        ],
         "_pairs": pairs,
     }
 

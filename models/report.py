@@ -160,15 +160,57 @@ def _europe_sections(report: dict[str, Any], names: list[str], country_crops: in
         )
     synth = report["synthetic"]
     if country_crops and "reader_by_country" in synth[names[0]]:
-        scores = synth[names[-1]]["reader_by_country"]
-        at_target = sum(s["exact_match"] >= 0.98 for s in scores.values())
-        lines += _per_country_table(
-            f"## Synthetic reader by country ({country_crops // max(1, len(scores))} crops of each "
-            f"country's plates, every country on): {at_target} of {len(scores)} countries at 98% or "
-            f"more ({names[-1]})",
-            synth, "reader_by_country", names,
-        )
+        lines += _synthetic_country_table(synth, names, country_crops)
     return lines
+
+
+def _synthetic_country_table(synth: dict[str, Any], names: list[str], country_crops: int) -> list[str]:
+    """Each country's synthetic crops read with every country on: all of them, and those whose
+    characters are as tall as the installation spec asks (older reports lack that column)."""
+    scores = synth[names[-1]]["reader_by_country"]
+    in_spec = synth[names[-1]].get("reader_by_country_in_spec")
+    at_target = sum(s["exact_match"] >= 0.98 for s in scores.values())
+    title = (
+        f"## Synthetic reader by country ({country_crops // max(1, len(scores))} crops of each "
+        f"country's plates, every country on): {at_target} of {len(scores)} countries at 98% or more"
+    )
+    header = "| country | crops | " + " | ".join(names)
+    rule = "|---|---|" + "---|" * len(names)
+    if in_spec is not None:
+        spec_px = synth[names[-1]]["spec_char_px"]
+        spec_target = sum(s["exact_match"] >= 0.98 for s in in_spec.values())
+        title += (
+            f"; {spec_target} of {len(in_spec)} on the crops whose characters are {spec_px:g} px or "
+            "taller (the installation spec)"
+        )
+        header += " | crops in spec | " + " | ".join(f"{n} in spec" for n in names)
+        rule += "---|" * (len(names) + 1)
+    lines = [f"{title} ({names[-1]})", "", *_by_character_height(synth, names), header + " |", rule]
+    for country in sorted(scores):
+        cells = [str(scores[country]["plates"])]
+        cells += [_pct(synth[n]["reader_by_country"][country]["exact_match"]) for n in names]
+        if in_spec is not None:
+            spec = [synth[n]["reader_by_country_in_spec"].get(country) for n in names]
+            cells.append(str(spec[0]["plates"]) if spec[0] else "0")
+            cells += [_pct(s["exact_match"]) if s else "-" for s in spec]
+        lines.append(f"| {country} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _by_character_height(synth: dict[str, Any], names: list[str]) -> list[str]:
+    """The same crops scored by the height of their shortest character in the camera image."""
+    if "reader_by_char_px" not in synth[names[0]]:
+        return []
+    bands = synth[names[0]]["reader_by_char_px"]
+    lines = [
+        "| shortest character | crops | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for k, (low, score) in enumerate(bands):
+        label = f"{low:g}-{bands[k + 1][0]:g} px" if k + 1 < len(bands) else f"{low:g} px and taller"
+        cells = [_pct(synth[n]["reader_by_char_px"][k][1]["exact_match"]) for n in names]
+        lines.append(f"| {label} | {score['plates']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[int, ...]) -> str:

@@ -103,6 +103,9 @@ class OcrSample:
     # The left band drawn ("EU", "FLAG" or None): a format without a band of its own can still
     # show the EU one (French FNI plates made after 1993), so the style alone does not say.
     band: str | None = None
+    # Height of the plate's shortest character in the camera image, px, before the view's tilt
+    # and squash: the measure of installation specs ("characters at least 15 px tall").
+    char_px: float = 0.0
 
 
 class OcrSampleFactory:
@@ -155,7 +158,12 @@ class OcrSampleFactory:
             crop = augment.resize_to_width(crop, max(8, round(crop.shape[1] * source_w / plate_px)))
             crop = augment.degrade(crop, rng, self.degrade_params)
         return OcrSample(
-            crop=crop, text=to_latin(text), style_id=style.key, two_row=style.two_rows, band=layout.left_band
+            crop=crop,
+            text=to_latin(text),
+            style_id=style.key,
+            two_row=style.two_rows,
+            band=layout.left_band,
+            char_px=layout.char_mm * source_w / style.size_mm[0],
         )
 
     def draw_text(self, fmt: PlateFormat, rng: np.random.Generator) -> str:

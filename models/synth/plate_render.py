@@ -179,7 +179,8 @@ def _draw_region_block(
     weight: int,
     rng: np.random.Generator,
     with_rus: bool = True,
-) -> None:
+) -> float:
+    """Draws the region code (and RUS with the flag); returns the digits' height, mm."""
     height = bottom - top
     digit_h = height * (0.58 if with_rus else 0.8)
     _place_groups(
@@ -202,6 +203,7 @@ def _draw_region_block(
         x_text = x0 + (x1 - x0) * rng.uniform(0.06, 0.12)
         end = draw_small_text(canvas, fonts, "RUS", x_text, y, rus_h, ink, rng)
         draw_flag(canvas, min(end + 3, x1 - flag_w - 2), y, flag_w, rus_h * 1.05, RU_FLAG)
+    return digit_h
 
 
 def _draw_bolts(canvas: Canvas, positions: list[tuple[float, float]], rng: np.random.Generator) -> None:
@@ -230,6 +232,9 @@ class PlateLayout:
     glyphs_top: int
     glyphs_bottom: int
     left_band: str | None = None  # the left band drawn: "EU", "FLAG", or None
+    # Height of the shortest glyph of the plate's text (region digits included), mm: what an
+    # installation spec's minimum character height is about (`OcrSample.char_px`).
+    char_mm: float = 0.0
 
 
 def render_plate(
@@ -337,8 +342,9 @@ def render_plate_layout(
         )
         separators = [(k, a, b) for k, (a, b) in zip(kinds, spans, strict=True)]
         glyph_band = (baseline - max(heights), baseline)
+        char_heights = list(heights)
         if has_region:
-            _draw_region_block(
+            region_digits = _draw_region_block(
                 canvas,
                 fonts,
                 rows[0][-1],
@@ -352,6 +358,7 @@ def render_plate_layout(
                 rng,
                 with_rus=style.rus_flag,
             )
+            char_heights.append(region_digits)
         bolt_mode = rng.random()
         if bolt_mode < 0.6:
             bolts = [
@@ -379,6 +386,7 @@ def render_plate_layout(
             plate_shape=plate_shape,
         )
         bottom_h = h_mm * 0.36
+        char_heights = [top_h, bottom_h]
         bottom_base = h_mm - h_mm * 0.08
         region_x = w_mm * 0.55 if has_region else w_mm - 8
         _place_groups(
@@ -396,7 +404,7 @@ def render_plate_layout(
             plate_shape=plate_shape,
         )
         if has_region:
-            _draw_region_block(
+            region_digits = _draw_region_block(
                 canvas,
                 fonts,
                 rows[1][-1],
@@ -410,6 +418,7 @@ def render_plate_layout(
                 rng,
                 with_rus=style.rus_flag,
             )
+            char_heights.append(region_digits)
         if rng.random() < 0.6:
             bolts = [(w_mm * 0.5, rng.uniform(5, 9)), (w_mm * 0.5, h_mm - rng.uniform(5, 9))]
         glyph_band = (h_mm * 0.08, h_mm * 0.92)
@@ -423,5 +432,6 @@ def render_plate_layout(
         glyphs_top=canvas.px(glyph_band[0]),
         glyphs_bottom=canvas.px(glyph_band[1]),
         left_band=band,
+        char_mm=min(char_heights),
     )
     return image, layout

@@ -56,7 +56,12 @@ def test_eu_dev_is_reported_beside_ru_dev_per_country(tmp_path: Path) -> None:
         assert set(report["real"][variant]["end_to_end_per_country"]) == {"RU"}
         synthetic = report["synthetic"][variant]["reader_by_country"]
         assert len(synthetic) >= 40 and {s["plates"] for s in synthetic.values()} == {2}
+        in_spec = report["synthetic"][variant]["reader_by_country_in_spec"]
+        assert set(in_spec) <= set(synthetic) and all(s["plates"] in (1, 2) for s in in_spec.values())
+        by_height = report["synthetic"][variant]["reader_by_char_px"]
+        assert sum(score["plates"] for _, score in by_height) == 2 * len(synthetic)
     text = (out / "evaluation.md").read_text(encoding="utf-8")
     assert "## Real European photos (eu-dev), every country on" in text
     assert "### eu-dev end to end by country" in text
     assert "countries at 98% or more" in text
+    assert "characters are 15 px or taller (the installation spec)" in text

@@ -11,7 +11,8 @@ from edge.inference.crops import RECTIFY_MARGIN_X, RECTIFY_MARGIN_Y
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH, reader_image
 from models.synth import augment
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontSet
-from models.synth.ocr_samples import OcrSampleFactory, samples_per_second
+from models.synth.ocr_samples import CropParams, OcrSampleFactory, samples_per_second
+from models.synth.plate_render import PLATE_STYLES
 
 needs_font = pytest.mark.skipif(
     not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
@@ -110,3 +111,19 @@ def test_rectified_samples_show_the_plate_frontal_with_the_edges_margins() -> No
     boxed = OcrSampleFactory(FontSet.discover(), styles=[style], crop=CropParams(rectified_p=0.0))
     box_aspects = [s.crop.shape[1] / s.crop.shape[0] for s in (boxed.sample(3, i) for i in range(16))]
     assert min(box_aspects) < min(aspects)
+
+
+@needs_font
+@pytest.mark.parametrize(
+    ("key", "char_px"),
+    [
+        ("RU/standard", 100 * 58 / 520),  # a 100 px wide Russian plate: letters 11 px tall
+        ("PL/standard", 100 * 72.6 / 520),
+        ("PL/two_row", 0.6 * 100 * 0.36 * 170 / 290),  # square plates come 0.6x as wide; lower row
+    ],
+)
+def test_samples_record_their_shortest_characters_height_in_camera_pixels(key: str, char_px: float) -> None:
+    fixed_size = OcrSampleFactory(
+        FontSet.discover(), styles=[PLATE_STYLES[key]], crop=CropParams(source_width=(100, 100))
+    )
+    assert {round(fixed_size.sample(4, i).char_px, 3) for i in range(6)} == {round(char_px, 3)}

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from common.plates.registry import load_registry
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontNotFoundError, FontSet
-from models.synth.plate_render import PLATE_STYLES, glyph_rows, random_text, render_plate, style_for_format
+from models.synth.plate_render import (
+    PLATE_STYLES,
+    glyph_rows,
+    random_text,
+    render_plate,
+    render_plate_layout,
+    style_for_format,
+)
 
 pytestmark = pytest.mark.skipif(
     not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
@@ -86,3 +94,29 @@ def test_old_french_fni_plates_carry_the_eu_band_on_light_grounds_only(fonts: Fo
         banded[ground] += bool(left[0] > left[2] + 40)
     assert banded["black"] == 0
     assert 10 <= banded["light"] <= 35  # half the light plates, give or take
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "shortest_mm"),
+    [
+        ("RU/standard", "А123ВС77", 58.0),  # GOST R 50577: letters 58 mm, digits 76 mm
+        ("PL/standard", "WX12345", 110.0 * 0.66),  # one height for every glyph
+    ],
+)
+def test_layout_gives_the_shortest_characters_height_as_drawn(
+    fonts: FontSet, key: str, text: str, shortest_mm: float
+) -> None:
+    px_per_mm = 2.0
+    style = PLATE_STYLES[key]
+    image, layout = render_plate_layout(style, text, fonts, np.random.default_rng(2), px_per_mm=px_per_mm)
+    assert layout.char_mm == pytest.approx(shortest_mm)
+    ink = (image.mean(axis=2) < 110).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
+    heights = [
+        h / px_per_mm
+        for _x, _y, w, h, _area in stats[1:count]
+        # glyphs only: not the rim, the region line, RUS, the band's letters or bolts
+        if 30 <= h / px_per_mm <= 90 and 5 <= w / px_per_mm <= 70
+    ]
+    assert len(heights) >= len(text) - 1
+    assert min(heights) == pytest.approx(layout.char_mm, abs=2.0)
