@@ -221,6 +221,13 @@ class DetectorConfig(ModelConfig):
         default=0.9, ge=0, le=1,
         description="the finer search also runs on a photo whose surest reading is below this",
     )
+    # A close-up at a steep view can give the detector no box upright and a fair one turned a few
+    # degrees (edge/inference/turned_search.py).
+    snapshot_turned_search: bool = Field(
+        default=True,
+        description="`recognize`: a photo where still nothing sure was read is searched again turned "
+        "12 deg each way",
+    )
 
 
 class BandReaderConfig(_Section):

@@ -25,6 +25,7 @@ from edge.inference.crops import FIRST_VIEWS, read_plates
 from edge.inference.protocols import PlateDetection, PlateDetector, PlateReader
 from edge.inference.second_look import look_again
 from edge.inference.tiles import detect_in_tiles, detect_tiled, fine_windows
+from edge.inference.turned_search import detect_turned
 from edge.tracking.tracker import area, intersection, iou
 
 # A plate read again, or in a second look, is the same plate as one already output above this.
@@ -167,6 +168,7 @@ class SnapshotRecognizer:
         fine_search: bool = False,
         reach_past_ends: bool = False,
         fine_search_below: float = 0.0,
+        turned_search: bool = False,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -181,6 +183,7 @@ class SnapshotRecognizer:
         self.fine_search = fine_search
         self.reach_past_ends = reach_past_ends
         self.fine_search_below = fine_search_below
+        self.turned_search = turned_search
 
     @classmethod
     def from_config(
@@ -207,6 +210,7 @@ class SnapshotRecognizer:
             detector_config.snapshot_fine_search,
             reader_config.snapshot_reach_past_ends,
             detector_config.snapshot_fine_search_below,
+            detector_config.snapshot_turned_search,
         )
 
     def recognize(self, image: np.ndarray) -> list[RecognizedPlate]:
@@ -215,19 +219,29 @@ class SnapshotRecognizer:
         plates = self._accepted(image, found)
         if self.second_looks:
             plates += self._look_again(image, found, plates)
-        if self.fine_search and all(p.confidence < self.fine_search_below for p in plates):
-            plates += [
-                p for p in self._search_finer(image)
-                if all(iou(p.box, q.box) < SAME_PLATE_IOU for q in plates)
-            ]
+        if self.fine_search and self._nothing_sure(plates):
+            plates += self._new(self._search_finer(image), plates)
+        if self.turned_search and self._nothing_sure(plates):
+            plates += self._new(self._search(image, detect_turned(self.detector, image)), plates)
         return sorted(distinct_plates(plates), key=lambda p: (p.box[0], p.box[1]))
+
+    def _nothing_sure(self, plates: Sequence[RecognizedPlate]) -> bool:
+        return all(p.confidence < self.fine_search_below for p in plates)
+
+    @staticmethod
+    def _new(found: list[RecognizedPlate], plates: Sequence[RecognizedPlate]) -> list[RecognizedPlate]:
+        return [p for p in found if all(iou(p.box, q.box) < SAME_PLATE_IOU for q in plates)]
 
     def _search_finer(self, image: np.ndarray) -> list[RecognizedPlate]:
         """Plates of a photo where nothing sure was read, searched again in tiles shrunk half as much."""
         windows = fine_windows((int(image.shape[0]), int(image.shape[1])))
         if not windows:
             return []
-        found = self._read(image, self._usable(detect_in_tiles(self.detector, image, windows)))
+        return self._search(image, detect_in_tiles(self.detector, image, windows))
+
+    def _search(self, image: np.ndarray, detections: Sequence[PlateDetection]) -> list[RecognizedPlate]:
+        """The plates read from another search's boxes, with second looks at those that gave none."""
+        found = self._read(image, self._usable(detections))
         plates = self._accepted(image, found)
         if self.second_looks:
             plates += self._look_again(image, found, plates)

@@ -120,7 +120,10 @@ class _OffsetFirstLook(ColourPlateDetector):
 def test_a_box_that_gave_no_reading_is_looked_at_again_zoomed() -> None:
     frame = render_frame(0, [Passing("green", 0, 10, y=100)])
     off = SnapshotRecognizer.from_config(
-        _OffsetFirstLook(), ColourPlateReader(), DetectorConfig(snapshot_second_looks=0), ReaderConfig()
+        _OffsetFirstLook(),
+        ColourPlateReader(),
+        DetectorConfig(snapshot_second_looks=0, snapshot_turned_search=False),
+        ReaderConfig(),
     )
     assert off.recognize(frame) == []
     on = SnapshotRecognizer.from_config(
@@ -160,7 +163,10 @@ def test_a_photo_where_nothing_was_read_is_searched_again_in_finer_tiles() -> No
     assert [(p.latin, p.box) for p in plates] == [("E456KM99", (1120, 800, 1221, 825))]
     assert detector.calls == 1 + len(fine_windows((1280, 1920)))
     off = SnapshotRecognizer.from_config(
-        _SmallFramesOnly(), ColourPlateReader(), DetectorConfig(snapshot_fine_search=False), ReaderConfig()
+        _SmallFramesOnly(),
+        ColourPlateReader(),
+        DetectorConfig(snapshot_fine_search=False, snapshot_turned_search=False),
+        ReaderConfig(),
     )
     assert off.recognize(_large_photo()) == []
 
@@ -258,3 +264,27 @@ def test_recognize_outputs_a_plate_found_in_two_nested_boxes_once() -> None:
     )
     plates = recognizer.recognize(_large_photo())
     assert [p.latin for p in plates] == ["E456KM99"]
+
+
+class _TurnedPhotosOnly(ColourPlateDetector):
+    """Finds plates only in a photo turned from upright (its canvas is larger than the photo's)."""
+
+    def detect(self, frame):  # type: ignore[no-untyped-def]
+        found = super().detect(frame)
+        return found if frame.shape[:2] != (360, 640) else []
+
+
+def test_a_photo_where_still_nothing_was_read_is_searched_again_turned() -> None:
+    frame = render_frame(0, [Passing("green", 0, 10, y=100)])
+    detector = _TurnedPhotosOnly()
+    on = SnapshotRecognizer.from_config(detector, ColourPlateReader(), DetectorConfig(), ReaderConfig())
+    plates = on.recognize(frame)
+    assert [p.latin for p in plates] == ["E456KM99"]  # read once, though both turns found it
+    # The box turned back holds the plate (20..121 x 100..125) and no more than its turn adds.
+    x1, y1, x2, y2 = plates[0].box
+    assert 0 < x1 <= 20 and 0 < y1 <= 100 and 121 <= x2 < 150 and 125 <= y2 < 160
+    assert detector.calls == 1 + 2  # upright, then turned each way
+    off = SnapshotRecognizer.from_config(
+        _TurnedPhotosOnly(), ColourPlateReader(), DetectorConfig(snapshot_turned_search=False), ReaderConfig()
+    )
+    assert off.recognize(frame) == []
