@@ -147,6 +147,25 @@ def distinct_plates(plates: Sequence[RecognizedPlate]) -> list[RecognizedPlate]:
     return kept
 
 
+def surer_of_each(
+    held: Sequence[RecognizedPlate], found: Sequence[RecognizedPlate], sure: float
+) -> list[RecognizedPlate]:
+    """`held` with a later search's plates: a new plate joins them, and one read at `sure` or more
+    whose box overlaps held ones (SAME_PLATE_IOU) replaces them where it is surer than all of them.
+    An unsure reading of a poor box in one search (eu-dev's W 178 JZ, swollen by a second look:
+    IH18JZ at 0.61) must not keep out the plate a later search read sure from a better box (W178JZ
+    at 0.98); an unsure reading there is no better evidence than the one held (PH20CNP at 0.70 is
+    kept against PH20CNF at 0.75)."""
+    plates = list(held)
+    for plate in found:
+        overlapping = [p for p in plates if iou(plate.box, p.box) >= SAME_PLATE_IOU]
+        if not overlapping:
+            plates.append(plate)
+        elif plate.confidence >= sure and all(plate.confidence > p.confidence for p in overlapping):
+            plates = [p for p in plates if p not in overlapping] + [plate]
+    return plates
+
+
 def _inside_share(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     smaller = min(area(a), area(b))
     return intersection(a, b) / smaller if smaller > 0 else 0.0
@@ -220,17 +239,14 @@ class SnapshotRecognizer:
         if self.second_looks:
             plates += self._look_again(image, found, plates)
         if self.fine_search and self._nothing_sure(plates):
-            plates += self._new(self._search_finer(image), plates)
+            plates = surer_of_each(plates, self._search_finer(image), self.fine_search_below)
         if self.turned_search and self._nothing_sure(plates):
-            plates += self._new(self._search(image, detect_turned(self.detector, image)), plates)
+            turned = self._search(image, detect_turned(self.detector, image))
+            plates = surer_of_each(plates, turned, self.fine_search_below)
         return sorted(distinct_plates(plates), key=lambda p: (p.box[0], p.box[1]))
 
     def _nothing_sure(self, plates: Sequence[RecognizedPlate]) -> bool:
         return all(p.confidence < self.fine_search_below for p in plates)
-
-    @staticmethod
-    def _new(found: list[RecognizedPlate], plates: Sequence[RecognizedPlate]) -> list[RecognizedPlate]:
-        return [p for p in found if all(iou(p.box, q.box) < SAME_PLATE_IOU for q in plates)]
 
     def _search_finer(self, image: np.ndarray) -> list[RecognizedPlate]:
         """Plates of a photo where nothing sure was read, searched again in tiles shrunk half as much."""

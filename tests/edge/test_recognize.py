@@ -12,7 +12,14 @@ from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_f
 from common.config import DetectorConfig, ReaderConfig
 from edge.inference.protocols import PlateDetection
 from edge.inference.tiles import fine_windows
-from edge.recognize import RecognizedPlate, SnapshotRecognizer, distinct_plates, format_table, load_image
+from edge.recognize import (
+    RecognizedPlate,
+    SnapshotRecognizer,
+    distinct_plates,
+    format_table,
+    load_image,
+    surer_of_each,
+)
 
 
 def _recognizer() -> SnapshotRecognizer:
@@ -247,6 +254,19 @@ def test_plates_that_only_share_a_text_or_only_overlap_are_all_kept() -> None:
     elsewhere = _plate("E456KM99", 0.8, (600, 100, 700, 125))  # the same plate seen again, e.g. a mirror
     overlapping = _plate("E456KM9", 0.95, (100, 100, 180, 125))  # another reading of the box
     assert set(distinct_plates([plate, elsewhere, overlapping])) == {plate, elsewhere, overlapping}
+
+
+def test_a_later_search_replaces_an_unsure_reading_of_the_same_plate_only_with_a_sure_one() -> None:
+    swollen = _plate("IH18JZ", 0.61, (98, 430, 280, 527))  # a second look's box, half car
+    tight = _plate("W178JZ", 0.98, (115, 438, 234, 504))
+    assert surer_of_each([swollen], [tight], sure=0.9) == [tight]
+    held = _plate("PH20CNP", 0.70, (691, 396, 778, 420))
+    unsure = _plate("PH20CNF", 0.75, (692, 397, 770, 418))
+    assert surer_of_each([held], [unsure], sure=0.9) == [held]
+    sure_held = _plate("B157KRI", 0.95, (10, 10, 110, 35))
+    assert surer_of_each([sure_held], [_plate("B187KRI", 0.92, (12, 10, 110, 35))], sure=0.9) == [sure_held]
+    elsewhere = _plate("E456KM99", 0.5, (400, 100, 500, 125))
+    assert surer_of_each([held], [elsewhere], sure=0.9) == [held, elsewhere]
 
 
 class _AlsoALongBox(ColourPlateDetector):
