@@ -68,3 +68,33 @@ def test_a_plate_missed_at_its_angle_is_found_turned_with_its_own_corners() -> N
 
 def test_nothing_found_turned_is_nothing() -> None:
     assert detect_turned(LevelPlateDetector(), np.zeros((120, 160, 3), np.uint8)) == []
+
+
+class ShrinkingLevelPlateDetector(LevelPlateDetector):
+    """A level-plate detector that, like the ONNX one, says it shrinks frames eightfold."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, ...]] = []
+
+    def detect(self, frame: np.ndarray) -> list[PlateDetection]:
+        self.seen.append(frame.shape[:2])
+        return super().detect(frame)
+
+    def view_factor(self, frame_hw: tuple[int, int]) -> int:
+        return 8
+
+    def detect_view(
+        self, view: np.ndarray, reduction: int, frame_hw: tuple[int, int]
+    ) -> list[PlateDetection]:
+        raise AssertionError("not used by the turned search")
+
+
+def test_a_large_photo_is_shrunk_before_it_is_turned_and_boxes_come_back_in_its_pixels() -> None:
+    frame = np.zeros((1922, 2562, 3), np.uint8)  # sides not divisible by the factor
+    plate = cv2.boxPoints(((1500.0, 900.0), (600.0, 130.0), -12.0))
+    cv2.fillPoly(frame, [np.round(plate).astype(np.int32)], (255, 255, 255))
+    detector = ShrinkingLevelPlateDetector()
+    found = detect_turned(detector, frame, (-12.0, 12.0))
+    assert all(max(hw) < 1000 for hw in detector.seen)  # turned copies of the photo shrunk 4x
+    assert len(found) == 1 and found[0].corners is not None
+    assert all(np.linalg.norm(found[0].corners - point, axis=1).min() < 6.0 for point in plate)
