@@ -232,8 +232,8 @@ def evaluate_synthetic(
         by_country[country].add(sample.text, read)
         if sample.char_px >= SPEC_CHAR_PX:
             in_spec[country].add(sample.text, read)
-        band = int(np.searchsorted(CHAR_PX_EDGES, sample.char_px, side="right")) - 1
-        by_height[band].add(sample.text, read)
+        height_row = int(np.searchsorted(CHAR_PX_EDGES, sample.char_px, side="right")) - 1
+        by_height[height_row].add(sample.text, read)
     return {
         "detector": detection.as_dict(),
         "reader": overall.as_dict(),
