@@ -124,6 +124,16 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int
     return keep
 
 
+def merged(detections: list[PlateDetection], iou_threshold: float) -> list[PlateDetection]:
+    """Detections of one frame from several searches (tiles, turned copies) without repeats:
+    each overlapping a surer one by more than `iou_threshold` is dropped; surest first."""
+    if not detections:
+        return []
+    boxes = np.array([d.box for d in detections], dtype=np.float32)
+    scores = np.array([d.score for d in detections], dtype=np.float32)
+    return [detections[i] for i in nms(boxes, scores, iou_threshold)]
+
+
 def decode_detections(
     heatmap: np.ndarray,
     box: np.ndarray,

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from edge.inference.detector import nms
+from edge.inference.detector import merged
 from edge.inference.protocols import PlateDetection, PlateDetector
 
 # Longer side above which a photo is tiled: below it the whole-photo view shrinks the photo at
@@ -32,6 +32,7 @@ TILE_ABOVE_PX = 2600
 TILE_WIDTH, TILE_HEIGHT = 1664, 1280
 # Overlap of neighbouring tiles: 400 px, wider than any plate still readable at the tile's scale.
 TILE_OVERLAP_PX = 400
+# Boxes of one photo found by several searches (tiles, turned copies) are one plate above this.
 MERGE_IOU = 0.4
 # A tile box this close to a tile edge that is not the photo's edge is a cut plate.
 EDGE_PX = 2
@@ -100,11 +101,7 @@ def detect_in_tiles(
             shifted = detection.shifted(wx1, wy1)
             if not _cut_by_tile_edge(shifted.box, window, frame_hw):
                 found.append(shifted)
-    if not found:
-        return []
-    boxes = np.array([d.box for d in found], dtype=np.float32)
-    scores = np.array([d.score for d in found], dtype=np.float32)
-    return [found[i] for i in nms(boxes, scores, MERGE_IOU)]
+    return merged(found, MERGE_IOU)
 
 
 def detect_tiled(

@@ -21,13 +21,13 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from edge.inference.detector import nms
+from edge.inference.detector import merged
 from edge.inference.protocols import PlateDetection, PlateDetector, ViewPlateDetector
+from edge.inference.tiles import MERGE_IOU
 
 # Each way from upright; both together cost two detector passes on a photo that has none sure
 # (9 % of eu-dev's photos, 2 % of ru-dev's).
 TURN_DEGREES = (-12.0, 12.0)
-MERGE_IOU = 0.4
 
 
 def turned(frame: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
@@ -83,9 +83,4 @@ def detect_turned(
         from_frame[:, 0] *= small.shape[1] / frame_hw[1]
         from_frame[:, 1] *= small.shape[0] / frame_hw[0]
         found += [turned_back(d, from_frame, frame_hw) for d in detector.detect(image)]
-    found = [d for d in found if d.box[2] > d.box[0] and d.box[3] > d.box[1]]
-    if not found:
-        return []
-    boxes = np.array([d.box for d in found], dtype=np.float32)
-    scores = np.array([d.score for d in found], dtype=np.float32)
-    return [found[i] for i in nms(boxes, scores, MERGE_IOU)]
+    return merged([d for d in found if d.box[2] > d.box[0] and d.box[3] > d.box[1]], MERGE_IOU)
