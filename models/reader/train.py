@@ -9,6 +9,9 @@ within `--refresh-every` steps. A CUDA GPU is used when torch sees one
 Checkpoints: <out>/last.pt every `--ckpt-every` steps and at the end; `--resume` continues it.
 `--keep-every N` also keeps <out>/step<N>.pt, so a fine-tune can be judged on real photos at
 several points and the best one shipped (a later step is not always better on real plates).
+`--distill-from` keeps a fine-tune close to a reader that already reads real plates well: besides
+the CTC loss, each frame's glyph distribution is pulled toward that reader's on the same crop
+(KL divergence, weighted by `--distill-weight`), so what the new crops do not teach is not unlearnt.
 """
 
 from __future__ import annotations
@@ -100,6 +103,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "(e.g. edge/inference/weights/reader_fp32.onnx) "
         "instead of from scratch; ignored when resuming",
     )
+    p.add_argument(
+        "--distill-from",
+        type=Path,
+        default=None,
+        help="a reader FP32 ONNX file whose per-frame glyph distributions the student is also "
+        "pulled toward (e.g. the shipped reader, to fine-tune without forgetting what it reads)",
+    )
+    p.add_argument("--distill-weight", type=float, default=1.0, help="weight of that KL term beside CTC")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -128,6 +139,23 @@ def evaluate(
             predicted += greedy_texts(model(x).cpu().numpy())
     model.train()
     return score_texts(predicted, texts)
+
+
+def frame_kl(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean over frames of KL(teacher || student), both (N, T, C) log-probabilities."""
+    return (teacher.exp() * (teacher - student)).sum(-1).mean()
+
+
+def load_teacher(path: Path, sample: torch.Tensor, device: torch.device) -> nn.Module:
+    """The frozen reader of `path` (FP32 ONNX), in eval mode on `device`."""
+    from models.export import read_metadata
+
+    teacher = PlateReaderNet(width=float(read_metadata(path).get("width", 1.0)))
+    load_folded_onnx(teacher, path, sample)
+    teacher = teacher.to(device).eval()
+    for parameter in teacher.parameters():
+        parameter.requires_grad_(False)
+    return teacher
 
 
 def _label_texts(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
@@ -192,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         diff = load_folded_onnx(model, args.init_from, sample)
         print(f"initialised from {args.init_from} (max output difference {diff:.2g})", flush=True)
     model = model.to(device)
+    teacher = None
+    if args.distill_from is not None:
+        teacher = load_teacher(args.distill_from, torch.from_numpy(normalise(test_images[:256])), device)
+        print(f"distilling from {args.distill_from} (weight {args.distill_weight})", flush=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step, elapsed_before = 0, 0.0
@@ -250,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         logprobs = model(x)  # (N, T, C)
         frames = torch.full((len(lens),), logprobs.shape[1], dtype=torch.long, device=device)
         loss = ctc(logprobs.permute(1, 0, 2), targets, frames, lens)
+        if teacher is not None:
+            with torch.no_grad():
+                taught = teacher(x)
+            loss = loss + args.distill_weight * frame_kl(logprobs, taught)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)

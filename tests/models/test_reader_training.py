@@ -148,3 +148,32 @@ def test_the_network_width_comes_from_the_run_the_option_or_the_starting_file(tm
     (tmp_path / "run").mkdir()
     torch.save({"args": {"width": 0.5}}, tmp_path / "run" / "last.pt")
     assert network_width(parse_args([*out, "--resume", "--width", "2"])) == 0.5  # a run keeps its shape
+
+
+def test_distillation_pulls_toward_the_teachers_file_and_is_zero_at_the_start(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    import torch
+
+    from models.reader.export import export_reader
+    from models.reader.net import PlateReaderNet
+    from models.reader.train import frame_kl, load_teacher
+
+    torch.manual_seed(0)
+    net = PlateReaderNet(width=0.5).eval()
+    checkpoint = tmp_path / "teacher.pt"
+    torch.save({"model": net.state_dict(), "step": 1, "args": {"width": 0.5}}, checkpoint)
+    path = export_reader(checkpoint, tmp_path / "teacher.onnx")
+    x = torch.rand(8, 1, 32, 160) * 2 - 1
+    teacher = load_teacher(path, x, torch.device("cpu"))
+    assert not any(p.requires_grad for p in teacher.parameters())
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        taught = teacher(x)
+    direct = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(taught.numpy(), direct, atol=1e-4)
+
+    assert float(frame_kl(taught, taught)) == pytest.approx(0.0, abs=1e-6)
+    # KL(teacher || student) per frame: teacher (0.5, 0.5), student (0.9, 0.1)
+    half = torch.log(torch.tensor([[[0.5, 0.5]]]))
+    sure = torch.log(torch.tensor([[[0.9, 0.1]]]))
+    assert float(frame_kl(sure, half)) == pytest.approx(0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1))
