@@ -234,6 +234,7 @@ def evaluate_synthetic(
             in_spec[country].add(sample.text, read)
         height_row = int(np.searchsorted(CHAR_PX_EDGES, sample.char_px, side="right")) - 1
         by_height[height_row].add(sample.text, read)
+    site_prior, site_prior_in_spec = _read_with_own_country(variant, backend, country_samples)
     return {
         "detector": detection.as_dict(),
         "reader": overall.as_dict(),
@@ -242,12 +243,36 @@ def evaluate_synthetic(
         "reader_by_country": {c: s.as_dict() for c, s in sorted(by_country.items())},
         "reader_by_country_in_spec": {c: s.as_dict() for c, s in sorted(in_spec.items())},
         "spec_char_px": SPEC_CHAR_PX,
+        # the same crops read by a device whose site prior is the plate's own country
+        "reader_by_country_site_prior": {c: s.as_dict() for c, s in sorted(site_prior.items())},
+        "reader_by_country_site_prior_in_spec": {
+            c: s.as_dict() for c, s in sorted(site_prior_in_spec.items())
+        },
         # every-country crops by their shortest character's height: [from px, score]
         "reader_by_char_px": [
             [edge, score.as_dict()] for edge, score in zip(CHAR_PX_EDGES, by_height, strict=True)
         ],
         "_pairs": pairs,
     }
+
+
+def _read_with_own_country(
+    variant: Variant, backend: str, country_samples: list[Any]
+) -> tuple[dict[str, ReadingScore], dict[str, ReadingScore]]:
+    """Each country's crops read with that country alone allowed (`--countries XX`, a site's
+    prior): all of them, and those within the installation spec."""
+    by_country: dict[str, list[Any]] = defaultdict(list)
+    for sample in country_samples:
+        by_country[sample.style_id.split("/")[0]].append(sample)
+    scores: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    in_spec: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    for country, samples in by_country.items():
+        reader = READERS["onnx"](ReaderConfig(path=variant.reader, runtime=backend, countries=[country]))
+        for sample, reading in zip(samples, reader.read([s.crop for s in samples]), strict=True):
+            scores[country].add(sample.text, reading.latin)
+            if sample.char_px >= SPEC_CHAR_PX:
+                in_spec[country].add(sample.text, reading.latin)
+    return scores, in_spec
 
 
 def _read_samples(

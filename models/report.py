@@ -185,6 +185,16 @@ def _synthetic_country_table(synth: dict[str, Any], names: list[str], country_cr
         )
         header += " | crops in spec | " + " | ".join(f"{n} in spec" for n in names)
         rule += "---|" * (len(names) + 1)
+    own = synth[names[-1]].get("reader_by_country_site_prior")
+    own_in_spec = synth[names[-1]].get("reader_by_country_site_prior_in_spec", {})
+    if own is not None:
+        title += (
+            f"; with the plate's own country as the site prior (`--countries`), "
+            f"{sum(s['exact_match'] >= 0.98 for s in own.values())} and "
+            f"{sum(s['exact_match'] >= 0.98 for s in own_in_spec.values())} in spec"
+        )
+        header += f" | {names[-1]} site prior | {names[-1]} site prior in spec"
+        rule += "---|---|"
     lines = [f"{title} ({names[-1]})", "", *_by_character_height(synth, names), header + " |", rule]
     for country in sorted(scores):
         cells = [str(scores[country]["plates"])]
@@ -193,6 +203,9 @@ def _synthetic_country_table(synth: dict[str, Any], names: list[str], country_cr
             spec = [synth[n]["reader_by_country_in_spec"].get(country) for n in names]
             cells.append(str(spec[0]["plates"]) if spec[0] else "0")
             cells += [_pct(s["exact_match"]) if s else "-" for s in spec]
+        if own is not None:
+            pair = (own.get(country), own_in_spec.get(country))
+            cells += [_pct(s["exact_match"]) if s else "-" for s in pair]
         lines.append(f"| {country} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 

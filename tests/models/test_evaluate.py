@@ -58,6 +58,11 @@ def test_eu_dev_is_reported_beside_ru_dev_per_country(tmp_path: Path) -> None:
         assert len(synthetic) >= 40 and {s["plates"] for s in synthetic.values()} == {2}
         in_spec = report["synthetic"][variant]["reader_by_country_in_spec"]
         assert set(in_spec) <= set(synthetic) and all(s["plates"] in (1, 2) for s in in_spec.values())
+        own = report["synthetic"][variant]["reader_by_country_site_prior"]
+        assert set(own) == set(synthetic) and {s["plates"] for s in own.values()} == {2}
+        own_in_spec = report["synthetic"][variant]["reader_by_country_site_prior_in_spec"]
+        plates = {c: s["plates"] for c, s in in_spec.items()}
+        assert {c: s["plates"] for c, s in own_in_spec.items()} == plates
         by_height = report["synthetic"][variant]["reader_by_char_px"]
         assert sum(score["plates"] for _, score in by_height) == 2 * len(synthetic)
     text = (out / "evaluation.md").read_text(encoding="utf-8")
@@ -65,3 +70,4 @@ def test_eu_dev_is_reported_beside_ru_dev_per_country(tmp_path: Path) -> None:
     assert "### eu-dev end to end by country" in text
     assert "countries at 98% or more" in text
     assert "characters are 15 px or taller (the installation spec)" in text
+    assert "with the plate's own country as the site prior" in text

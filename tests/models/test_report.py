@@ -36,6 +36,19 @@ def test_synthetic_countries_are_counted_at_98_percent_on_all_crops_and_within_t
     assert "| LV | 500 | 99.0% | 99.0% | 450 | 98.0% | 98.0% |" in lines
 
 
+def test_synthetic_countries_read_with_their_own_country_as_the_site_prior_get_columns() -> None:
+    variant = {
+        "reader_by_country": _scores({"AT": (457, 500), "LV": (495, 500)}),
+        "reader_by_country_in_spec": _scores({"AT": (424, 450), "LV": (441, 450)}),
+        "reader_by_country_site_prior": _scores({"AT": (472, 500), "LV": (496, 500)}),
+        "reader_by_country_site_prior_in_spec": _scores({"AT": (441, 450), "LV": (442, 450)}),
+        "spec_char_px": 15.0,
+    }
+    lines = _synthetic_country_table({"INT8": variant}, ["INT8"], 1000)
+    assert "with the plate's own country as the site prior (`--countries`), 1 and 2 in spec" in lines[0]
+    assert "| AT | 500 | 91.4% | 450 | 94.2% | 94.4% | 98.0% |" in lines
+
+
 def test_reports_from_before_the_spec_split_still_render() -> None:
     variant = {"reader_by_country": _scores({"AT": (457, 500)})}
     lines = _synthetic_country_table({"INT8": variant}, ["INT8"], 500)
