@@ -65,6 +65,10 @@ def test_a_band_code_settles_what_the_text_cannot() -> None:
         ("SBL 66094", "PL", "standard_long", "SBL", "powiat bieruńsko-lędziński"),
         ("S7 JM7", "PL", "individual", "S", "śląskie"),
         ("PY 55-01", "CZ", "district_1960", None, None),
+        ("NS 123-AB", "RS", "standard", "NS", "Novi Sad"),
+        ("CA 1234-XA", "RS", "standard", "CA", "Čačak (ČA)"),
+        ("90-AB-123", "AZ", "standard", "90", "Bakı"),
+        ("70-AB-123", "AZ", "standard", "70", "Naxçıvan"),
     ],
 )
 def test_region_tables_name_the_region(
@@ -97,6 +101,10 @@ def test_region_tables_name_the_region(
         ("KR 46A6W", "PL", "standard_3d2l"),
         ("AB51 ABI", "GB", "current"),  # no I in the random letters
         ("AB27 ABC", "GB", "current"),  # no age identifier 27
+        ("QE 504-DL", "RS", "standard"),  # no area QE
+        ("BG 123-AQ", "RS", "standard"),  # no Q in the serial
+        ("13-AB-123", "AZ", "standard"),  # region 13 is not used
+        ("80-AB-123", "AZ", "standard"),  # no region 80
     ],
 )
 def test_near_misses_are_rejected(plate: str, country: str, format_id: str) -> None:
