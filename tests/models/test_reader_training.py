@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -73,23 +74,34 @@ def test_training_writes_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert log[-1]["step"] == 3
 
 
-def test_export_builds_the_network_width_the_checkpoint_was_trained_at(tmp_path: Path) -> None:
-    import onnxruntime as ort
+def _exported_reader(tmp_path: Path, width: float) -> tuple[Any, Path]:
+    """A randomly initialised reader network (eval mode) and its exported FP32 ONNX file."""
     import torch
 
     from models.reader.export import export_reader
     from models.reader.net import PlateReaderNet
 
     torch.manual_seed(0)
-    net = PlateReaderNet(width=1.5).eval()
-    checkpoint = tmp_path / "weights.pt"
-    torch.save({"model": net.state_dict(), "step": 7, "args": {"width": 1.5}}, checkpoint)
-    path = export_reader(checkpoint, tmp_path / "wide.onnx")
-    x = torch.randn(3, 1, 32, 160)
+    net = PlateReaderNet(width=width).eval()
+    checkpoint = tmp_path / f"width{width}.pt"
+    torch.save({"model": net.state_dict(), "step": 7, "args": {"width": width}}, checkpoint)
+    return net, export_reader(checkpoint, tmp_path / f"width{width}.onnx")
+
+
+def _onnx_output(path: Path, x: Any) -> np.ndarray:
+    import onnxruntime as ort
+
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def test_export_builds_the_network_width_the_checkpoint_was_trained_at(tmp_path: Path) -> None:
+    import torch
+
+    net, path = _exported_reader(tmp_path, 1.5)
+    x = torch.randn(3, 1, 32, 160)
     with torch.no_grad():
-        np.testing.assert_allclose(got, net(x).numpy(), atol=1e-4)
+        np.testing.assert_allclose(_onnx_output(path, x), net(x).numpy(), atol=1e-4)
 
 
 @pytest.mark.slow
@@ -151,26 +163,17 @@ def test_the_network_width_comes_from_the_run_the_option_or_the_starting_file(tm
 
 
 def test_distillation_pulls_toward_the_teachers_file_and_is_zero_at_the_start(tmp_path: Path) -> None:
-    import onnxruntime as ort
     import torch
 
-    from models.reader.export import export_reader
-    from models.reader.net import PlateReaderNet
     from models.reader.train import frame_kl, load_teacher
 
-    torch.manual_seed(0)
-    net = PlateReaderNet(width=0.5).eval()
-    checkpoint = tmp_path / "teacher.pt"
-    torch.save({"model": net.state_dict(), "step": 1, "args": {"width": 0.5}}, checkpoint)
-    path = export_reader(checkpoint, tmp_path / "teacher.onnx")
+    _, path = _exported_reader(tmp_path, 0.5)
     x = torch.rand(8, 1, 32, 160) * 2 - 1
     teacher = load_teacher(path, x, torch.device("cpu"))
     assert not any(p.requires_grad for p in teacher.parameters())
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with torch.no_grad():
         taught = teacher(x)
-    direct = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
-    np.testing.assert_allclose(taught.numpy(), direct, atol=1e-4)
+    np.testing.assert_allclose(taught.numpy(), _onnx_output(path, x), atol=1e-4)
 
     assert float(frame_kl(taught, taught)) == pytest.approx(0.0, abs=1e-6)
     # KL(teacher || student) per frame: teacher (0.5, 0.5), student (0.9, 0.1)
