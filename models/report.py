@@ -166,7 +166,8 @@ def _europe_sections(report: dict[str, Any], names: list[str], country_crops: in
 
 def _synthetic_country_table(synth: dict[str, Any], names: list[str], country_crops: int) -> list[str]:
     """Each country's synthetic crops read with every country on: all of them, and those whose
-    characters are as tall as the installation spec asks (older reports lack that column)."""
+    characters are as tall as the installation spec asks; then read with the plate's own country
+    alone (a site prior). Older reports lack the later columns."""
     scores = synth[names[-1]]["reader_by_country"]
     in_spec = synth[names[-1]].get("reader_by_country_in_spec")
     at_target = sum(s["exact_match"] >= 0.98 for s in scores.values())

@@ -9,9 +9,10 @@ within `--refresh-every` steps. A CUDA GPU is used when torch sees one
 Checkpoints: <out>/last.pt every `--ckpt-every` steps and at the end; `--resume` continues it.
 `--keep-every N` also keeps <out>/step<N>.pt, so a fine-tune can be judged on real photos at
 several points and the best one shipped (a later step is not always better on real plates).
-`--distill-from` keeps a fine-tune close to a reader that already reads real plates well: besides
+`--distill-from` holds a fine-tune close to a reader that already reads real plates well: besides
 the CTC loss, each frame's glyph distribution is pulled toward that reader's on the same crop
-(KL divergence, weighted by `--distill-weight`), so what the new crops do not teach is not unlearnt.
+(KL divergence, weighted by `--distill-weight`). It holds the reader on synthetic crops; real
+typefaces can still drift (models/MODEL_CARD.md, "Session 24").
 """
 
 from __future__ import annotations
