@@ -105,6 +105,8 @@ def test_region_tables_name_the_region(
         ("BG 123-AQ", "RS", "standard"),  # no Q in the serial
         ("13-AB-123", "AZ", "standard"),  # region 13 is not used
         ("80-AB-123", "AZ", "standard"),  # no region 80
+        ("1-AOC-123", "BE", "standard"),  # no O on plates since 2010
+        ("3-ABC-123", "BE", "standard"),  # the first digit is 1 or 2
     ],
 )
 def test_near_misses_are_rejected(plate: str, country: str, format_id: str) -> None:
