@@ -224,17 +224,15 @@ def evaluate_synthetic(
     reader = READERS["onnx"](ReaderConfig(path=variant.reader, runtime=backend))
     overall, per_format, pairs = _read_samples(reader, samples)
     every_country, _, country_pairs = _read_samples(reader, country_samples)
-    by_country: dict[str, ReadingScore] = defaultdict(ReadingScore)
-    in_spec: dict[str, ReadingScore] = defaultdict(ReadingScore)
+    reads = [read for _, read in country_pairs]
+    by_country, in_spec = _country_scores(country_samples, reads)
     by_height = [ReadingScore() for _ in CHAR_PX_EDGES]
-    for sample, (_, read) in zip(country_samples, country_pairs, strict=True):
-        country = sample.style_id.split("/")[0]
-        by_country[country].add(sample.text, read)
-        if sample.char_px >= SPEC_CHAR_PX:
-            in_spec[country].add(sample.text, read)
+    for sample, read in zip(country_samples, reads, strict=True):
         height_row = int(np.searchsorted(CHAR_PX_EDGES, sample.char_px, side="right")) - 1
         by_height[height_row].add(sample.text, read)
-    site_prior, site_prior_in_spec = _read_with_own_country(variant, backend, country_samples)
+    site_prior, site_prior_in_spec = _country_scores(
+        country_samples, _read_with_own_country(variant, backend, country_samples)
+    )
     return {
         "detector": detection.as_dict(),
         "reader": overall.as_dict(),
@@ -256,23 +254,35 @@ def evaluate_synthetic(
     }
 
 
-def _read_with_own_country(
-    variant: Variant, backend: str, country_samples: list[Any]
+def _country_of(sample: Any) -> str:
+    return str(sample.style_id.split("/")[0])
+
+
+def _country_scores(
+    samples: list[Any], reads: list[str]
 ) -> tuple[dict[str, ReadingScore], dict[str, ReadingScore]]:
-    """Each country's crops read with that country alone allowed (`--countries XX`, a site's
-    prior): all of them, and those within the installation spec."""
-    by_country: dict[str, list[Any]] = defaultdict(list)
-    for sample in country_samples:
-        by_country[sample.style_id.split("/")[0]].append(sample)
+    """Each country's score on its crops: all of them, and those within the installation spec."""
     scores: dict[str, ReadingScore] = defaultdict(ReadingScore)
     in_spec: dict[str, ReadingScore] = defaultdict(ReadingScore)
-    for country, samples in by_country.items():
-        reader = READERS["onnx"](ReaderConfig(path=variant.reader, runtime=backend, countries=[country]))
-        for sample, reading in zip(samples, reader.read([s.crop for s in samples]), strict=True):
-            scores[country].add(sample.text, reading.latin)
-            if sample.char_px >= SPEC_CHAR_PX:
-                in_spec[country].add(sample.text, reading.latin)
+    for sample, read in zip(samples, reads, strict=True):
+        scores[_country_of(sample)].add(sample.text, read)
+        if sample.char_px >= SPEC_CHAR_PX:
+            in_spec[_country_of(sample)].add(sample.text, read)
     return scores, in_spec
+
+
+def _read_with_own_country(variant: Variant, backend: str, samples: list[Any]) -> list[str]:
+    """Each crop read with its plate's country alone allowed (`--countries XX`, a site's prior),
+    in the crops' order."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, sample in enumerate(samples):
+        positions[_country_of(sample)].append(i)
+    reads = [""] * len(samples)
+    for country, indices in positions.items():
+        reader = READERS["onnx"](ReaderConfig(path=variant.reader, runtime=backend, countries=[country]))
+        for i, reading in zip(indices, reader.read([samples[i].crop for i in indices]), strict=True):
+            reads[i] = reading.latin
+    return reads
 
 
 def _read_samples(

@@ -147,11 +147,16 @@ def frame_kl(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return (teacher.exp() * (teacher - student)).sum(-1).mean()
 
 
-def load_teacher(path: Path, sample: torch.Tensor, device: torch.device) -> nn.Module:
-    """The frozen reader of `path` (FP32 ONNX), in eval mode on `device`."""
+def file_width(path: Path) -> float:
+    """The channel width multiplier a reader ONNX file was exported at (its metadata)."""
     from models.export import read_metadata
 
-    teacher = PlateReaderNet(width=float(read_metadata(path).get("width", 1.0)))
+    return float(read_metadata(path).get("width", 1.0))
+
+
+def load_teacher(path: Path, sample: torch.Tensor, device: torch.device) -> nn.Module:
+    """The frozen reader of `path` (FP32 ONNX), in eval mode on `device`."""
+    teacher = PlateReaderNet(width=file_width(path))
     load_folded_onnx(teacher, path, sample)
     teacher = teacher.to(device).eval()
     for parameter in teacher.parameters():
@@ -174,9 +179,7 @@ def network_width(args: argparse.Namespace) -> float:
     if args.width is not None:
         return args.width
     if args.init_from is not None:
-        from models.export import read_metadata
-
-        return float(read_metadata(args.init_from).get("width", 1.0))
+        return file_width(args.init_from)
     return 1.0
 
 
