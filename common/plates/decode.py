@@ -3,20 +3,24 @@
 ``decode_plate(logprobs)`` runs the constrained prefix beam search over the automaton of the
 allowed countries and returns the most probable *valid* plates, each with its probability,
 country, format and region. When no valid plate fits the frames, it returns the unconstrained
-best reading with ``valid=False`` so the caller can still log or correct it.
+best reading with ``valid=False`` so the caller can still log or correct it. Its two halves,
+``search_plates`` and ``rank_plates``, let a caller rank one search under several priors.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from common.plates.alphabet import decode
+from common.plates.automaton import PlateAutomaton
 from common.plates.ctc import (
     DEFAULT_MIN_CHAR_PROB,
     DEFAULT_PRUNE_RATIO,
+    Hypothesis,
     _check,
     greedy_decode,
     prefix_beam_search,
@@ -52,6 +56,86 @@ def format_log_prior(
     return math.log(country * fmt.country_share) - fmt.plate_nats(parts)
 
 
+@dataclass(frozen=True)
+class PlateSearch:
+    """What the constrained beam search found in one (T, C) matrix: the complete plates at
+    ``min_confidence`` or more, before any prior ranks them. Priors only rank what the search
+    found, so one search serves every prior a caller tries (a band read on the crop, a country
+    favoured for the hyphens it shows), and a search that found nothing needs no prior at all."""
+
+    logprobs: np.ndarray  # the checked (T, C) log-probabilities
+    automaton: PlateAutomaton | None  # None: no search was run (no format can be read there)
+    hypotheses: tuple[Hypothesis, ...]
+
+    @classmethod
+    def not_run(cls, logprobs: np.ndarray) -> PlateSearch:
+        """A search not run at all: it ranks as the unconstrained best reading, not valid."""
+        return cls(_check(logprobs, 2), None, ())
+
+    @property
+    def found(self) -> bool:
+        return bool(self.hypotheses)
+
+
+def search_plates(
+    logprobs: np.ndarray,
+    registry: FormatRegistry | None = None,
+    countries: Sequence[str] | None = None,
+    beam_width: int = 10,
+    min_char_prob: float = DEFAULT_MIN_CHAR_PROB,
+    prune_ratio: float = DEFAULT_PRUNE_RATIO,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    rows: int | None = None,
+    give_up_below: float = 0.0,
+) -> PlateSearch:
+    """The beam search half of ``decode_plate`` (see there for the arguments)."""
+    arr = _check(logprobs, 2)
+    registry = registry or load_registry()
+    automaton = registry.automaton(countries, rows)
+    give_up = min(1.0, max(min_confidence, give_up_below))
+    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio, give_up)
+    return PlateSearch(arr, automaton, tuple(h for h in hyps if h.probability >= min_confidence))
+
+
+def rank_plates(
+    search: PlateSearch,
+    priors: Mapping[str, float] | None = None,
+    top_n: int = 5,
+    format_prior_strength: float = DEFAULT_FORMAT_PRIOR_STRENGTH,
+) -> list[PlateReading]:
+    """The ranking half of ``decode_plate``: the search's plates, most likely first under
+    ``priors``; the unconstrained best reading, not valid, when it found none."""
+    if format_prior_strength < 0:
+        raise ValueError("format_prior_strength must be >= 0")
+    automaton, hyps = search.automaton, search.hypotheses
+    ranked: list[tuple[float, float, int, PlateFormat, PlateParse]] = []
+    for h, hyp in enumerate(hyps if automaton is not None else ()):
+        latin = decode(list(hyp.labels))
+        for label in automaton.labels[hyp.state]:
+            fmt = automaton.formats[label]
+            parsed = fmt.parse(latin)
+            if parsed is None:  # the automaton and the regex are built from the same slots
+                raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
+            prior = format_log_prior(fmt, parsed.parts, priors)
+            ranked.append((hyp.logp + format_prior_strength * prior, prior, h, fmt, parsed))
+    if not ranked:
+        return [best_path_reading(search.logprobs)]
+    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return [
+        PlateReading(
+            text=parsed.canonical,
+            latin=parsed.latin,
+            confidence=min(1.0, hyps[h].probability),
+            country=fmt.country,
+            format=fmt.id,
+            region=parsed.region_code,
+            region_name=parsed.region_name,
+            valid=True,
+        )
+        for _, _, h, fmt, parsed in ranked[:top_n]
+    ]
+
+
 def decode_plate(
     logprobs: np.ndarray,
     registry: FormatRegistry | None = None,
@@ -85,39 +169,11 @@ def decode_plate(
     """
     if format_prior_strength < 0:
         raise ValueError("format_prior_strength must be >= 0")
-    arr = _check(logprobs, 2)
-    registry = registry or load_registry()
-    automaton = registry.automaton(countries, rows)
-    give_up = min(1.0, max(min_confidence, give_up_below))
-    hyps = prefix_beam_search(arr, beam_width, None, automaton, min_char_prob, prune_ratio, give_up)
-    ranked: list[tuple[float, float, int, PlateFormat, PlateParse]] = []
-    for h, hyp in enumerate(hyps):
-        if hyp.probability < min_confidence:
-            continue
-        latin = decode(list(hyp.labels))
-        for label in automaton.labels[hyp.state]:
-            fmt = automaton.formats[label]
-            parsed = fmt.parse(latin)
-            if parsed is None:  # the automaton and the regex are built from the same slots
-                raise AssertionError(f"{latin!r} accepted by the automaton but not by {fmt.key}")
-            prior = format_log_prior(fmt, parsed.parts, priors)
-            ranked.append((hyp.logp + format_prior_strength * prior, prior, h, fmt, parsed))
-    if not ranked:
-        return [best_path_reading(arr)]
-    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
-    return [
-        PlateReading(
-            text=parsed.canonical,
-            latin=parsed.latin,
-            confidence=min(1.0, hyps[h].probability),
-            country=fmt.country,
-            format=fmt.id,
-            region=parsed.region_code,
-            region_name=parsed.region_name,
-            valid=True,
-        )
-        for _, _, h, fmt, parsed in ranked[:top_n]
-    ]
+    search = search_plates(
+        logprobs, registry, countries, beam_width, min_char_prob, prune_ratio, min_confidence, rows,
+        give_up_below,
+    )
+    return rank_plates(search, priors, top_n, format_prior_strength)
 
 
 def best_path_reading(logprobs: np.ndarray) -> PlateReading:

@@ -33,10 +33,10 @@ import numpy as np
 
 from common.config import RuntimeSettings
 from common.plates.alphabet import NUM_CLASSES
-from common.plates.decode import best_path_reading, decode_plate
+from common.plates.decode import PlateSearch, rank_plates, search_plates
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
-from edge.inference.band_reader import OnnxBandReader, combine_priors
+from edge.inference.band_reader import CropPriors, OnnxBandReader, combine_priors
 from edge.inference.ground_colour import PlateGround
 from edge.inference.hyphens import HYPHEN_BOOST, HyphenCheck
 from edge.inference.reader_input import (
@@ -150,16 +150,33 @@ class OnnxPlateReader:
         crop plainly shows, which rules out formats printed otherwise (the ground's colour is
         measured only when a format of a colour it can rule out comes up). `inverted`: the view is
         the crop inverted, which can only show a plate printed light on dark."""
+        search = self.search_view(logprobs, view_rows, at_least, inverted)
+        return self.choose(search, view_rows, dark_text, priors, ground)
+
+    def search_view(
+        self, logprobs: np.ndarray, view_rows: int, at_least: float = 0.0, inverted: bool = False
+    ) -> PlateSearch:
+        """The decoder's search half of `decode_view`: no prior enters it."""
         # Quantised models can put a hair above 0 after dequantisation; the decoder wants <= 0.
         logprobs = np.minimum(logprobs, 0.0)
         if view_rows not in self.row_counts:
-            return best_path_reading(logprobs)
+            return PlateSearch.not_run(logprobs)
         registry, countries = (self.light_text, None) if inverted else (self.registry, self.countries)
-        candidates = decode_plate(
-            logprobs, registry, countries, self.beam_width, top_n=TOP_CANDIDATES,
-            priors=self.priors if priors is None else priors, rows=view_rows,
-            give_up_below=at_least,
+        return search_plates(
+            logprobs, registry, countries, self.beam_width, rows=view_rows, give_up_below=at_least
         )
+
+    def choose(
+        self,
+        search: PlateSearch,
+        view_rows: int,
+        dark_text: bool,
+        priors: Mapping[str, float] | None = None,
+        ground: PlateGround | None = None,
+    ) -> PlateReading:
+        """The ranking half of `decode_view`: the most probable of the search's plates that the
+        view can show under `priors`."""
+        candidates = rank_plates(search, self.priors if priors is None else priors, top_n=TOP_CANDIDATES)
         for candidate in candidates:
             if candidate.valid and self._fits(candidate, view_rows, dark_text, ground):
                 return candidate
@@ -194,15 +211,12 @@ class OnnxPlateReader:
         dark_text = [shows_dark_text(image) for image in images]
         grounds = [PlateGround(crop) for crop in crops]
         logprobs = self._run(images)
-        priors = (
-            self.band_reader.priors_for(crops, self.priors, plate_ids) if self.band_reader is not None
-            else [self.priors] * len(crops)
-        )
+        searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
+        priors = CropPriors(self.band_reader, crops, self.priors, plate_ids)
+        priors.need([i for i, search in enumerate(searches) if search.found])
         one_row = [
-            self.decode_view(lp, 1, dark, prior, floor, ground)
-            for lp, dark, prior, floor, ground in zip(
-                logprobs, dark_text, priors, floors, grounds, strict=True
-            )
+            self.choose(search, 1, dark, priors.for_search(i, search), ground)
+            for i, (search, dark, ground) in enumerate(zip(searches, dark_text, grounds, strict=True))
         ]
         # A reading that a hyphenated format of another country reads too is decoded again with
         # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
@@ -210,10 +224,10 @@ class OnnxPlateReader:
         # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
         for i, countries in enumerate(self.hyphens.countries_seen(one_row, images, logprobs, plate_ids)):
             if countries:
-                prior = priors[i]
+                prior = priors.for_search(i, searches[i])
                 for country in sorted(countries):
                     prior = combine_priors(prior, country, HYPHEN_BOOST)
-                again = self.decode_view(logprobs[i], 1, dark_text[i], prior, floors[i], grounds[i])
+                again = self.choose(searches[i], 1, dark_text[i], prior, grounds[i])
                 if again.valid and again.latin == one_row[i].latin:
                     one_row[i] = again
         best = list(one_row)
@@ -221,10 +235,14 @@ class OnnxPlateReader:
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
         if ambiguous:
             two_lp = self.logprobs([crops[i] for i in ambiguous], [True] * len(ambiguous))
-            for i, lp in zip(ambiguous, two_lp, strict=True):
-                # The two-row reading only counts if it is surer than the one-row one.
-                floor = max(floors[i], one_row[i].confidence if one_row[i].valid else 0.0)
-                candidate = self.decode_view(lp, 2, dark_text[i], priors[i], floor, grounds[i])
+            # The two-row reading only counts if it is surer than the one-row one.
+            two_row = [
+                self.search_view(lp, 2, max(floors[i], one_row[i].confidence if one_row[i].valid else 0.0))
+                for i, lp in zip(ambiguous, two_lp, strict=True)
+            ]
+            priors.need([i for i, search in zip(ambiguous, two_row, strict=True) if search.found])
+            for i, search in zip(ambiguous, two_row, strict=True):
+                candidate = self.choose(search, 2, dark_text[i], priors.for_search(i, search), grounds[i])
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best
@@ -233,7 +251,7 @@ class OnnxPlateReader:
         self,
         images: np.ndarray,
         grounds: Sequence[PlateGround],
-        priors: Sequence[Mapping[str, float] | None],
+        priors: CropPriors,
         floors: Sequence[float],
         best: list[PlateReading],
     ) -> None:
@@ -250,10 +268,13 @@ class OnnxPlateReader:
         ]
         if not light:
             return
-        for i, logprobs in zip(light, self._run(255 - images[light]), strict=True):
-            surer_than = min(1.0, INVERTED_MARGIN * best[i].confidence) if best[i].valid else 0.0
-            reading = self.decode_view(
-                logprobs, 1, False, priors[i], max(floors[i], surer_than), grounds[i], inverted=True
-            )
-            if reading.valid and reading.confidence > surer_than:
+        surer_than = [min(1.0, INVERTED_MARGIN * best[i].confidence) if best[i].valid else 0.0 for i in light]
+        searches = [
+            self.search_view(logprobs, 1, max(floors[i], surer), inverted=True)
+            for i, logprobs, surer in zip(light, self._run(255 - images[light]), surer_than, strict=True)
+        ]
+        priors.need([i for i, search in zip(light, searches, strict=True) if search.found])
+        for i, search, surer in zip(light, searches, surer_than, strict=True):
+            reading = self.choose(search, 1, False, priors.for_search(i, search), grounds[i])
+            if reading.valid and reading.confidence > surer:
                 best[i] = reading

@@ -7,7 +7,7 @@ import pytest
 
 from common.plates.alphabet import NUM_CLASSES, READER_ALPHABET, encode
 from common.plates.ctc import greedy_decode, prefix_beam_search
-from common.plates.decode import decode_plate, decode_plate_batch
+from common.plates.decode import PlateSearch, decode_plate, decode_plate_batch, rank_plates, search_plates
 from common.plates.registry import load_registry
 from common.plates.simulate import synthetic_emissions
 
@@ -74,6 +74,25 @@ def test_country_priors_rank_a_string_several_countries_accept() -> None:
     assert lithuania_first[0].country == "LT" and moldova_first[0].country == "MD"
     assert {c.country for c in lithuania_first} >= {"LT", "MD"}
     assert lithuania_first[0].confidence == moldova_first[0].confidence
+
+
+def test_one_search_ranked_under_each_prior_reads_as_decoding_anew() -> None:
+    rng = np.random.default_rng(3)
+    logprobs = synthetic_emissions("ABC123", rng)
+    search = search_plates(logprobs)
+    assert search.found
+    for priors in (None, {"LT": 10.0}, {"MD": 10.0}):
+        assert rank_plates(search, priors) == decode_plate(logprobs, priors=priors)
+
+
+def test_a_search_that_found_nothing_ranks_as_the_raw_reading_whatever_the_priors() -> None:
+    rng = np.random.default_rng(2)
+    logprobs = synthetic_emissions("A1234", rng)
+    search = search_plates(logprobs, countries=["RU"])
+    assert not search.found
+    raw = decode_plate(logprobs, countries=["RU"])
+    assert rank_plates(search) == rank_plates(search, {"RU": 1e6}) == raw
+    assert rank_plates(PlateSearch.not_run(logprobs), {"RU": 1e6}) == raw
 
 
 def test_restricting_countries_restricts_the_answers() -> None:

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from common.config import ReaderConfig
-from common.plates.decode import decode_plate
+from common.plates.decode import PlateSearch, decode_plate, search_plates
 from common.plates.registry import load_registry
 from common.plates.simulate import synthetic_emissions
 from edge.inference.band_input import BAND_HEIGHT, BAND_WIDTH, NO_BAND, band_patch, normalise_patches
-from edge.inference.band_reader import OnnxBandReader, best_per_plate, combine_priors
+from edge.inference.band_reader import CropPriors, OnnxBandReader, best_per_plate, combine_priors
 from edge.inference.runtimes import ModelLoadError
 from edge.inference.weights import BAND_FP32, READER_INT8
 from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
@@ -233,3 +233,29 @@ def test_an_f_band_read_on_one_view_makes_every_view_of_the_plate_french(band: O
     assert shared[0] == shared[1] and shared[0] is not None and shared[0]["FR"] > 100
     apart = band.priors_for([cut_off, with_band], plate_ids=[0, 1])
     assert apart == alone
+
+
+@shipped
+@needs_font
+def test_crop_priors_read_bands_only_where_a_search_found_a_plate_and_agree_with_priors_for(
+    band: OnnxBandReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_band = _plate_crop("FR/siv", "AB123CD", 1, plate_px=300)
+    cut_off = with_band[:, with_band.shape[1] // 4 :]
+    crops = [cut_off, with_band, _plate_crop("RU/standard", "A123BC77", 0)]
+    plate_ids, device = [0, 0, 1], {"RU": 3.0}
+    whole_call = band.priors_for(crops, device, plate_ids)
+    batches: list[int] = []
+    probabilities = band.probabilities
+    monkeypatch.setattr(band, "probabilities", lambda cs: (batches.append(len(cs)), probabilities(cs))[1])
+    logprobs = synthetic_emissions("AB123CD", np.random.default_rng(0))
+    found, nothing = search_plates(logprobs), PlateSearch.not_run(logprobs)
+    priors = CropPriors(band, crops, device, plate_ids)
+    assert priors.for_search(2, nothing) == device and batches == []  # nothing to rank: no band read
+    priors.need([0])
+    assert batches == [2]  # both views of plate 0, in one batch
+    assert priors.for_search(0, found) == priors.for_search(1, found) == whole_call[0]
+    assert whole_call[0] is not None and whole_call[0]["FR"] > 100  # the band seen on the other view
+    assert batches == [2]
+    assert priors.for_search(2, found) == whole_call[2] and batches == [2, 1]  # read when first asked
+    assert CropPriors(None, crops, device).for_search(1, found) == device

@@ -285,6 +285,7 @@ def test_an_inverted_reading_must_be_half_as_sure_again_to_replace_a_plain_one(
 ) -> None:
     from dataclasses import replace
 
+    from edge.inference.band_reader import CropPriors
     from edge.inference.reader import INVERTED_MARGIN
 
     plain = reader.decode_view(_spelling([{g: 1.0} for g in "C777XA70"]), view_rows=1, dark_text=False)
@@ -295,7 +296,8 @@ def test_an_inverted_reading_must_be_half_as_sure_again_to_replace_a_plain_one(
     bright_minority = np.zeros((1, READER_HEIGHT, READER_WIDTH), np.uint8)
     bright_minority[:, 10:20, 20:60] = 255
     best = [plain]
-    reader._read_inverted(bright_minority, [None], [None], [0.0], best)
+    no_band = CropPriors(None, list(bright_minority), None)
+    reader._read_inverted(bright_minority, [None], no_band, [0.0], best)
     assert best[0].format == kept
 
 
