@@ -167,8 +167,6 @@ def decode_plate(
     ``give_up_below``: when no valid plate can be that probable, the list holds only the raw
     reading (a caller that already holds a reading this sure has no use for a weaker one).
     """
-    if format_prior_strength < 0:
-        raise ValueError("format_prior_strength must be >= 0")
     search = search_plates(
         logprobs, registry, countries, beam_width, min_char_prob, prune_ratio, min_confidence, rows,
         give_up_below,

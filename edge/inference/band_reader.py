@@ -209,9 +209,8 @@ class CropPriors:
             plates = {self.plate_ids[i] for i in missing}
             todo = [i for i, plate in enumerate(self.plate_ids) if plate in plates]
         ids = None if self.plate_ids is None else [self.plate_ids[i] for i in todo]
-        for i, priors in zip(todo, self.band_reader.priors_for([self.crops[i] for i in todo], self.base, ids),
-                             strict=True):
-            self._priors[i] = priors
+        read = self.band_reader.priors_for([self.crops[i] for i in todo], self.base, ids)
+        self._priors.update(zip(todo, read, strict=True))
 
     def for_search(self, index: int, search: PlateSearch) -> Mapping[str, float] | None:
         """The priors to rank crop `index`'s search with: with its band when the search found a
