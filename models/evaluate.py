@@ -40,7 +40,7 @@ from edge.recognize import SnapshotRecognizer
 from models.metrics import DetectionScore, ReadingScore, match_plates
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, REPORTS_DIR
 from models.reader.eval_real import latency_ms_per_plate
-from models.realdata import DEFAULT_EU_REALDATA, LabelledPhoto, load_real_photos
+from models.realdata import DEFAULT_EU_REALDATA, LabelledPhoto, label_errata, load_real_photos
 
 if TYPE_CHECKING:  # the renderer loads fonts; only the synthetic sets need it
     from models.synth.fonts import FontSet
@@ -387,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
         "real": {},
         "real_eu": {},
         "synthetic": {},
+        # labels of the real sets corrected by models/realdata_errata.csv
+        "label_errata": [
+            {"set": e.set_name, "image": e.image, "label": e.label, "corrected": e.corrected}
+            for e in (*label_errata(args.realdata), *(label_errata(args.eu_realdata) if eu_photos else ()))
+        ],
     }
     for variant in variants:
         print(f"evaluating {variant.name} ...", file=sys.stderr)

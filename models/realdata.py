@@ -11,6 +11,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata" / "ru-dev"
 DEFAULT_EU_REALDATA = REPO_ROOT.parent / "shared" / "realdata" / "eu-dev"
+# Labels of the shared sets that the photos show to be wrong, with the evidence; the shared sets
+# are read-only, so the correction lives here and every measurement applies it (and says so).
+ERRATA_FILE = Path(__file__).resolve().parent / "realdata_errata.csv"
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class LabelledPlate:
     text: str  # canonical form (Cyrillic for ru-dev, Latin glyphs for eu-dev)
     readable: bool
     country: str | None = None  # ISO 3166 alpha-2 where the set's labels.csv names it (eu-dev)
+    labelled_as: str | None = None  # the set's own text, where an erratum corrected it
 
 
 @dataclass(frozen=True)
@@ -34,18 +38,55 @@ def realdata_dir(path: str | Path | None = None) -> Path:
     return Path(os.environ.get("ANPR_REALDATA", DEFAULT_REALDATA))
 
 
-def load_real_photos(path: str | Path | None = None) -> list[LabelledPhoto]:
-    """Photos with their labelled plates, in file order; FileNotFoundError if the set is absent."""
+@dataclass(frozen=True)
+class LabelErratum:
+    """One corrected label: the set (its folder name), the photo and plate, the set's text, the
+    text the photo shows, and why."""
+
+    set_name: str
+    image: str
+    plate_index: str
+    label: str
+    corrected: str
+    evidence: str
+
+
+def label_errata(path: str | Path | None = None) -> list[LabelErratum]:
+    """The corrections in ERRATA_FILE that apply to this set's labels.csv as it stands: one whose
+    label no longer reads as listed (fixed upstream, or another set of that name) is left out."""
+    root = realdata_dir(path)
+    with ERRATA_FILE.open(encoding="utf-8", newline="") as handle:
+        errata = [
+            LabelErratum(r["set"], r["image"], r["plate_index"], r["label"], r["corrected"], r["evidence"])
+            for r in csv.DictReader(handle)
+            if r["set"] == root.name
+        ]
+    if not errata:
+        return []
+    with (root / "labels.csv").open(encoding="utf-8", newline="") as handle:
+        texts = {(r["image"], r["plate_index"]): r["text"] for r in csv.DictReader(handle)}
+    return [e for e in errata if texts.get((e.image, e.plate_index)) == e.label]
+
+
+def load_real_photos(path: str | Path | None = None, errata: bool = True) -> list[LabelledPhoto]:
+    """Photos with their labelled plates, in file order, the labels of `label_errata` corrected
+    (`errata=False`: as the set has them); FileNotFoundError if the set is absent."""
     root = realdata_dir(path)
     labels = root / "labels.csv"
     if not labels.is_file():
         raise FileNotFoundError(f"real evaluation set not found: {labels} (set ANPR_REALDATA)")
+    corrected = {(e.image, e.plate_index): e.corrected for e in label_errata(root)} if errata else {}
     plates: dict[str, list[LabelledPlate]] = defaultdict(list)
     with labels.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             box = (int(row["xmin"]), int(row["ymin"]), int(row["xmax"]), int(row["ymax"]))
             country = row.get("country") or None
-            plates[row["image"]].append(LabelledPlate(box, row["text"], row["readable"] == "1", country))
+            text = corrected.get((row["image"], row["plate_index"]), row["text"])
+            plates[row["image"]].append(
+                LabelledPlate(
+                    box, text, row["readable"] == "1", country, row["text"] if text != row["text"] else None
+                )
+            )
     # ru-dev names images without the suffix ("000"), eu-dev with it ("000.jpg").
     return [
         LabelledPhoto(root / "images" / (name if Path(name).suffix else f"{name}.jpg"), tuple(items))

@@ -110,6 +110,15 @@ def _per_country_table(
     return [*lines, ""]
 
 
+def _errata_note(report: dict[str, Any], set_name: str) -> str:
+    """A sentence naming the set's labels that models/realdata_errata.csv corrects, if any."""
+    errata = [e for e in report.get("label_errata", []) if e["set"] == set_name]
+    if not errata:
+        return ""
+    fixes = ", ".join(f"{e['image']} {e['label']} -> {e['corrected']}" for e in errata)
+    return f" Labels corrected by models/realdata_errata.csv (evidence there): {fixes}."
+
+
 def _europe_sections(report: dict[str, Any], names: list[str], country_crops: int) -> list[str]:
     lines: list[str] = []
     eu = report.get("real_eu") or {}
@@ -118,7 +127,7 @@ def _europe_sections(report: dict[str, Any], names: list[str], country_crops: in
             "## Real European photos (eu-dev), every country on",
             "",
             "Plates labelled readable only; wrong country: valid outputs on a labelled plate whose "
-            "country is not the label's.",
+            "country is not the label's." + _errata_note(report, "eu-dev"),
             "",
             "| | " + " | ".join(names) + " |",
             "|---|" + "---|" * len(names),
@@ -287,7 +296,8 @@ def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[i
     countries = ", ".join(countries) if isinstance(countries, list) else countries
     lines = [
         "# Model evaluation", "",
-        f"Backend: {report['backend']}. Reader countries on the real photos: {countries}.", "", *rows, "",
+        f"Backend: {report['backend']}. Reader countries on the real photos: {countries}."
+        + _errata_note(report, "ru-dev"), "", *rows, "",
     ]
     lines += [
         "## Synthetic reader by country and format",

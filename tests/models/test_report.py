@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from models.report import GAP, _synthetic_country_table, char_alignment, confusions
+from models.report import GAP, _errata_note, _synthetic_country_table, char_alignment, confusions
 
 
 def test_alignment_marks_substitutions_insertions_and_deletions() -> None:
@@ -54,3 +54,12 @@ def test_reports_from_before_the_spec_split_still_render() -> None:
     lines = _synthetic_country_table({"INT8": variant}, ["INT8"], 500)
     assert lines[0].endswith("0 of 1 countries at 98% or more (INT8)")
     assert "| AT | 500 | 91.4% |" in lines
+
+
+def test_corrected_labels_are_named_under_their_set() -> None:
+    erratum = {"set": "eu-dev", "image": "286.jpg", "label": "S00773X", "corrected": "SO0773X"}
+    report = {"label_errata": [erratum]}
+    assert _errata_note(report, "eu-dev") == (
+        " Labels corrected by models/realdata_errata.csv (evidence there): 286.jpg S00773X -> SO0773X."
+    )
+    assert _errata_note(report, "ru-dev") == "" and _errata_note({}, "eu-dev") == ""
