@@ -10,7 +10,8 @@ matches its plates to the labelled boxes (`models.metrics.match_plates`: IoU 0.5
 inside a wide-margin label box) and prints exact match (and how much of it IoU 0.5 alone
 matches), outputs, output precision (over all outputs, and over those on readable labels) and
 ms per photo. Only plates labelled readable are scored (eu-dev has unreadable ones; ru-dev has
-none).
+none). Labels that models/realdata_errata.csv corrects (with the evidence) are scored corrected,
+and the exact-match figure with the set's own labels is printed beside it.
 
 Exact match compares the plate as printed: the output's canonical text with the label (ru-dev
 labels are Cyrillic), or its glyph form with a Latin label (eu-dev). "Wrong country" counts

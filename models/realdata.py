@@ -1,4 +1,7 @@
-"""The real evaluation photos in `../shared/realdata/` (ru-dev, eu-dev): measuring only, never training."""
+"""The real evaluation photos in `../shared/realdata/` (ru-dev, eu-dev): measuring only, never training.
+
+The sets are read-only; a label the photo proves wrong is corrected in `realdata_errata.csv` beside
+this module, with the evidence, and `load_real_photos` applies it (each measurement says so)."""
 
 from __future__ import annotations
 
