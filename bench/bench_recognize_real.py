@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -46,6 +47,13 @@ from common.plates.validate import validate  # noqa: E402
 from edge.cli import snapshot_threads  # noqa: E402
 from models.metrics import match_boxes, match_plates  # noqa: E402
 from models.realdata import label_errata, load_real_photos, realdata_dir  # noqa: E402
+
+
+def _reads_as(out: dict[str, Any] | None, label: str) -> bool:
+    """Whether an output is the labelled plate: its canonical text, or its glyphs for a Latin label."""
+    return out is not None and (
+        out["text"] == label or (label.isascii() and out["latin"] == _glyphs(label))
+    )
 
 
 def _glyphs(text: str) -> str:
@@ -129,17 +137,10 @@ def main() -> int:
             plates += 1
             per_country[country] += 1
             out = result["plates"][index] if index is not None else None
-            latin_label = label.text.isascii()
-            ok = out is not None and (
-                out["text"] == label.text or (latin_label and out["latin"] == _glyphs(label.text))
-            )
+            ok = _reads_as(out, label.text)
             read += ok
             if label.labelled_as is not None:  # corrected by an erratum: how it scores as the set has it
-                as_labelled = out is not None and (
-                    out["text"] == label.labelled_as
-                    or (label.labelled_as.isascii() and out["latin"] == _glyphs(label.labelled_as))
-                )
-                errata_delta += as_labelled - ok
+                errata_delta += _reads_as(out, label.labelled_as) - ok
             read_iou += ok and index_iou == index
             on_readable += out is not None
             correct_outputs += ok

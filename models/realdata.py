@@ -58,17 +58,22 @@ def label_errata(path: str | Path | None = None) -> list[LabelErratum]:
     """The corrections in ERRATA_FILE that apply to this set's labels.csv as it stands: one whose
     label no longer reads as listed (fixed upstream, or another set of that name) is left out."""
     root = realdata_dir(path)
-    with ERRATA_FILE.open(encoding="utf-8", newline="") as handle:
-        errata = [
-            LabelErratum(r["set"], r["image"], r["plate_index"], r["label"], r["corrected"], r["evidence"])
-            for r in csv.DictReader(handle)
-            if r["set"] == root.name
-        ]
+    errata = _listed_errata(root.name)
     if not errata:
         return []
     with (root / "labels.csv").open(encoding="utf-8", newline="") as handle:
         texts = {(r["image"], r["plate_index"]): r["text"] for r in csv.DictReader(handle)}
     return [e for e in errata if texts.get((e.image, e.plate_index)) == e.label]
+
+
+def _listed_errata(set_name: str) -> list[LabelErratum]:
+    """The entries of ERRATA_FILE for the set of this folder name, whatever its labels read."""
+    with ERRATA_FILE.open(encoding="utf-8", newline="") as handle:
+        return [
+            LabelErratum(r["set"], r["image"], r["plate_index"], r["label"], r["corrected"], r["evidence"])
+            for r in csv.DictReader(handle)
+            if r["set"] == set_name
+        ]
 
 
 def load_real_photos(path: str | Path | None = None, errata: bool = True) -> list[LabelledPhoto]:
@@ -78,18 +83,18 @@ def load_real_photos(path: str | Path | None = None, errata: bool = True) -> lis
     labels = root / "labels.csv"
     if not labels.is_file():
         raise FileNotFoundError(f"real evaluation set not found: {labels} (set ANPR_REALDATA)")
-    corrected = {(e.image, e.plate_index): e.corrected for e in label_errata(root)} if errata else {}
+    # Checked against each row as it is read: a label that no longer reads as listed stays.
+    entries = _listed_errata(root.name) if errata else []
+    listed = {(e.image, e.plate_index, e.label): e.corrected for e in entries}
     plates: dict[str, list[LabelledPlate]] = defaultdict(list)
     with labels.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             box = (int(row["xmin"]), int(row["ymin"]), int(row["xmax"]), int(row["ymax"]))
             country = row.get("country") or None
-            text = corrected.get((row["image"], row["plate_index"]), row["text"])
-            plates[row["image"]].append(
-                LabelledPlate(
-                    box, text, row["readable"] == "1", country, row["text"] if text != row["text"] else None
-                )
-            )
+            corrected = listed.get((row["image"], row["plate_index"], row["text"]))
+            text, labelled_as = (row["text"], None) if corrected is None else (corrected, row["text"])
+            readable = row["readable"] == "1"
+            plates[row["image"]].append(LabelledPlate(box, text, readable, country, labelled_as))
     # ru-dev names images without the suffix ("000"), eu-dev with it ("000.jpg").
     return [
         LabelledPhoto(root / "images" / (name if Path(name).suffix else f"{name}.jpg"), tuple(items))
