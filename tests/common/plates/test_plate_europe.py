@@ -84,6 +84,8 @@ def test_region_tables_name_the_region(
     [
         ("BX-123AB", "SK", "standard"),  # no district BX
         ("BA-1234B", "SK", "standard"),
+        ("BA-123AW", "SK", "standard"),  # no Q or W in the serial letters
+        ("BA-123QA", "SK", "standard"),
         ("Q-12345 A", "AT", "standard"),  # no district Q
         ("XX 12 ABC", "RO", "standard"),  # no county XX
         ("CJ 12 IBC", "RO", "standard"),  # the letters never start with I
@@ -111,6 +113,48 @@ def test_region_tables_name_the_region(
 )
 def test_near_misses_are_rejected(plate: str, country: str, format_id: str) -> None:
     assert not REGISTRY.get(country, format_id).is_valid(plate)
+
+
+@pytest.mark.parametrize(
+    ("serial", "format_id"),
+    [
+        ("A123", "standard_long_1l3d"),
+        ("12AC", "standard_long_2d2l"),
+        ("1A23", "standard_long_1d1l2d"),
+        ("12A3", "standard_long_2d1l1d"),
+        ("1AC2", "standard_long_1d2l1d"),
+        ("AC12", "standard_long_2l2d"),
+        ("12345", "standard_long"),
+        ("1234A", "standard_long_4d1l"),
+        ("123AC", "standard_long_3d2l"),
+    ],
+)
+def test_a_three_letter_polish_district_takes_the_nine_serials_of_the_regulation(
+    serial: str, format_id: str
+) -> None:
+    assert validate("WPI" + serial, countries=["PL"]).best.format == format_id  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "serial",
+    [
+        "1234",  # four digits: only two-letter districts have digit-only serials, of five
+        "A12C",  # letter, digits, letter: not a series of the regulation
+        "A1CE",
+        "1ACE",
+        "0A23",  # a lone leading digit is 1-9
+        "12A0",  # a lone trailing digit is 1-9
+    ],
+)
+def test_serials_outside_the_regulation_are_no_polish_plate(serial: str) -> None:
+    assert not validate("WPI" + serial, countries=["PL"]).valid
+
+
+def test_polish_individual_plates_end_in_at_most_two_digits() -> None:
+    individual = REGISTRY.get("PL", "individual")
+    assert all(individual.is_valid(plate) for plate in ("L0 BIBI", "B4 BMW99", "K6 Z17"))
+    assert not individual.is_valid("K6 1Z7")  # digits only in the last two places
+    assert not individual.is_valid("K6 Q17")  # Polish plates have no Q
 
 
 def test_reader_glyphs_for_letters_it_cannot_print() -> None:
@@ -141,7 +185,7 @@ def _phantom_between(text: str, index: int, glyph: str, glyph_prob: float, seed:
 def test_a_coat_of_arms_read_as_a_glyph_does_not_make_a_slovak_plate_polish() -> None:
     # SP (Stropkov) + coat of arms + 123UA: read as SPI123UA it is a PL plate (SPI is Piekary
     # Śląskie, serial 123UA).
-    assert [m.country for m in validate("SPI123UA").matches] == ["PL"]
+    assert {m.country for m in validate("SPI123UA").matches} == {"PL"}
     logprobs = _phantom_between("SP123UA", 2, "I", glyph_prob=0.7, seed=11)
     best = decode_plate(logprobs)[0]
     assert (best.latin, best.country, best.region_name) == ("SP123UA", "SK", "Stropkov")
