@@ -45,6 +45,7 @@ from common.plates.normalize import normalize_plate  # noqa: E402
 from common.plates.registry import load_registry  # noqa: E402
 from common.plates.validate import validate  # noqa: E402
 from edge.cli import snapshot_threads  # noqa: E402
+from models.cpu import cpu_description  # noqa: E402
 from models.metrics import match_boxes, match_plates  # noqa: E402
 from models.realdata import label_errata, load_real_photos, realdata_dir  # noqa: E402
 
@@ -167,7 +168,7 @@ def main() -> int:
     if report.is_file() and realdata_dir(args.realdata).name == "ru-dev" and args.countries == "RU":
         reference = json.loads(report.read_text())["real"]["INT8"]["end_to_end"]
     print(f"{len(results)} photos, {plates} readable labelled plates; countries {args.countries}; "
-          f"runtime {args.runtime}, {args.threads or snapshot_threads()} thread(s); "
+          f"runtime {args.runtime}, {args.threads or snapshot_threads()} thread(s) of {cpu_description()}; "
           f"CLI wall time {wall_s:.1f} s (model loading included)")
     print(f"{'':36} {'anpr-edge recognize':>20} {'models.evaluate INT8':>22}")
     ref_exact = f"{reference['exact_match']:.1%}" if reference else "-"

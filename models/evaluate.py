@@ -37,6 +37,7 @@ from edge.inference.models import READERS
 from edge.inference.protocols import PlateDetection, PlateReader
 from edge.inference.reader import OnnxPlateReader
 from edge.recognize import SnapshotRecognizer
+from models.cpu import cpu_description
 from models.metrics import DetectionScore, ReadingScore, match_plates
 from models.paths import DETECTOR_FP32, DETECTOR_INT8, READER_FP32, READER_INT8, REPORTS_DIR
 from models.reader.eval_real import latency_ms_per_plate
@@ -381,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     scenes, samples, country_samples = synthetic_sets(args.scenes, args.crops, args.crops_per_country)
     report: dict[str, Any] = {
         "backend": args.runtime,
+        "cpu": cpu_description(),
         "countries": args.countries or "all",
         "sizes": model_sizes(variants),
         "baselines": BASELINES,

@@ -296,7 +296,8 @@ def markdown(report: dict[str, Any], real_plates: int, synthetic_counts: tuple[i
     countries = ", ".join(countries) if isinstance(countries, list) else countries
     lines = [
         "# Model evaluation", "",
-        f"Backend: {report['backend']}. Reader countries on the real photos: {countries}."
+        f"Backend: {report['backend']}" + (f", on {report['cpu']}" if "cpu" in report else "")
+        + f". Reader countries on the real photos: {countries}."
         + _errata_note(report, "ru-dev"), "", *rows, "",
     ]
     lines += [
