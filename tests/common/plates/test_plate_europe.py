@@ -102,6 +102,16 @@ def test_region_tables_name_the_region(
         ("KR 466WO", "PL", "standard_3d2l"),  # no O in a serial
         ("KR 46A6W", "PL", "standard_3d2l"),
         ("AB51 ABI", "GB", "current"),  # no I in the random letters
+        ("KIO 123", "CY", "standard"),  # only the letters Greek and Latin share, and no I or O
+        ("KAC 123", "CY", "standard"),
+        ("ABQ 123", "LT", "standard"),  # no Q, W or X
+        ("OA 1234", "LU", "standard"),  # no I or O
+        ("ZG 123-Q", "HR", "standard"),  # no Q, W, X or Y
+        ("SK 1234 WA", "MK", "standard"),  # no letter without a Cyrillic twin
+        ("PG IA 123", "ME", "standard"),  # no I or O
+        ("99-WY-00", "PT", "standard_2005"),  # no W or Y before 2020
+        ("AB CD-123", "HU", "standard"),  # the first two letters: both vowels or both consonants
+        ("AB CD-123", "HU", "standard_consonants"),
         ("AB27 ABC", "GB", "current"),  # no age identifier 27
         ("QE 504-DL", "RS", "standard"),  # no area QE
         ("BG 123-AQ", "RS", "standard"),  # no Q in the serial
