@@ -67,7 +67,8 @@ def test_nothing_within_the_cost_limit_gives_no_candidates() -> None:
 def test_layouts_unroll_variable_slots() -> None:
     registry = load_registry()
     assert sorted(layouts(registry.get("RU", "standard"))) == [8, 9]
-    assert sorted(layouts(registry.get("DE", "standard"))) == list(range(3, 10))
+    assert sorted(layouts(registry.get("DE", "standard"))) == list(range(4, 9))  # two-letter districts
+    assert sorted(layouts(registry.get("DE", "standard_3_2l"))) == [6, 7, 8]
 
 
 def test_fixes_most_single_errors_that_a_grammar_can_notice() -> None:

@@ -68,8 +68,13 @@ def test_german_plates_name_their_district_and_unknown_districts_are_rejected() 
     # The reader has no Ü: MÜ is read, and keyed, as MU; the name gives the printed code.
     muehldorf = validate("MU-AB 12", countries=["DE"]).best
     assert muehldorf is not None and muehldorf.region_name == "Mühldorf am Inn (MÜ)"
-    electric = validate("KA-EV 2024E", countries=["DE"]).best
+    electric = validate("KA-E 2024E", countries=["DE"]).best
     assert electric is not None and (electric.format, electric.region_name) == ("electric", "Karlsruhe")
+    # At most eight glyphs, an electric car's E included (KBA): a three-letter district leaves
+    # room for two letters and three digits, and the E for one digit fewer.
+    assert validate("BAD-AB 123", countries=["DE"]).valid
+    assert not validate("BAD-AB 1234", countries=["DE"]).valid
+    assert not validate("KA-EV 2024E", countries=["DE"]).valid
     unknown = validate("QQ-AB 123", countries=["DE"])
     assert not unknown.valid
     assert unknown.reason is not None and "DE/standard" in unknown.reason and "glyph 2 'Q'" in unknown.reason
