@@ -1,8 +1,8 @@
 """The CPU a measurement ran on: its name and the x86 extensions that INT8 inference depends on.
 
 ONNX Runtime and OpenVINO pick other INT8 kernels with AVX-512 VNNI, AVX-VNNI or AMX than with
-AVX2 alone, so speed and even a few readings differ between machines (eu-dev on OpenVINO: 94.6%
-with AVX-512 VNNI, 93.6% with AVX2 only). Reports and benchmarks name the CPU beside their figures.
+AVX2 alone, so speed, and even a few readings of a real set, differ between machines (the model
+card's session 26 note). Reports and benchmarks name the CPU beside their figures.
 """
 
 from __future__ import annotations
