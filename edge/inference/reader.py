@@ -213,11 +213,7 @@ class OnnxPlateReader:
         logprobs = self._run(images)
         searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
         priors = CropPriors(self.band_reader, crops, self.priors, plate_ids)
-        priors.need([i for i, search in enumerate(searches) if search.found])
-        one_row = [
-            self.choose(search, 1, dark, priors.for_search(i, search), ground)
-            for i, (search, dark, ground) in enumerate(zip(searches, dark_text, grounds, strict=True))
-        ]
+        one_row = self._choose_each(range(len(crops)), searches, 1, dark_text, grounds, priors)
         # A reading that a hyphenated format of another country reads too is decoded again with
         # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
         # its country may change: favouring a country also lifts its other strings, and one of
@@ -240,12 +236,29 @@ class OnnxPlateReader:
                 self.search_view(lp, 2, max(floors[i], one_row[i].confidence if one_row[i].valid else 0.0))
                 for i, lp in zip(ambiguous, two_lp, strict=True)
             ]
-            priors.need([i for i, search in zip(ambiguous, two_row, strict=True) if search.found])
-            for i, search in zip(ambiguous, two_row, strict=True):
-                candidate = self.choose(search, 2, dark_text[i], priors.for_search(i, search), grounds[i])
+            two_row_dark = [dark_text[i] for i in ambiguous]
+            chosen = self._choose_each(ambiguous, two_row, 2, two_row_dark, grounds, priors)
+            for i, candidate in zip(ambiguous, chosen, strict=True):
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best
+
+    def _choose_each(
+        self,
+        indices: Sequence[int],
+        searches: Sequence[PlateSearch],
+        view_rows: int,
+        dark_text: Sequence[bool],
+        grounds: Sequence[PlateGround],
+        priors: CropPriors,
+    ) -> list[PlateReading]:
+        """`choose` for the searches of the crops at `indices` (`dark_text` one per search,
+        `grounds` per crop), the bands of all that found a plate read in one batch first."""
+        priors.need([i for i, search in zip(indices, searches, strict=True) if search.found])
+        return [
+            self.choose(search, view_rows, dark, priors.for_search(i, search), grounds[i])
+            for i, search, dark in zip(indices, searches, dark_text, strict=True)
+        ]
 
     def _read_inverted(
         self,
@@ -273,8 +286,7 @@ class OnnxPlateReader:
             self.search_view(logprobs, 1, max(floors[i], surer), inverted=True)
             for i, logprobs, surer in zip(light, self._run(255 - images[light]), surer_than, strict=True)
         ]
-        priors.need([i for i, search in zip(light, searches, strict=True) if search.found])
-        for i, search, surer in zip(light, searches, surer_than, strict=True):
-            reading = self.choose(search, 1, False, priors.for_search(i, search), grounds[i])
+        chosen = self._choose_each(light, searches, 1, [False] * len(light), grounds, priors)
+        for i, reading, surer in zip(light, chosen, surer_than, strict=True):
             if reading.valid and reading.confidence > surer:
                 best[i] = reading
