@@ -16,12 +16,6 @@ military and police, FR collection plates) are allowed, a crop that may show one
 kept where it is INVERTED_MARGIN times as sure as the plain reading: on synthetic LI plates, 134
 of 200 (LI, CH and AT on) come out as valid LI plates without it and 191 with it.
 
-A crop whose one-row reading is a plate read under WIDE_VIEW_BELOW is read once more stretched to
-a wider input (WIDE_VIEW_WIDTH), where the model file allows any width: the network is
-convolutional along the plate, so each glyph gets more frames. Long plates need them (AT, DE:
-district code, coat of arms and a six-glyph serial leave a narrow I about one frame at the
-shipped width). Where the two views read different plates, the one both find likelier wins.
-
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
 band reads as French, not as the Italian plate the same string also is. Where the band is not
@@ -38,8 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from common.config import RuntimeSettings
-from common.plates.alphabet import NUM_CLASSES, encode
-from common.plates.ctc import string_log_probability
+from common.plates.alphabet import NUM_CLASSES
 from common.plates.decode import PlateSearch, rank_plates, search_plates
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
@@ -68,18 +61,6 @@ TOP_CANDIDATES = 8
 # crops each read LI 296, RU military 293, police 291, diplomatic 290 right (1.0: 297, 293, 292,
 # 292; 2.0: 292, 289, 290, 289; none: 289, 284, 287, 283), and ru-dev's boxes as without inversion.
 INVERTED_MARGIN = 1.5
-# The wide view (see the module docstring). Of the 24,500 synthetic crops of `models.evaluate`
-# (every country on, INT8), 176 px alone reads 23,798 exactly and 160 px 23,872; together, the
-# surer valid reading of the two reads 23,927 (184 px: 23,923, 192 px: 23,917) and the plate both
-# views find likelier 23,955 (AT 442 -> 460 of 500). The surer reading lost eu-dev plates that
-# the stretched view read surer and wrong (FR 515ND70 as 8515ND70), the likelier one none. Only
-# plates read under 0.95 gain from it (every crop read twice: 1 plate more of 24,500; under 0.8:
-# 8 fewer, both with the surer reading), and crops read as no plate, most of a photo's false
-# boxes, are not read again. Half the crops of eu-dev read again are read under 0.1, and not
-# reading those again saves half the wide view's time but loses the two eu-dev plates it gains
-# (RO IF10KAX, FR EC377VM on OpenVINO) and 17 synthetic ones.
-WIDE_VIEW_WIDTH = 176
-WIDE_VIEW_BELOW = 0.95
 
 
 def _default_model_path() -> Path:
@@ -107,16 +88,11 @@ class OnnxPlateReader:
             raise ValueError("batch_size must be at least 1")
         self.session = open_session(path if path is not None else _default_model_path(), runtime, threads)
         shape = self.session.input_shape
-        any_width = len(shape) == 4 and not isinstance(shape[3], int)
-        if len(shape) != 4 or shape[1] != 1 or shape[2] != READER_HEIGHT or not (
-            any_width or shape[3] == READER_WIDTH
-        ):
+        if len(shape) != 4 or shape[1] != 1 or shape[2] != READER_HEIGHT or shape[3] != READER_WIDTH:
             raise ModelLoadError(
-                f"reader model input {shape} is not (N, 1, {READER_HEIGHT}, {READER_WIDTH} or any width); "
+                f"reader model input {shape} is not (N, 1, {READER_HEIGHT}, {READER_WIDTH}); "
                 "wrong model file?"
             )
-        # Model files exported before session 27 take 160 px only: they are read in one width.
-        self.wide_width: int | None = WIDE_VIEW_WIDTH if any_width else None
         self.registry = registry or load_registry()
         self.countries = list(countries) if countries else None
         # Each view is decoded against the formats it can show: one-row plates in the crop read
@@ -234,13 +210,22 @@ class OnnxPlateReader:
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
         grounds = [PlateGround(crop) for crop in crops]
+        logprobs = self._run(images)
+        searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
         priors = CropPriors(self.band_reader, crops, self.priors, plate_ids)
-        every = list(range(len(crops)))
-        one_row, logprobs = self._read_one_row(every, images, floors, dark_text, grounds, priors, plate_ids)
-        if self.wide_width is not None:
-            self._read_wide(
-                crops, self.wide_width, one_row, logprobs, floors, dark_text, grounds, priors, plate_ids
-            )
+        one_row = self._choose_each(range(len(crops)), searches, 1, dark_text, grounds, priors)
+        # A reading that a hyphenated format of another country reads too is decoded again with
+        # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
+        # its country may change: favouring a country also lifts its other strings, and one of
+        # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
+        for i, countries in enumerate(self.hyphens.countries_seen(one_row, images, logprobs, plate_ids)):
+            if countries:
+                prior = priors.for_search(i, searches[i])
+                for country in sorted(countries):
+                    prior = combine_priors(prior, country, HYPHEN_BOOST)
+                again = self.choose(searches[i], 1, dark_text[i], prior, grounds[i])
+                if again.valid and again.latin == one_row[i].latin:
+                    one_row[i] = again
         best = list(one_row)
         self._read_inverted(images, grounds, priors, floors, best)
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
@@ -257,78 +242,6 @@ class OnnxPlateReader:
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best
-
-    def _read_one_row(
-        self,
-        indices: Sequence[int],
-        images: np.ndarray,
-        floors: Sequence[float],
-        dark_text: Sequence[bool],
-        grounds: Sequence[PlateGround],
-        priors: CropPriors,
-        plate_ids: Sequence[int] | None,
-    ) -> tuple[list[PlateReading], np.ndarray]:
-        """One-row readings of the crops at `indices` from their reader `images` (one per index,
-        of any width the model takes; `floors`, `dark_text` and `plate_ids` one per index too),
-        and the network's (N, T, C) log-probabilities of the images."""
-        logprobs = self._run(images)
-        searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
-        readings = self._choose_each(indices, searches, 1, dark_text, grounds, priors)
-        # A reading that a hyphenated format of another country reads too is decoded again with
-        # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
-        # its country may change: favouring a country also lifts its other strings, and one of
-        # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
-        for k, countries in enumerate(self.hyphens.countries_seen(readings, images, logprobs, plate_ids)):
-            if countries:
-                i = indices[k]
-                prior = priors.for_search(i, searches[k])
-                for country in sorted(countries):
-                    prior = combine_priors(prior, country, HYPHEN_BOOST)
-                again = self.choose(searches[k], 1, dark_text[k], prior, grounds[i])
-                if again.valid and again.latin == readings[k].latin:
-                    readings[k] = again
-        return readings, logprobs
-
-    def _read_wide(
-        self,
-        crops: Sequence[np.ndarray],
-        width: int,
-        one_row: list[PlateReading],
-        logprobs: np.ndarray,
-        floors: Sequence[float],
-        dark_text: Sequence[bool],
-        grounds: Sequence[PlateGround],
-        priors: CropPriors,
-        plate_ids: Sequence[int] | None,
-    ) -> None:
-        """Read the crops whose one-row reading is a plate under WIDE_VIEW_BELOW `width` px wide
-        as well, and where the two views read different plates, keep (in place in `one_row`) the
-        one whose glyphs both views together find likelier: the product of its probabilities
-        under each, its confidence their geometric mean. One view alone is not trusted: the
-        wide view's stretched glyphs can read surer and wrong (an extra glyph at the plate's
-        edge), and a reading the other view finds unlikely loses."""
-        unsure = [i for i, r in enumerate(one_row) if r.valid and r.confidence < WIDE_VIEW_BELOW]
-        if not unsure:
-            return
-        wide, wide_logprobs = self._read_one_row(
-            unsure,
-            reader_images([crops[i] for i in unsure], width=width),
-            [floors[i] for i in unsure],
-            [dark_text[i] for i in unsure],
-            grounds,
-            priors,
-            [plate_ids[i] for i in unsure] if plate_ids is not None else unsure,
-        )
-        for i, candidate, wide_lp in zip(unsure, wide, wide_logprobs, strict=True):
-            if not candidate.valid or candidate.latin == one_row[i].latin:
-                continue
-            views = (np.minimum(logprobs[i], 0.0), np.minimum(wide_lp, 0.0))
-            kept, other = (
-                sum(string_log_probability(view, encode(reading.latin)) for view in views)
-                for reading in (one_row[i], candidate)
-            )
-            if other > kept:
-                one_row[i] = replace(candidate, confidence=float(np.exp(other / 2)))
 
     def _choose_each(
         self,
