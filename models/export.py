@@ -33,17 +33,22 @@ def export_onnx(
     metadata: Mapping[str, str] | None = None,
     input_name: str = "image",
     output_names: tuple[str, ...] = ("output",),
+    dynamic_axes: Mapping[str, Mapping[int, str]] | None = None,
 ) -> Path:
-    """Write `model` as a single ONNX file at `path` and return the path."""
+    """Write `model` as a single ONNX file at `path` and return the path. `dynamic_axes`: axes
+    other than the batch that the file leaves free (tensor name -> {axis: name})."""
     if kind not in ("reader", "detector", "band"):
         raise ValueError(f"unknown model kind {kind!r}")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval().cpu()
     example_input = example_input.cpu()
-    dynamic_axes = None
-    if dynamic_batch:
-        dynamic_axes = {input_name: {0: "batch"}} | {name: {0: "batch"} for name in output_names}
+    free_axes: dict[str, dict[int, str]] = {}
+    for name in (input_name, *output_names):
+        axes = {0: "batch"} if dynamic_batch else {}
+        axes.update((dynamic_axes or {}).get(name, {}))
+        if axes:
+            free_axes[name] = axes
     with torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter always embeds the weights and needs no onnxscript (not
         # installed); torch marks it deprecated, which is known and not worth a warning per call.
@@ -54,7 +59,7 @@ def export_onnx(
             str(out),
             input_names=[input_name],
             output_names=list(output_names),
-            dynamic_axes=dynamic_axes,
+            dynamic_axes=free_axes or None,
             opset_version=OPSET,
             do_constant_folding=True,
             dynamo=False,

@@ -251,6 +251,33 @@ def prefix_beam_search(
     return [Hypothesis(prefix, math.log(v[0] + v[1]) + log_scale, int(v[2])) for prefix, v in finals[:limit]]
 
 
+def _extended(labels: tuple[int, ...] | list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """CTC's extended sequence of `labels` (blank, l1, blank, l2, ..., blank; state s emits
+    ext[s]) and, per state, whether it may be entered from two states back (a glyph after a
+    different glyph)."""
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    ext[1::2] = labels
+    skip = np.zeros(len(ext), dtype=bool)
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    return ext, skip
+
+
+def string_log_probability(logprobs: np.ndarray, labels: tuple[int, ...] | list[int]) -> float:
+    """log P(labels | logprobs): every CTC path that spells exactly ``labels``, summed (the forward
+    algorithm). -inf when T frames cannot spell them."""
+    arr = _check(logprobs, 2)
+    if not labels:
+        return float(arr[:, BLANK_INDEX].sum())
+    ext, skip = _extended(labels)
+    alpha = np.full(len(ext), -np.inf)
+    alpha[:2] = arr[0, ext[:2]]
+    for t in range(1, arr.shape[0]):
+        step = np.concatenate(([-np.inf], alpha[:-1]))
+        jump = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + arr[t, ext]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
+
+
 def glyph_frames(logprobs: np.ndarray, labels: tuple[int, ...] | list[int]) -> list[float]:
     """Where each of ``labels`` sits in the (T, C) frames: the mean frame of its run on the most
     probable CTC path that spells exactly ``labels`` (Viterbi forced alignment). Frames map
@@ -268,12 +295,8 @@ def glyph_frames(logprobs: np.ndarray, labels: tuple[int, ...] | list[int]) -> l
     glyph_runs = [(start, end) for start, end in zip(starts, ends, strict=True) if best[start] != BLANK_INDEX]
     if [int(best[start]) for start, _ in glyph_runs] == list(labels):
         return [(start + end - 1) / 2 for start, end in glyph_runs]
-    # The extended sequence: blank, l1, blank, l2, ..., blank; state s emits ext[s].
-    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
-    ext[1::2] = labels
+    ext, skip = _extended(labels)
     n_states = len(ext)
-    skip = np.zeros(n_states, dtype=bool)  # a glyph state may be entered from two states back
-    skip[3::2] = ext[3::2] != ext[1:-2:2]
     steps = arr.shape[0]
     score = np.full(n_states, -np.inf)
     score[0] = arr[0, ext[0]]

@@ -16,6 +16,12 @@ military and police, FR collection plates) are allowed, a crop that may show one
 kept where it is INVERTED_MARGIN times as sure as the plain reading: on synthetic LI plates, 134
 of 200 (LI, CH and AT on) come out as valid LI plates without it and 191 with it.
 
+A crop whose one-row reading is a plate read under NARROW_VIEW_BELOW is read once more squeezed to
+a narrower input (NARROW_VIEW_WIDTH), where the model file allows any width (the network is
+convolutional along the plate). The reader learnt plates squeezed across by up to half, so the
+narrower image is a second look of a kind it knows. Where the two views read different plates,
+the one whose glyphs both views together find likelier wins.
+
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
 band reads as French, not as the Italian plate the same string also is. Where the band is not
@@ -32,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from common.config import RuntimeSettings
-from common.plates.alphabet import NUM_CLASSES
+from common.plates.alphabet import NUM_CLASSES, encode
+from common.plates.ctc import string_log_probability
 from common.plates.decode import PlateSearch, rank_plates, search_plates
 from common.plates.reading import PlateReading
 from common.plates.registry import FormatRegistry, load_registry
@@ -61,6 +68,16 @@ TOP_CANDIDATES = 8
 # crops each read LI 296, RU military 293, police 291, diplomatic 290 right (1.0: 297, 293, 292,
 # 292; 2.0: 292, 289, 290, 289; none: 289, 284, 287, 283), and ru-dev's boxes as without inversion.
 INVERTED_MARGIN = 1.5
+# The narrow view (see the module docstring). On the 24,500 synthetic crops of `models.evaluate`
+# (every country on, INT8, ONNX Runtime) it reads 23,936 exactly against 23,896 at 160 px alone
+# (26 countries gain 1-7 crops, 11 lose 1-3), and eu-dev's labelled boxes 291 against 287
+# (ru-dev's 111 either way). A wider view (176 px) read more synthetic plates (23,955) and fewer
+# real ones (eu-dev 284, ru-dev 110): the reader never saw plates stretched across.
+# Neither view alone is trusted: a view's reading that the other finds unlikely loses (the
+# surer of the two readings instead lost eu-dev plates read surer and wrong). Plates read at 0.95
+# or more are not looked at again, nor crops read as no plate, most of a photo's false boxes.
+NARROW_VIEW_WIDTH = 144
+NARROW_VIEW_BELOW = 0.95
 
 
 def _default_model_path() -> Path:
@@ -88,11 +105,16 @@ class OnnxPlateReader:
             raise ValueError("batch_size must be at least 1")
         self.session = open_session(path if path is not None else _default_model_path(), runtime, threads)
         shape = self.session.input_shape
-        if len(shape) != 4 or shape[1] != 1 or shape[2] != READER_HEIGHT or shape[3] != READER_WIDTH:
+        any_width = len(shape) == 4 and not isinstance(shape[3], int)
+        if len(shape) != 4 or shape[1] != 1 or shape[2] != READER_HEIGHT or not (
+            any_width or shape[3] == READER_WIDTH
+        ):
             raise ModelLoadError(
-                f"reader model input {shape} is not (N, 1, {READER_HEIGHT}, {READER_WIDTH}); "
+                f"reader model input {shape} is not (N, 1, {READER_HEIGHT}, {READER_WIDTH} or any width); "
                 "wrong model file?"
             )
+        # Model files exported before session 27 take 160 px only: they are read in one width.
+        self.narrow_width: int | None = NARROW_VIEW_WIDTH if any_width else None
         self.registry = registry or load_registry()
         self.countries = list(countries) if countries else None
         # Each view is decoded against the formats it can show: one-row plates in the crop read
@@ -210,22 +232,13 @@ class OnnxPlateReader:
         images = reader_images(crops)
         dark_text = [shows_dark_text(image) for image in images]
         grounds = [PlateGround(crop) for crop in crops]
-        logprobs = self._run(images)
-        searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
         priors = CropPriors(self.band_reader, crops, self.priors, plate_ids)
-        one_row = self._choose_each(range(len(crops)), searches, 1, dark_text, grounds, priors)
-        # A reading that a hyphenated format of another country reads too is decoded again with
-        # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
-        # its country may change: favouring a country also lifts its other strings, and one of
-        # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
-        for i, countries in enumerate(self.hyphens.countries_seen(one_row, images, logprobs, plate_ids)):
-            if countries:
-                prior = priors.for_search(i, searches[i])
-                for country in sorted(countries):
-                    prior = combine_priors(prior, country, HYPHEN_BOOST)
-                again = self.choose(searches[i], 1, dark_text[i], prior, grounds[i])
-                if again.valid and again.latin == one_row[i].latin:
-                    one_row[i] = again
+        every = list(range(len(crops)))
+        one_row, logprobs = self._read_one_row(every, images, floors, dark_text, grounds, priors, plate_ids)
+        if self.narrow_width is not None:
+            self._read_narrow(
+                crops, self.narrow_width, one_row, logprobs, floors, dark_text, grounds, priors, plate_ids
+            )
         best = list(one_row)
         self._read_inverted(images, grounds, priors, floors, best)
         ambiguous = [i for i, crop in enumerate(crops) if 2 in self.row_counts and may_be_two_row(crop)]
@@ -242,6 +255,76 @@ class OnnxPlateReader:
                 if (candidate.valid, candidate.confidence) > (one_row[i].valid, one_row[i].confidence):
                     best[i] = candidate
         return best
+
+    def _read_one_row(
+        self,
+        indices: Sequence[int],
+        images: np.ndarray,
+        floors: Sequence[float],
+        dark_text: Sequence[bool],
+        grounds: Sequence[PlateGround],
+        priors: CropPriors,
+        plate_ids: Sequence[int] | None,
+    ) -> tuple[list[PlateReading], np.ndarray]:
+        """One-row readings of the crops at `indices` from their reader `images` (one per index,
+        of any width the model takes; `floors`, `dark_text` and `plate_ids` one per index too),
+        and the network's (N, T, C) log-probabilities of the images."""
+        logprobs = self._run(images)
+        searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
+        readings = self._choose_each(indices, searches, 1, dark_text, grounds, priors)
+        # A reading that a hyphenated format of another country reads too is decoded again with
+        # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
+        # its country may change: favouring a country also lifts its other strings, and one of
+        # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
+        for k, countries in enumerate(self.hyphens.countries_seen(readings, images, logprobs, plate_ids)):
+            if countries:
+                i = indices[k]
+                prior = priors.for_search(i, searches[k])
+                for country in sorted(countries):
+                    prior = combine_priors(prior, country, HYPHEN_BOOST)
+                again = self.choose(searches[k], 1, dark_text[k], prior, grounds[i])
+                if again.valid and again.latin == readings[k].latin:
+                    readings[k] = again
+        return readings, logprobs
+
+    def _read_narrow(
+        self,
+        crops: Sequence[np.ndarray],
+        width: int,
+        one_row: list[PlateReading],
+        logprobs: np.ndarray,
+        floors: Sequence[float],
+        dark_text: Sequence[bool],
+        grounds: Sequence[PlateGround],
+        priors: CropPriors,
+        plate_ids: Sequence[int] | None,
+    ) -> None:
+        """Read the crops whose one-row reading is a plate under NARROW_VIEW_BELOW `width` px wide
+        as well, and where the two views read different plates, keep (in place in `one_row`) the
+        one whose glyphs both views together find likelier: the product of its probabilities
+        under each, its confidence their geometric mean."""
+        unsure = [i for i, r in enumerate(one_row) if r.valid and r.confidence < NARROW_VIEW_BELOW]
+        if not unsure:
+            return
+        second, second_logprobs = self._read_one_row(
+            unsure,
+            reader_images([crops[i] for i in unsure], width=width),
+            [floors[i] for i in unsure],
+            [dark_text[i] for i in unsure],
+            grounds,
+            priors,
+            [plate_ids[i] for i in unsure] if plate_ids is not None else unsure,
+        )
+        for i, candidate, second_lp in zip(unsure, second, second_logprobs, strict=True):
+            if not candidate.valid or candidate.latin == one_row[i].latin:
+                continue
+            views = (np.minimum(logprobs[i], 0.0), np.minimum(second_lp, 0.0))
+            kept, other = (
+                sum(string_log_probability(view, encode(reading.latin)) for view in views)
+                for reading in (one_row[i], candidate)
+            )
+            if other > kept:
+                one_row[i] = replace(candidate, confidence=float(np.exp(other / 2)))
 
     def _choose_each(
         self,

@@ -16,6 +16,7 @@ from common.plates.alphabet import BLANK_INDEX, READER_ALPHABET
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 from models.export import export_onnx
 from models.paths import READER_FP32
+from models.reader.any_width import ANY_WIDTH_AXES, ANY_WIDTH_NOTE
 from models.reader.net import PlateReaderNet
 
 
@@ -33,6 +34,7 @@ def export_reader(checkpoint: Path, output: Path = READER_FP32) -> Path:
         "alphabet": READER_ALPHABET,
         "blank_index": str(BLANK_INDEX),
         "input_size": f"{READER_HEIGHT}x{READER_WIDTH}",
+        "input_width": ANY_WIDTH_NOTE,
         "input_format": "gray, per-image standardised (edge.inference.reader_input.normalise)",
         "output": "log-probabilities (N, T, classes); class 0 = CTC blank, class i = alphabet[i-1]",
         "two_row": "halves side by side (edge.inference.reader_input.reader_image)",
@@ -47,6 +49,7 @@ def export_reader(checkpoint: Path, output: Path = READER_FP32) -> Path:
         dynamic_batch=True,
         metadata=metadata,
         output_names=("logprobs",),
+        dynamic_axes=ANY_WIDTH_AXES,
     )
 
 

@@ -87,6 +87,55 @@ def test_export_matches_torch_at_any_batch_size(net: PlateReaderNet, exported: P
     assert np.allclose(got, expected, atol=1e-3)
 
 
+def test_any_width_frees_the_width_of_an_older_file_and_changes_nothing_else(
+    net: PlateReaderNet, exported: Path, tmp_path: Path
+) -> None:
+    """Files exported before session 27 take 160 px only; rewritten, they read any width as the
+    network does (W/4 frames), and at 160 px exactly as before."""
+    import onnxruntime as ort
+
+    from models.reader.any_width import ANY_WIDTH_NOTE, main
+
+    fixed = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    assert fixed.get_inputs()[0].shape[3] == READER_WIDTH
+    rewritten = tmp_path / "reader.onnx"
+    rewritten.write_bytes(exported.read_bytes())
+    assert main([str(rewritten)]) == 0
+    session = ort.InferenceSession(str(rewritten), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[3] == "width"
+    assert read_metadata(rewritten)["input_width"] == ANY_WIDTH_NOTE
+    rng = np.random.default_rng(1)
+    at_160 = rng.standard_normal((2, 1, READER_HEIGHT, READER_WIDTH)).astype(np.float32)
+    before, after = (s.run(None, {"image": at_160})[0] for s in (fixed, session))
+    assert np.allclose(after, before, atol=1e-5)
+    at_176 = rng.standard_normal((2, 1, READER_HEIGHT, 176)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(at_176)).numpy()
+    got = session.run(None, {"image": at_176})[0]
+    assert got.shape == (2, 44, NUM_CLASSES) and np.allclose(got, expected, atol=1e-3)
+    with pytest.raises(ValueError, match="not a reader model"):
+        from models.reader.any_width import any_width
+
+        proto = onnx.load(str(exported))
+        proto.graph.output[0].name = "boxes"
+        any_width(proto)
+
+
+def test_the_reader_export_leaves_the_width_free(net: PlateReaderNet, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from models.reader.any_width import ANY_WIDTH_AXES
+
+    path = export_onnx(
+        net, torch.zeros(1, 1, READER_HEIGHT, READER_WIDTH), tmp_path / "r.onnx", kind="reader",
+        output_names=("logprobs",), dynamic_axes=ANY_WIDTH_AXES,
+    )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == ["batch", 1, READER_HEIGHT, "width"]
+    x = np.zeros((3, 1, READER_HEIGHT, 200), np.float32)
+    assert session.run(None, {"image": x})[0].shape == (3, 50, NUM_CLASSES)
+
+
 def test_unknown_kind_is_refused(net: PlateReaderNet, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="kind"):
         export_onnx(net, torch.zeros(1, 1, 32, 160), tmp_path / "x.onnx", kind="classifier")  # type: ignore[arg-type]

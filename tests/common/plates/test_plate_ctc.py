@@ -11,7 +11,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from common.plates.automaton import PlateAutomaton
-from common.plates.ctc import glyph_frames, greedy_decode, greedy_decode_batch, prefix_beam_search
+from common.plates.ctc import (
+    glyph_frames,
+    greedy_decode,
+    greedy_decode_batch,
+    prefix_beam_search,
+    string_log_probability,
+)
 
 
 def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
@@ -287,3 +293,19 @@ def test_glyph_frames_place_each_glyph_where_it_is_seen() -> None:
     assert glyph_frames(logprobs, []) == []
     with pytest.raises(ValueError, match="cannot spell"):
         glyph_frames(logprobs[:2], [1, 1])  # a repeat needs a blank between: three frames at least
+
+
+@settings(max_examples=60, deadline=None)
+@given(emissions(max_frames=5, max_classes=3), st.lists(st.integers(1, 2), max_size=4))
+def test_a_strings_probability_sums_every_alignment_that_spells_it(
+    logprobs: np.ndarray, labels: list[int]
+) -> None:
+    labels = [c for c in labels if c < logprobs.shape[1]]
+    truth = brute_force(logprobs).get(tuple(labels), -np.inf)
+    assert string_log_probability(logprobs, labels) == pytest.approx(truth, abs=1e-9)
+
+
+def test_a_string_too_long_for_the_frames_has_no_probability() -> None:
+    logprobs = np.log(np.full((2, 3), 1 / 3))
+    assert string_log_probability(logprobs, [1, 1]) == -np.inf  # a repeat needs a blank between
+    assert string_log_probability(logprobs, [1, 2]) == pytest.approx(2 * math.log(1 / 3))

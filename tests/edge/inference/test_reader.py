@@ -183,7 +183,7 @@ def test_wrong_model_file_is_refused(tmp_path) -> None:
         OnnxPlateReader(tmp_path / "missing.onnx")
     if READER_FP32.is_file():
         reader = OnnxPlateReader(READER_FP32, runtime="onnxruntime")
-        assert reader.session.input_shape[1:] == (1, READER_HEIGHT, READER_WIDTH)
+        assert reader.session.input_shape[1:] == (1, READER_HEIGHT, "width")  # any width (the narrow view)
 
 
 # --- which formats a view can show -------------------------------------------------------------
