@@ -19,6 +19,8 @@ from pathlib import Path
 
 import onnx
 
+from models.export import set_metadata
+
 # Free axes of the reader file besides the batch: the image's width and the frames it gives.
 ANY_WIDTH_AXES: dict[str, dict[int, str]] = {"image": {3: "width"}, "logprobs": {1: "frames"}}
 ANY_WIDTH_NOTE = "any multiple of 4 (W/4 frames); trained and calibrated at 160"
@@ -36,10 +38,7 @@ def any_width(proto: onnx.ModelProto) -> onnx.ModelProto:
             dims[axis].dim_param = label
     # Shapes inferred at export for intermediate tensors still name the 160 px width.
     del proto.graph.value_info[:]
-    entry = next((p for p in proto.metadata_props if p.key == "input_width"), None)
-    if entry is None:
-        entry = proto.metadata_props.add()
-    entry.key, entry.value = "input_width", ANY_WIDTH_NOTE
+    set_metadata(proto, {"input_width": ANY_WIDTH_NOTE})
     onnx.checker.check_model(proto)
     return proto
 

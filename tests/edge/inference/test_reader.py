@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reader_spelling import spelling
 
-from common.plates.alphabet import NUM_CLASSES, to_latin
+from common.plates.alphabet import to_latin
 from edge.inference.crops import crop_plate
 from edge.inference.ground_colour import PlateGround
 from edge.inference.protocols import PlateDetection, PlateReader
@@ -146,7 +147,7 @@ def test_countries_without_two_row_plates_skip_the_two_row_view() -> None:
     reader.logprobs = lambda *args: calls.append(args)  # the two-row view would be read here
     [reading] = reader.read([square])
     assert calls == [] and not reading.valid
-    two_rows = reader.decode_view(_spelling([{g: 1.0} for g in "AB123CD"]), view_rows=2, dark_text=True)
+    two_rows = reader.decode_view(spelling([{g: 1.0} for g in "AB123CD"]), view_rows=2, dark_text=True)
     assert (two_rows.latin, two_rows.valid) == ("AB123CD", False)
 
 
@@ -189,24 +190,6 @@ def test_wrong_model_file_is_refused(tmp_path) -> None:
 # --- which formats a view can show -------------------------------------------------------------
 
 
-def _spelling(options: list[dict[str, float]], frames_per_glyph: int = 4) -> np.ndarray:
-    """(T, C) log-probabilities that spell one glyph slot per entry of `options` ({glyph: p}),
-    each slot followed by blanks, as a CTC reader would."""
-    from common.plates.alphabet import BLANK_INDEX, encode
-
-    rows = []
-    for slot in options:
-        frame = np.full(NUM_CLASSES, 1e-6)
-        for glyph, p in slot.items():
-            frame[encode(glyph)[0]] = p
-        rows.append(frame)
-        blank = np.full(NUM_CLASSES, 1e-6)
-        blank[BLANK_INDEX] = 1.0
-        rows.extend([blank] * (frames_per_glyph - 1))
-    lp = np.array(rows)
-    return np.log(lp / lp.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 # `6777XA70` is a valid RU military plate (light glyphs on black) and, in two rows, a motorcycle
 # plate; with `C` for the first glyph it is an ordinary standard plate. The reader is sure enough
 # of the `6` (98%) to beat the standard plate's prior (40 times the weight of military plates).
@@ -215,7 +198,7 @@ _MISREAD_FIRST_LETTER = [{"6": 0.98, "C": 0.02}] + [{g: 1.0} for g in "777XA70"]
 
 @shipped
 def test_a_light_on_dark_format_is_not_read_from_dark_glyphs(reader) -> None:
-    lp = _spelling(_MISREAD_FIRST_LETTER)
+    lp = spelling(_MISREAD_FIRST_LETTER)
     light = reader.decode_view(lp, view_rows=1, dark_text=False)
     assert (light.latin, light.format, light.valid) == ("6777XA70", "military", True)
     dark = reader.decode_view(lp, view_rows=1, dark_text=True)
@@ -224,10 +207,10 @@ def test_a_light_on_dark_format_is_not_read_from_dark_glyphs(reader) -> None:
 
 @shipped
 def test_a_two_row_format_is_only_read_from_the_two_row_view(reader) -> None:
-    lp = _spelling(_MISREAD_FIRST_LETTER)
+    lp = spelling(_MISREAD_FIRST_LETTER)
     two_rows = reader.decode_view(lp, view_rows=2, dark_text=True)
     assert (two_rows.latin, two_rows.format) == ("6777XA70", "motorcycle")
-    only_military = _spelling([{g: 1.0} for g in "6777XA70"])
+    only_military = spelling([{g: 1.0} for g in "6777XA70"])
     one_row = reader.decode_view(only_military, view_rows=1, dark_text=True)
     assert not one_row.valid and one_row.text == one_row.latin == "6777XA70" and one_row.format is None
 
@@ -288,10 +271,10 @@ def test_an_inverted_reading_must_be_half_as_sure_again_to_replace_a_plain_one(
     from edge.inference.band_reader import CropPriors
     from edge.inference.reader import INVERTED_MARGIN
 
-    plain = reader.decode_view(_spelling([{g: 1.0} for g in "C777XA70"]), view_rows=1, dark_text=False)
+    plain = reader.decode_view(spelling([{g: 1.0} for g in "C777XA70"]), view_rows=1, dark_text=False)
     plain = replace(plain, confidence=0.6)
     assert plain.format == "standard" and INVERTED_MARGIN == 1.5  # 0.9 to beat
-    spelled = _spelling([{"1": inverted_p, "C": 1 - inverted_p}] + [{g: 1.0} for g in "777XA70"])
+    spelled = spelling([{"1": inverted_p, "C": 1 - inverted_p}] + [{g: 1.0} for g in "777XA70"])
     monkeypatch.setattr(reader, "_run", lambda images: np.stack([spelled] * len(images)))
     bright_minority = np.zeros((1, READER_HEIGHT, READER_WIDTH), np.uint8)
     bright_minority[:, 10:20, 20:60] = 255
@@ -333,7 +316,7 @@ def test_a_yellow_ground_format_is_not_read_from_a_crop_that_plainly_is_not_yell
 
     # `B21GSB` is a Bucharest plate and a Dutch side code 12; Dutch plates are yellow.
     reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["RO", "NL"])
-    lp = _spelling([{g: 1.0} for g in "B21GSB"])
+    lp = spelling([{g: 1.0} for g in "B21GSB"])
     unknown = reader.decode_view(lp, view_rows=1, dark_text=True)
     white_ground = PlateGround(_crop((240, 232, 226), 20))
     white = reader.decode_view(lp, view_rows=1, dark_text=True, ground=white_ground)
@@ -348,7 +331,7 @@ def test_a_blue_ground_format_is_not_read_from_a_crop_that_plainly_is_not_blue()
     # `B089414` is a Romanian temporary plate (red on white) and a Russian police plate (white on
     # blue) of region 14; the polarity of red glyphs in a red cast says nothing.
     reader = OnnxPlateReader(READER_INT8, runtime="onnxruntime", threads=1, countries=["RO", "RU"])
-    lp = _spelling([{g: 1.0} for g in "B089414"])
+    lp = spelling([{g: 1.0} for g in "B089414"])
     unknown = reader.decode_view(lp, view_rows=1, dark_text=False)
     warm_ground = PlateGround(_crop((200, 190, 250), (60, 40, 200)))
     warm = reader.decode_view(lp, view_rows=1, dark_text=False, ground=warm_ground)

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import onnx
 import pytest
+from reader_spelling import spelling
 
-from common.plates.alphabet import BLANK_INDEX, NUM_CLASSES, encode
+from common.plates.alphabet import NUM_CLASSES
 from edge.inference.reader import NARROW_VIEW_BELOW, NARROW_VIEW_WIDTH, OnnxPlateReader
 from edge.inference.reader_input import READER_WIDTH
 from edge.inference.runtimes import ModelLoadError
@@ -21,18 +22,8 @@ shipped = pytest.mark.skipif(
 
 
 def _spelling(first: dict[str, float], rest: str = "777XA70") -> np.ndarray:
-    """(T, C) log-probabilities spelling a first glyph from `first` ({glyph: p}), then `rest`
-    for sure, each glyph one frame followed by three blanks."""
-    rows = []
-    for slot in [first] + [{g: 1.0} for g in rest]:
-        frame = np.full(NUM_CLASSES, 1e-6)
-        for glyph, p in slot.items():
-            frame[encode(glyph)[0]] = p
-        blank = np.full(NUM_CLASSES, 1e-6)
-        blank[BLANK_INDEX] = 1.0
-        rows += [frame, blank, blank, blank]
-    lp = np.array(rows)
-    return np.log(lp / lp.sum(axis=1, keepdims=True)).astype(np.float32)
+    """A first glyph from `first` ({glyph: p}), then `rest` for sure."""
+    return spelling([first] + [{g: 1.0} for g in rest])
 
 
 def _crops(count: int = 2) -> list[np.ndarray]:
