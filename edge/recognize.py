@@ -284,12 +284,14 @@ class SnapshotRecognizer:
     ) -> list[RecognizedPlate]:
         """New plates from a zoomed second look at the strongest boxes that gave no reading."""
         unread = [
-            det for det, _crop, reading in found
+            (det, reading) for det, _crop, reading in found
             if not self._accepts(reading) and all(iou(det.box, p.box) < SAME_PLATE_IOU for p in plates)
         ]
-        strongest = sorted(unread, key=lambda d: -d.score)[: self.second_looks]
+        strongest = sorted(unread, key=lambda pair: -pair[0].score)[: self.second_looks]
+        # A box read as fewer glyphs than that holds no plate text a zoom would complete.
+        min_glyphs = self.detector_config.snapshot_second_look_min_glyphs
         usable: list[PlateDetection] = []
-        for det in strongest:
+        for det in (det for det, reading in strongest if len(reading.latin) >= min_glyphs):
             again = look_again(self.detector, image, det.box)
             if again is None or not self._usable([again]):
                 continue

@@ -20,7 +20,8 @@ A crop whose one-row reading is a plate read under NARROW_VIEW_BELOW is read onc
 a narrower input (NARROW_VIEW_WIDTH), where the model file allows any width (the network is
 convolutional along the plate). The reader learnt plates squeezed across by up to half, so the
 narrower image is a second look of a kind it knows. Where the two views read different plates,
-the one whose glyphs both views together find likelier wins.
+the one whose glyphs both views together find likelier wins. A plate that another crop of it
+(the same `plate_ids` entry) reads at NARROW_VIEW_BELOW or surer is not read again.
 
 With a band reader (edge.inference.band_reader), a crop whose left end confidently shows an EU
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
@@ -303,7 +304,14 @@ class OnnxPlateReader:
         as well, and where the two views read different plates, keep (in place in `one_row`) the
         one whose glyphs both views together find likelier: the product of its probabilities
         under each, its confidence their geometric mean."""
-        unsure = [i for i, r in enumerate(one_row) if r.valid and r.confidence < NARROW_VIEW_BELOW]
+        ids = list(plate_ids) if plate_ids is not None else list(range(len(one_row)))
+        # A plate that one of its views already reads surely keeps that reading (the caller keeps
+        # the surest view): its unsure views are not worth a second look.
+        sure = {ids[i] for i, r in enumerate(one_row) if r.valid and r.confidence >= NARROW_VIEW_BELOW}
+        unsure = [
+            i for i, r in enumerate(one_row)
+            if r.valid and r.confidence < NARROW_VIEW_BELOW and ids[i] not in sure
+        ]
         if not unsure:
             return
         second, second_logprobs = self._read_one_row(

@@ -10,6 +10,7 @@ import pytest
 from edge_scene import ColourPlateDetector, ColourPlateReader, Passing, render_frame
 
 from common.config import DetectorConfig, ReaderConfig
+from common.plates.reading import PlateReading
 from edge.inference.protocols import PlateDetection
 from edge.inference.tiles import fine_windows
 from edge.recognize import (
@@ -124,20 +125,53 @@ class _OffsetFirstLook(ColourPlateDetector):
         ]
 
 
+class _GlyphsBesidePlates(ColourPlateReader):
+    """Reads a crop with no plate in it as `glyphs` that are no plate (a badge, a sticker)."""
+
+    def __init__(self, glyphs: str) -> None:
+        super().__init__()
+        self.glyphs = glyphs
+
+    def _read_one(self, crop: np.ndarray, wrong: bool) -> PlateReading:
+        reading = super()._read_one(crop, wrong)
+        return reading if reading.latin else PlateReading(self.glyphs, self.glyphs, 0.01, valid=False)
+
+
 def test_a_box_that_gave_no_reading_is_looked_at_again_zoomed() -> None:
     frame = render_frame(0, [Passing("green", 0, 10, y=100)])
     off = SnapshotRecognizer.from_config(
         _OffsetFirstLook(),
-        ColourPlateReader(),
+        _GlyphsBesidePlates("AB12"),
         DetectorConfig(snapshot_second_looks=0, snapshot_turned_search=False),
         ReaderConfig(),
     )
     assert off.recognize(frame) == []
     on = SnapshotRecognizer.from_config(
-        _OffsetFirstLook(), ColourPlateReader(), DetectorConfig(), ReaderConfig()
+        _OffsetFirstLook(), _GlyphsBesidePlates("AB12"), DetectorConfig(), ReaderConfig()
     )
     plates = on.recognize(frame)
     assert [(p.latin, p.box) for p in plates] == [("E456KM99", (20, 100, 121, 125))]
+
+
+@pytest.mark.parametrize(("glyphs", "min_glyphs", "looked_again"), [
+    ("", 3, False), ("A1", 3, False), ("AB1", 3, True), ("", 0, True),
+])
+def test_only_a_box_read_as_enough_glyphs_is_looked_at_again(
+    glyphs: str, min_glyphs: int, looked_again: bool
+) -> None:
+    """A box read as fewer glyphs than the shortest plate holds no plate text a zoom would
+    complete (on the real photo sets none did), so it is not worth the detector's second run."""
+    detector = _OffsetFirstLook()
+    recognizer = SnapshotRecognizer.from_config(
+        detector,
+        _GlyphsBesidePlates(glyphs),
+        DetectorConfig(snapshot_second_look_min_glyphs=min_glyphs, snapshot_turned_search=False,
+                       snapshot_fine_search=False),
+        ReaderConfig(),
+    )
+    plates = recognizer.recognize(render_frame(0, [Passing("green", 0, 10, y=100)]))
+    assert [p.latin for p in plates] == (["E456KM99"] if looked_again else [])
+    assert detector.calls == (2 if looked_again else 1)
 
 
 def test_a_plate_read_at_once_is_not_looked_at_again() -> None:
@@ -229,12 +263,12 @@ class _OffsetInTiles(ColourPlateDetector):
 
 def test_boxes_of_the_finer_search_that_gave_no_reading_are_looked_at_again_zoomed() -> None:
     on = SnapshotRecognizer.from_config(
-        _OffsetInTiles(), ColourPlateReader(), DetectorConfig(), ReaderConfig()
+        _OffsetInTiles(), _GlyphsBesidePlates("AB12"), DetectorConfig(), ReaderConfig()
     )
     plates = on.recognize(_large_photo())
     assert [(p.latin, p.box) for p in plates] == [("E456KM99", (1120, 800, 1221, 825))]
     off = SnapshotRecognizer.from_config(
-        _OffsetInTiles(), ColourPlateReader(), DetectorConfig(snapshot_second_looks=0), ReaderConfig()
+        _OffsetInTiles(), _GlyphsBesidePlates("AB12"), DetectorConfig(snapshot_second_looks=0), ReaderConfig()
     )
     assert off.recognize(_large_photo()) == []
 

@@ -106,6 +106,31 @@ def test_a_reading_that_is_no_plate_is_not_read_again(
 
 
 @shipped
+@pytest.mark.parametrize(("plate_ids", "narrow_batches"), [(None, [1]), ([0, 1], [1]), ([0, 0], [])])
+def test_a_plate_that_another_view_reads_surely_is_not_read_again(
+    reader: OnnxPlateReader,
+    monkeypatch: pytest.MonkeyPatch,
+    plate_ids: list[int] | None,
+    narrow_batches: list[int],
+) -> None:
+    # The first crop reads surely, the second not; a still photo keeps the surest view of a plate,
+    # so where both crops are views of one plate the unsure one is not worth a second look.
+    sure, unsure = _spelling({"C": 0.97, "O": 0.03}), _spelling({"C": 0.6, "O": 0.4})
+    batches: list[int] = []
+
+    def run(images: np.ndarray) -> np.ndarray:
+        if images.shape[2] == READER_WIDTH:
+            return np.stack([sure, unsure][: len(images)])
+        batches.append(len(images))
+        return np.stack([unsure] * len(images))
+
+    monkeypatch.setattr(reader, "_run", run)
+    readings = reader.read(_crops(2), plate_ids=plate_ids)
+    assert [r.latin for r in readings] == ["C777XA70"] * 2
+    assert batches == narrow_batches
+
+
+@shipped
 def test_a_model_file_of_fixed_width_is_read_at_that_width_only(tmp_path) -> None:
     proto = onnx.load(str(READER_INT8))
     proto.graph.input[0].type.tensor_type.shape.dim[3].dim_value = READER_WIDTH
