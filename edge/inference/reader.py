@@ -27,7 +27,10 @@ With a band reader (edge.inference.band_reader), a crop whose left end confident
 band's country code has that country's prior multiplied in the decoder: FR `AB123CD` with an F
 band reads as French, not as the Italian plate the same string also is. Where the band is not
 read, a reading that is also a plate of a format printed with hyphens (FR SIV) is decoded again
-with that country's prior multiplied when the crop shows the hyphens (edge.inference.hyphens).
+with that country's prior multiplied when the crop shows the hyphens (edge.inference.hyphens),
+and one that another country's format reads with other gaps between its groups with that
+country's prior multiplied by how much better its layout fits where the reader placed the glyphs
+(edge.inference.spacing).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from edge.inference.reader_input import (
     reader_images,
 )
 from edge.inference.runtimes import ModelLoadError, open_session
+from edge.inference.spacing import SpacingCheck
 from edge.inference.text_polarity import may_show_light_text, shows_dark_text
 
 __all__ = ["OnnxPlateReader", "prepare_reader_batch"]
@@ -138,6 +142,7 @@ class OnnxPlateReader:
         if self.light_text is not None:
             self.light_text.automaton(None, 1)
         self.hyphens = HyphenCheck(formats)
+        self.spacing = SpacingCheck(formats)
 
     def logprobs(self, crops: Sequence[np.ndarray], two_row: Sequence[bool] | None = None) -> np.ndarray:
         """(N, T, C) log-probabilities of the crops, run in batches of at most `batch_size`."""
@@ -273,16 +278,22 @@ class OnnxPlateReader:
         logprobs = self._run(images)
         searches = [self.search_view(lp, 1, floor) for lp, floor in zip(logprobs, floors, strict=True)]
         readings = self._choose_each(indices, searches, 1, dark_text, grounds, priors)
-        # A reading that a hyphenated format of another country reads too is decoded again with
-        # that country favoured where its plate shows the hyphens (edge.inference.hyphens). Only
-        # its country may change: favouring a country also lifts its other strings, and one of
-        # its formats that holds fewer plates can then win with glyphs the reader is less sure of.
-        for k, countries in enumerate(self.hyphens.countries_seen(readings, images, logprobs, plate_ids)):
-            if countries:
+        # A reading that another country's format reads too is ranked again with that country
+        # favoured where its plate shows that format's hyphens (edge.inference.hyphens) or fits
+        # its gaps better (edge.inference.spacing). Only its country may change: favouring a
+        # country also lifts its other strings, and one of its formats that holds fewer plates
+        # can then win with glyphs the reader is less sure of.
+        seen = self.hyphens.countries_seen(readings, images, logprobs, plate_ids)
+        spaced = self.spacing.rival_weights(readings, images, logprobs, plate_ids)
+        for k, (hyphenated, weights) in enumerate(zip(seen, spaced, strict=True)):
+            boosts = dict.fromkeys(hyphenated, HYPHEN_BOOST)
+            for country, weight in weights.items():
+                boosts[country] = boosts.get(country, 1.0) * weight
+            if boosts:
                 i = indices[k]
                 prior = priors.for_search(i, searches[k])
-                for country in sorted(countries):
-                    prior = combine_priors(prior, country, HYPHEN_BOOST)
+                for country in sorted(boosts):
+                    prior = combine_priors(prior, country, boosts[country])
                 again = self.choose(searches[k], 1, dark_text[k], prior, grounds[i])
                 if again.valid and again.latin == readings[k].latin:
                     readings[k] = again

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from common.plates.alphabet import BLANK_INDEX, NUM_CLASSES, encode
+from common.plates.reading import PlateReading
 
 
 def spelling(options: list[dict[str, float]], frames_per_glyph: int = 4) -> np.ndarray:
@@ -21,3 +24,20 @@ def spelling(options: list[dict[str, float]], frames_per_glyph: int = 4) -> np.n
         rows.extend([blank] * (frames_per_glyph - 1))
     lp = np.array(rows)
     return np.log(lp / lp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def placed(text: str, frames: list[int], n_frames: int) -> np.ndarray:
+    """(T, C) log-probabilities of `n_frames` frames that read `text`, each glyph sure on its frame
+    of `frames` and the blank sure everywhere else."""
+    logprobs = np.full((n_frames, NUM_CLASSES), math.log(1e-4))
+    logprobs[:, BLANK_INDEX] = math.log(0.99)
+    for t, label in zip(frames, encode(text), strict=True):
+        logprobs[t] = math.log(1e-4)
+        logprobs[t, label] = math.log(0.99)
+    return logprobs
+
+
+def valid_reading(text: str, key: str) -> PlateReading:
+    """A valid reading of the glyphs `text` as the format `key` ("IT/standard")."""
+    country, fmt = key.split("/")
+    return PlateReading(text=text, latin=text, confidence=0.9, country=country, format=fmt, valid=True)

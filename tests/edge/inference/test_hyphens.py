@@ -3,14 +3,12 @@ the same glyphs (AB 123 CD) by the hyphens the crop shows."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from reader_spelling import placed, valid_reading
 
-from common.plates.alphabet import NUM_CLASSES, encode
-from common.plates.reading import PlateReading
 from common.plates.registry import load_registry
 from edge.inference import reader as reader_module
 from edge.inference.hyphens import (
@@ -54,18 +52,7 @@ def _plate_image(hyphens: tuple[bool, bool]) -> np.ndarray:
 
 def _logprobs(text: str) -> np.ndarray:
     """(T, C) log-probabilities that read `text`, each glyph peaking at the frame of its centre."""
-    logprobs = np.full((FRAMES, NUM_CLASSES), math.log(1e-4))
-    logprobs[:, 0] = math.log(0.99)
-    for x, label in zip(CENTRES, encode(text), strict=True):
-        t = int(x / FRAME_PX)
-        logprobs[t] = math.log(1e-4)
-        logprobs[t, label] = math.log(0.99)
-    return logprobs
-
-
-def _reading(text: str, key: str) -> PlateReading:
-    country, fmt = key.split("/")
-    return PlateReading(text=text, latin=text, confidence=0.9, country=country, format=fmt, valid=True)
+    return placed(text, [int(x / FRAME_PX) for x in CENTRES], FRAMES)
 
 
 def test_gaps_fall_between_the_display_groups() -> None:
@@ -106,24 +93,25 @@ def test_the_readers_alignment_places_the_glyphs() -> None:
 
 def test_only_readings_of_formats_without_hyphens_have_hyphenated_rivals() -> None:
     check = HyphenCheck(REGISTRY.formats_for(None))
-    rivals = {fmt.key for fmt in check.rivals(_reading("AB123CD", "IT/standard"))}
+    rivals = {fmt.key for fmt in check.rivals(valid_reading("AB123CD", "IT/standard"))}
     assert rivals == {"FR/siv", "FR/siv_collection", "GE/standard"}
-    assert check.rivals(_reading("AB123CD", "FR/siv")) == []
-    assert check.rivals(_reading("A123BC77", "RU/standard")) == []
-    assert check.rivals(replace(_reading("AB123CD", "IT/standard"), valid=False)) == []
+    assert check.rivals(valid_reading("AB123CD", "FR/siv")) == []
+    assert check.rivals(valid_reading("A123BC77", "RU/standard")) == []
+    assert check.rivals(replace(valid_reading("AB123CD", "IT/standard"), valid=False)) == []
     # A site that reads only Italian and Polish plates has no hyphenated format to weigh.
-    assert HyphenCheck(REGISTRY.formats_for(["IT", "PL"])).rivals(_reading("AB123CD", "IT/standard")) == []
+    italian_and_polish = HyphenCheck(REGISTRY.formats_for(["IT", "PL"]))
+    assert italian_and_polish.rivals(valid_reading("AB123CD", "IT/standard")) == []
 
 
 def test_hyphens_seen_on_any_view_of_a_plate_count_for_all_its_views() -> None:
     check = HyphenCheck(REGISTRY.formats_for(["FR", "IT"]))
     images = np.stack([_plate_image((False, False)), _plate_image((True, True))])
     logprobs = np.stack([_logprobs("AB123CD")] * 2)
-    readings = [_reading("AB123CD", "IT/standard"), _reading("AB123CD", "IT/standard")]
+    readings = [valid_reading("AB123CD", "IT/standard"), valid_reading("AB123CD", "IT/standard")]
     assert check.countries_seen(readings, images, logprobs) == [frozenset(), frozenset({"FR"})]
     assert check.countries_seen(readings, images, logprobs, plate_ids=[7, 7]) == [frozenset({"FR"})] * 2
     # The view already read as French shows the hyphens for the Italian reading of its plate.
-    readings[1] = _reading("AB123CD", "FR/siv")
+    readings[1] = valid_reading("AB123CD", "FR/siv")
     french, none = frozenset({"FR"}), frozenset()
     assert check.countries_seen(readings, images, logprobs, plate_ids=[7, 7]) == [french, none]
     assert check.countries_seen(readings, images, logprobs, plate_ids=[7, 8]) == [none, none]
