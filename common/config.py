@@ -201,10 +201,10 @@ class DetectorConfig(ModelConfig):
         "again, zoomed (0: off)",
     )
     # Of 1,419 second looks on eu-dev and ru-dev (INT8, ONNX Runtime), the 914 at boxes read as
-    # fewer than 3 glyphs (the shortest plate of the grammar) read no labelled plate; the 13 plates
-    # second looks read came from boxes read as 4-8 glyphs. Leaving those boxes out took the
-    # median photo from 66 to 56 ms on eu-dev and from 50 to 41 ms on ru-dev (with the narrow
-    # view's skip of plates read surely; same plates read).
+    # fewer than 3 glyphs (the shortest plate of the grammar) read no labelled plate; the 13
+    # readings of labelled plates that second looks gave came from boxes read as 4-8 glyphs.
+    # Leaving those boxes out took the median photo from 66 to 56 ms on eu-dev and from 50 to
+    # 41 ms on ru-dev (with the narrow view's skip of plates read surely; same plates read).
     snapshot_second_look_min_glyphs: int = Field(
         default=3, ge=0, le=20,
         description="`recognize`: a box that gave no reading is looked at again only if read as at "
