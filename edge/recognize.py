@@ -282,7 +282,8 @@ class SnapshotRecognizer:
         found: list[tuple[PlateDetection, np.ndarray, PlateReading]],
         plates: list[RecognizedPlate],
     ) -> list[RecognizedPlate]:
-        """New plates from a zoomed second look at the strongest boxes that gave no reading."""
+        """New plates from a zoomed second look at the strongest boxes that gave no reading, of
+        those read as at least `snapshot_second_look_min_glyphs` glyphs."""
         unread = [
             (det, reading) for det, _crop, reading in found
             if not self._accepts(reading) and all(iou(det.box, p.box) < SAME_PLATE_IOU for p in plates)
