@@ -91,7 +91,7 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     "AT/requested_1d": ("W-HANS 1", "W-HANS", "WHANS1"),
     "GB/current": ("BD51 SMR", "BD50 SMR", "BD51SMR"),
     "GB/current_two_row": ("YK 24 | ABC", "YK 24 | AB1", "YK24ABC"),
-    "GB/prefix": ("R 77 ABC", "Q 77 ABC", "R77ABC"),
+    "GB/prefix": ("R77 ABC", "Q77 ABC", "R77ABC"),
     "GB/northern_ireland": ("BIL 1234", "BIM 1234", "BIL1234"),
     "FR/siv": ("GH-001-BZ", "GH-001-OZ", "GH001BZ"),
     "FR/fni": ("1020 HG 90", "1020 HG 00", "1020HG90"),
