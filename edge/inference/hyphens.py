@@ -26,7 +26,8 @@ from common.plates.formats import PlateFormat
 from common.plates.reading import PlateReading
 
 __all__ = [
-    "HYPHEN_BOOST", "HYPHEN_MIN_CONTRAST", "HyphenCheck", "glyph_centres", "group_gaps", "hyphen_contrast",
+    "HYPHEN_BOOST", "HYPHEN_MIN_CONTRAST", "HyphenCheck", "by_glyph_count", "glyph_centres", "group_gaps",
+    "hyphen_contrast",
     "shows_hyphens",
 ]
 
@@ -112,6 +113,15 @@ def shows_hyphens(contrast: float, gaps: int) -> bool:
     return contrast >= (HYPHEN_MIN_CONTRAST if gaps > 1 else HYPHEN_MIN_CONTRAST_ONE_GAP)
 
 
+def by_glyph_count(formats: Sequence[PlateFormat]) -> dict[int, list[PlateFormat]]:
+    """`formats` under every glyph count a plate of theirs may have."""
+    found: dict[int, list[PlateFormat]] = {}
+    for fmt in formats:
+        for length in range(fmt.min_length, fmt.max_length + 1):
+            found.setdefault(length, []).append(fmt)
+    return found
+
+
 def glyph_centres(width: int, logprobs: np.ndarray, latin: str) -> list[float] | None:
     """Each glyph's centre, in pixels of a reader image `width` wide, on the (T, C)
     log-probabilities that read `latin`; None when they cannot spell it."""
@@ -131,10 +141,7 @@ class HyphenCheck:
         self.formats = {fmt.key: fmt for fmt in formats}
         self.hyphenated = [fmt for fmt in formats if fmt.rows == 1 and "hyphens" in fmt.decorations]
         # Every valid reading of every crop asks, so by glyph count first.
-        self._by_length: dict[int, list[PlateFormat]] = {}
-        for fmt in self.hyphenated:
-            for length in range(fmt.min_length, fmt.max_length + 1):
-                self._by_length.setdefault(length, []).append(fmt)
+        self._by_length = by_glyph_count(self.hyphenated)
 
     def reading_formats(self, latin: str) -> list[PlateFormat]:
         """The hyphenated formats that read the glyphs `latin` (glyph form, as `PlateReading.latin`)."""

@@ -332,7 +332,7 @@ class OnnxPlateReader:
             [dark_text[i] for i in unsure],
             grounds,
             priors,
-            [plate_ids[i] for i in unsure] if plate_ids is not None else unsure,
+            [ids[i] for i in unsure],
         )
         for i, candidate, second_lp in zip(unsure, second, second_logprobs, strict=True):
             if not candidate.valid or candidate.latin == one_row[i].latin:

@@ -26,7 +26,7 @@ import numpy as np
 
 from common.plates.formats import PlateFormat
 from common.plates.reading import PlateReading
-from edge.inference.hyphens import glyph_centres, group_gaps
+from edge.inference.hyphens import by_glyph_count, glyph_centres, group_gaps
 
 __all__ = ["SPACING_BOOST", "SpacingCheck", "layout_fit", "relative_steps"]
 
@@ -87,12 +87,7 @@ class SpacingCheck:
 
     def __init__(self, formats: Sequence[PlateFormat]) -> None:
         self.formats = {fmt.key: fmt for fmt in formats}
-        self._by_length: dict[int, list[PlateFormat]] = {}
-        for fmt in formats:
-            if fmt.rows != 1:
-                continue
-            for length in range(fmt.min_length, fmt.max_length + 1):
-                self._by_length.setdefault(length, []).append(fmt)
+        self._by_length = by_glyph_count([fmt for fmt in formats if fmt.rows == 1])
 
     def layouts(self, latin: str) -> dict[str, set[tuple[int, ...]]]:
         """Per country, the gap layouts of its one-row formats that read the glyphs `latin`."""
@@ -105,16 +100,12 @@ class SpacingCheck:
     def rivals(self, reading: PlateReading) -> dict[str, set[tuple[int, ...]]]:
         """The layouts of the other countries that read `reading`'s glyphs with gaps its own
         country never puts there; empty for an invalid or two-row reading."""
+        own = self._own_country(reading)
+        return {} if own is None else _rivals_of(own, self.layouts(reading.latin))
+
+    def _own_country(self, reading: PlateReading) -> str | None:
         own = self.formats.get(reading.format_key or "")
-        if not reading.valid or own is None or own.rows != 1:
-            return {}
-        layouts = self.layouts(reading.latin)
-        mine = layouts.get(own.country, set())
-        return {
-            country: gaps - mine
-            for country, gaps in layouts.items()
-            if country != own.country and gaps - mine
-        }
+        return own.country if reading.valid and own is not None and own.rows == 1 else None
 
     def rival_weights(
         self,
@@ -130,7 +121,12 @@ class SpacingCheck:
         plate; by default each crop is its own), so one view's misplaced glyph moves no plate.
         `images`: the (N, H, W) reader images; `logprobs`: (N, T, C)."""
         ids = list(plate_ids) if plate_ids is not None else list(range(len(readings)))
-        rivals = [self.rivals(reading) for reading in readings]
+        owns = [self._own_country(reading) for reading in readings]
+        # The views of a plate mostly read the same glyphs: their layouts are looked up once.
+        layouts = {r.latin: self.layouts(r.latin) for r, own in zip(readings, owns, strict=True) if own}
+        rivals = [
+            _rivals_of(own, layouts[r.latin]) if own else {} for r, own in zip(readings, owns, strict=True)
+        ]
         fits: dict[tuple[int, str], dict[str, list[float]]] = {}
         for i, reading in enumerate(readings):
             if not rivals[i]:
@@ -140,15 +136,15 @@ class SpacingCheck:
             if steps is None:
                 continue
             plate = fits.setdefault((ids[i], reading.latin), {})
-            for country, layouts in self.layouts(reading.latin).items():
-                plate.setdefault(country, []).append(max(layout_fit(steps, gaps) for gaps in layouts))
+            for country, gap_sets in layouts[reading.latin].items():
+                plate.setdefault(country, []).append(max(layout_fit(steps, gaps) for gaps in gap_sets))
         out: list[dict[str, float]] = []
         for i, reading in enumerate(readings):
             plate = fits.get((ids[i], reading.latin))
             if not rivals[i] or plate is None:
                 out.append({})
                 continue
-            mine = float(np.mean(plate[self.formats[reading.format_key or ""].country]))
+            mine = float(np.mean(plate[owns[i]]))
             weights = {}
             for country in rivals[i]:
                 better = float(np.mean(plate[country])) - mine
@@ -156,3 +152,9 @@ class SpacingCheck:
                     weights[country] = min(SPACING_BOOST, math.exp(better))
             out.append(weights)
         return out
+
+
+def _rivals_of(own: str, layouts: dict[str, set[tuple[int, ...]]]) -> dict[str, set[tuple[int, ...]]]:
+    """Of `layouts` (per country), those of other countries than `own` with gaps it never puts there."""
+    mine = layouts.get(own, set())
+    return {country: gaps - mine for country, gaps in layouts.items() if country != own and gaps - mine}
