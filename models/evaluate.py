@@ -322,9 +322,12 @@ def synthetic_sets(
     )
 
 
-def synthetic_country_crops(country: str, count: int, fonts: FontSet | None = None) -> list[OcrSample]:
+def synthetic_country_crops(
+    country: str, count: int, fonts: FontSet | None = None, seed: int = SYNTH_COUNTRY_SEED
+) -> list[OcrSample]:
     """The evaluation's `count` synthetic crops of one country's plates (its formats in their
-    registry proportions): they depend on its code only, so adding a country moves no other's."""
+    registry proportions): they depend on its code only, so adding a country moves no other's.
+    Another `seed` draws other crops alike (models.reader.synthetic_errors looks at those)."""
     from models.synth.fonts import FontSet
     from models.synth.ocr_samples import OcrSampleFactory
     from models.synth.plate_render import PLATE_STYLES
@@ -332,8 +335,8 @@ def synthetic_country_crops(country: str, count: int, fonts: FontSet | None = No
     own = OcrSampleFactory(
         fonts or FontSet.discover(), styles=[s for s in PLATE_STYLES.values() if s.country == country]
     )
-    seed = SYNTH_COUNTRY_SEED * 2**32 + zlib.crc32(country.encode())
-    return [own.sample(seed, i) for i in range(count)]
+    country_seed = seed * 2**32 + zlib.crc32(country.encode())
+    return [own.sample(country_seed, i) for i in range(count)]
 
 
 def model_sizes(variants: list[Variant]) -> dict[str, dict[str, float]]:

@@ -27,7 +27,7 @@ def sheet(country: str, fonts, flat: bool, seed: int) -> np.ndarray:
     if not styles:
         raise SystemExit(f"no registry formats for country {country!r}")
     factory = OcrSampleFactory(fonts, styles=styles)
-    tiles = []
+    images, captions = [], []
     for i in range(COUNT):
         if flat:
             rng = np.random.default_rng([seed, i])
@@ -37,10 +37,23 @@ def sheet(country: str, fonts, flat: bool, seed: int) -> np.ndarray:
         else:
             sample = factory.sample(seed, i)
             image, text = sample.crop, sample.text
+        images.append(image)
+        captions.append(text)
+    return tile_grid(images, captions)
+
+
+def tile_grid(images: list[np.ndarray], captions: list[str]) -> np.ndarray:
+    """BGR crops in a grid COLS wide, each resized to one tile and captioned in red; a short
+    last row is filled with black tiles."""
+    if not images or len(images) != len(captions):
+        raise ValueError(f"{len(images)} images for {len(captions)} captions")
+    tiles = []
+    for image, caption in zip(images, captions, strict=True):
         tile = cv2.resize(image, (TILE_W, TILE_H), interpolation=cv2.INTER_AREA)
-        cv2.putText(tile, text, (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 255), 1)
+        cv2.putText(tile, caption, (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 255), 1)
         tiles.append(cv2.copyMakeBorder(tile, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=(0, 0, 0)))
-    return np.vstack([np.hstack(tiles[r : r + COLS]) for r in range(0, COUNT, COLS)])
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % COLS)
+    return np.vstack([np.hstack(tiles[r : r + COLS]) for r in range(0, len(tiles), COLS)])
 
 
 def main(argv: list[str] | None = None) -> int:
