@@ -13,10 +13,10 @@ from common.plates.registry import load_registry
 from edge.inference.band_input import BAND_HEIGHT, BAND_WIDTH, NO_BAND
 from edge.inference.model_info import onnx_metadata
 from models.band.data import BandSampleFactory, band_classes, band_label
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontSet
+from models.synth.fonts import FontSet
 from models.synth.plate_render import PLATE_STYLES
 
-needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+needs_font = pytest.mark.plate_font
 
 
 def test_classes_are_no_band_and_every_eu_band_code_of_the_registry() -> None:

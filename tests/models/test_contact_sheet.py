@@ -6,11 +6,9 @@ import cv2
 import pytest
 
 from models.synth.contact_sheet import COLS, COUNT, TILE_H, TILE_W, main
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
+from models.synth.fonts import DEFAULT_FONT_DIR
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+pytestmark = pytest.mark.plate_font
 
 
 def test_writes_one_grid_per_country(tmp_path) -> None:

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from models.detector.train import load_model
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 from models.train import main as train_main
 
 TINY = [
@@ -31,9 +30,7 @@ TINY = [
     "1",
 ]
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+pytestmark = pytest.mark.plate_font
 
 
 def test_train_writes_checkpoints_and_resumes(tmp_path: Path) -> None:

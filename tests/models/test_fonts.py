@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, PLATE_SHAPE_VARIANTS, FontSet
+from models.synth.fonts import PLATE_SHAPE_VARIANTS, FontSet
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+pytestmark = pytest.mark.plate_font
 VARIANTS = range(1, PLATE_SHAPE_VARIANTS + 1)
 
 

@@ -10,13 +10,11 @@ from common.plates.registry import load_registry
 from edge.inference.crops import RECTIFY_MARGIN_X, RECTIFY_MARGIN_Y
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH, reader_image
 from models.synth import augment
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontSet
+from models.synth.fonts import FontSet
 from models.synth.ocr_samples import CropParams, OcrSampleFactory, samples_per_second
 from models.synth.plate_render import PLATE_STYLES
 
-needs_font = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+needs_font = pytest.mark.plate_font
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,12 @@ import numpy as np
 import pytest
 
 from common.plates.registry import load_registry
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontSet
+from models.synth.fonts import FontSet
 from models.synth.ocr_samples import OcrSampleFactory
 from models.synth.plate_furniture import printed_band_code
 from models.synth.plate_render import PLATE_STYLES, random_text, render_plate_layout
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+pytestmark = pytest.mark.plate_font
 PX_PER_MM = 1.0
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from common.plates.registry import load_registry
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE, FontNotFoundError, FontSet
+from models.synth.fonts import FontNotFoundError, FontSet
 from models.synth.plate_render import (
     PLATE_STYLES,
     glyph_rows,
@@ -17,9 +17,7 @@ from models.synth.plate_render import (
     style_for_format,
 )
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+pytestmark = pytest.mark.plate_font
 
 
 @pytest.fixture(scope="module")

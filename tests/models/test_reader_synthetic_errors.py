@@ -23,11 +23,8 @@ from models.reader.synthetic_errors import (
     report_lines,
 )
 from models.synth.contact_sheet import COLS, TILE_H, TILE_W
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
-pytestmark = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+pytestmark = pytest.mark.plate_font
 
 
 @pytest.mark.parametrize("every_country", [False, True])

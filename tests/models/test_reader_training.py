@@ -13,11 +13,9 @@ from common.plates.alphabet import decode
 from models.metrics import edit_distance
 from models.reader.cache import CacheSpec, build_cache, load_shards
 from models.reader.metrics import score_texts
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
+from models.synth.fonts import DEFAULT_FONT_DIR
 
-needs_font = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+needs_font = pytest.mark.plate_font
 
 
 def test_scores() -> None:

@@ -8,13 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 from models.synth.scene_plates import RenderedPlateSource
 from models.synth.scenes import PlateImage, SceneConfig, perspective_quad, render_scene
 
-needs_font = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+needs_font = pytest.mark.plate_font
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,11 @@ from edge.inference.band_input import BAND_HEIGHT, BAND_WIDTH, NO_BAND, band_pat
 from edge.inference.band_reader import CropPriors, OnnxBandReader, best_per_plate, combine_priors
 from edge.inference.runtimes import ModelLoadError
 from edge.inference.weights import BAND_FP32, READER_INT8
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
 REGISTRY = load_registry()
 
 shipped = pytest.mark.skipif(not BAND_FP32.is_file(), reason="band model not built (models/band)")
-needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+needs_font = pytest.mark.plate_font
 
 
 def _plate_crop(key: str, text: str, seed: int, plate_px: int = 220, hyphens: bool = True) -> np.ndarray:

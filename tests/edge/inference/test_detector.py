@@ -17,11 +17,8 @@ from edge.inference.detector import (
 from edge.inference.protocols import PlateDetector
 from edge.inference.weights import DETECTOR_FP32, DETECTOR_INT8
 from models.metrics import iou
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
-needs_font = pytest.mark.skipif(
-    not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST plate font not in ../shared/fonts"
-)
+needs_font = pytest.mark.plate_font
 
 
 def test_1080p_frame_is_letterboxed_with_bands_top_and_bottom() -> None:

@@ -12,9 +12,8 @@ from edge.inference.ground_colour import (
     shows_non_blue_ground,
     shows_non_yellow_ground,
 )
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
-needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+needs_font = pytest.mark.plate_font
 
 
 def _plate(ground: tuple[int, int, int], ink: tuple[int, int, int] = (20, 20, 20)) -> np.ndarray:

@@ -23,7 +23,6 @@ from edge.inference.hyphens import (
 from edge.inference.reader import OnnxPlateReader
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 from edge.inference.weights import READER_INT8
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
 REGISTRY = load_registry()
 # Glyph centres of a seven-glyph plate on the reader image, two wider gaps after glyphs 2 and 5.
@@ -118,7 +117,7 @@ def test_hyphens_seen_on_any_view_of_a_plate_count_for_all_its_views() -> None:
 
 
 @pytest.mark.skipif(not READER_INT8.is_file(), reason="reader model not built")
-@pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+@pytest.mark.plate_font
 @pytest.mark.parametrize("country", ["IS", "FI"])
 def test_hyphens_change_the_country_of_a_reading_never_its_glyphs(
     country: str, monkeypatch: pytest.MonkeyPatch

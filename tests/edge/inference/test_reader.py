@@ -20,7 +20,6 @@ from edge.inference.reader_input import (
 from edge.inference.runtimes import ModelLoadError
 from edge.inference.text_polarity import shows_dark_text
 from edge.inference.weights import READER_FP32, READER_INT8
-from models.synth.fonts import DEFAULT_FONT_DIR, GOST_FONT_FILE
 
 
 def _plate_like(h: int = 40, w: int = 180, seed: int = 0) -> np.ndarray:
@@ -87,7 +86,7 @@ def test_crop_is_the_detector_box_clipped_to_the_frame() -> None:
 shipped = pytest.mark.skipif(
     not READER_INT8.is_file(), reason="reader model not built yet (edge/inference/weights/reader_int8.onnx)"
 )
-needs_font = pytest.mark.skipif(not (DEFAULT_FONT_DIR / GOST_FONT_FILE).is_file(), reason="GOST font missing")
+needs_font = pytest.mark.plate_font
 
 
 @pytest.fixture(scope="module")
