@@ -111,13 +111,16 @@ def misread_sheet(misreads: Sequence[Misread]) -> np.ndarray:
 
 
 def _countries(text: str) -> list[str]:
-    countries = [c.strip().upper() for c in text.split(",") if c.strip()]
-    known = set(load_registry().countries)
-    unknown = [c for c in countries if c not in known]
-    if not countries:
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes:
         raise argparse.ArgumentTypeError("no country named")
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown country {', '.join(unknown)}")
+    registry = load_registry()
+    countries = []
+    for code in codes:
+        try:
+            countries.append(registry.country(code).code)
+        except KeyError:
+            raise argparse.ArgumentTypeError(f"unknown country {code}") from None
     return countries
 
 
