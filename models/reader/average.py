@@ -25,7 +25,7 @@ import torch
 
 from edge.inference.reader_input import normalise
 from models.reader.cache import CacheSpec, build_cache, load_shards
-from models.reader.net import PlateReaderNet
+from models.reader.net import PlateReaderNet, reader_from_settings
 from models.warm_start import load_folded_onnx
 
 
@@ -53,7 +53,7 @@ def starting_model(checkpoint: dict, init_from: Path, cache: Path) -> PlateReade
         shard_size=args["test_count"],
     )
     images = load_shards(build_cache(spec, cache, progress=False))[0]
-    model = PlateReaderNet(width=float(args.get("width") or 1.0))
+    model = reader_from_settings(args)
     load_folded_onnx(model, init_from, torch.from_numpy(normalise(images[:256])))
     return model
 

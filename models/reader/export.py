@@ -17,18 +17,23 @@ from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 from models.export import export_onnx
 from models.paths import READER_FP32
 from models.reader.any_width import ANY_WIDTH_AXES, ANY_WIDTH_NOTE
-from models.reader.net import PlateReaderNet
+from models.reader.net import PlateReaderNet, format_layout, reader_from_settings
 
 
 def load_checkpoint(path: Path) -> tuple[PlateReaderNet, dict[str, object]]:
     state = torch.load(path, map_location="cpu", weights_only=False)
-    model = PlateReaderNet(width=float(state.get("args", {}).get("width", 1.0)))
+    model = reader_from_settings(state.get("args", {}))
     model.load_state_dict(state["model"])
     return model.eval(), state
 
 
 def export_reader(checkpoint: Path, output: Path = READER_FP32) -> Path:
     model, state = load_checkpoint(checkpoint)
+    return export_network(model, output, training_steps=str(state.get("step", "")))
+
+
+def export_network(model: PlateReaderNet, output: Path, training_steps: str = "") -> Path:
+    """Write `model` as a reader ONNX file with the metadata the runtime and training read back."""
     example = torch.zeros(1, 1, READER_HEIGHT, READER_WIDTH)
     metadata = {
         "alphabet": READER_ALPHABET,
@@ -38,8 +43,9 @@ def export_reader(checkpoint: Path, output: Path = READER_FP32) -> Path:
         "input_format": "gray, per-image standardised (edge.inference.reader_input.normalise)",
         "output": "log-probabilities (N, T, classes); class 0 = CTC blank, class i = alphabet[i-1]",
         "two_row": "halves side by side (edge.inference.reader_input.reader_image)",
-        "training_steps": str(state.get("step", "")),
+        "training_steps": training_steps,
         "width": str(model.width),
+        "layout": format_layout(model.layout),
     }
     return export_onnx(
         model,

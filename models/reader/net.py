@@ -10,6 +10,8 @@ Input (N, 1, 32, 160) standardised gray; output (N, T=40, classes) log-probabili
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -35,15 +37,16 @@ def _conv_bn(
 class SequenceBlock(nn.Module):
     """Residual pair of 1-D convolutions along the column sequence (kept 2-D: (N, C, 1, T))."""
 
-    def __init__(self, channels: int, kernel: int = 3, dilation: int = 1) -> None:
+    def __init__(self, channels: int, kernel: int = 3, dilation: int = 1, inner: int | None = None) -> None:
         super().__init__()
         pad = dilation * (kernel // 2)
+        inner = inner or channels
         self.conv1 = nn.Conv2d(
-            channels, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False
+            channels, inner, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False
         )
-        self.bn1 = nn.BatchNorm2d(channels)
+        self.bn1 = nn.BatchNorm2d(inner)
         self.conv2 = nn.Conv2d(
-            channels, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False
+            inner, channels, (1, kernel), padding=(0, pad), dilation=(1, dilation), bias=False
         )
         self.bn2 = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)
@@ -54,21 +57,66 @@ class SequenceBlock(nn.Module):
         return self.relu(x + y)
 
 
+def layout_for_width(width: float) -> tuple[int, ...]:
+    """Channels of every layer at a width multiplier: five feature layers, then the inner
+    channels of the two sequence blocks (as wide as the sequence itself)."""
+    if width <= 0:
+        raise ValueError(f"the channel width multiplier must be positive, got {width}")
+    features = tuple(_channels(base, width) for base in BASE_CHANNELS)
+    return (*features, features[-1], features[-1])
+
+
+def parse_layout(text: str) -> tuple[int, ...]:
+    """A layout written as in reader files' metadata, "32-96-128-192-256-256-256"."""
+    try:
+        layout = tuple(int(part) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(
+            f"a reader layout is {LAYOUT_LENGTH} channel counts joined by '-', got {text!r}"
+        ) from None
+    if len(layout) != LAYOUT_LENGTH or min(layout) < 1:
+        raise ValueError(
+            f"a reader layout is {LAYOUT_LENGTH} positive channel counts joined by '-', got {text!r}"
+        )
+    return layout
+
+
+def format_layout(layout: tuple[int, ...]) -> str:
+    return "-".join(str(c) for c in layout)
+
+
+LAYOUT_LENGTH = len(BASE_CHANNELS) + 2
+
+
+def reader_from_settings(settings: Mapping[str, object]) -> PlateReaderNet:
+    """The network a checkpoint's saved arguments or a reader file's metadata describe: its
+    `layout` where one is recorded (a pruned reader), else its `width` (default 1)."""
+    width = float(settings.get("width") or 1.0)  # type: ignore[arg-type]
+    layout = settings.get("layout")
+    return PlateReaderNet(width=width, layout=parse_layout(str(layout)) if layout else None)
+
+
 class PlateReaderNet(nn.Module):
+    """`width` scales every layer alike; `layout` (see `layout_for_width`) sets each layer's
+    channels instead, for a reader pruned from a wider one (`models.reader.prune`)."""
+
     def __init__(
         self,
         num_classes: int = NUM_CLASSES,
         width: float = 1.0,
         height: int = READER_HEIGHT,
         input_width: int = READER_WIDTH,
+        layout: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__()
         if height != 32 or input_width % 4:
             raise ValueError("the reader expects 32 px high input and a width divisible by 4")
-        if width <= 0:
-            raise ValueError(f"the channel width multiplier must be positive, got {width}")
-        c1, c2, c3, c4, c5 = (_channels(base, width) for base in BASE_CHANNELS)
+        layout = tuple(layout) if layout is not None else layout_for_width(width)
+        if len(layout) != LAYOUT_LENGTH or min(layout) < 1:
+            raise ValueError(f"a reader layout is {LAYOUT_LENGTH} positive channel counts, got {layout}")
+        c1, c2, c3, c4, c5, inner1, inner2 = layout
         self.width = width
+        self.layout = layout
         self.height = height
         self.input_width = input_width
         self.features = nn.Sequential(
@@ -78,7 +126,7 @@ class PlateReaderNet(nn.Module):
             _conv_bn(c3, c4, (3, 3), (1, 1), (1, 1)),  # 4 x W/4
             _conv_bn(c4, c5, (4, 1), (1, 1), (0, 0)),  # 1 x W/4: one column per frame
         )
-        self.sequence = nn.Sequential(SequenceBlock(c5, 3, 1), SequenceBlock(c5, 3, 2))
+        self.sequence = nn.Sequential(SequenceBlock(c5, 3, 1, inner1), SequenceBlock(c5, 3, 2, inner2))
         self.head = nn.Conv2d(c5, num_classes, 1)
 
     @property

@@ -32,7 +32,7 @@ from edge.inference.reader_input import normalise
 from models.reader.batches import ShardPool, jitter, normalise_tensor
 from models.reader.cache import SHARD_SIZE, CacheSpec, build_cache, load_shards
 from models.reader.metrics import greedy_texts, score_texts
-from models.reader.net import PlateReaderNet, count_parameters
+from models.reader.net import count_parameters, reader_from_settings
 from models.synth.ocr_samples import MIXES
 from models.warm_start import load_folded_onnx
 
@@ -147,16 +147,18 @@ def frame_kl(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return (teacher.exp() * (teacher - student)).sum(-1).mean()
 
 
-def file_width(path: Path) -> float:
-    """The channel width multiplier a reader ONNX file was exported at (its metadata)."""
+def file_network(path: Path) -> dict[str, object]:
+    """The width multiplier and, for a pruned reader, the layout a reader ONNX file was exported
+    with (its metadata)."""
     from models.export import read_metadata
 
-    return float(read_metadata(path).get("width", 1.0))
+    metadata = read_metadata(path)
+    return {"width": float(metadata.get("width", 1.0)), "layout": metadata.get("layout")}
 
 
 def load_teacher(path: Path, sample: torch.Tensor, device: torch.device) -> nn.Module:
     """The frozen reader of `path` (FP32 ONNX), in eval mode on `device`."""
-    teacher = PlateReaderNet(width=file_width(path))
+    teacher = reader_from_settings(file_network(path))
     load_folded_onnx(teacher, path, sample)
     teacher = teacher.to(device).eval()
     for parameter in teacher.parameters():
@@ -170,17 +172,18 @@ def _label_texts(labels: np.ndarray, lengths: np.ndarray) -> list[str]:
     return [decode(list(row[:n])) for row, n in zip(labels, lengths, strict=True)]
 
 
-def network_width(args: argparse.Namespace) -> float:
-    """The width multiplier to build: the resumed run's, else --width, else --init-from's file's."""
+def network_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The network to build, as width and layout: the resumed run's, else --width's, else
+    --init-from's file's (a pruned file keeps its layout), else width 1."""
     ckpt = args.out / "last.pt"
     if args.resume and ckpt.exists():
         saved = torch.load(ckpt, map_location="cpu", weights_only=False).get("args", {})
-        return float(saved.get("width") or 1.0)
+        return {"width": float(saved.get("width") or 1.0), "layout": saved.get("layout")}
     if args.width is not None:
-        return args.width
+        return {"width": args.width, "layout": None}
     if args.init_from is not None:
-        return file_width(args.init_from)
-    return 1.0
+        return file_network(args.init_from)
+    return {"width": 1.0, "layout": None}
 
 
 def _wait_for_shards(args: argparse.Namespace) -> None:
@@ -217,8 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         spec = CacheSpec(seed=args.data_seed, count=needed, font_dir=args.font_dir, mix=args.mix)
         build_cache(spec, args.cache, workers=args.render_workers, progress=not args.no_progress)
 
-    args.width = network_width(args)
-    model = PlateReaderNet(width=args.width)
+    network = network_settings(args)
+    args.width, args.layout = network["width"], network["layout"]
+    model = reader_from_settings(network)
     if args.init_from is not None and not (args.resume and (args.out / "last.pt").exists()):
         sample = torch.from_numpy(normalise(test_images[:256]))
         diff = load_folded_onnx(model, args.init_from, sample)
@@ -241,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     generator = torch.Generator(device=device)
     generator.manual_seed(args.seed * 1_000_003 + step)
     print(
-        f"reader: {count_parameters(model)} parameters (width {args.width}), device {device}, "
+        f"reader: {count_parameters(model)} parameters (width {args.width}"
+        f"{f', layout {args.layout}' if args.layout else ''}), device {device}, "
         f"{args.threads} thread(s)",
         flush=True,
     )

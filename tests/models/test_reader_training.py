@@ -141,23 +141,55 @@ def test_the_gpu_burst_recipe_renders_trains_and_returns_weights(tmp_path: Path)
     assert model.width == 0.5 and "optimizer" not in state and state["step"] > 0
 
 
-def test_the_network_width_comes_from_the_run_the_option_or_the_starting_file(tmp_path: Path) -> None:
+def test_the_network_comes_from_the_run_the_option_or_the_starting_file(tmp_path: Path) -> None:
     import torch
 
     from models.reader.export import export_reader
     from models.reader.net import PlateReaderNet
-    from models.reader.train import network_width, parse_args
+    from models.reader.train import network_settings, parse_args
 
     out = ["--out", str(tmp_path / "run")]
-    assert network_width(parse_args(out)) == 1.0
-    assert network_width(parse_args([*out, "--width", "1.5"])) == 1.5
+    assert network_settings(parse_args(out)) == {"width": 1.0, "layout": None}
+    assert network_settings(parse_args([*out, "--width", "1.5"]))["width"] == 1.5
     checkpoint = tmp_path / "wide.pt"
     torch.save({"model": PlateReaderNet(width=1.5).state_dict(), "args": {"width": 1.5}}, checkpoint)
     wide = export_reader(checkpoint, tmp_path / "wide.onnx")
-    assert network_width(parse_args([*out, "--init-from", str(wide)])) == 1.5
+    assert network_settings(parse_args([*out, "--init-from", str(wide)])) == {
+        "width": 1.5,
+        "layout": "24-72-96-144-192-192-192",
+    }
     (tmp_path / "run").mkdir()
     torch.save({"args": {"width": 0.5}}, tmp_path / "run" / "last.pt")
-    assert network_width(parse_args([*out, "--resume", "--width", "2"])) == 0.5  # a run keeps its shape
+    # a run keeps its shape
+    assert network_settings(parse_args([*out, "--resume", "--width", "2"])) == {"width": 0.5, "layout": None}
+
+
+def test_a_pruned_layout_travels_through_checkpoint_file_and_training(tmp_path: Path) -> None:
+    """A reader whose layers were narrowed one by one is rebuilt with the same channels by export,
+    by training that starts from its file and by a resumed run."""
+    import torch
+
+    from models.reader.export import export_reader, load_checkpoint
+    from models.reader.net import PlateReaderNet
+    from models.reader.train import network_settings, parse_args
+
+    layout = (16, 48, 64, 80, 128, 96, 112)
+    torch.manual_seed(0)
+    net = PlateReaderNet(width=1.0, layout=layout).eval()
+    checkpoint = tmp_path / "narrow.pt"
+    torch.save(
+        {"model": net.state_dict(), "args": {"width": 1.0, "layout": "16-48-64-80-128-96-112"}}, checkpoint
+    )
+    assert load_checkpoint(checkpoint)[0].layout == layout
+    path = export_reader(checkpoint, tmp_path / "narrow.onnx")
+    x = torch.randn(2, 1, 32, 160)
+    with torch.no_grad():
+        np.testing.assert_allclose(_onnx_output(path, x), net(x).numpy(), atol=1e-4)
+    out, written = ["--out", str(tmp_path / "run")], "16-48-64-80-128-96-112"
+    assert network_settings(parse_args([*out, "--init-from", str(path)]))["layout"] == written
+    (tmp_path / "run").mkdir()
+    torch.save({"args": {"width": 1.0, "layout": written}}, tmp_path / "run" / "last.pt")
+    assert network_settings(parse_args([*out, "--resume"]))["layout"] == written
 
 
 def test_distillation_pulls_toward_the_teachers_file_and_is_zero_at_the_start(tmp_path: Path) -> None:
