@@ -14,7 +14,7 @@ import torch
 
 from common.plates.alphabet import BLANK_INDEX, READER_ALPHABET
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
-from models.export import export_onnx
+from models.export import export_onnx, read_metadata
 from models.paths import READER_FP32
 from models.reader.any_width import ANY_WIDTH_AXES, ANY_WIDTH_NOTE
 from models.reader.net import PlateReaderNet, format_layout, reader_from_settings
@@ -57,6 +57,13 @@ def export_network(model: PlateReaderNet, output: Path, training_steps: str = ""
         output_names=("logprobs",),
         dynamic_axes=ANY_WIDTH_AXES,
     )
+
+
+def file_network(path: Path) -> dict[str, object]:
+    """The width multiplier and, for a pruned reader, the layout a reader ONNX file was exported
+    with (its metadata)."""
+    metadata = read_metadata(path)
+    return {"width": float(metadata.get("width", 1.0)), "layout": metadata.get("layout")}
 
 
 def main(argv: list[str] | None = None) -> int:

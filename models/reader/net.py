@@ -19,6 +19,7 @@ from common.plates.alphabet import NUM_CLASSES
 from edge.inference.reader_input import READER_HEIGHT, READER_WIDTH
 
 BASE_CHANNELS = (16, 48, 64, 96, 128)
+LAYOUT_LENGTH = len(BASE_CHANNELS) + 2  # the feature layers, then the two blocks' inner channels
 
 
 def _channels(base: int, width: float) -> int:
@@ -69,23 +70,21 @@ def layout_for_width(width: float) -> tuple[int, ...]:
 def parse_layout(text: str) -> tuple[int, ...]:
     """A layout written as in reader files' metadata, "32-96-128-192-256-256-256"."""
     try:
-        layout = tuple(int(part) for part in text.split("-"))
+        return checked_layout(tuple(int(part) for part in text.split("-")))
     except ValueError:
         raise ValueError(
-            f"a reader layout is {LAYOUT_LENGTH} channel counts joined by '-', got {text!r}"
-        ) from None
-    if len(layout) != LAYOUT_LENGTH or min(layout) < 1:
-        raise ValueError(
             f"a reader layout is {LAYOUT_LENGTH} positive channel counts joined by '-', got {text!r}"
-        )
+        ) from None
+
+
+def checked_layout(layout: tuple[int, ...]) -> tuple[int, ...]:
+    if len(layout) != LAYOUT_LENGTH or min(layout) < 1:
+        raise ValueError(f"a reader layout is {LAYOUT_LENGTH} positive channel counts, got {layout}")
     return layout
 
 
 def format_layout(layout: tuple[int, ...]) -> str:
     return "-".join(str(c) for c in layout)
-
-
-LAYOUT_LENGTH = len(BASE_CHANNELS) + 2
 
 
 def reader_from_settings(settings: Mapping[str, object]) -> PlateReaderNet:
@@ -111,9 +110,7 @@ class PlateReaderNet(nn.Module):
         super().__init__()
         if height != 32 or input_width % 4:
             raise ValueError("the reader expects 32 px high input and a width divisible by 4")
-        layout = tuple(layout) if layout is not None else layout_for_width(width)
-        if len(layout) != LAYOUT_LENGTH or min(layout) < 1:
-            raise ValueError(f"a reader layout is {LAYOUT_LENGTH} positive channel counts, got {layout}")
+        layout = checked_layout(tuple(layout)) if layout is not None else layout_for_width(width)
         c1, c2, c3, c4, c5, inner1, inner2 = layout
         self.width = width
         self.layout = layout

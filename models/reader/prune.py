@@ -26,10 +26,9 @@ import torch
 from torch import nn
 
 from edge.inference.reader_input import prepare_reader_batch
-from models.reader.export import export_network
+from models.reader.export import export_network, file_network
 from models.reader.metrics import greedy_texts
 from models.reader.net import PlateReaderNet, format_layout, parse_layout, reader_from_settings
-from models.reader.train import file_network
 from models.warm_start import load_folded_onnx
 
 PRUNE_SEED = 909  # crops that measure the channels: not a training, test or calibration seed

@@ -31,6 +31,7 @@ from torch import nn
 from edge.inference.reader_input import normalise
 from models.reader.batches import ShardPool, jitter, normalise_tensor
 from models.reader.cache import SHARD_SIZE, CacheSpec, build_cache, load_shards
+from models.reader.export import file_network
 from models.reader.metrics import greedy_texts, score_texts
 from models.reader.net import count_parameters, reader_from_settings
 from models.synth.ocr_samples import MIXES
@@ -145,15 +146,6 @@ def evaluate(
 def frame_kl(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """Mean over frames of KL(teacher || student), both (N, T, C) log-probabilities."""
     return (teacher.exp() * (teacher - student)).sum(-1).mean()
-
-
-def file_network(path: Path) -> dict[str, object]:
-    """The width multiplier and, for a pruned reader, the layout a reader ONNX file was exported
-    with (its metadata)."""
-    from models.export import read_metadata
-
-    metadata = read_metadata(path)
-    return {"width": float(metadata.get("width", 1.0)), "layout": metadata.get("layout")}
 
 
 def load_teacher(path: Path, sample: torch.Tensor, device: torch.device) -> nn.Module:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from models.paths import READER_FP32
+from models.reader.export import file_network
 from models.reader.net import PlateReaderNet, format_layout, layout_for_width, parse_layout
 from models.reader.prune import (
     PrunedLayer,
@@ -18,7 +19,6 @@ from models.reader.prune import (
     prune_reader,
     pruned_copy,
 )
-from models.reader.train import file_network
 
 NORMS = ["features.0.1", "features.1.1", "features.2.1", "features.3.1", "sequence.0.bn1", "sequence.1.bn1"]
 

@@ -69,8 +69,8 @@ def test_a_file_of_another_architecture_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not READER_FP32.is_file(), reason="shipped reader not present")
 def test_the_shipped_reader_loads_back() -> None:
+    from models.reader.export import file_network
     from models.reader.net import reader_from_settings
-    from models.reader.train import file_network
 
     sample = torch.randn(8, 1, READER_HEIGHT, READER_WIDTH)
     assert load_folded_onnx(reader_from_settings(file_network(READER_FP32)), READER_FP32, sample) < 1e-3
