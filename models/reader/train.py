@@ -13,6 +13,8 @@ several points and the best one shipped (a later step is not always better on re
 the CTC loss, each frame's glyph distribution is pulled toward that reader's on the same crop
 (KL divergence, weighted by `--distill-weight`). It holds the reader on synthetic crops; real
 typefaces can still drift (models/MODEL_CARD.md, "Session 24").
+`--bf16` runs the forward and backward passes in bfloat16 where the CPU (AMX, AVX512-BF16) or GPU
+has it: batch 256 on two threads of an AMX Xeon takes 0.29-0.33 s a step against 0.77-0.81 s.
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "pulled toward (e.g. the shipped reader, to fine-tune without forgetting what it reads)",
     )
     p.add_argument("--distill-weight", type=float, default=1.0, help="weight of that KL term beside CTC")
+    p.add_argument(
+        "--bf16", action="store_true",
+        help="run the network's arithmetic in bfloat16 (autocast; weights, optimiser and loss stay "
+        "float32): 2-3x the steps a second on CPUs with AMX or AVX512-BF16, slower on others",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -239,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"reader: {count_parameters(model)} parameters (width {args.width}"
         f"{f', layout {args.layout}' if args.layout else ''}), device {device}, "
-        f"{args.threads} thread(s)",
+        f"{args.threads} thread(s){', bfloat16' if args.bf16 else ''}",
         flush=True,
     )
 
@@ -280,12 +287,15 @@ def main(argv: list[str] | None = None) -> int:
         x = normalise_tensor(images)
         if args.augment:
             x = jitter(x, generator)
-        logprobs = model(x)  # (N, T, C)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            logprobs = model(x)  # (N, T, C)
+            if teacher is not None:
+                with torch.no_grad():
+                    taught = teacher(x).float()
+        logprobs = logprobs.float()  # CTC and KL in float32: bf16's 8-bit mantissa is too coarse
         frames = torch.full((len(lens),), logprobs.shape[1], dtype=torch.long, device=device)
         loss = ctc(logprobs.permute(1, 0, 2), targets, frames, lens)
         if teacher is not None:
-            with torch.no_grad():
-                taught = teacher(x)
             loss = loss + args.distill_weight * frame_kl(logprobs, taught)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -210,3 +210,27 @@ def test_distillation_pulls_toward_the_teachers_file_and_is_zero_at_the_start(tm
     half = torch.log(torch.tensor([[[0.5, 0.5]]]))
     sure = torch.log(torch.tensor([[[0.9, 0.1]]]))
     assert float(frame_kl(sure, half)) == pytest.approx(0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1))
+
+
+@pytest.mark.slow
+@needs_font
+def test_bfloat16_training_takes_the_float32_steps_in_float32_weights(tmp_path: Path) -> None:
+    import torch
+
+    from models.train import main
+
+    def trained(name: str, *options: str) -> dict[str, Any]:
+        args = ["--out", str(tmp_path / name), "--cache", str(tmp_path / "cache"), "--count", "16"]
+        args += ["--min-shards", "1", "--test-count", "8", "--batch", "8", "--width", "0.5"]
+        args += ["--steps", "3", "--warmup", "1", "--eval-every", "3", "--no-progress"]
+        assert main(["ocr", *args, *options]) == 0
+        state = torch.load(tmp_path / name / "last.pt", weights_only=False)
+        return {k: v for k, v in state["model"].items() if v.is_floating_point()} | {"args": state["args"]}
+
+    start, exact, rounded = trained("start", "--lr", "0"), trained("fp32"), trained("bf16", "--bf16")
+    assert rounded.pop("args")["bf16"] and not exact.pop("args")["bf16"]
+    start.pop("args")
+    assert all(v.dtype == torch.float32 for v in rounded.values())
+    moved = sum(float((exact[k] - start[k]).abs().sum()) for k in start)
+    apart = sum(float((rounded[k] - exact[k]).abs().sum()) for k in start)
+    assert moved > 0 and apart < 0.5 * moved, (moved, apart)
