@@ -10,7 +10,7 @@ import torch
 
 from models.paths import READER_FP32
 from models.reader.export import file_network
-from models.reader.net import PlateReaderNet, format_layout, layout_for_width, parse_layout
+from models.reader.net import PlateReaderNet, format_layout, reader_from_settings
 from models.reader.prune import (
     PrunedLayer,
     agreement,
@@ -95,7 +95,7 @@ def test_the_sequence_and_wider_layers_are_refused() -> None:
 
 
 def _a_little_narrower_than_the_shipped_reader() -> tuple[int, ...]:
-    shipped = parse_layout(str(file_network(READER_FP32)["layout"] or format_layout(layout_for_width(2))))
+    shipped = reader_from_settings(file_network(READER_FP32)).layout
     return tuple(c - 8 if entry in (3, 5, 6) else c for entry, c in enumerate(shipped))
 
 
