@@ -8,6 +8,7 @@ same port with the same persisted state.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
@@ -45,23 +46,53 @@ def _ephemeral_floor() -> int:
         return 32768
 
 
-def free_port() -> int:
-    """A TCP port free on every interface (the broker's TLS listeners bind them all), outside
-    the kernel's ephemeral range."""
+def port_in_use(port: int) -> bool:
+    """Whether something holds `port` on the IPv4 or the IPv6 wildcard address. Mosquitto's TLS
+    listeners bind both, and a port held on IPv6 alone is invisible to an IPv4 check."""
+    for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 on this machine: nothing can hold the port there
+        with sock:
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE or family == socket.AF_INET:
+                    return True
+    return False
+
+
+def free_ports(count: int) -> tuple[int, ...]:
+    """`count` distinct TCP ports, each free on every interface, outside the kernel's ephemeral
+    range. Distinct matters: three independent picks for one broker's listeners can coincide."""
     ceiling = _ephemeral_floor()
     rng = random.SystemRandom()
     if ceiling - _PORT_FLOOR >= 1000:
-        for _ in range(100):
+        ports: list[int] = []
+        for _ in range(100 * count):
             port = rng.randrange(_PORT_FLOOR, ceiling)
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                try:
-                    sock.bind(("0.0.0.0", port))
-                except OSError:
-                    continue
-                return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("0.0.0.0", 0))
-        return int(sock.getsockname()[1])
+            if port not in ports and not port_in_use(port):
+                ports.append(port)
+                if len(ports) == count:
+                    return tuple(ports)
+    # No room below the ephemeral range: let the kernel choose, holding each socket until all are
+    # chosen so that it cannot hand out one port twice.
+    held = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in held:
+            sock.bind(("0.0.0.0", 0))
+        return tuple(int(sock.getsockname()[1]) for sock in held)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def free_port() -> int:
+    """One port as free_ports picks them."""
+    return free_ports(1)[0]
 
 
 @dataclass(frozen=True)
@@ -155,7 +186,12 @@ class LocalBroker:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-                raise BrokerError(f"mosquitto exited with {self._process.returncode}: {stderr.strip()}")
+                # Once its log file is open Mosquitto writes its errors there, not to stderr.
+                log_tail = "\n".join(self.log_text().splitlines()[-5:])
+                raise BrokerError(
+                    f"mosquitto exited with {self._process.returncode}: {stderr.strip()}\n"
+                    f"its log ({self.log_file}) ends: {log_tail}"
+                )
             try:
                 with socket.create_connection((self.host, waiting[0]), timeout=0.2):
                     waiting.pop(0)

@@ -10,7 +10,7 @@ import pytest
 from provisioning_helpers import FleetBroker
 
 from provisioning.broker_config import BrokerLayout, render_broker_config
-from provisioning.local_broker import LocalBroker, find_mosquitto, free_port
+from provisioning.local_broker import LocalBroker, find_mosquitto, free_ports
 from provisioning.provisioner import Provisioner
 
 
@@ -41,7 +41,7 @@ def fleet(fleet_template: Path, tmp_path: Path) -> Provisioner:
 def fleet_broker(fleet: Provisioner, tmp_path: Path) -> Iterator[FleetBroker]:
     if find_mosquitto() is None:
         pytest.skip("mosquitto is not installed")
-    plain, tls, cert = free_port(), free_port(), free_port()
+    plain, tls, cert = free_ports(3)
     layout = BrokerLayout(
         files_dir=fleet.broker_dir,
         persistence_dir=tmp_path / "broker-data",
