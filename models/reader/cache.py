@@ -36,28 +36,32 @@ class CacheSpec:
     height: int = READER_HEIGHT
     width: int = READER_WIDTH
     mix: str = "registry"  # models.synth.ocr_samples.MIXES
+    country_boost: tuple[tuple[str, float], ...] = ()  # (country, factor on its share of the mix)
 
     def shard_path(self, out: Path, shard: int) -> Path:
         mix = "" if self.mix == "registry" else f"{self.mix}_"
-        return out / f"seed{self.seed}_{mix}{self.height}x{self.width}_{shard:04d}.npz"
+        boost = "".join(f"{country}x{factor:g}_" for country, factor in self.country_boost)
+        return out / f"seed{self.seed}_{mix}{boost}{self.height}x{self.width}_{shard:04d}.npz"
 
     @property
     def shards(self) -> int:
         return (self.count + self.shard_size - 1) // self.shard_size
 
 
-def _make_factory(font_dir: str | None, mix: str = "registry"):
+def _make_factory(spec: CacheSpec):
     from models.synth.fonts import FontSet
     from models.synth.ocr_samples import OcrSampleFactory
 
-    return OcrSampleFactory(FontSet.discover(font_dir), mix=mix)
+    return OcrSampleFactory(
+        FontSet.discover(spec.font_dir), mix=spec.mix, country_boost=dict(spec.country_boost)
+    )
 
 
 def render_shard(spec: CacheSpec, out: Path, shard: int) -> Path:
     path = spec.shard_path(out, shard)
     if path.exists():
         return path
-    factory = _make_factory(spec.font_dir, spec.mix)
+    factory = _make_factory(spec)
     start = shard * spec.shard_size
     stop = min(spec.count, start + spec.shard_size)
     n = stop - start
@@ -123,6 +127,17 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     )
 
 
+def _country_factor(text: str) -> tuple[str, float]:
+    country, sep, factor = text.partition("=")
+    try:
+        value = float(factor)
+    except ValueError:
+        value = 0.0
+    if not sep or not country or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected CC=FACTOR with a positive factor, got {text!r}")
+    return country.upper(), value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -143,10 +158,23 @@ def main(argv: list[str] | None = None) -> int:
         help="which formats to draw (models.synth.ocr_samples.mix_weights): a Russian site's traffic, "
         "every country with no rare layout or letter (europe), or every country equally (countries)",
     )
+    parser.add_argument(
+        "--boost-country", action="append", default=[], metavar="CC=FACTOR", type=_country_factor,
+        help="multiply a country's share of the mix (repeatable; e.g. AT=3 for a fine-tune that "
+        "dwells on a weak country); the shards' names record it",
+    )
     args = parser.parse_args(argv)
     spec = CacheSpec(
-        seed=args.seed, count=args.count, font_dir=args.font_dir, shard_size=args.shard_size, mix=args.mix
+        seed=args.seed, count=args.count, font_dir=args.font_dir, shard_size=args.shard_size, mix=args.mix,
+        country_boost=tuple(sorted(args.boost_country)),
     )
+    from models.synth.ocr_samples import mix_weights
+    from models.synth.plate_render import PLATE_STYLES
+
+    try:  # a misspelt country fails here, not in every render worker
+        mix_weights(list(PLATE_STYLES.values()), spec.mix, country_boost=dict(spec.country_boost))
+    except ValueError as error:
+        parser.error(str(error))
     build_cache(spec, args.out, args.workers)
     return 0
 

@@ -10,7 +10,7 @@ parallel shards and any sample can be regenerated for inspection.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +45,28 @@ MIXES = ("registry", "europe", "countries")
 RUSSIA_SHARE_EUROPE = 0.3
 
 
-def mix_weights(styles: Sequence[PlateStyle], mix: str, boost: dict[str, float] | None = None) -> np.ndarray:
-    """Sampling probability of each style under `mix` (one of MIXES)."""
+def mix_weights(
+    styles: Sequence[PlateStyle],
+    mix: str,
+    boost: dict[str, float] | None = None,
+    country_boost: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Sampling probability of each style under `mix` (one of MIXES). `country_boost` multiplies
+    the named countries' shares of the mix (a fine-tune that dwells on its weakest countries)."""
+    probs = _mix_probs(styles, mix, boost)
+    if not country_boost:
+        return probs
+    known = {s.country for s in styles}
+    unknown = sorted(set(country_boost) - known)
+    if unknown:
+        raise ValueError(f"country_boost names countries with no plate style: {', '.join(unknown)}")
+    if any(factor <= 0 for factor in country_boost.values()):
+        raise ValueError("country_boost factors must be positive")
+    probs = probs * np.array([country_boost.get(s.country, 1.0) for s in styles], np.float64)
+    return probs / probs.sum()
+
+
+def _mix_probs(styles: Sequence[PlateStyle], mix: str, boost: dict[str, float] | None) -> np.ndarray:
     factors = DEFAULT_BOOST if boost is None else boost
     weights = np.array([s.weight * factors.get(s.key, 1.0) for s in styles], np.float64)
     if mix == "registry":
@@ -117,6 +137,7 @@ class OcrSampleFactory:
         styles: Sequence[PlateStyle] | None = None,
         boost: dict[str, float] | None = None,
         mix: str = "registry",
+        country_boost: Mapping[str, float] | None = None,
         crop: CropParams = CropParams(),
         geometry: augment.GeometryParams = augment.DEFAULT_GEOMETRY,
         degrade: augment.DegradeParams = augment.DEFAULT_DEGRADE,
@@ -125,7 +146,7 @@ class OcrSampleFactory:
         self.styles = list(styles) if styles is not None else list(PLATE_STYLES.values())
         if not self.styles:
             raise ValueError("no plate styles to sample from")
-        self._probs = mix_weights(self.styles, mix, boost)
+        self._probs = mix_weights(self.styles, mix, boost, country_boost)
         # The registry mix keeps the registry's uniform letters (a Russian site's real text);
         # the other mixes lift letters that their countries together show rarely.
         self.letter_weights: dict[str, float] | None = (

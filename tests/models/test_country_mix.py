@@ -54,3 +54,28 @@ def test_the_countries_mix_draws_every_country_equally_and_its_formats_by_the_re
 def test_an_unknown_mix_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown training mix 'asia'"):
         mix_weights(list(PLATE_STYLES.values()), "asia")
+
+
+def test_a_country_boost_multiplies_that_countrys_share_and_keeps_the_others_in_proportion() -> None:
+    styles = list(PLATE_STYLES.values())
+
+    def shares(probs: object) -> collections.Counter[str]:
+        per_country: collections.Counter[str] = collections.Counter()
+        for style, p in zip(styles, probs, strict=True):  # type: ignore[call-overload]
+            per_country[style.country] += p
+        return per_country
+
+    plain = shares(mix_weights(styles, "countries"))
+    boosted = shares(mix_weights(styles, "countries", country_boost={"AT": 3.0, "IS": 2.0}))
+    assert sum(boosted.values()) == pytest.approx(1.0)
+    assert boosted["AT"] / boosted["FR"] == pytest.approx(3 * plain["AT"] / plain["FR"])
+    assert boosted["IS"] / boosted["FR"] == pytest.approx(2 * plain["IS"] / plain["FR"])
+    assert boosted["DE"] / boosted["FR"] == pytest.approx(plain["DE"] / plain["FR"])
+
+
+def test_a_country_boost_refuses_unknown_countries_and_factors_that_are_not_positive() -> None:
+    styles = list(PLATE_STYLES.values())
+    with pytest.raises(ValueError, match="no plate style: XX"):
+        mix_weights(styles, "europe", country_boost={"XX": 2.0})
+    with pytest.raises(ValueError, match="positive"):
+        mix_weights(styles, "europe", country_boost={"AT": 0.0})

@@ -40,6 +40,22 @@ def test_cache_shards_are_deterministic_and_labelled(tmp_path: Path) -> None:
     assert all(6 <= len(t) <= 10 for t in texts) and all("/" in s for s in styles)
 
 
+@needs_font
+def test_cache_cli_renders_a_mix_that_dwells_on_boosted_countries(tmp_path: Path) -> None:
+    from models.reader.cache import main
+
+    main(["--out", str(tmp_path), "--seed", "5", "--count", "40", "--mix", "countries",
+          "--boost-country", "at=2000", "--shard-size", "40"])
+    (path,) = sorted(tmp_path.glob("*.npz"))
+    assert path.name == "seed5_countries_ATx2000_32x160_0000.npz"
+    _, _, _, styles = load_shards([path])
+    austrian = sum(str(style).startswith("AT/") for style in styles)
+    assert austrian >= 35  # 2000 parts in 2048: about 39 of 40 expected, 1 without the boost
+    for bad in ("XX=2", "AT=0", "AT"):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path), "--count", "1", "--boost-country", bad])
+
+
 @pytest.mark.slow
 @needs_font
 def test_training_writes_checkpoints_and_resumes(tmp_path: Path) -> None:
