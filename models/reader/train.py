@@ -13,8 +13,9 @@ several points and the best one shipped (a later step is not always better on re
 the CTC loss, each frame's glyph distribution is pulled toward that reader's on the same crop
 (KL divergence, weighted by `--distill-weight`). It holds the reader on synthetic crops; real
 typefaces can still drift (models/MODEL_CARD.md, "Session 24").
-`--bf16` runs the forward and backward passes in bfloat16 autocast, for CPUs (AMX) and GPUs that
-compute in it: batch 256 on two threads of an AMX Xeon takes 0.29-0.33 s a step against 0.77-0.81 s.
+`--bf16` runs the forward and backward passes in bfloat16 autocast, for CPUs (AMX, AVX-512 BF16)
+and GPUs that compute in it: batch 256 on two threads of an AMX Xeon takes 0.29-0.33 s a step
+against 0.77-0.81 s; an AVX-512 BF16 EPYC without AMX gives 1.7x the steps a second.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--bf16", action="store_true",
         help="run the network's arithmetic in bfloat16 (autocast; weights, optimiser and loss stay "
-        "float32): 2-3x the steps a second on CPUs with AMX (measured); unmeasured on CPUs without "
-        "bfloat16 arithmetic, where it may well be slower",
+        "float32): 2-3x the steps a second on CPUs with AMX, 1.7x with AVX-512 BF16 (measured); "
+        "unmeasured on CPUs without bfloat16 arithmetic, where it may well be slower",
     )
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
